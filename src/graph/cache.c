@@ -1,0 +1,511 @@
+/* Opening the SQLite cache: pragmas, schema migrations, transactions, error mapping,
+ * and the small key-value parts (hash cache, meta). Job queries live in cache_query.c. */
+#include "graph/cache.h"
+#include "graph/cache_internal.h"
+#include "graph/oid.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Each migration takes the schema from version i to i + 1, inside one transaction
+ * with the user_version bump, so a crash leaves the previous version intact. */
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE jobs ("
+    "  pk INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"       /* 40 lower-case hex */
+    "  start_ms INTEGER NOT NULL,"
+    "  end_ms INTEGER NOT NULL,"
+    "  end_kind INTEGER NOT NULL,"     /* roar_end_kind */
+    "  end_code INTEGER NOT NULL,"
+    "  argv BLOB NOT NULL,"            /* each element followed by a NUL */
+    "  argc INTEGER NOT NULL,"
+    "  cwd BLOB NOT NULL,"
+    "  base TEXT,"                     /* NULL: no commits when the job started */
+    "  dirty INTEGER NOT NULL,"
+    "  tracer BLOB,"
+    "  host BLOB,"
+    "  user BLOB,"
+    "  incomplete INTEGER NOT NULL,"   /* number of incomplete lines */
+    "  record BLOB NOT NULL"           /* the record text, byte for byte */
+    ");"
+    "CREATE INDEX jobs_by_end ON jobs(end_ms, id);"
+    "CREATE TABLE artifacts ("
+    "  id TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE edges ("
+    "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"          /* position in the record */
+    "  role INTEGER NOT NULL,"         /* roar_role: 0 in, 1 out, 2 del */
+    "  path BLOB NOT NULL,"
+    "  blob TEXT REFERENCES artifacts(id)," /* NULL: unknown (`-`) or del */
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (job, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX edges_by_blob ON edges(blob, role);"
+    "CREATE INDEX edges_by_path ON edges(path, role);"
+    "CREATE TABLE job_kv ("            /* env lines (kind 0), unknown keys (kind 1) */
+    "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  key BLOB NOT NULL,"
+    "  value BLOB NOT NULL,"
+    "  PRIMARY KEY (job, kind, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE job_incomplete ("
+    "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  reason BLOB NOT NULL,"
+    "  count INTEGER,"                 /* NULL: no count */
+    "  path BLOB,"
+    "  PRIMARY KEY (job, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE attachments ("
+    "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
+    "  commit_id TEXT NOT NULL,"
+    "  PRIMARY KEY (job, commit_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX attachments_by_commit ON attachments(commit_id);"
+    "CREATE TABLE pending ("
+    "  job INTEGER PRIMARY KEY REFERENCES jobs(pk) ON DELETE CASCADE,"
+    "  worktree BLOB NOT NULL"         /* the git dir of the worktree that recorded it */
+    ");"
+    "CREATE TABLE hash_cache ("
+    "  dev INTEGER NOT NULL,"
+    "  ino INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  ctime_ns INTEGER NOT NULL,"
+    "  blob TEXT NOT NULL,"
+    "  hashed_at_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (dev, ino)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value BLOB NOT NULL"
+    ") WITHOUT ROWID;",
+};
+
+#define CACHE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* How long a writer waits for another one. SQLite's busy handler covers most waits;
+ * the deadline bounds our own retries of the cases it does not cover (a BEGIN
+ * IMMEDIATE or a WAL recovery that reports SQLITE_BUSY without calling the handler). */
+#define CACHE_BUSY_TIMEOUT_MS 10000
+#define CACHE_RETRY_DEADLINE_MS 30000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+    /* A few ms, jittered so that retrying processes do not stay in lock step. */
+    struct timespec ts = {0, 1000000 + (long)((getpid() * 7919 + monotonic_ms()) % 4000000)};
+    nanosleep(&ts, NULL);
+}
+
+int roar_cache__error(roar_cache *cache, int rc, const char *what)
+{
+    const char *path = cache && cache->path ? cache->path : "(unknown)";
+    const char *msg = cache && cache->db ? sqlite3_errmsg(cache->db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return roar_error_set(ROAR_EINVALID,
+                              "cache '%s' is corrupt (%s); run 'git roar reindex --full'", path,
+                              msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return roar_error_set(ROAR_ERROR, "cache '%s' is busy (%s): %s", path, what, msg);
+    case SQLITE_NOMEM:
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    default:
+        return roar_error_set(ROAR_ERROR, "cache '%s': %s: %s", path, what, msg);
+    }
+}
+
+int roar_cache__prepare(sqlite3_stmt **out, roar_cache *cache, int id, const char *sql)
+{
+    int rc;
+
+    if (id >= 0 && id < CACHE_STMT__COUNT && cache->stmts[id]) {
+        sqlite3_reset(cache->stmts[id]);
+        sqlite3_clear_bindings(cache->stmts[id]);
+        *out = cache->stmts[id];
+        return 0;
+    }
+    rc = sqlite3_prepare_v2(cache->db, sql, -1, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return roar_cache__error(cache, rc, "prepare");
+    }
+    if (id >= 0 && id < CACHE_STMT__COUNT)
+        cache->stmts[id] = *out;
+    return 0;
+}
+
+void roar_cache__release(roar_cache *cache, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    for (int i = 0; i < CACHE_STMT__COUNT; i++) {
+        if (cache->stmts[i] == stmt) {
+            /* Kept: reset so it holds no read snapshot open between calls. */
+            sqlite3_reset(stmt);
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+int roar_cache__exec(roar_cache *cache, const char *sql)
+{
+    int rc = sqlite3_exec(cache->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : roar_cache__error(cache, rc, sql);
+}
+
+/* Runs sql, retrying on SQLITE_BUSY until the deadline. For statements that take a
+ * lock up front (BEGIN IMMEDIATE, journal mode changes, migrations). */
+static int exec_retry(roar_cache *cache, const char *sql)
+{
+    int64_t deadline = monotonic_ms() + CACHE_RETRY_DEADLINE_MS;
+    int rc;
+
+    for (;;) {
+        rc = sqlite3_exec(cache->db, sql, NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || monotonic_ms() >= deadline)
+            break;
+        nap();
+    }
+    return rc == SQLITE_OK ? 0 : roar_cache__error(cache, rc, sql);
+}
+
+int roar_cache__tx_begin(roar_cache *cache)
+{
+    int error;
+
+    if (cache->tx_depth == 0)
+        error = exec_retry(cache, "BEGIN IMMEDIATE");
+    else
+        error = roar_cache__exec(cache, "SAVEPOINT roar_inner");
+    if (error == 0)
+        cache->tx_depth++;
+    return error;
+}
+
+int roar_cache__tx_end(roar_cache *cache, int error)
+{
+    int rc;
+
+    if (cache->tx_depth <= 0)
+        return error;
+    cache->tx_depth--;
+    if (cache->tx_depth > 0) {
+        if (error)
+            sqlite3_exec(cache->db, "ROLLBACK TO roar_inner", NULL, NULL, NULL);
+        rc = sqlite3_exec(cache->db, "RELEASE roar_inner", NULL, NULL, NULL);
+        if (!error && rc != SQLITE_OK)
+            error = roar_cache__error(cache, rc, "RELEASE");
+        return error;
+    }
+    if (!error) {
+        rc = sqlite3_exec(cache->db, "COMMIT", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        error = roar_cache__error(cache, rc, "COMMIT");
+    }
+    /* Keep the failure's message: the rollback's own outcome adds nothing. */
+    if (!sqlite3_get_autocommit(cache->db))
+        sqlite3_exec(cache->db, "ROLLBACK", NULL, NULL, NULL);
+    return error;
+}
+
+int roar_cache_begin(roar_cache *cache)
+{
+    return roar_cache__tx_begin(cache);
+}
+
+int roar_cache_commit(roar_cache *cache)
+{
+    return roar_cache__tx_end(cache, 0);
+}
+
+void roar_cache_rollback(roar_cache *cache)
+{
+    roar_cache__tx_end(cache, ROAR_ERROR);
+}
+
+static int read_user_version(int *out, roar_cache *cache)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+    int64_t deadline = monotonic_ms() + CACHE_RETRY_DEADLINE_MS;
+
+    if ((error = roar_cache__prepare(&stmt, cache, -1, "PRAGMA user_version")) < 0)
+        return error;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_BUSY && monotonic_ms() < deadline) {
+        sqlite3_reset(stmt);
+        nap();
+    }
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(stmt, 0);
+    else
+        error = roar_cache__error(cache, rc, "reading the schema version");
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+static int refuse_newer(roar_cache *cache, int version)
+{
+    return roar_error_set(ROAR_EUNSUPPORTED,
+                          "cache '%s' has schema version %d, but this git roar knows only up "
+                          "to %d; upgrade git roar (or remove the file to rebuild it)",
+                          cache->path, version, CACHE_SCHEMA_VERSION);
+}
+
+static int migrate(roar_cache *cache)
+{
+    int version = 0, error;
+    char sql[64];
+
+    if ((error = read_user_version(&version, cache)) < 0)
+        return error;
+    if (version > CACHE_SCHEMA_VERSION)
+        return refuse_newer(cache, version);
+    if (version == CACHE_SCHEMA_VERSION)
+        return 0;
+
+    if ((error = roar_cache__tx_begin(cache)) < 0)
+        return error;
+    /* Another process may have migrated while we waited for the lock. */
+    if ((error = read_user_version(&version, cache)) < 0)
+        goto done;
+    if (version > CACHE_SCHEMA_VERSION) {
+        error = refuse_newer(cache, version);
+        goto done;
+    }
+    for (; version < CACHE_SCHEMA_VERSION; version++) {
+        if ((error = roar_cache__exec(cache, migrations[version])) < 0) {
+            roar_error_prefix("migrating cache '%s' to version %d", cache->path, version + 1);
+            goto done;
+        }
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", CACHE_SCHEMA_VERSION);
+    error = roar_cache__exec(cache, sql);
+done:
+    return roar_cache__tx_end(cache, error);
+}
+
+static int set_wal(roar_cache *cache)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t deadline = monotonic_ms() + CACHE_RETRY_DEADLINE_MS;
+    int error, rc;
+
+    /* The first statement that reads the file: a non-database fails here. */
+    if ((error = roar_cache__prepare(&stmt, cache, -1, "PRAGMA journal_mode = WAL")) < 0)
+        return error;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_BUSY && monotonic_ms() < deadline) {
+        sqlite3_reset(stmt);
+        nap();
+    }
+    if (rc != SQLITE_ROW)
+        error = roar_cache__error(cache, rc, "setting WAL mode");
+    else if (strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") != 0)
+        error = roar_error_set(ROAR_EUNSUPPORTED,
+                               "cache '%s': the file system does not support WAL mode",
+                               cache->path);
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+void roar_cache_free(roar_cache *cache)
+{
+    if (!cache)
+        return;
+    for (int i = 0; i < CACHE_STMT__COUNT; i++)
+        sqlite3_finalize(cache->stmts[i]);
+    /* _v2 so that a statement leaked by a bug delays the close instead of failing it. */
+    sqlite3_close_v2(cache->db);
+    free(cache->path);
+    free(cache);
+}
+
+int roar_cache_open(roar_cache **out, const char *path)
+{
+    roar_cache *cache;
+    int error = 0, rc;
+
+    *out = NULL;
+    cache = calloc(1, sizeof(*cache));
+    if (!cache || !(cache->path = strdup(path))) {
+        free(cache);
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    rc = sqlite3_open_v2(path, &cache->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        error = roar_error_set(ROAR_ERROR, "cannot open cache '%s': %s", path,
+                               cache->db ? sqlite3_errmsg(cache->db) : sqlite3_errstr(rc));
+        goto cleanup;
+    }
+    sqlite3_extended_result_codes(cache->db, 1);
+    sqlite3_busy_timeout(cache->db, CACHE_BUSY_TIMEOUT_MS);
+
+    if ((error = set_wal(cache)) < 0)
+        goto cleanup;
+    /* WAL with synchronous=NORMAL stays consistent on power loss and only may lose the
+     * last commits: fine for a cache whose durable copy is the pending record/notes. */
+    if ((error = roar_cache__exec(cache, "PRAGMA synchronous = NORMAL")) < 0 ||
+        (error = roar_cache__exec(cache, "PRAGMA foreign_keys = ON")) < 0)
+        goto cleanup;
+    if ((error = migrate(cache)) < 0)
+        goto cleanup;
+
+cleanup:
+    if (error < 0) {
+        roar_cache_free(cache);
+        return error;
+    }
+    *out = cache;
+    return 0;
+}
+
+int roar_cache_schema_version(void)
+{
+    return CACHE_SCHEMA_VERSION;
+}
+
+/* ---- hash cache ------------------------------------------------------------ */
+
+int roar_cache_hash_get(roar_cache *cache, const roar_stat_key *key,
+                        char out_id[ROAR_OID_HEXSZ + 1], int64_t *out_hashed_at_ns)
+{
+    sqlite3_stmt *stmt = NULL;
+    const unsigned char *id;
+    int error, rc;
+
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_HASH_GET,
+                                     "SELECT size, mtime_ns, ctime_ns, blob, hashed_at_ns "
+                                     "FROM hash_cache WHERE dev = ?1 AND ino = ?2")) < 0)
+        return error;
+    /* dev and ino are full 64-bit values; SQLite keeps the bit pattern of an int64. */
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)key->dev);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)key->ino);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        error = ROAR_ENOTFOUND;
+    } else if (rc != SQLITE_ROW) {
+        error = roar_cache__error(cache, rc, "reading the hash cache");
+    } else if ((uint64_t)sqlite3_column_int64(stmt, 0) != key->size ||
+               sqlite3_column_int64(stmt, 1) != key->mtime_ns ||
+               sqlite3_column_int64(stmt, 2) != key->ctime_ns) {
+        /* Same file, other content identity: the row is stale, not an answer. */
+        error = ROAR_ENOTFOUND;
+    } else {
+        id = sqlite3_column_text(stmt, 3);
+        if (!id || !roar_oid_is_hex((const char *)id)) {
+            error = roar_error_set(ROAR_EINVALID,
+                                   "cache '%s' is corrupt (bad blob id in the hash cache); "
+                                   "run 'git roar reindex --full'",
+                                   cache->path);
+        } else {
+            memcpy(out_id, id, ROAR_OID_HEXSZ + 1);
+            if (out_hashed_at_ns)
+                *out_hashed_at_ns = sqlite3_column_int64(stmt, 4);
+        }
+    }
+    if (error == ROAR_ENOTFOUND)
+        roar_error_set(ROAR_ENOTFOUND, "no hash cache entry");
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
+int roar_cache_hash_put(roar_cache *cache, const roar_stat_key *key, const char *id,
+                        int64_t hashed_at_ns)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    if (!roar_oid_is_hex(id))
+        return roar_error_set(ROAR_EINVALID, "not a blob id: '%s'", id);
+    if ((error = roar_cache__tx_begin(cache)) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_HASH_PUT,
+                                     "INSERT OR REPLACE INTO hash_cache (dev, ino, size, "
+                                     "mtime_ns, ctime_ns, blob, hashed_at_ns) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) < 0)
+        goto done;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)key->dev);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)key->ino);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)key->size);
+    sqlite3_bind_int64(stmt, 4, key->mtime_ns);
+    sqlite3_bind_int64(stmt, 5, key->ctime_ns);
+    sqlite3_bind_text(stmt, 6, id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 7, hashed_at_ns);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "writing the hash cache");
+    roar_cache__release(cache, stmt);
+done:
+    return roar_cache__tx_end(cache, error);
+}
+
+/* ---- meta -------------------------------------------------------------------- */
+
+int roar_cache_meta_get(roar_buf *out, roar_cache *cache, const char *key)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT value FROM meta WHERE key = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        roar_buf_clear(out);
+        error = roar_buf_put(out, sqlite3_column_blob(stmt, 0),
+                             (size_t)sqlite3_column_bytes(stmt, 0));
+    } else if (rc == SQLITE_DONE) {
+        error = roar_error_set(ROAR_ENOTFOUND, "no cache meta value '%s'", key);
+    } else {
+        error = roar_cache__error(cache, rc, "reading meta");
+    }
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
+int roar_cache_meta_set(roar_cache *cache, const char *key, const char *value_or_null)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    if ((error = roar_cache__tx_begin(cache)) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     value_or_null
+                                         ? "INSERT OR REPLACE INTO meta (key, value) "
+                                           "VALUES (?1, ?2)"
+                                         : "DELETE FROM meta WHERE key = ?1")) < 0)
+        goto done;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (value_or_null)
+        sqlite3_bind_blob(stmt, 2, value_or_null, (int)strlen(value_or_null), SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "writing meta");
+    roar_cache__release(cache, stmt);
+done:
+    return roar_cache__tx_end(cache, error);
+}

@@ -1,0 +1,43 @@
+/* Private to src/graph/cache*.c: the connection struct, transactions and error mapping
+ * shared by the schema/open code (cache.c) and the job queries (cache_query.c). */
+#ifndef ROAR_GRAPH_CACHE_INTERNAL_H
+#define ROAR_GRAPH_CACHE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "graph/cache.h"
+
+/* Statements used often enough (once per file or per job) to keep prepared. */
+typedef enum {
+    CACHE_STMT_HASH_GET,
+    CACHE_STMT_HASH_PUT,
+    CACHE_STMT_JOB_PK,
+    CACHE_STMT__COUNT
+} cache_stmt_id;
+
+struct roar_cache {
+    sqlite3 *db;
+    char *path;    /* owned; for messages */
+    int tx_depth;  /* 0: no transaction; >1: inner levels are savepoints */
+    sqlite3_stmt *stmts[CACHE_STMT__COUNT];
+};
+
+/* Sets the error for a failed SQLite call `rc` during `what` and returns the ROAR_E*
+ * code: corruption names the path and the way out, busy says so, others pass on
+ * sqlite3_errmsg. */
+int roar_cache__error(roar_cache *cache, int rc, const char *what);
+
+/* Prepares `sql` (or resets the kept statement `id` when id < CACHE_STMT__COUNT).
+ * Kept statements are borrowed; others the caller finalizes. */
+int roar_cache__prepare(sqlite3_stmt **out, roar_cache *cache, int id, const char *sql);
+void roar_cache__release(roar_cache *cache, sqlite3_stmt *stmt);
+
+/* Runs a statement without results. */
+int roar_cache__exec(roar_cache *cache, const char *sql);
+
+/* A write transaction: BEGIN IMMEDIATE (retried on SQLITE_BUSY) at the outer level,
+ * a savepoint inside an open one; _end commits when error == 0, else rolls back. */
+int roar_cache__tx_begin(roar_cache *cache);
+int roar_cache__tx_end(roar_cache *cache, int error);
+
+#endif
