@@ -91,8 +91,8 @@ static int feed_zeros(roar_blob_hasher *h, uint64_t len)
 }
 
 /* Reads [off, end) with pread, so the caller's file offset is not disturbed. */
-static int feed_range(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bufsz,
-                      uint64_t off, uint64_t end)
+static int feed_range(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bufsz, uint64_t off,
+                      uint64_t end)
 {
     int error = 0;
 
@@ -114,8 +114,7 @@ static int feed_range(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bu
 
 /* Sparse files: SEEK_DATA/SEEK_HOLE walk the extents; holes become zeros without a read.
  * Where the file system cannot say (EINVAL), the rest is read as data. */
-static int feed_sparse(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bufsz,
-                       uint64_t size)
+static int feed_sparse(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bufsz, uint64_t size)
 {
     uint64_t pos = 0;
     int error = 0;
@@ -271,8 +270,7 @@ static bool lookup_trusted(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache,
     return false;
 }
 
-static void store(roar_cache *cache, const roar_stat_key *key, const char *id,
-                  int64_t hashed_at)
+static void store(roar_cache *cache, const roar_stat_key *key, const char *id, int64_t hashed_at)
 {
     if (cache && roar_cache_hash_put(cache, key, id, hashed_at) < 0)
         roar_error_clear(); /* the id is still right; only the shortcut is lost */

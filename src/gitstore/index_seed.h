@@ -1,0 +1,37 @@
+/* Seeds the stat cache (SPEC §4.6) from git's index: tracked files whose stat still
+ * matches their index entry get the entry's blob id without being read. */
+#ifndef ROAR_GITSTORE_INDEX_SEED_H
+#define ROAR_GITSTORE_INDEX_SEED_H
+
+#include <stddef.h>
+
+#include <git2.h>
+
+#include "graph/cache.h"
+
+/* Stores a hash cache row for each index entry whose id is provably the blob id of the
+ * file's current work-tree bytes. An entry is used only when all of these hold:
+ *  - stage 0 (not conflicted), not assume-unchanged, skip-worktree or intent-to-add;
+ *  - mode 100644 or 100755 and lstat shows a regular file (no symlinks, gitlinks);
+ *  - lstat matches the entry as git stores it: mtime and ctime (seconds and ns), size,
+ *    inode and device, compared on the 32 bits the index keeps of each;
+ *  - not racy: mtime and ctime are older than the index file's own mtime by the stat
+ *    cache margin (roar_hash_is_racy, hash.h). This includes git's own rule (an entry
+ *    whose mtime is >= the index mtime may have changed unseen after it was hashed) and
+ *    matches what a lookup would trust, so no row is written only to be ignored;
+ *  - none of the attributes filter, text (set or auto), eol, ident,
+ *    working-tree-encoding is set or has a value for the path: git hashed the cleaned
+ *    bytes, not the work-tree bytes.
+ * Nothing is seeded when core.autocrlf is true or input (or not a valid boolean), for
+ * the same reason. Rows carry the full identity from lstat and the index file's mtime as
+ * their hashing time; identities that already have a trusted row are left alone.
+ *
+ * `repo` and `cache` are borrowed; `workdir` is the work tree root (with or without a
+ * trailing slash). The index is re-read from disk if it changed. All rows are written
+ * in one cache transaction. `out_seeded` (may be NULL) receives the number of rows
+ * written. Errors: ROAR_EINVALID without a work tree, ROAR_ERROR with libgit2's or
+ * the cache's message otherwise. */
+int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository *repo,
+                          const char *workdir);
+
+#endif
