@@ -3,6 +3,8 @@
 #ifndef ROAR_GRAPH_CACHE_H
 #define ROAR_GRAPH_CACHE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph/job.h"
@@ -55,6 +57,126 @@ int roar_cache_hash_put(roar_cache *cache, const roar_stat_key *key, const char 
 int roar_cache_meta_get(roar_buf *out, roar_cache *cache, const char *key);
 int roar_cache_meta_set(roar_cache *cache, const char *key, const char *value_or_null);
 
-/* (The job, edge, attachment and pending API follows below.) */
+/* ---- jobs ----------------------------------------------------------------------
+ * Ids (jobs, blobs, commits) are 40 lower-case hex digits; a malformed one is
+ * ROAR_EINVALID. A job id that is not in the cache is ROAR_ENOTFOUND. All string
+ * arguments are borrowed. Results come in caller-owned lists, initialised with the
+ * matching _INIT and freed with the matching _dispose; a query replaces (not appends
+ * to) the list's contents. Jobs come newest first: by end, then start, then id. */
+
+/* Stores `job` and its record text in one transaction: the job row, its edges, the
+ * artifacts of its known blob ids, its env, unknown keys and incomplete lines.
+ * job->id must be set. Putting a job that is already stored is not an error and
+ * changes nothing: the id is the hash of the record, so the content is the same. */
+int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *record);
+
+/* Fills `out` with the stored job (everything roar_job holds; equal, by
+ * roar_job_equal, to what was put). `out` must be initialised (roar_job_init); its
+ * previous contents are disposed of. The caller disposes of it. */
+int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id);
+
+/* Replaces the contents of `out` with the record text exactly as put. */
+int roar_cache_job_record(roar_buf *out, roar_cache *cache, const char *id);
+
+/* Resolves an abbreviated job id (4 to 40 hex digits, either case) to the full id.
+ * ROAR_EINVALID for a malformed prefix, ROAR_ENOTFOUND when nothing matches,
+ * ROAR_EAMBIGUOUS (the message lists the candidates) when several do. */
+int roar_cache_job_resolve(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, const char *prefix);
+
+/* Removes the job with its edges, attachments and pending mark. Artifacts stay: other
+ * jobs may name the same blob, and a row costs little. */
+int roar_cache_job_delete(roar_cache *cache, const char *id);
+
+/* ---- attachments and pending -------------------------------------------------- */
+
+typedef struct {
+    char (*items)[ROAR_OID_HEXSZ + 1];
+    size_t count, alloc;
+} roar_cache_id_list;
+#define ROAR_CACHE_ID_LIST_INIT {NULL, 0, 0}
+void roar_cache_id_list_dispose(roar_cache_id_list *list);
+
+/* Records that the job's note is on commit_id; attaching twice is not an error. A job
+ * may be attached to several commits. Attaching does not unmark pending: callers that
+ * move a pending job to a commit do both, in one roar_cache_begin/commit. */
+int roar_cache_attach(roar_cache *cache, const char *job_id, const char *commit_id);
+/* ROAR_ENOTFOUND when the job is not attached to that commit. */
+int roar_cache_detach(roar_cache *cache, const char *job_id, const char *commit_id);
+/* The commits a job is attached to, sorted by commit id. */
+int roar_cache_attachments(roar_cache_id_list *out, roar_cache *cache, const char *job_id);
+/* The jobs attached to a commit, newest first. */
+int roar_cache_commit_jobs(roar_cache_id_list *out, roar_cache *cache, const char *commit_id);
+
+/* Marks the job as pending, recorded by the worktree whose git dir is `worktree`
+ * (marking again replaces the worktree). _unmark: ROAR_ENOTFOUND when not pending. */
+int roar_cache_pending_mark(roar_cache *cache, const char *job_id, const char *worktree);
+int roar_cache_pending_unmark(roar_cache *cache, const char *job_id);
+
+/* ---- listing and lineage queries --------------------------------------------- */
+
+/* One job in a listing. */
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    int64_t start_ms;
+    int64_t end_ms;
+    roar_end_kind end_kind;
+    int end_code;
+    size_t incomplete_count;
+    char *pending_worktree; /* owned by the list; NULL when the job is not pending */
+} roar_cache_jobinfo;
+
+typedef struct {
+    roar_cache_jobinfo *items;
+    size_t count, alloc;
+} roar_cache_jobinfo_list;
+#define ROAR_CACHE_JOBINFO_LIST_INIT {NULL, 0, 0}
+void roar_cache_jobinfo_list_dispose(roar_cache_jobinfo_list *list);
+
+typedef struct {
+    size_t limit;             /* at most this many jobs; 0: all */
+    const char *const *paths; /* only jobs with an in/out/del edge on one of these paths */
+    size_t path_count;        /*   or below them (a directory); 0: no path filter */
+    bool pending_only;        /* only pending jobs ... */
+    const char *worktree;     /*   ... of this worktree git dir, when not NULL */
+} roar_cache_list_opts;
+#define ROAR_CACHE_LIST_OPTS_INIT {0, NULL, 0, false, NULL}
+
+/* Jobs newest first, filtered by `opts` (NULL: all jobs). */
+int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
+                        const roar_cache_list_opts *opts);
+
+/* One edge of a stored job, with what queries need of the job itself. */
+typedef struct {
+    char job_id[ROAR_OID_HEXSZ + 1];
+    int64_t end_ms;
+    roar_end_kind end_kind;
+    int end_code;
+    roar_role role;
+    char *path; /* owned by the list (or by the roar_cache_edge for _latest_writer) */
+    bool id_known;
+    char id[ROAR_OID_HEXSZ + 1]; /* blob id when id_known */
+    uint64_t size;
+} roar_cache_edge;
+
+typedef struct {
+    roar_cache_edge *items;
+    size_t count, alloc;
+} roar_cache_edge_list;
+#define ROAR_CACHE_EDGE_LIST_INIT {NULL, 0, 0}
+void roar_cache_edge_list_dispose(roar_cache_edge_list *list);
+/* Frees edge->path; NULL-safe. */
+void roar_cache_edge_dispose(roar_cache_edge *edge);
+
+/* The `out` edges whose blob id is `blob_id`: who produced this exact content.
+ * Jobs that failed are included; end_kind/end_code let the caller judge (SPEC §6.2). */
+int roar_cache_producers(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id);
+/* The `in` edges whose blob id is `blob_id`: who consumed this exact content. */
+int roar_cache_consumers(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id);
+/* Every in/out/del edge on exactly `path` (relative to the work tree top), newest first. */
+int roar_cache_path_edges(roar_cache_edge_list *out, roar_cache *cache, const char *path);
+/* The newest `out` edge on `path`; with successful_only, only of jobs that exited 0.
+ * ROAR_ENOTFOUND when no job wrote it. The caller disposes of *out. */
+int roar_cache_path_latest_writer(roar_cache_edge *out, roar_cache *cache, const char *path,
+                                  bool successful_only);
 
 #endif
