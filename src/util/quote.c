@@ -420,6 +420,15 @@ static int parse_word(roar_buf *out, const unsigned char *u, size_t len, size_t 
         } else if (c == '$' && i + 1 < len && u[i + 1] == '\'') {
             i += 2;
             error = parse_ansi(out, u, len, &i);
+        } else if (c == '\\') {
+            /* The '\'' in 'a'\''b'; a shell takes any backslashed character literally. */
+            if (i + 1 >= len)
+                return roar_error_set(ROAR_EINVALID, "backslash at the end of the line");
+            if (u[i + 1] < 0x20 || u[i + 1] > 0x7e)
+                return roar_error_set(ROAR_EINVALID, "backslash followed by %s",
+                                      describe_byte(tmp, u[i + 1]));
+            error = roar_buf_putc(out, (char)u[i + 1]);
+            i += 2;
         } else if (is_bare(c)) {
             size_t n = 0;
             while (i + n < len && is_bare(u[i + n]))

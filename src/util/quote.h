@@ -44,9 +44,10 @@ int roar_quote_argv(roar_buf *out, const char *const *argv, size_t argc);
 
 /* Splits a command line written by roar_quote_argv back into argv. Words are
  * separated by runs of spaces; a word is a concatenation of bare runs of
- * [A-Za-z0-9_@%+=:,./-], '...' and $'...' segments (e.g. 'a'\''b'). In $'...' the
- * escapes \\ \' \" \? \a \b \e \E \f \n \r \t \v and \o, \oo, \ooo are accepted (as
- * bash reads them); anything else, an unterminated quote, a character that would
+ * [A-Za-z0-9_@%+=:,./-], a backslash before one printable ASCII character (the \'
+ * in 'a'\''b'), '...' and $'...' segments. In $'...' the escapes \\ \' \" \? \a \b \e
+ * \E \f \n \r \t \v and \o, \oo, \ooo up to \377 are accepted (as bash reads them);
+ * anything else, an unterminated quote, a character that would
  * mean something else to a shell, or a NUL is ROAR_EINVALID with a clear message.
  * On success *out is a NULL-terminated array of *out_argc malloc'd strings, which the
  * caller frees with roar_quote_argv_free; on failure *out is NULL. */
