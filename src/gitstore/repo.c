@@ -100,6 +100,47 @@ cleanup:
     return sha256;
 }
 
+/* The git dir that discovery would pick (GIT_DIR, or a search upwards from start_dir),
+ * without opening it; NULL when there is none. Caller frees. */
+static char *candidate_gitdir(const char *start_dir)
+{
+    const char *env_gitdir = getenv("GIT_DIR");
+    git_buf found = {0};
+    char *candidate = NULL;
+
+    if (env_gitdir && *env_gitdir)
+        return strdup(env_gitdir);
+    if (git_repository_discover(&found, start_dir ? start_dir : ".", 0,
+                                getenv("GIT_CEILING_DIRECTORIES")) == 0) {
+        size_t len = strlen(found.ptr);
+        while (len > 1 && found.ptr[len - 1] == '/')
+            found.ptr[--len] = '\0';
+        candidate = strdup(found.ptr);
+    }
+    git_buf_dispose(&found);
+    git_error_clear();
+    return candidate;
+}
+
+static int sha256_error(const char *gitdir)
+{
+    char *real = realpath(gitdir, NULL);
+    int error = roar_error_set(ROAR_EUNSUPPORTED,
+                               "repository '%s' uses SHA-256 object names, which git roar "
+                               "cannot read yet (libgit2 1.5)",
+                               real ? real : gitdir);
+    free(real);
+    return error;
+}
+
+static int refuse_sha256(const char *start_dir)
+{
+    char *candidate = candidate_gitdir(start_dir);
+    int error = candidate && gitdir_is_sha256(candidate) ? sha256_error(candidate) : 0;
+    free(candidate);
+    return error;
+}
+
 /* Turns a failed open into the message a git user expects. The SHA-256 case is
  * recognised from the repository's own config rather than libgit2's message, so that
  * an explicit objectFormat=sha1 (which 1.5 also refuses) is not misreported. */
@@ -108,29 +149,14 @@ static int open_error(int rc, const char *start_dir)
     const char *env_gitdir = getenv("GIT_DIR");
     const git_error *e = git_error_last();
     char libgit2_msg[1024];
-    git_buf found = {0};
     char *candidate = NULL;
     int error;
 
     snprintf(libgit2_msg, sizeof(libgit2_msg), "%s", e && e->message ? e->message : "");
-
-    if (env_gitdir && *env_gitdir) {
-        candidate = strdup(env_gitdir);
-    } else if (git_repository_discover(&found, start_dir ? start_dir : ".", 0,
-                                       getenv("GIT_CEILING_DIRECTORIES")) == 0) {
-        size_t len = strlen(found.ptr);
-        while (len > 1 && found.ptr[len - 1] == '/')
-            found.ptr[--len] = '\0';
-        candidate = strdup(found.ptr);
-    }
+    candidate = candidate_gitdir(start_dir);
 
     if (candidate && rc != GIT_ENOTFOUND && gitdir_is_sha256(candidate)) {
-        char *real = realpath(candidate, NULL);
-        error = roar_error_set(ROAR_EUNSUPPORTED,
-                               "repository '%s' uses SHA-256 object names, which git roar "
-                               "cannot read yet (libgit2 1.5)",
-                               real ? real : candidate);
-        free(real);
+        error = sha256_error(candidate);
     } else if (rc == GIT_ENOTFOUND && env_gitdir && *env_gitdir) {
         error = roar_error_set(ROAR_ENOTFOUND, "not a git repository: '%s'", env_gitdir);
     } else if (rc == GIT_ENOTFOUND) {
@@ -143,7 +169,72 @@ static int open_error(int rc, const char *start_dir)
     }
 
     free(candidate);
-    git_buf_dispose(&found);
+    return error;
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
+}
+
+/* libgit2 1.5's GIT_REPOSITORY_OPEN_FROM_ENV reads GIT_DIR only when no start path is
+ * given and refuses GIT_WORK_TREE outright ("unimplemented"), so both are handled here:
+ * GIT_DIR always wins over the start directory, as it does for git. */
+static int open_git(git_repository **out, const char *start_dir)
+{
+    const char *env_dir = env_nonempty("GIT_DIR");
+
+    if (!env_nonempty("GIT_WORK_TREE"))
+        return git_repository_open_ext(out, env_dir ? NULL : start_dir,
+                                       GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+    if (env_dir)
+        return git_repository_open_ext(out, env_dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+    return git_repository_open_ext(out, start_dir ? start_dir : ".", 0,
+                                   getenv("GIT_CEILING_DIRECTORIES"));
+}
+
+/* git's rule for the work tree under GIT_DIR (setup_explicit_git_dir): GIT_WORK_TREE if
+ * set; none if core.bare; core.worktree if set; otherwise the current directory (here
+ * start_dir, which stands for it). libgit2 would guess the parent of the git dir. */
+static int apply_env_worktree(git_repository *git, const char *start_dir)
+{
+    const char *env_dir = env_nonempty("GIT_DIR");
+    const char *env_wt = env_nonempty("GIT_WORK_TREE");
+    git_config *cfg = NULL;
+    git_buf value = {0};
+    char *dir = NULL;
+    int bare = 0, error = 0;
+
+    if (!env_dir && !env_wt)
+        return 0;
+    if (!env_wt) {
+        if (git_repository_config_snapshot(&cfg, git) < 0) {
+            error = git_fail(ROAR_ERROR, "cannot read the repository configuration");
+            goto cleanup;
+        }
+        if (git_config_get_bool(&bare, cfg, "core.bare") < 0)
+            bare = 0;
+        if (bare || git_config_get_string_buf(&value, cfg, "core.worktree") == 0)
+            goto cleanup; /* libgit2 already applied these */
+    }
+    if ((error = resolve_dir(&dir, env_wt ? env_wt : (start_dir ? start_dir : "."))) < 0)
+        goto cleanup;
+    /* libgit2 1.5 leaks its path buffer when asked to set the work tree it already has. */
+    if (git_repository_workdir(git)) {
+        char *current = realpath(git_repository_workdir(git), NULL);
+        bool same = current && strcmp(current, dir) == 0;
+        free(current);
+        if (same)
+            goto cleanup;
+    }
+    if (git_repository_set_workdir(git, dir, 0) < 0)
+        error = git_fail(ROAR_ERROR, "cannot set the work tree");
+
+cleanup:
+    free(dir);
+    git_buf_dispose(&value);
+    git_config_free(cfg);
     return error;
 }
 
@@ -157,11 +248,16 @@ int roar_repo_open(roar_repo **out, const char *start_dir)
     if ((repo = calloc(1, sizeof(*repo))) == NULL)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
 
-    rc = git_repository_open_ext(&repo->git, start_dir, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
-    if (rc < 0) {
+    /* Checked before libgit2 sees it: 1.5 refuses the repository anyway, and leaks
+     * while doing so. */
+    if ((error = refuse_sha256(start_dir)) < 0)
+        goto cleanup;
+    if ((rc = open_git(&repo->git, start_dir)) < 0) {
         error = open_error(rc, start_dir);
         goto cleanup;
     }
+    if ((error = apply_env_worktree(repo->git, start_dir)) < 0)
+        goto cleanup;
 
     if (!git_repository_is_bare(repo->git) && git_repository_workdir(repo->git) &&
         (error = resolve_dir(&repo->worktree, git_repository_workdir(repo->git))) < 0)
