@@ -1,7 +1,216 @@
-/* Placeholder main until the CLI skeleton lands. */
+/* git-roar's main: the command table (every command of SPEC §3, its synopsis, options
+ * and handler) and the dispatch that parses, discovers the repository, then runs it. */
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include <git2.h>
+
+#include "cli/cli.h"
+#include "util/err.h"
+
+/* ---- option declarations, one array per command (SPEC §3) ---------------------- */
+
+static const roar_option init_options[] = {
+    ROAR_OPT_BOOL_(0, "no-hooks", "do not install the post-commit and pre-push hooks"),
+    ROAR_OPT_STRING_(0, "remote", "NAME", "remote to add the notes fetch refspec to (origin)"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option run_options[] = {
+    ROAR_OPT_CHOICE_('t', "tracer", "auto|ebpf|preload", "how to trace the command (auto)"),
+    ROAR_OPT_BOOL_(0, "commit", "commit the job's outputs and attach the job to that commit"),
+    ROAR_OPT_STRING_('m', "message", "MSG", "commit message for --commit"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option drop_options[] = {
+    ROAR_OPT_BOOL_(0, "from-notes", "also remove attached jobs from the notes"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option log_options[] = {
+    ROAR_OPT_INT_('n', "max-count", "N", "show at most N jobs"),
+    ROAR_OPT_BOOL_(0, "pending", "show only jobs not yet attached to a commit"),
+    ROAR_OPT_BOOL_(0, "json", "machine-readable output"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option json_options[] = {
+    ROAR_OPT_BOOL_(0, "json", "machine-readable output"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option lineage_options[] = {
+    ROAR_OPT_BOOL_(0, "down", "what was derived from OBJ, instead of what it came from"),
+    ROAR_OPT_INT_(0, "depth", "N", "follow at most N levels"),
+    ROAR_OPT_CHOICE_(0, "format", "text|json|dot|mermaid", "output format (text)"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option status_options[] = {
+    ROAR_OPT_BOOL_(0, "json", "machine-readable output"),
+    ROAR_OPT_BOOL_(0, "exit-code", "exit 1 unless every output is ok"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option reproduce_options[] = {
+    ROAR_OPT_BOOL_('n', "dry-run", "print the plan only"),
+    ROAR_OPT_BOOL_(0, "yes", "run the plan without asking"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option review_options[] = {
+    ROAR_OPT_CHOICE_(0, "format", "text|markdown", "output format (text)"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option reindex_options[] = {
+    ROAR_OPT_BOOL_(0, "full", "rebuild the cache from scratch"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option export_options[] = {
+    ROAR_OPT_CHOICE_(0, "format", "prov-json|openlineage|dot|json", "output format"),
+    ROAR_OPT_END_,
+};
+
+/* ---- the table ------------------------------------------------------------------
+ * `.fn = NULL` means "not implemented yet": main still parses the options and finds
+ * the repository, so -h, usage errors and "not a git repository" already behave. */
+
+#define REPO ROAR_CMD_NEED_REPO
+#define WORKTREE (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)
+
+const roar_cli_command roar_cli_commands[] = {
+    {"init", "[--no-hooks] [--remote NAME]",
+     "Set up hooks, notes rewriting and the notes fetch refspec", NULL, REPO, 0, 0,
+     init_options},
+    {"run", "[-t auto|ebpf|preload] [--commit [-m MSG]] [-q] [--] CMD [ARG...]",
+     "Run a command, trace the files it reads and writes, record a job", NULL,
+     WORKTREE | ROAR_CMD_STOP_AT_ARG, 1, -1, run_options},
+    {"attach", "[REV]", "Attach pending jobs to a commit (HEAD) as a git note", NULL, WORKTREE,
+     0, 1, NULL},
+    {"drop", "[--from-notes] JOB...", "Discard pending jobs", NULL, REPO, 1, -1, drop_options},
+    {"log", "[-n N] [--pending] [--json] [-- PATH...]", "List jobs, newest first", NULL, REPO,
+     0, -1, log_options},
+    {"show", "[--json] OBJ", "Show a job, or the jobs behind a file, blob or commit", NULL,
+     REPO, 1, 1, json_options},
+    {"lineage", "[--down] [--depth N] [--format text|json|dot|mermaid] OBJ",
+     "Show what OBJ was derived from, or what was derived from it", NULL, REPO, 1, 1,
+     lineage_options},
+    {"status", "[--json] [--exit-code]", "Show whether each recorded output is up to date",
+     NULL, WORKTREE, 0, 0, status_options},
+    {"reproduce", "[-n] [--yes] OBJ", "Rerun the jobs needed to rebuild OBJ", NULL, WORKTREE, 1,
+     1, reproduce_options},
+    {"review", "[--format text|markdown] RANGE",
+     "Explain the data changes of a commit range, for reviewers", NULL, REPO, 1, 1,
+     review_options},
+    {"fetch", "[REMOTE]", "Fetch and merge the remote's notes", NULL, REPO, 0, 1, NULL},
+    {"push", "[REMOTE]", "Push the local notes", NULL, REPO, 0, 1, NULL},
+    {"sync", "[REMOTE]", "Fetch, merge and push the notes", NULL, REPO, 0, 1, NULL},
+    {"reindex", "[--full]", "Bring the cache up to date from the notes and pending jobs", NULL,
+     REPO, 0, 0, reindex_options},
+    {"fsck", "", "Check every note and pending record", NULL, REPO, 0, 0, NULL},
+    {"export", "--format prov-json|openlineage|dot|json [OBJ|RANGE]",
+     "Export lineage as PROV-JSON, OpenLineage, dot or JSON", NULL, REPO, 0, 1, export_options},
+    {NULL, NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const roar_cli_command *find_command(const char *name)
 {
-    puts("git-roar " ROAR_VERSION);
-    return 0;
+    const roar_cli_command *cmd;
+    for (cmd = roar_cli_commands; cmd->name; cmd++)
+        if (!strcmp(cmd->name, name))
+            return cmd;
+    return NULL;
+}
+
+static void print_command_list(FILE *out)
+{
+    const roar_cli_command *cmd;
+
+    fprintf(out, "These are the git roar commands:\n");
+    for (cmd = roar_cli_commands; cmd->name; cmd++)
+        fprintf(out, "   %-12s%s\n", cmd->name, cmd->summary);
+}
+
+static void print_main_usage(FILE *out)
+{
+    fprintf(out, "usage: git roar [--version] [-h | --help] <command> [<args>]\n\n"
+                 "Record and query the lineage of data produced in a git repository.\n\n");
+    print_command_list(out);
+    fprintf(out, "\nSee 'git roar <command> -h' for a command's options, and 'git help roar'"
+                 " for the manual.\n");
+}
+
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "git roar: '%s' is not a git roar command. See 'git roar -h'.\n\n", name);
+    print_command_list(stderr);
+    return ROAR_EXIT_USAGE;
+}
+
+/* git dies when it cannot write its output (a full disk must not look like success). */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        roar_cli_die("unable to write to standard output");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const roar_cli_command *cmd;
+    roar_cli_ctx ctx;
+    const char *arg;
+    int status;
+
+    if (argc < 2) {
+        print_main_usage(stderr);
+        return ROAR_EXIT_USAGE;
+    }
+    arg = argv[1];
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+        print_main_usage(stdout);
+        return finish_stdout(ROAR_EXIT_OK);
+    }
+    if (!strcmp(arg, "--version")) {
+        printf("git roar version %s\n", ROAR_VERSION);
+        return finish_stdout(ROAR_EXIT_OK);
+    }
+    if (!strcmp(arg, "help")) {
+        if (argc < 3) {
+            print_main_usage(stdout);
+            return finish_stdout(ROAR_EXIT_OK);
+        }
+        if (!(cmd = find_command(argv[2])))
+            return unknown_command(argv[2]);
+        roar_cli_print_usage(cmd, false);
+        return finish_stdout(ROAR_EXIT_OK);
+    }
+    if (arg[0] == '-') {
+        fprintf(stderr, "error: unknown option `%s'\n", arg);
+        print_main_usage(stderr);
+        return ROAR_EXIT_USAGE;
+    }
+    if (!(cmd = find_command(arg)))
+        return unknown_command(arg);
+
+    roar_cli_parse(&ctx, cmd, argc - 1, argv + 1);
+
+    git_libgit2_init();
+    if ((cmd->flags & (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)) &&
+        roar_repo_open(&ctx.repo, NULL) < 0)
+        roar_cli_die_error();
+    if ((cmd->flags & ROAR_CMD_NEED_WORKTREE) && roar_repo_require_worktree(ctx.repo) < 0)
+        roar_cli_die_error();
+
+    if (!cmd->fn)
+        roar_cli_die("'git roar %s' is not implemented yet", cmd->name);
+    status = cmd->fn(&ctx);
+
+    roar_cli_ctx_release(&ctx);
+    git_libgit2_shutdown();
+    return finish_stdout(status);
 }
