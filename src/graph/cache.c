@@ -14,25 +14,26 @@
 
 /* Each migration takes the schema from version i to i + 1, inside one transaction
  * with the user_version bump, so a crash leaves the previous version intact. */
+/* clang-format off: the column comments line up as a table. */
 static const char *const migrations[] = {
     /* v1 */
     "CREATE TABLE jobs ("
     "  pk INTEGER PRIMARY KEY,"
-    "  id TEXT NOT NULL UNIQUE,"       /* 40 lower-case hex */
+    "  id TEXT NOT NULL UNIQUE," /* 40 lower-case hex */
     "  start_ms INTEGER NOT NULL,"
     "  end_ms INTEGER NOT NULL,"
-    "  end_kind INTEGER NOT NULL,"     /* roar_end_kind */
+    "  end_kind INTEGER NOT NULL," /* roar_end_kind */
     "  end_code INTEGER NOT NULL,"
-    "  argv BLOB NOT NULL,"            /* each element followed by a NUL */
+    "  argv BLOB NOT NULL," /* each element followed by a NUL */
     "  argc INTEGER NOT NULL,"
     "  cwd BLOB NOT NULL,"
-    "  base TEXT,"                     /* NULL: no commits when the job started */
+    "  base TEXT," /* NULL: no commits when the job started */
     "  dirty INTEGER NOT NULL,"
     "  tracer BLOB,"
     "  host BLOB,"
     "  user BLOB,"
-    "  incomplete INTEGER NOT NULL,"   /* number of incomplete lines */
-    "  record BLOB NOT NULL"           /* the record text, byte for byte */
+    "  incomplete INTEGER NOT NULL," /* number of incomplete lines */
+    "  record BLOB NOT NULL"         /* the record text, byte for byte */
     ");"
     "CREATE INDEX jobs_by_end ON jobs(end_ms, id);"
     "CREATE TABLE artifacts ("
@@ -41,8 +42,8 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE TABLE edges ("
     "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
-    "  seq INTEGER NOT NULL,"          /* position in the record */
-    "  role INTEGER NOT NULL,"         /* roar_role: 0 in, 1 out, 2 del */
+    "  seq INTEGER NOT NULL,"  /* position in the record */
+    "  role INTEGER NOT NULL," /* roar_role: 0 in, 1 out, 2 del */
     "  path BLOB NOT NULL,"
     "  blob TEXT REFERENCES artifacts(id)," /* NULL: unknown (`-`) or del */
     "  size INTEGER NOT NULL,"
@@ -50,7 +51,7 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX edges_by_blob ON edges(blob, role);"
     "CREATE INDEX edges_by_path ON edges(path, role);"
-    "CREATE TABLE job_kv ("            /* env lines (kind 0), unknown keys (kind 1) */
+    "CREATE TABLE job_kv (" /* env lines (kind 0), unknown keys (kind 1) */
     "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
     "  kind INTEGER NOT NULL,"
     "  seq INTEGER NOT NULL,"
@@ -62,7 +63,7 @@ static const char *const migrations[] = {
     "  job INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,"
     "  seq INTEGER NOT NULL,"
     "  reason BLOB NOT NULL,"
-    "  count INTEGER,"                 /* NULL: no count */
+    "  count INTEGER," /* NULL: no count */
     "  path BLOB,"
     "  PRIMARY KEY (job, seq)"
     ") WITHOUT ROWID;"
@@ -74,7 +75,7 @@ static const char *const migrations[] = {
     "CREATE INDEX attachments_by_commit ON attachments(commit_id);"
     "CREATE TABLE pending ("
     "  job INTEGER PRIMARY KEY REFERENCES jobs(pk) ON DELETE CASCADE,"
-    "  worktree BLOB NOT NULL"         /* the git dir of the worktree that recorded it */
+    "  worktree BLOB NOT NULL" /* the git dir of the worktree that recorded it */
     ");"
     "CREATE TABLE hash_cache ("
     "  dev INTEGER NOT NULL,"
@@ -91,6 +92,7 @@ static const char *const migrations[] = {
     "  value BLOB NOT NULL"
     ") WITHOUT ROWID;",
 };
+/* clang-format on */
 
 #define CACHE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -122,9 +124,8 @@ int roar_cache__error(roar_cache *cache, int rc, const char *what)
     switch (rc & 0xff) {
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
-        return roar_error_set(ROAR_EINVALID,
-                              "cache '%s' is corrupt (%s); run 'git roar reindex --full'", path,
-                              msg);
+        return roar_error_set(
+            ROAR_EINVALID, "cache '%s' is corrupt (%s); run 'git roar reindex --full'", path, msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return roar_error_set(ROAR_ERROR, "cache '%s' is busy (%s): %s", path, what, msg);
@@ -323,9 +324,9 @@ static int set_wal(roar_cache *cache)
     if (rc != SQLITE_ROW)
         error = roar_cache__error(cache, rc, "setting WAL mode");
     else if (strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") != 0)
-        error = roar_error_set(ROAR_EUNSUPPORTED,
-                               "cache '%s': the file system does not support WAL mode",
-                               cache->path);
+        error =
+            roar_error_set(ROAR_EUNSUPPORTED,
+                           "cache '%s': the file system does not support WAL mode", cache->path);
     sqlite3_finalize(stmt);
     return error;
 }
@@ -384,6 +385,87 @@ cleanup:
 int roar_cache_schema_version(void)
 {
     return CACHE_SCHEMA_VERSION;
+}
+
+/* ---- helpers shared by cache_job.c and cache_query.c ------------------------ */
+
+int roar_cache__check_id(const char *id, const char *what)
+{
+    if (!id || !roar_oid_is_hex(id))
+        return roar_error_set(ROAR_EINVALID, "not a %s id: '%s'", what, id ? id : "(null)");
+    return 0;
+}
+
+int roar_cache__bind_str(sqlite3_stmt *stmt, int i, const char *s)
+{
+    /* Blobs, not text: paths and argv are raw bytes that need not be UTF-8. */
+    if (!s)
+        return sqlite3_bind_null(stmt, i);
+    return sqlite3_bind_blob(stmt, i, s, (int)strlen(s), SQLITE_STATIC);
+}
+
+/* A malloc'd NUL-terminated copy of column i (NULL for SQL NULL). Sets *error on OOM. */
+char *roar_cache__col_strdup(sqlite3_stmt *stmt, int i, int *error)
+{
+    const void *data;
+    int len;
+    char *copy;
+
+    if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+        return NULL;
+    data = sqlite3_column_blob(stmt, i);
+    len = sqlite3_column_bytes(stmt, i);
+    copy = malloc((size_t)len + 1);
+    if (!copy) {
+        *error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (len)
+        memcpy(copy, data, (size_t)len);
+    copy[len] = '\0';
+    return copy;
+}
+
+/* Copies a 40-hex column into out; anything else there means a damaged file. */
+int roar_cache__col_id(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, sqlite3_stmt *stmt, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(stmt, i);
+    if (!s || !roar_oid_is_hex(s))
+        return roar_error_set(ROAR_EINVALID,
+                              "cache '%s' is corrupt (bad id); run 'git roar reindex --full'",
+                              cache->path);
+    memcpy(out, s, ROAR_OID_HEXSZ + 1);
+    return 0;
+}
+
+/* Runs a prepared write statement to completion. */
+int roar_cache__step_done(roar_cache *cache, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    return rc == SQLITE_DONE ? 0 : roar_cache__error(cache, rc, what);
+}
+
+/* The row key of a job; ROAR_ENOTFOUND (with a message) when it is not stored. */
+int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    if ((error = roar_cache__check_id(id, "job")) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_PK,
+                                     "SELECT pk FROM jobs WHERE id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(stmt, 0);
+    else if (rc == SQLITE_DONE)
+        error = roar_error_set(ROAR_ENOTFOUND, "no job %s in the cache", id);
+    else
+        error = roar_cache__error(cache, rc, "looking up a job");
+    roar_cache__release(cache, stmt);
+    return error;
 }
 
 /* ---- hash cache ------------------------------------------------------------ */
@@ -468,15 +550,15 @@ int roar_cache_meta_get(roar_buf *out, roar_cache *cache, const char *key)
     sqlite3_stmt *stmt = NULL;
     int error, rc;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
-                                     "SELECT value FROM meta WHERE key = ?1")) < 0)
+    if ((error = roar_cache__prepare(&stmt, cache, -1, "SELECT value FROM meta WHERE key = ?1")) <
+        0)
         return error;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         roar_buf_clear(out);
-        error = roar_buf_put(out, sqlite3_column_blob(stmt, 0),
-                             (size_t)sqlite3_column_bytes(stmt, 0));
+        error =
+            roar_buf_put(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
     } else if (rc == SQLITE_DONE) {
         error = roar_error_set(ROAR_ENOTFOUND, "no cache meta value '%s'", key);
     } else {
@@ -494,10 +576,9 @@ int roar_cache_meta_set(roar_cache *cache, const char *key, const char *value_or
     if ((error = roar_cache__tx_begin(cache)) < 0)
         return error;
     if ((error = roar_cache__prepare(&stmt, cache, -1,
-                                     value_or_null
-                                         ? "INSERT OR REPLACE INTO meta (key, value) "
-                                           "VALUES (?1, ?2)"
-                                         : "DELETE FROM meta WHERE key = ?1")) < 0)
+                                     value_or_null ? "INSERT OR REPLACE INTO meta (key, value) "
+                                                     "VALUES (?1, ?2)"
+                                                   : "DELETE FROM meta WHERE key = ?1")) < 0)
         goto done;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
     if (value_or_null)

@@ -17,8 +17,8 @@ typedef enum {
 
 struct roar_cache {
     sqlite3 *db;
-    char *path;    /* owned; for messages */
-    int tx_depth;  /* 0: no transaction; >1: inner levels are savepoints */
+    char *path;   /* owned; for messages */
+    int tx_depth; /* 0: no transaction; >1: inner levels are savepoints */
     sqlite3_stmt *stmts[CACHE_STMT__COUNT];
 };
 
@@ -39,5 +39,18 @@ int roar_cache__exec(roar_cache *cache, const char *sql);
  * a savepoint inside an open one; _end commits when error == 0, else rolls back. */
 int roar_cache__tx_begin(roar_cache *cache);
 int roar_cache__tx_end(roar_cache *cache, int error);
+
+/* ROAR_EINVALID (with a message) unless id is 40 lower-case hex; `what` names it. */
+int roar_cache__check_id(const char *id, const char *what);
+/* Binds a C string as a blob (paths and argv are raw bytes); NULL binds SQL NULL. */
+int roar_cache__bind_str(sqlite3_stmt *stmt, int i, const char *s);
+/* A malloc'd NUL-terminated copy of column i, NULL for SQL NULL; *error on OOM. */
+char *roar_cache__col_strdup(sqlite3_stmt *stmt, int i, int *error);
+/* Copies a 40-hex id column into out; anything else means a damaged file. */
+int roar_cache__col_id(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, sqlite3_stmt *stmt, int i);
+/* Steps a bound write statement to SQLITE_DONE. */
+int roar_cache__step_done(roar_cache *cache, sqlite3_stmt *stmt, const char *what);
+/* The row key of a stored job; ROAR_ENOTFOUND (with a message) when absent. */
+int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id);
 
 #endif
