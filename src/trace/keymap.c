@@ -1,0 +1,148 @@
+/* roar_keymap: linear probing with backward-shift deletion (no tombstones, so a long
+ * run of opens and closes never degrades lookups). FNV-1a over the key bytes. */
+#include "trace/keymap.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t hash_bytes(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void roar_keymap_dispose(roar_keymap *m)
+{
+    size_t i;
+    if (!m)
+        return;
+    for (i = 0; i < m->cap; i++)
+        free(m->slots[i].key);
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->count = 0;
+}
+
+static size_t find_slot(const roar_keymap *m, const void *key, size_t klen, uint64_t h,
+                        bool *found)
+{
+    size_t mask = m->cap - 1, i = (size_t)h & mask;
+    for (;;) {
+        const roar_keymap_slot *s = &m->slots[i];
+        if (!s->key) {
+            *found = false;
+            return i;
+        }
+        if (s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0) {
+            *found = true;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+void *roar_keymap_get(const roar_keymap *m, const void *key, size_t klen)
+{
+    bool found;
+    size_t i;
+    if (m->count == 0)
+        return NULL;
+    i = find_slot(m, key, klen, hash_bytes(key, klen), &found);
+    return found ? m->slots[i].value : NULL;
+}
+
+static int resize(roar_keymap *m, size_t cap)
+{
+    roar_keymap_slot *old = m->slots, *slots;
+    size_t oldcap = m->cap, i;
+
+    slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    m->slots = slots;
+    m->cap = cap;
+    for (i = 0; i < oldcap; i++) {
+        bool found;
+        size_t j;
+        if (!old[i].key)
+            continue;
+        j = find_slot(m, old[i].key, old[i].klen, old[i].hash, &found);
+        m->slots[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+int roar_keymap_put(roar_keymap *m, const void *key, size_t klen, void *value)
+{
+    uint64_t h = hash_bytes(key, klen);
+    bool found;
+    size_t i;
+    char *copy;
+    int error;
+
+    /* Keep the load under 3/4 so probes stay short. */
+    if ((m->count + 1) * 4 > m->cap * 3 &&
+        (error = resize(m, m->cap ? m->cap * 2 : 16)) < 0)
+        return error;
+    i = find_slot(m, key, klen, h, &found);
+    if (found) {
+        m->slots[i].value = value;
+        return 0;
+    }
+    /* One spare byte keeps string keys usable as C strings when iterating. */
+    copy = malloc(klen + 1);
+    if (!copy)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    memcpy(copy, key, klen);
+    copy[klen] = '\0';
+    m->slots[i].key = copy;
+    m->slots[i].klen = klen;
+    m->slots[i].hash = h;
+    m->slots[i].value = value;
+    m->count++;
+    return 0;
+}
+
+void *roar_keymap_remove(roar_keymap *m, const void *key, size_t klen)
+{
+    bool found;
+    size_t i, j, mask;
+    void *value;
+
+    if (m->count == 0)
+        return NULL;
+    i = find_slot(m, key, klen, hash_bytes(key, klen), &found);
+    if (!found)
+        return NULL;
+    value = m->slots[i].value;
+    free(m->slots[i].key);
+    m->slots[i].key = NULL;
+    m->count--;
+
+    /* Backward shift: move later members of the probe run into the hole when their
+     * home slot does not lie (cyclically) between the hole and their position. */
+    mask = m->cap - 1;
+    j = i;
+    for (;;) {
+        size_t home;
+        j = (j + 1) & mask;
+        if (!m->slots[j].key)
+            break;
+        home = (size_t)m->slots[j].hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            m->slots[i] = m->slots[j];
+            m->slots[j].key = NULL;
+            i = j;
+        }
+    }
+    return value;
+}
