@@ -801,6 +801,55 @@ static void test_batch_transaction_keeps_good_jobs(void **state)
     roar_job_dispose(&later);
 }
 
+/* Damaged pages behind a valid header: the calls fail with the corrupt message naming
+ * the path, and nothing crashes. */
+static void test_corrupt_pages_give_clear_error(void **state)
+{
+    fixture *f = *state;
+    roar_cache_jobinfo_list list = ROAR_CACHE_JOBINFO_LIST_INIT;
+    roar_cache_edge_list edges = ROAR_CACHE_EDGE_LIST_INIT;
+    struct stat st;
+    char junk[4096];
+    int fd, error;
+
+    open_cache(f);
+    assert_int_equal(roar_cache_begin(f->cache), 0);
+    for (int i = 0; i < 200; i++) {
+        roar_job job;
+        char name[32];
+        snprintf(name, sizeof(name), "job %d", i);
+        make_job(&job, name, i, i + 1, 0);
+        assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_OUT, name, ID_HELLO, 6), 0);
+        put(f, &job);
+        roar_job_dispose(&job);
+    }
+    assert_int_equal(roar_cache_commit(f->cache), 0);
+    roar_cache_free(f->cache); /* the last close checkpoints the WAL into the file */
+    f->cache = NULL;
+
+    /* Keep page 1 (header and schema), scribble over every page after it. */
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_true(st.st_size > 8 * 4096);
+    memset(junk, 0xa5, sizeof(junk));
+    fd = open(f->path, O_WRONLY);
+    assert_true(fd >= 0);
+    for (off_t off = 4096; off < st.st_size; off += (off_t)sizeof(junk))
+        assert_int_equal(pwrite(fd, junk, sizeof(junk), off), (ssize_t)sizeof(junk));
+    assert_int_equal(close(fd), 0);
+
+    error = roar_cache_open(&f->cache, f->path);
+    if (error == 0) {
+        error = roar_cache_job_list(&list, f->cache, NULL);
+        if (error == 0)
+            error = roar_cache_producers(&edges, f->cache, ID_HELLO);
+    }
+    assert_int_equal(error, ROAR_EINVALID);
+    assert_non_null(strstr(roar_error_last(), f->path));
+    assert_non_null(strstr(roar_error_last(), "corrupt"));
+    roar_cache_jobinfo_list_dispose(&list);
+    roar_cache_edge_list_dispose(&edges);
+}
+
 /* ---- concurrency ------------------------------------------------------------------ */
 
 #define WRITERS 8
@@ -889,6 +938,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_garbage_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_missing_directory_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_pages_give_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_cache_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_cache_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_get_set_delete, setup, teardown),
