@@ -27,7 +27,8 @@ typedef struct {
  * ROAR_EINVALID when the file is not an SQLite database or is corrupt (the message
  * names the path and says to run 'git roar reindex --full'); ROAR_ERROR otherwise.
  * A roar_cache is one SQLite connection: use it from one thread at a time. Any number
- * of processes may open the same path at once. */
+ * of processes may open the same path at once; a child process must open its own
+ * (SQLite connections do not survive fork). */
 int roar_cache_open(roar_cache **out, const char *path);
 /* NULL-safe. Rolls back a transaction left open with roar_cache_begin. */
 void roar_cache_free(roar_cache *cache);
@@ -135,7 +136,9 @@ void roar_cache_jobinfo_list_dispose(roar_cache_jobinfo_list *list);
 typedef struct {
     size_t limit;             /* at most this many jobs; 0: all */
     const char *const *paths; /* only jobs with an in/out/del edge on one of these paths */
-    size_t path_count;        /*   or below them (a directory); 0: no path filter */
+    size_t path_count;        /*   or below them (a directory); relative to the top of
+                                 the work tree, where "." is the top itself (matches all);
+                                 0: no path filter */
     bool pending_only;        /* only pending jobs ... */
     const char *worktree;     /*   ... of this worktree git dir, when not NULL */
 } roar_cache_list_opts;

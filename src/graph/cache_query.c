@@ -217,19 +217,25 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
     roar_buf sql = ROAR_BUF_INIT;
     path_range *ranges = NULL;
     sqlite3_stmt *stmt = NULL;
-    int error = 0, rc, param = 1;
+    size_t path_count;
+    int error = 0, rc;
 
     if (!opts)
         opts = &no_opts;
+    /* The top of the work tree ("." or "") holds every path: no filter at all. */
+    path_count = opts->path_count;
+    for (size_t i = 0; i < opts->path_count; i++)
+        if (!strcmp(opts->paths[i], ".") || !strcmp(opts->paths[i], ""))
+            path_count = 0;
     for (size_t i = 0; i < out->count; i++)
         free(out->items[i].pending_worktree);
     out->count = 0;
 
-    if (opts->path_count) {
-        ranges = calloc(opts->path_count, sizeof(*ranges));
+    if (path_count) {
+        ranges = calloc(path_count, sizeof(*ranges));
         if (!ranges)
             return roar_error_set(ROAR_ENOMEM, "out of memory");
-        for (size_t i = 0; i < opts->path_count && !error; i++)
+        for (size_t i = 0; i < path_count && !error; i++)
             error = path_range_init(&ranges[i], opts->paths[i]);
         if (error)
             goto cleanup;
@@ -243,10 +249,10 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
     if (opts->pending_only && opts->worktree &&
         (error = roar_buf_puts(&sql, " AND p.worktree = ?1")) < 0)
         goto cleanup;
-    if (opts->path_count) {
+    if (path_count) {
         if ((error = roar_buf_puts(&sql, " AND j.pk IN (SELECT job FROM edges WHERE 0")) < 0)
             goto cleanup;
-        for (size_t i = 0; i < opts->path_count && !error; i++)
+        for (size_t i = 0; i < path_count && !error; i++)
             error = roar_buf_printf(&sql, " OR path = ?%zu OR (path >= ?%zu AND path < ?%zu)",
                                     2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
         if (error || (error = roar_buf_puts(&sql, ")")) < 0)
@@ -259,8 +265,8 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
     if ((error = roar_cache__prepare(&stmt, cache, -1, sql.ptr)) < 0)
         goto cleanup;
     if (opts->pending_only && opts->worktree)
-        roar_cache__bind_str(stmt, param, opts->worktree);
-    for (size_t i = 0; i < opts->path_count; i++) {
+        roar_cache__bind_str(stmt, 1, opts->worktree);
+    for (size_t i = 0; i < path_count; i++) {
         sqlite3_bind_blob(stmt, (int)(2 + 3 * i), ranges[i].exact.ptr, (int)ranges[i].exact.size,
                           SQLITE_STATIC);
         sqlite3_bind_blob(stmt, (int)(3 + 3 * i), ranges[i].lo.ptr, (int)ranges[i].lo.size,
@@ -293,7 +299,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
 
 cleanup:
     sqlite3_finalize(stmt);
-    for (size_t i = 0; ranges && i < opts->path_count; i++)
+    for (size_t i = 0; ranges && i < path_count; i++)
         path_range_dispose(&ranges[i]);
     free(ranges);
     roar_buf_dispose(&sql);

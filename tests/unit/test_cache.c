@@ -632,6 +632,13 @@ static void test_job_list_order_limit_and_paths(void **state)
     assert_string_equal(list.items[0].id, a.id);
     assert_string_equal(list.items[1].id, c.id);
 
+    /* The top of the work tree holds everything. */
+    const char *top[] = {"model.pt", "."};
+    opts.paths = top;
+    opts.path_count = 2;
+    assert_int_equal(roar_cache_job_list(&list, f->cache, &opts), 0);
+    assert_int_equal(list.count, 4);
+
     opts.paths = two;
     opts.path_count = 2;
     assert_int_equal(roar_cache_job_list(&list, f->cache, &opts), 0);
