@@ -1,0 +1,289 @@
+/* ring: consumer side of the shared-memory event ring. It creates the job's private
+ * directory and ring file, then reads published records in reservation order. */
+#include "trace/ring.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/err.h"
+
+struct roar_ring {
+    struct roar_ring_hdr *hdr;
+    unsigned char *data;
+    uint64_t size; /* data area; copied once, never re-read from shared memory */
+    size_t map_len;
+    uint64_t skipped;     /* slots the consumer gave up on */
+    unsigned stall_ms;    /* see roar_ring_set_stall_ms */
+    uint64_t stall_pos;   /* position of the slot we are waiting for, if any */
+    uint64_t stall_since; /* ms, monotonic; 0 = not stalled */
+};
+
+#define DEFAULT_STALL_MS 10000u
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int try_dir(char **out, const char *base)
+{
+    char tmpl[PATH_MAX];
+    struct stat st;
+
+    if (!base || base[0] != '/' || stat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        access(base, W_OK | X_OK) < 0)
+        return -1;
+    if (snprintf(tmpl, sizeof(tmpl), "%s/roar-XXXXXX", base) >= (int)sizeof(tmpl))
+        return -1;
+    /* mkdtemp creates the directory with mode 0700. */
+    if (!mkdtemp(tmpl))
+        return -1;
+    if (!(*out = strdup(tmpl))) {
+        rmdir(tmpl);
+        return -1;
+    }
+    return 0;
+}
+
+int roar_ring_dir_create(char **out)
+{
+    *out = NULL;
+    /* /dev/shm keeps the ring in memory without a tmpfs mount of our own. */
+    if (try_dir(out, "/dev/shm") == 0 || try_dir(out, getenv("TMPDIR")) == 0 ||
+        try_dir(out, "/tmp") == 0)
+        return 0;
+    return roar_error_set_errno(ROAR_ERROR, "cannot create a directory for the event ring");
+}
+
+void roar_ring_dir_remove(const char *dir)
+{
+    DIR *d;
+    struct dirent *e;
+    char p[PATH_MAX];
+
+    if (!dir)
+        return;
+    /* Only our own private directory: remove whatever is in it, one level. */
+    if ((d = opendir(dir))) {
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
+                unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int roar_ring_create(roar_ring **out, const char *path, size_t data_size)
+{
+    roar_ring *r = NULL;
+    int fd = -1, error = 0;
+    void *map = MAP_FAILED;
+    size_t len;
+
+    *out = NULL;
+    if (data_size == 0)
+        data_size = ROAR_RING_DEFAULT_DATA;
+    if (data_size < ROAR_RING_MIN_DATA || (data_size & (data_size - 1)) ||
+        data_size > ((size_t)1 << 31))
+        return roar_error_set(ROAR_EINVALID, "ring size %zu is not a power of two in "
+                              "[%u, 2^31]", data_size, ROAR_RING_MIN_DATA);
+    len = ROAR_RING_HDR_SIZE + data_size;
+    if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot create ring '%s'", path);
+        goto cleanup;
+    }
+    if (ftruncate(fd, (off_t)len) < 0) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot size ring '%s'", path);
+        goto cleanup;
+    }
+    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot map ring '%s'", path);
+        goto cleanup;
+    }
+    if (!(r = calloc(1, sizeof(*r)))) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    r->hdr = map;
+    r->data = (unsigned char *)map + ROAR_RING_HDR_SIZE;
+    r->size = data_size;
+    r->map_len = len;
+    r->stall_ms = DEFAULT_STALL_MS;
+    r->hdr->version = ROAR_RING_VERSION;
+    r->hdr->hdr_size = ROAR_RING_HDR_SIZE;
+    r->hdr->data_size = data_size;
+    r->hdr->collector_pid = (uint64_t)getpid();
+    /* The magic last: a shim that maps a half-initialised file refuses it. */
+    __atomic_store_n(&r->hdr->magic, ROAR_RING_MAGIC, __ATOMIC_RELEASE);
+    *out = r;
+    map = MAP_FAILED;
+
+cleanup:
+    if (map != MAP_FAILED)
+        munmap(map, len);
+    if (fd >= 0)
+        close(fd);
+    if (error < 0 && fd >= 0)
+        unlink(path);
+    return error;
+}
+
+void roar_ring_free(roar_ring *r)
+{
+    if (!r)
+        return;
+    munmap(r->hdr, r->map_len);
+    free(r);
+}
+
+/* Zeroes [from, to) of the data area (cursor positions, may wrap), so that stale bytes
+ * can never look like a published slot word to a later pass. */
+static void zero_range(roar_ring *r, uint64_t from, uint64_t to)
+{
+    while (from < to) {
+        uint64_t off = from & (r->size - 1), n = r->size - off;
+        if (n > to - from)
+            n = to - from;
+        memset(r->data + off, 0, n);
+        from += n;
+    }
+}
+
+static int word_valid(const roar_ring *r, uint64_t pos, uint64_t word, uint64_t reserve)
+{
+    uint64_t off = pos & (r->size - 1), len = ROAR_SLOT_LEN(word);
+
+    if (!(word & ROAR_SLOT_PUBLISHED) || (word & 0x3fffffff00000000ull) != ROAR_SLOT_TAG(pos))
+        return 0;
+    if (len < ROAR_SLOT_WORD || len % ROAR_EVENT_ALIGN || off + len > r->size ||
+        pos + len > reserve)
+        return 0;
+    if (word & ROAR_SLOT_PAD)
+        return off + len == r->size;
+    return len >= ROAR_SLOT_WORD + ROAR_EVENT_HDR_SIZE;
+}
+
+/* Skips forward from the consumer cursor to the next slot that looks published and
+ * well formed. Returns 1 if it moved. The skipped bytes count as one lost event. */
+static int resync(roar_ring *r, uint64_t rd, uint64_t reserve)
+{
+    uint64_t p;
+
+    for (p = rd + ROAR_SLOT_WORD; p < reserve; p += ROAR_SLOT_WORD) {
+        uint64_t w = __atomic_load_n((uint64_t *)(r->data + (p & (r->size - 1))),
+                                     __ATOMIC_ACQUIRE);
+        if (word_valid(r, p, w, reserve)) {
+            zero_range(r, rd, p);
+            r->skipped++;
+            r->stall_since = 0;
+            __atomic_store_n(&r->hdr->read, p, __ATOMIC_RELEASE);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int roar_ring_read(roar_ring *r, void *buf, size_t cap, size_t *out_len, int wait_ms)
+{
+    uint64_t deadline = 0;
+
+    *out_len = 0;
+    for (;;) {
+        uint64_t rd = __atomic_load_n(&r->hdr->read, __ATOMIC_RELAXED);
+        uint64_t reserve = __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE);
+        uint64_t off = rd & (r->size - 1), word, len;
+
+        if (reserve == rd)
+            return 0;
+        word = __atomic_load_n((uint64_t *)(r->data + off), __ATOMIC_ACQUIRE);
+        if (word == 0) {
+            /* Reserved, not yet published: a producer is copying, or died copying. */
+            uint64_t now = now_ms();
+            if (!r->stall_since || r->stall_pos != rd) {
+                r->stall_since = now;
+                r->stall_pos = rd;
+            } else if (now - r->stall_since >= r->stall_ms && resync(r, rd, reserve)) {
+                continue;
+            }
+            if (!deadline)
+                deadline = now + (wait_ms > 0 ? (uint64_t)wait_ms : 0);
+            if (now >= deadline)
+                return 0;
+            {
+                struct timespec ts = {0, 50000};
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        r->stall_since = 0;
+        if (!word_valid(r, rd, word, reserve)) {
+            /* Scribbled over (the traced program can write its own mapping). */
+            if (!resync(r, rd, reserve)) {
+                zero_range(r, rd, reserve);
+                r->skipped++;
+                __atomic_store_n(&r->hdr->read, reserve, __ATOMIC_RELEASE);
+            }
+            return roar_error_set(ROAR_EINVALID, "event ring: bad slot header at %llu",
+                                  (unsigned long long)rd);
+        }
+        len = ROAR_SLOT_LEN(word);
+        if (word & ROAR_SLOT_PAD) {
+            zero_range(r, rd, rd + len);
+            __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
+            continue;
+        }
+        if (len - ROAR_SLOT_WORD > cap) {
+            zero_range(r, rd, rd + len);
+            r->skipped++;
+            __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
+            return roar_error_set(ROAR_EINVALID, "event ring: record of %llu bytes over "
+                                  "the buffer", (unsigned long long)len);
+        }
+        memcpy(buf, r->data + off + ROAR_SLOT_WORD, len - ROAR_SLOT_WORD);
+        zero_range(r, rd, rd + len);
+        __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
+        *out_len = len - ROAR_SLOT_WORD;
+        return 0;
+    }
+}
+
+uint64_t roar_ring_pending(const roar_ring *r)
+{
+    return __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE) -
+           __atomic_load_n(&r->hdr->read, __ATOMIC_ACQUIRE);
+}
+
+uint64_t roar_ring_lost(const roar_ring *r)
+{
+    return __atomic_load_n(&r->hdr->lost, __ATOMIC_RELAXED) + r->skipped;
+}
+
+void roar_ring_set_collector(roar_ring *r, pid_t pid)
+{
+    __atomic_store_n(&r->hdr->collector_pid, (uint64_t)pid, __ATOMIC_RELEASE);
+}
+
+void roar_ring_set_stall_ms(roar_ring *r, unsigned ms)
+{
+    r->stall_ms = ms;
+}
+
+struct roar_ring_hdr *roar_ring_header(roar_ring *r)
+{
+    return r->hdr;
+}

@@ -1,0 +1,208 @@
+/* The shared-memory event ring between the preload shim (producers) and the collector
+ * (consumer): its byte layout, the control-socket messages, and the libc-only producer. */
+#ifndef ROAR_TRACE_RING_LAYOUT_H
+#define ROAR_TRACE_RING_LAYOUT_H
+
+/* Included by the shim (libc only, no event.c, no roar_error) and by ring.c. Everything
+ * here is header-only so both sides run the very same producer code (test_ring drives
+ * it directly). Atomics are GCC __atomic builtins on plain integers: the header is a
+ * byte layout shared by processes, not a C11 _Atomic object. */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "trace/event.h"
+
+#define ROAR_RING_MAGIC 0x31474e4952524f52ull /* "RORRING1" little-endian */
+#define ROAR_RING_VERSION 1u
+/* The header occupies one page; the data area follows it. */
+#define ROAR_RING_HDR_SIZE 4096u
+#define ROAR_RING_DEFAULT_DATA (16u << 20)
+/* Smallest data area ring.c accepts: must hold the largest record (two maximal paths). */
+#define ROAR_RING_MIN_DATA (1u << 18)
+
+/* Environment the collector sets for the shim. */
+#define ROAR_ENV_RING "ROAR_RING"           /* path of the ring file */
+#define ROAR_ENV_SOCK "ROAR_SOCK"           /* path of the collector's control socket */
+#define ROAR_ENV_HASH_WAIT "ROAR_HASH_WAIT_MS" /* round-trip bound, ms (roar.hashWait) */
+#define ROAR_ENV_PRELOAD "ROAR_PRELOAD"     /* the LD_PRELOAD token naming the shim */
+
+/* The header page. Cursors are byte counts since creation (never wrapped; 2^64 bytes
+ * is out of reach), so `reserve - read` is the bytes in flight. Each hot cursor sits on
+ * its own cache line so producers and the consumer do not false-share. */
+struct roar_ring_hdr {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t hdr_size;      /* ROAR_RING_HDR_SIZE: offset of the data area */
+    uint64_t data_size;     /* power of two, >= ROAR_RING_MIN_DATA */
+    uint64_t collector_pid; /* producers drop events once this pid is gone */
+    uint8_t pad0[32];
+    uint64_t reserve; /* producers: next byte to reserve (CAS) */
+    uint8_t pad1[56];
+    uint64_t read; /* consumer: everything before it is consumed and zeroed */
+    uint8_t pad2[56];
+    uint64_t lost; /* events dropped by producers (ring full, collector gone) */
+    uint64_t seq;  /* last event sequence number handed out (fetch-add) */
+    uint8_t pad3[48];
+};
+_Static_assert(sizeof(struct roar_ring_hdr) == 256, "ring header layout");
+_Static_assert(sizeof(struct roar_ring_hdr) <= ROAR_RING_HDR_SIZE, "ring header fits a page");
+
+/* Each slot in the data area starts with one 64-bit word, written last (release) by the
+ * producer, read first (acquire) by the consumer. Zero = reserved, not yet published.
+ *   bits 0..31  slot length in bytes (word included, multiple of 8)
+ *   bits 32..61 tag: (slot position / 8) mod 2^30, so stale or scribbled bytes are not
+ *               taken for a slot header
+ *   bit 62      pad: no record; skip to the end of the data area (records never wrap)
+ *   bit 63      published */
+#define ROAR_SLOT_PUBLISHED (1ull << 63)
+#define ROAR_SLOT_PAD (1ull << 62)
+#define ROAR_SLOT_TAG(pos) ((((uint64_t)(pos) >> 3) & 0x3fffffffull) << 32)
+#define ROAR_SLOT_LEN(word) ((uint32_t)((word)&0xffffffffull))
+#define ROAR_SLOT_WORD 8u
+
+/* Largest record: header + two maximal paths, plus the slot word. */
+#define ROAR_RING_RECORD_MAX                                                              \
+    (ROAR_SLOT_WORD + ROAR_EVENT_HDR_SIZE + 2 * ROAR_EVENT_PATH_MAX + ROAR_EVENT_ALIGN)
+
+/* Control socket (SOCK_STREAM): the shim sends a request after publishing a
+ * ROAR_EV_ABOUT_TO_DESTROY record and waits for a reply echoing its seq. */
+#define ROAR_CTL_MAGIC 0x52434131u /* "1ACR" */
+struct roar_ctl_req {
+    uint32_t magic;
+    uint32_t tgid;
+    uint64_t seq; /* the ROAR_EV_ABOUT_TO_DESTROY record's seq */
+};
+struct roar_ctl_rep {
+    uint64_t seq;
+};
+
+/* ---- producer (the shim; test_ring) ------------------------------------------------ */
+
+/* A producer's view of one mapped ring. data_size is copied at map time, never re-read
+ * from shared memory (a scribbled header must not send a producer out of bounds). */
+struct roar_ringp {
+    struct roar_ring_hdr *hdr;
+    unsigned char *data;
+    uint64_t size;
+    uint32_t full_wait_ms; /* bound on waiting for space before dropping */
+};
+
+/* A reserved slot: the record goes to rec[0..cap), then roar_ringp_commit. */
+struct roar_ringp_slot {
+    uint64_t *word;
+    unsigned char *rec;
+    uint64_t pos;
+    uint32_t len;
+};
+
+static inline int roar_ringp_collector_alive(const struct roar_ringp *r)
+{
+    pid_t pid = (pid_t)__atomic_load_n(&r->hdr->collector_pid, __ATOMIC_RELAXED);
+    /* EPERM means it exists (another user): only ESRCH proves it gone. */
+    return pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static inline uint64_t roar_ringp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Counts one dropped event; the collector turns it into `incomplete events-lost N`. */
+static inline void roar_ringp_lose(struct roar_ringp *r)
+{
+    __atomic_fetch_add(&r->hdr->lost, 1, __ATOMIC_RELAXED);
+}
+
+/* Reserves a slot for a record of rec_len bytes (a multiple of ROAR_EVENT_ALIGN).
+ * Returns 0 and fills *out, or -1 when the event must be dropped (the caller counts it
+ * with roar_ringp_lose): the ring stayed full past full_wait_ms, or the collector is
+ * gone. Preserves errno. Never blocks without bound, never allocates. */
+static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ringp *r,
+                                     size_t rec_len)
+{
+    struct roar_ring_hdr *h = r->hdr;
+    uint64_t need = ROAR_SLOT_WORD + rec_len, pos, total, off, tail, deadline = 0;
+    unsigned spins = 0;
+    int saved = errno;
+
+    if (rec_len == 0 || rec_len % ROAR_EVENT_ALIGN || need > r->size / 2)
+        return -1;
+    for (;;) {
+        pos = __atomic_load_n(&h->reserve, __ATOMIC_ACQUIRE);
+        off = pos & (r->size - 1);
+        tail = r->size - off;
+        /* A record that would cross the end is placed at offset 0 behind a pad slot. */
+        total = tail < need ? tail + need : need;
+        if (pos + total - __atomic_load_n(&h->read, __ATOMIC_ACQUIRE) <= r->size) {
+            if (__atomic_compare_exchange_n(&h->reserve, &pos, pos + total, 0,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                break;
+            continue;
+        }
+        /* Full: wait for the consumer in short sleeps, never past the bound. */
+        if (++spins == 1) {
+            deadline = roar_ringp_now_ms() + r->full_wait_ms;
+        } else if (roar_ringp_now_ms() > deadline || !roar_ringp_collector_alive(r)) {
+            errno = saved;
+            return -1;
+        }
+        {
+            struct timespec ts = {0, spins < 20 ? 50000 : 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (total != need) {
+        uint64_t *pad = (uint64_t *)(r->data + off);
+        __atomic_store_n(pad, ROAR_SLOT_PUBLISHED | ROAR_SLOT_PAD | ROAR_SLOT_TAG(pos) | tail,
+                         __ATOMIC_RELEASE);
+        pos += tail;
+        off = 0;
+    }
+    out->word = (uint64_t *)(r->data + off);
+    out->rec = r->data + off + ROAR_SLOT_WORD;
+    out->pos = pos;
+    out->len = (uint32_t)need;
+    errno = saved;
+    return 0;
+}
+
+/* Publishes a reserved slot whose record has been written. */
+static inline void roar_ringp_commit(struct roar_ringp_slot *s)
+{
+    __atomic_store_n(s->word, ROAR_SLOT_PUBLISHED | ROAR_SLOT_TAG(s->pos) | s->len,
+                     __ATOMIC_RELEASE);
+}
+
+/* Hands out the next sequence number (global across every traced process). */
+static inline uint64_t roar_ringp_next_seq(struct roar_ringp *r)
+{
+    return __atomic_add_fetch(&r->hdr->seq, 1, __ATOMIC_RELAXED);
+}
+
+/* Encodes and publishes one event; hdr->seq is set here. Returns 0, or -1 when the
+ * event was dropped (already counted as lost). Preserves errno. */
+static inline int roar_ringp_publish(struct roar_ringp *r, struct roar_event_hdr *hdr,
+                                     const char *path, const char *path2)
+{
+    size_t l1 = path ? strlen(path) : 0, l2 = path2 ? strlen(path2) : 0;
+    size_t len = roar_event_wire_size(l1, l2, path != NULL, path2 != NULL);
+    struct roar_ringp_slot s;
+
+    if (len == 0 || roar_ringp_reserve(&s, r, len) < 0) {
+        roar_ringp_lose(r);
+        return -1;
+    }
+    hdr->seq = roar_ringp_next_seq(r);
+    roar_event_encode(s.rec, len, hdr, path, path2);
+    roar_ringp_commit(&s);
+    return 0;
+}
+
+#endif
