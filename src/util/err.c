@@ -10,11 +10,30 @@
 static _Thread_local char error_message[4096];
 static _Thread_local int error_code;
 
+/* Appends s to the NUL-terminated dst of capacity cap, truncating. */
+static void append(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(dst), m = strlen(s);
+    if (n + 1 >= cap)
+        return;
+    if (m > cap - n - 1)
+        m = cap - n - 1;
+    memcpy(dst + n, s, m);
+    dst[n + m] = '\0';
+}
+
+/* Formats aside, then copies: an argument may point into error_message itself, as in
+ * roar_error_set(code, "line %d: %s", n, roar_error_last()). */
 static void set_message(int errnum, const char *fmt, va_list ap)
 {
-    int n = vsnprintf(error_message, sizeof(error_message), fmt, ap);
-    if (errnum && n >= 0 && (size_t)n < sizeof(error_message))
-        snprintf(error_message + n, sizeof(error_message) - (size_t)n, ": %s", strerror(errnum));
+    char msg[sizeof(error_message)];
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+        msg[0] = '\0';
+    if (errnum) {
+        append(msg, sizeof(msg), ": ");
+        append(msg, sizeof(msg), strerror(errnum));
+    }
+    memcpy(error_message, msg, sizeof(msg));
 }
 
 int roar_error_set(int code, const char *fmt, ...)
@@ -40,17 +59,16 @@ int roar_error_set_errno(int code, const char *fmt, ...)
 
 void roar_error_prefix(const char *fmt, ...)
 {
-    char old[sizeof(error_message)];
+    char msg[sizeof(error_message)];
     va_list ap;
-    int n;
 
-    memcpy(old, error_message, sizeof(old));
     va_start(ap, fmt);
-    n = vsnprintf(error_message, sizeof(error_message), fmt, ap);
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+        msg[0] = '\0';
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof(error_message))
-        snprintf(error_message + n, sizeof(error_message) - (size_t)n, ": %s",
-                 old[0] ? old : "unknown error");
+    append(msg, sizeof(msg), ": ");
+    append(msg, sizeof(msg), error_message[0] ? error_message : "unknown error");
+    memcpy(error_message, msg, sizeof(msg));
 }
 
 const char *roar_error_last(void)
