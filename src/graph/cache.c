@@ -112,7 +112,8 @@ static int64_t monotonic_ms(void)
 static void nap(void)
 {
     /* A few ms, jittered so that retrying processes do not stay in lock step. */
-    struct timespec ts = {0, 1000000 + (long)((getpid() * 7919 + monotonic_ms()) % 4000000)};
+    struct timespec ts = {0,
+                          1000000 + (long)(((int64_t)getpid() * 7919 + monotonic_ms()) % 4000000)};
     nanosleep(&ts, NULL);
 }
 
@@ -239,6 +240,9 @@ int roar_cache_begin(roar_cache *cache)
 
 int roar_cache_commit(roar_cache *cache)
 {
+    if (cache->tx_depth == 0)
+        return roar_error_set(ROAR_ERROR, "cache '%s': commit without roar_cache_begin",
+                              cache->path);
     return roar_cache__tx_end(cache, 0);
 }
 

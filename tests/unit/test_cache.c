@@ -777,6 +777,7 @@ static void test_batch_transaction_keeps_good_jobs(void **state)
 {
     fixture *f = *state;
     roar_job good, bad, later;
+    roar_cache *other = NULL;
     roar_cache_jobinfo_list list = ROAR_CACHE_JOBINFO_LIST_INIT;
 
     open_cache(f);
@@ -801,6 +802,20 @@ static void test_batch_transaction_keeps_good_jobs(void **state)
     roar_cache_rollback(f->cache);
     assert_int_equal(roar_cache_job_list(&list, f->cache, NULL), 0);
     assert_int_equal(list.count, 1);
+
+    /* Batches nest: only the outer commit makes the rows visible to others. */
+    assert_int_equal(roar_cache_open(&other, f->path), 0);
+    assert_int_equal(roar_cache_begin(f->cache), 0);
+    assert_int_equal(roar_cache_begin(f->cache), 0);
+    put(f, &later);
+    assert_int_equal(roar_cache_commit(f->cache), 0);
+    assert_int_equal(roar_cache_job_list(&list, other, NULL), 0);
+    assert_int_equal(list.count, 1);
+    assert_int_equal(roar_cache_commit(f->cache), 0);
+    assert_int_equal(roar_cache_job_list(&list, other, NULL), 0);
+    assert_int_equal(list.count, 2);
+    roar_cache_free(other);
+    assert_int_equal(roar_cache_commit(f->cache), ROAR_ERROR);
 
     roar_cache_jobinfo_list_dispose(&list);
     roar_job_dispose(&good);
