@@ -376,14 +376,21 @@ static int make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id,
 
 typedef enum { CHANGE_TRUNC_ZERO, CHANGE_OTHER } change_kind;
 
+static bool pending_was_empty(const roar_fsfile *f)
+{
+    return f->pending_ident.known && f->pending_ident.size == 0;
+}
+
 static int mark_change(roar_fdstate *st, roar_fsfile *f, change_kind kind)
 {
     int error = 0;
     if (f->changed)
         return 0;
     /* An in-place edit or append after a write-capable open derives the new content
-     * from the old; a first change that empties the file does not (§4.4). */
-    if (kind != CHANGE_TRUNC_ZERO && f->write_pending)
+     * from the old; a first change that empties the file does not (§4.4), and neither
+     * does one to a file that was empty at that open: nothing can be derived from no
+     * bytes (`git roar run cmd > out`: the shell truncated out before the job). */
+    if (kind != CHANGE_TRUNC_ZERO && f->write_pending && !pending_was_empty(f))
         error = make_input(st, f, &f->pending_ident, NULL, false);
     f->changed = true;
     return error;
@@ -1101,7 +1108,7 @@ void roar_fdstate_resolve_check(roar_fdstate *st, roar_fsfile *file)
     if (file->changed || !file->write_pending)
         return;
     /* §4.4: a write-capable open followed by a change is an input (the id at open). */
-    if (!file->input && file->preexisting && file->name_count &&
+    if (!file->input && file->preexisting && file->name_count && !pending_was_empty(file) &&
         (file->input_name = strdup(file->names[0].path)) != NULL) {
         file->input = true;
         file->input_ident = file->pending_ident;
