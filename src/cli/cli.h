@@ -37,11 +37,13 @@ typedef struct {
     const char *choices;   /* STRING only: "text|json|dot", or NULL for any value */
 } roar_option;
 
+/* clang-format off */
 #define ROAR_OPT_BOOL_(s, l, h) {ROAR_OPT_BOOL, (s), (l), NULL, (h), NULL}
 #define ROAR_OPT_STRING_(s, l, a, h) {ROAR_OPT_STRING, (s), (l), (a), (h), NULL}
 #define ROAR_OPT_CHOICE_(s, l, a, h) {ROAR_OPT_STRING, (s), (l), (a), (h), (a)}
 #define ROAR_OPT_INT_(s, l, a, h) {ROAR_OPT_INT, (s), (l), (a), (h), NULL}
 #define ROAR_OPT_END_ {ROAR_OPT_END, 0, NULL, NULL, NULL, NULL}
+/* clang-format on */
 
 /* ---- commands ------------------------------------------------------------------ */
 
@@ -60,19 +62,19 @@ typedef struct roar_cli_ctx roar_cli_ctx;
 typedef int (*roar_cmd_fn)(roar_cli_ctx *ctx);
 
 typedef struct {
-    const char *name;          /* "log" */
-    const char *synopsis;      /* after "git roar <name> ", from SPEC §3 */
-    const char *summary;       /* one line for `git roar -h` */
-    roar_cmd_fn fn;            /* NULL: not implemented yet (fatal after parsing) */
-    unsigned flags;            /* ROAR_CMD_* */
-    int min_args, max_args;    /* positional arguments accepted; max -1 = no limit */
+    const char *name;           /* "log" */
+    const char *synopsis;       /* after "git roar <name> ", from SPEC §3 */
+    const char *summary;        /* one line for `git roar -h` */
+    roar_cmd_fn fn;             /* NULL: not implemented yet (fatal after parsing) */
+    unsigned flags;             /* ROAR_CMD_* */
+    int min_args, max_args;     /* positional arguments accepted; max -1 = no limit */
     const roar_option *options; /* ROAR_OPT_END-terminated, or NULL */
 } roar_cli_command;
 
 /* Everything a handler gets. Borrowed from main for the handler's duration. */
 struct roar_cli_ctx {
     const roar_cli_command *cmd;
-    char **argv;     /* positional arguments (options removed), NULL-terminated */
+    char **argv; /* positional arguments (options removed), NULL-terminated */
     int argc;
     int dashdash;    /* index in argv of the first argument after `--`, or -1 */
     bool quiet;      /* -q/--quiet */
@@ -83,7 +85,7 @@ struct roar_cli_ctx {
         bool set;
         const char *str; /* borrowed from argv */
         long num;
-    } *values;
+    } * values;
 };
 
 /* The whole table, defined in git-roar.c, NULL-name terminated. */

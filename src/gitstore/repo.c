@@ -18,7 +18,7 @@
 
 struct roar_repo {
     git_repository *git;
-    char *worktree;  /* NULL when bare */
+    char *worktree; /* NULL when bare */
     char *gitdir;
     char *commondir;
     char *roar_dir;
@@ -365,7 +365,8 @@ static int head_oid(git_oid *out, roar_repo *repo)
     int rc = git_reference_name_to_id(out, repo->git, "HEAD");
 
     if (rc == GIT_ENOTFOUND || (rc < 0 && git_repository_head_unborn(repo->git) == 1))
-        return roar_error_set(ROAR_ENOTFOUND, "HEAD does not point at a commit yet (unborn branch)");
+        return roar_error_set(ROAR_ENOTFOUND,
+                              "HEAD does not point at a commit yet (unborn branch)");
     if (rc < 0)
         return git_fail(ROAR_ERROR, "cannot resolve HEAD");
     return 0;
@@ -415,8 +416,8 @@ static int load_shallow(roar_repo *repo)
             error = roar_error_set(ROAR_EINVALID, "%s:%u: not a commit id", path.ptr, lineno);
             goto cleanup;
         }
-        if ((error = ROAR_ALLOC_GROW(repo->shallow, repo->shallow_count + 1,
-                                     repo->shallow_alloc)) < 0)
+        if ((error = ROAR_ALLOC_GROW(repo->shallow, repo->shallow_count + 1, repo->shallow_alloc)) <
+            0)
             goto cleanup;
         if ((repo->shallow[repo->shallow_count] = strdup(line)) == NULL) {
             error = roar_error_set(ROAR_ENOMEM, "out of memory");
@@ -647,8 +648,7 @@ static int index_has_path(bool *out, roar_repo *repo, const char *relpath)
     return 0;
 }
 
-int roar_repo_path_is_dirty(bool *out, roar_repo *repo, const char *relpath,
-                            const char *blob_hex)
+int roar_repo_path_is_dirty(bool *out, roar_repo *repo, const char *relpath, const char *blob_hex)
 {
     git_oid head;
     git_commit *commit = NULL;

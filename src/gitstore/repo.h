@@ -73,8 +73,7 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
  *     to be outside HEAD; a tracked-but-uncommitted or untracked, unignored file is.
  * `blob_hex` NULL means the id is unknown (`-`): it is then dirty unless untracked and
  * ignored, since nothing shows it equals HEAD's. Needs a work tree. */
-int roar_repo_path_is_dirty(bool *out, roar_repo *repo, const char *relpath,
-                            const char *blob_hex);
+int roar_repo_path_is_dirty(bool *out, roar_repo *repo, const char *relpath, const char *blob_hex);
 
 /* The underlying libgit2 repository, borrowed: do not free it; valid until
  * roar_repo_free. For modules (notes, index lookups) that call libgit2 directly. */

@@ -402,8 +402,9 @@ static void test_ancestry_full_history(void **state)
     assert_true(is);
 
     assert_int_equal(roar_repo_is_ancestor(&is, repo, "c1", c3), ROAR_EINVALID);
-    assert_int_equal(roar_repo_is_ancestor(&is, repo, c1, "0123456789abcdef0123456789abcdef01234567"),
-                     ROAR_ENOTFOUND);
+    assert_int_equal(
+        roar_repo_is_ancestor(&is, repo, c1, "0123456789abcdef0123456789abcdef01234567"),
+        ROAR_ENOTFOUND);
     roar_repo_free(repo);
 }
 
