@@ -20,10 +20,10 @@ static int put_edges(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
     sqlite3_stmt *art = NULL, *edge = NULL;
     int error;
 
-    if ((error = roar_cache__prepare(&art, cache, -1,
+    if ((error = roar_cache__prepare(&art, cache, CACHE_STMT_ARTIFACT_INSERT,
                                      "INSERT OR IGNORE INTO artifacts (id, size) "
                                      "VALUES (?1, ?2)")) < 0 ||
-        (error = roar_cache__prepare(&edge, cache, -1,
+        (error = roar_cache__prepare(&edge, cache, CACHE_STMT_EDGE_INSERT,
                                      "INSERT INTO edges (job, seq, role, path, blob, size) "
                                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0)
         goto cleanup;
@@ -54,8 +54,8 @@ static int put_edges(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
             goto cleanup;
     }
 cleanup:
-    sqlite3_finalize(art);
-    sqlite3_finalize(edge);
+    roar_cache__release(cache, art);
+    roar_cache__release(cache, edge);
     return error;
 }
 
@@ -64,7 +64,7 @@ static int put_kvs(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
     sqlite3_stmt *stmt = NULL;
     int error;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_KV_INSERT,
                                      "INSERT INTO job_kv (job, kind, seq, key, value) "
                                      "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
         return error;
@@ -82,7 +82,7 @@ static int put_kvs(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
             error = roar_cache__step_done(cache, stmt, "storing an env line");
         }
     }
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
@@ -91,7 +91,7 @@ static int put_incomplete(roar_cache *cache, sqlite3_int64 pk, const roar_job *j
     sqlite3_stmt *stmt = NULL;
     int error;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_INCOMPLETE_INSERT,
                                      "INSERT INTO job_incomplete (job, seq, reason, count, path) "
                                      "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
         return error;
@@ -108,7 +108,7 @@ static int put_incomplete(roar_cache *cache, sqlite3_int64 pk, const roar_job *j
         roar_cache__bind_str(stmt, 5, inc->path);
         error = roar_cache__step_done(cache, stmt, "storing an incomplete line");
     }
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
@@ -132,7 +132,7 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *recor
     if ((error = roar_cache__tx_begin(cache)) < 0)
         goto out;
     if ((error = roar_cache__prepare(
-             &stmt, cache, -1,
+             &stmt, cache, CACHE_STMT_JOB_INSERT,
              "INSERT OR IGNORE INTO jobs (id, start_ms, end_ms, end_kind, end_code, argv, "
              "argc, cwd, base, dirty, tracer, host, user, incomplete, record) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")) < 0)
@@ -165,7 +165,7 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *recor
         (error = put_incomplete(cache, pk, job)) < 0)
         goto done;
 done:
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     error = roar_cache__tx_end(cache, error);
 out:
     roar_buf_dispose(&argv);
