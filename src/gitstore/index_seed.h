@@ -21,7 +21,9 @@
  *    matches what a lookup would trust, so no row is written only to be ignored;
  *  - none of the attributes filter, text (set or auto), eol, ident,
  *    working-tree-encoding is set or has a value for the path: git hashed the cleaned
- *    bytes, not the work-tree bytes.
+ *    bytes, not the work-tree bytes. (libgit2 reads the rules of the work tree's and
+ *    of the index's .gitattributes both, where git prefers the work tree's: a rule in
+ *    either keeps the path out, which errs on the safe side.)
  * Nothing is seeded when core.autocrlf is true or input (or not a valid boolean), for
  * the same reason. Rows carry the full identity from lstat and the index file's mtime as
  * their hashing time; identities that already have a trusted row are left alone.
