@@ -1219,6 +1219,8 @@ static int entry_cmp(const void *a, const void *b)
 static void entry_finish(entry_list *l)
 {
     size_t i, w = 0;
+    if (l->n == 0)
+        return; /* qsort's array may not be NULL, even for no elements */
     qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
     for (i = 0; i < l->n; i++)
         if (w == 0 || strcmp(l->v[w - 1].path, l->v[i].path) != 0)
