@@ -230,7 +230,7 @@ static int teardown_res(void **state)
 /* Pops every hash request; returns how many, the last one in *last. */
 static int drain(roar_fdstate_hashreq *last, char *last_path, size_t cap)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     int n = 0;
     while (roar_fdstate_next_hash(st, &r)) {
         if (last)
@@ -249,7 +249,7 @@ static const char OLD_ID[] = "ce013625030ba8dba906f756967f9e9ca394464a";
 /* Pattern 1: open O_RDONLY + read -> in; hashed at once under the open's identity. */
 static void test_read_only_open_is_input(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     char path[256];
     (void)state;
     ev_open(ROOT, 3, "/w/a", O_RDONLY, false, 11, 6);
@@ -332,7 +332,7 @@ static void test_rdwr_trunc_then_read_or_mmap_is_output_only(void **state)
  * at the open, before any write) and out. */
 static void test_read_then_inplace_write_is_in_and_out(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     (void)state;
     ev_open(ROOT, 3, "/w/cfg.json", O_RDWR, false, 17, 40);
     assert_int_equal(drain(&r, NULL, 0), 1);
@@ -352,7 +352,7 @@ static void test_read_then_inplace_write_is_in_and_out(void **state)
  * for the pre-image while it was intact. */
 static void test_append_is_in_and_out(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     (void)state;
     ev_open(ROOT, 3, "/w/log", O_WRONLY | O_APPEND, false, 18, 10);
     assert_int_equal(drain(&r, NULL, 0), 1);
@@ -547,7 +547,7 @@ static void test_read_unlink_and_recreate(void **state)
 /* Pattern 32: mv a b of an untouched file -> in a, out b, del a; hashed at b. */
 static void test_mv_untouched_file(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     char path[256];
     (void)state;
     ev_rename("/w/a", "/w/b");
@@ -651,7 +651,7 @@ static void test_colon_redirect_and_touch(void **state)
  * becomes in (old id) and out. */
 static void test_invisible_write_check(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     (void)state;
     ev_open(ROOT, 3, "/w/log", O_WRONLY | O_CREAT | O_APPEND, false, 47, 10);
     assert_int_equal(drain(&r, NULL, 0), 1);
@@ -870,7 +870,7 @@ static void test_pipeline(void **state)
 
 static void test_about_to_destroy(void **state)
 {
-    roar_fdstate_hashreq r;
+    roar_fdstate_hashreq r = {0};
     char path[256];
     (void)state;
     /* An input whose id is not known yet: wait. */
