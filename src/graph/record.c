@@ -260,7 +260,7 @@ typedef struct {
     size_t line;     /* number of the current line (in the note, when reading one) */
     size_t err_line; /* where the first error was found */
     unsigned seen;   /* bit per singleton key */
-    size_t job_line_off, job_line_len;
+    size_t job_line, job_line_off, job_line_len; /* where the `job` line is */
     char claimed_id[ROAR_OID_HEXSZ + 1];
     roar_buf tmp;
 } parser;
@@ -468,6 +468,7 @@ static int parse_line(parser *p, roar_job *job, const char *line, size_t len, si
             return perr(p, ROAR_EINVALID, "line %zu: malformed job id in '%s' line", "job");
         memcpy(p->claimed_id, v, ROAR_OID_HEXSZ);
         p->claimed_id[ROAR_OID_HEXSZ] = '\0';
+        p->job_line = p->line;
         p->job_line_off = off;
         p->job_line_len = len + 1;
         return 0;
@@ -551,7 +552,7 @@ static int parse_record(roar_job *out, const char *text, size_t len, size_t firs
                         size_t *err_line)
 {
     parser p = {0};
-    size_t pos = 0, job_line = 0;
+    size_t pos = 0;
     int error = 0;
 
     roar_job_init(out);
@@ -591,14 +592,12 @@ static int parse_record(roar_job *out, const char *text, size_t len, size_t firs
             error = perr(&p, ROAR_EINVALID, "line %zu: NUL byte in line%s", "");
             goto cleanup;
         }
-        if (!memcmp(text + pos, "job ", 4) || (llen == 3 && !memcmp(text + pos, "job", 3)))
-            job_line = p.line;
         if ((error = parse_line(&p, out, text + pos, llen, pos)) < 0)
             goto cleanup;
         pos += llen + 1;
     }
     p.line = first_line;
-    if (!job_line)
+    if (!p.job_line)
         error = perr(&p, ROAR_EINVALID, "line %zu: record without a '%s' line", "job");
     else if (!out->argv)
         error = perr(&p, ROAR_EINVALID, "line %zu: record without a '%s' line", "command");
@@ -615,7 +614,7 @@ static int parse_record(roar_job *out, const char *text, size_t len, size_t firs
                      "exit");
     if (error)
         goto cleanup;
-    p.line = job_line;
+    p.line = p.job_line;
     if ((error = check_id(&p, text, len)) < 0)
         goto cleanup;
     memcpy(out->id, p.claimed_id, sizeof(out->id));
