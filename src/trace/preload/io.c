@@ -1,0 +1,816 @@
+/* The shim's file-side wrappers: opens (and stdio opens, temp files), reads and writes
+ * (first per fd), mmap, close/dup/fcntl, fd creators, and the name-only calls. */
+#include "trace/preload/shim.h"
+
+#include <linux/falloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Fortified and internal entry points glibc's headers do not declare for us. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+int fcntl64(int fd, int cmd, ...);
+
+/* ---- opens ------------------------------------------------------------------------------ */
+
+struct open_ctx {
+    char abs[ROAR_SHIM_PATH];
+    int have_abs;
+    int existed;
+};
+
+static int write_capable(int flags)
+{
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/* Before the open: the absolute path, whether the file existed (for `created`, SPEC
+ * §4.3: only O_CREAT opens pay the fstatat), and the hash-before-destroy round trip for
+ * a write-capable open of an existing regular file (SPEC §4.6). */
+static void open_before(struct open_ctx *c, int dirfd, const char *path, int flags)
+{
+    struct stat st;
+
+    c->have_abs = roar_shim_abspath(c->abs, dirfd, path) == 0;
+    c->existed = 1;
+    if (flags & O_PATH)
+        return;
+    if ((flags & O_TMPFILE) == O_TMPFILE || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+        c->existed = 0;
+        return;
+    }
+    if (!(flags & O_CREAT) && !write_capable(flags))
+        return;
+    if (fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) < 0) {
+        c->existed = errno != ENOENT;
+        return;
+    }
+    if (write_capable(flags) && S_ISREG(st.st_mode) && c->have_abs)
+        roar_shim_destroy_wait(ROAR_EV_OPEN, (uint64_t)(unsigned)flags, c->abs, -1, &st);
+}
+
+static void fdnew(int fd, int fd2)
+{
+    struct roar_event_hdr h;
+    roar_shim_fd_reset(fd);
+    roar_shim_fd_reset(fd2);
+    roar_shim_hdr(&h, ROAR_EV_FDNEW);
+    h.ret = fd;
+    h.fd = fd;
+    h.fd2 = fd2;
+    roar_shim_emit(&h, NULL, NULL);
+}
+
+/* After a successful open: published before the open returns, so a read-capable open
+ * is in the ring before the program can read (SPEC §4.6), with fstat identity. */
+static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
+{
+    struct roar_event_hdr h;
+    struct stat st;
+
+    if (!c->have_abs) {
+        fdnew(fd, -1); /* unknown name: at least the fd no longer names the old file */
+        return;
+    }
+    roar_shim_fd_reset(fd);
+    roar_shim_hdr(&h, ROAR_EV_OPEN);
+    h.ret = fd;
+    h.fd = fd;
+    h.flags = (unsigned)flags;
+    h.arg = mode;
+    if (fstat(fd, &st) == 0)
+        roar_shim_ident(&h, &st);
+    h.created = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) && !c->existed;
+    roar_shim_emit(&h, c->abs, NULL);
+}
+
+#define OPEN_BODY(dirfd, path, flags, mode, CALL)                                         \
+    do {                                                                                  \
+        struct open_ctx c;                                                                \
+        int saved, fd;                                                                    \
+        if (!roar_shim_enter(&saved))                                                     \
+            return CALL;                                                                  \
+        open_before(&c, dirfd, path, flags);                                              \
+        errno = saved;                                                                    \
+        fd = CALL;                                                                        \
+        saved = errno;                                                                    \
+        if (fd >= 0)                                                                      \
+            open_after(&c, fd, flags, mode);                                              \
+        roar_shim_leave(saved);                                                           \
+        return fd;                                                                        \
+    } while (0)
+
+#define GET_MODE(flags, mode)                                                             \
+    do {                                                                                  \
+        if (__OPEN_NEEDS_MODE(flags)) {                                                   \
+            va_list ap;                                                                   \
+            va_start(ap, flags);                                                          \
+            mode = (mode_t)va_arg(ap, int);                                               \
+            va_end(ap);                                                                   \
+        }                                                                                 \
+    } while (0)
+
+ROAR_EXPORT int open(const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    ROAR_REAL(open);
+    GET_MODE(flags, mode);
+    OPEN_BODY(AT_FDCWD, path, flags, mode, real_open(path, flags, mode));
+}
+
+ROAR_EXPORT int open64(const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    ROAR_REAL(open64);
+    GET_MODE(flags, mode);
+    OPEN_BODY(AT_FDCWD, path, flags, mode, real_open64(path, flags, mode));
+}
+
+ROAR_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    ROAR_REAL(openat);
+    GET_MODE(flags, mode);
+    OPEN_BODY(dirfd, path, flags, mode, real_openat(dirfd, path, flags, mode));
+}
+
+ROAR_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    ROAR_REAL(openat64);
+    GET_MODE(flags, mode);
+    OPEN_BODY(dirfd, path, flags, mode, real_openat64(dirfd, path, flags, mode));
+}
+
+ROAR_EXPORT int __open_2(const char *path, int flags)
+{
+    ROAR_REAL(__open_2);
+    OPEN_BODY(AT_FDCWD, path, flags, 0, real___open_2(path, flags));
+}
+
+ROAR_EXPORT int __open64_2(const char *path, int flags)
+{
+    ROAR_REAL(__open64_2);
+    OPEN_BODY(AT_FDCWD, path, flags, 0, real___open64_2(path, flags));
+}
+
+ROAR_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+    ROAR_REAL(__openat_2);
+    OPEN_BODY(dirfd, path, flags, 0, real___openat_2(dirfd, path, flags));
+}
+
+ROAR_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+    ROAR_REAL(__openat64_2);
+    OPEN_BODY(dirfd, path, flags, 0, real___openat64_2(dirfd, path, flags));
+}
+
+ROAR_EXPORT int creat(const char *path, mode_t mode)
+{
+    ROAR_REAL(creat);
+    OPEN_BODY(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, mode, real_creat(path, mode));
+}
+
+ROAR_EXPORT int creat64(const char *path, mode_t mode)
+{
+    ROAR_REAL(creat64);
+    OPEN_BODY(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, mode, real_creat64(path, mode));
+}
+
+/* stdio opens: glibc opens through its internal __open, so we see only fopen itself. */
+static int fmode_flags(const char *m)
+{
+    int f;
+    if (!m)
+        return -1;
+    switch (*m++) {
+    case 'r': f = O_RDONLY; break;
+    case 'w': f = O_WRONLY | O_CREAT | O_TRUNC; break;
+    case 'a': f = O_WRONLY | O_CREAT | O_APPEND; break;
+    default: return -1;
+    }
+    for (; *m && *m != ','; m++) {
+        if (*m == '+')
+            f = (f & ~O_ACCMODE) | O_RDWR;
+        else if (*m == 'x')
+            f |= O_EXCL;
+        else if (*m == 'e')
+            f |= O_CLOEXEC;
+    }
+    return f;
+}
+
+static void close_event(int lo, int hi, unsigned flags)
+{
+    struct roar_event_hdr h;
+    if (!(flags & ROAR_CLOSE_F_CLOEXEC))
+        roar_shim_fd_reset_range(lo, hi);
+    roar_shim_hdr(&h, ROAR_EV_CLOSE);
+    h.fd = lo;
+    h.fd2 = hi;
+    h.flags = flags;
+    roar_shim_emit(&h, NULL, NULL);
+}
+
+#define FOPEN_BODY(path, mode, CALL)                                                      \
+    do {                                                                                  \
+        struct open_ctx c;                                                                \
+        int saved, flags = fmode_flags(mode);                                             \
+        FILE *f;                                                                          \
+        if (flags < 0 || !roar_shim_enter(&saved))                                        \
+            return CALL;                                                                  \
+        open_before(&c, AT_FDCWD, path, flags);                                           \
+        errno = saved;                                                                    \
+        f = CALL;                                                                         \
+        saved = errno;                                                                    \
+        if (f && fileno(f) >= 0)                                                          \
+            open_after(&c, fileno(f), flags, 0666);                                       \
+        roar_shim_leave(saved);                                                           \
+        return f;                                                                         \
+    } while (0)
+
+ROAR_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+    ROAR_REAL(fopen);
+    FOPEN_BODY(path, mode, real_fopen(path, mode));
+}
+
+ROAR_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+    ROAR_REAL(fopen64);
+    FOPEN_BODY(path, mode, real_fopen64(path, mode));
+}
+
+#define FREOPEN_BODY(path, mode, stream, CALL)                                            \
+    do {                                                                                  \
+        struct open_ctx c;                                                                \
+        int saved, flags = fmode_flags(mode), old;                                        \
+        FILE *f;                                                                          \
+        if (!path || flags < 0 || !roar_shim_enter(&saved))                               \
+            return CALL;                                                                  \
+        old = stream ? fileno(stream) : -1;                                               \
+        open_before(&c, AT_FDCWD, path, flags);                                           \
+        errno = saved;                                                                    \
+        f = CALL;                                                                         \
+        saved = errno;                                                                    \
+        /* freopen closes the old fd internally, whatever happens to the new open */     \
+        if (old >= 0 && (!f || fileno(f) != old))                                         \
+            close_event(old, old, 0);                                                     \
+        if (f && fileno(f) >= 0)                                                          \
+            open_after(&c, fileno(f), flags, 0666);                                       \
+        roar_shim_leave(saved);                                                           \
+        return f;                                                                         \
+    } while (0)
+
+ROAR_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+    ROAR_REAL(freopen);
+    FREOPEN_BODY(path, mode, stream, real_freopen(path, mode, stream));
+}
+
+ROAR_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+    ROAR_REAL(freopen64);
+    FREOPEN_BODY(path, mode, stream, real_freopen64(path, mode, stream));
+}
+
+ROAR_EXPORT int fclose(FILE *f)
+{
+    int saved, fd, rc;
+    ROAR_REAL(fclose);
+    if (!f || !roar_shim_enter(&saved))
+        return real_fclose(f);
+    fd = fileno(f);
+    errno = saved;
+    rc = real_fclose(f);
+    saved = errno;
+    /* the fd is gone even when fclose reports a write-back error */
+    if (fd >= 0)
+        close_event(fd, fd, 0);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+/* mkstemp & co. open internally: report the open with the name they chose. */
+static void temp_opened(int fd, const char *tmpl, int extra)
+{
+    struct open_ctx c;
+    c.have_abs = roar_shim_abspath(c.abs, AT_FDCWD, tmpl) == 0;
+    c.existed = 0;
+    open_after(&c, fd, O_RDWR | O_CREAT | O_EXCL | extra, 0600);
+}
+
+#define TEMP_BODY(tmpl, extra, CALL)                                                      \
+    do {                                                                                  \
+        int saved, fd;                                                                    \
+        if (!roar_shim_enter(&saved))                                                     \
+            return CALL;                                                                  \
+        errno = saved;                                                                    \
+        fd = CALL;                                                                        \
+        saved = errno;                                                                    \
+        if (fd >= 0)                                                                      \
+            temp_opened(fd, tmpl, extra);                                                 \
+        roar_shim_leave(saved);                                                           \
+        return fd;                                                                        \
+    } while (0)
+
+ROAR_EXPORT int mkstemp(char *tmpl)
+{
+    ROAR_REAL(mkstemp);
+    TEMP_BODY(tmpl, 0, real_mkstemp(tmpl));
+}
+ROAR_EXPORT int mkstemp64(char *tmpl)
+{
+    ROAR_REAL(mkstemp64);
+    TEMP_BODY(tmpl, 0, real_mkstemp64(tmpl));
+}
+ROAR_EXPORT int mkostemp(char *tmpl, int flags)
+{
+    ROAR_REAL(mkostemp);
+    TEMP_BODY(tmpl, flags, real_mkostemp(tmpl, flags));
+}
+ROAR_EXPORT int mkostemp64(char *tmpl, int flags)
+{
+    ROAR_REAL(mkostemp64);
+    TEMP_BODY(tmpl, flags, real_mkostemp64(tmpl, flags));
+}
+ROAR_EXPORT int mkstemps(char *tmpl, int suffixlen)
+{
+    ROAR_REAL(mkstemps);
+    TEMP_BODY(tmpl, 0, real_mkstemps(tmpl, suffixlen));
+}
+ROAR_EXPORT int mkstemps64(char *tmpl, int suffixlen)
+{
+    ROAR_REAL(mkstemps64);
+    TEMP_BODY(tmpl, 0, real_mkstemps64(tmpl, suffixlen));
+}
+ROAR_EXPORT int mkostemps(char *tmpl, int suffixlen, int flags)
+{
+    ROAR_REAL(mkostemps);
+    TEMP_BODY(tmpl, flags, real_mkostemps(tmpl, suffixlen, flags));
+}
+ROAR_EXPORT int mkostemps64(char *tmpl, int suffixlen, int flags)
+{
+    ROAR_REAL(mkostemps64);
+    TEMP_BODY(tmpl, flags, real_mkostemps64(tmpl, suffixlen, flags));
+}
+
+/* tmpfile: an unnamed file (O_TMPFILE in P_tmpdir, or created and unlinked at once). */
+#define TMPFILE_BODY(CALL)                                                                \
+    do {                                                                                  \
+        int saved;                                                                        \
+        FILE *f;                                                                          \
+        if (!roar_shim_enter(&saved))                                                     \
+            return CALL;                                                                  \
+        errno = saved;                                                                    \
+        f = CALL;                                                                         \
+        saved = errno;                                                                    \
+        if (f && fileno(f) >= 0) {                                                        \
+            struct open_ctx c;                                                            \
+            strcpy(c.abs, P_tmpdir);                                                      \
+            c.have_abs = 1;                                                               \
+            c.existed = 0;                                                                \
+            open_after(&c, fileno(f), O_RDWR | O_TMPFILE, 0600);                          \
+        }                                                                                 \
+        roar_shim_leave(saved);                                                           \
+        return f;                                                                         \
+    } while (0)
+
+ROAR_EXPORT FILE *tmpfile(void)
+{
+    ROAR_REAL(tmpfile);
+    TMPFILE_BODY(real_tmpfile());
+}
+ROAR_EXPORT FILE *tmpfile64(void)
+{
+    ROAR_REAL(tmpfile64);
+    TMPFILE_BODY(real_tmpfile64());
+}
+
+/* ---- reads and writes: only the first per fd is an event ------------------------------ */
+
+static void note_read(int fd, ssize_t n)
+{
+    struct roar_event_hdr h;
+    int saved;
+    if (n < 0 || !roar_shim_fd_first(fd, ROAR_FD_SEEN_READ) || !roar_shim_enter(&saved))
+        return;
+    roar_shim_hdr(&h, ROAR_EV_READ);
+    h.fd = fd;
+    h.ret = n;
+    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_leave(saved);
+}
+
+/* The first write carries the fd's identity, so that a reuse of the fd number that we
+ * missed cannot charge the write to the file the number used to name. */
+static void note_write(int fd, ssize_t n)
+{
+    struct roar_event_hdr h;
+    struct stat st;
+    int saved;
+    if (n <= 0 || !roar_shim_fd_first(fd, ROAR_FD_SEEN_WRITE) || !roar_shim_enter(&saved))
+        return;
+    roar_shim_hdr(&h, ROAR_EV_WRITE);
+    h.fd = fd;
+    h.ret = n;
+    if (fstat(fd, &st) == 0)
+        roar_shim_ident(&h, &st);
+    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_leave(saved);
+}
+
+#define IO_BODY(note, fd, CALL)                                                           \
+    do {                                                                                  \
+        ssize_t rv_ = CALL;                                                               \
+        if (roar_shim_on && !roar_shim_guard) {                                           \
+            int e_ = errno;                                                               \
+            note(fd, rv_);                                                                \
+            errno = e_;                                                                   \
+        }                                                                                 \
+        return rv_;                                                                       \
+    } while (0)
+
+ROAR_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    ROAR_REAL(read);
+    IO_BODY(note_read, fd, real_read(fd, buf, n));
+}
+ROAR_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    ROAR_REAL(__read_chk);
+    IO_BODY(note_read, fd, real___read_chk(fd, buf, n, buflen));
+}
+ROAR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    ROAR_REAL(pread);
+    IO_BODY(note_read, fd, real_pread(fd, buf, n, off));
+}
+ROAR_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+    ROAR_REAL(pread64);
+    IO_BODY(note_read, fd, real_pread64(fd, buf, n, off));
+}
+ROAR_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+    ROAR_REAL(__pread_chk);
+    IO_BODY(note_read, fd, real___pread_chk(fd, buf, n, off, buflen));
+}
+ROAR_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+    ROAR_REAL(__pread64_chk);
+    IO_BODY(note_read, fd, real___pread64_chk(fd, buf, n, off, buflen));
+}
+ROAR_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+    ROAR_REAL(readv);
+    IO_BODY(note_read, fd, real_readv(fd, iov, cnt));
+}
+ROAR_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    ROAR_REAL(preadv);
+    IO_BODY(note_read, fd, real_preadv(fd, iov, cnt, off));
+}
+ROAR_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+    ROAR_REAL(preadv64);
+    IO_BODY(note_read, fd, real_preadv64(fd, iov, cnt, off));
+}
+ROAR_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    ROAR_REAL(write);
+    IO_BODY(note_write, fd, real_write(fd, buf, n));
+}
+ROAR_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    ROAR_REAL(pwrite);
+    IO_BODY(note_write, fd, real_pwrite(fd, buf, n, off));
+}
+ROAR_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+    ROAR_REAL(pwrite64);
+    IO_BODY(note_write, fd, real_pwrite64(fd, buf, n, off));
+}
+ROAR_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    ROAR_REAL(writev);
+    IO_BODY(note_write, fd, real_writev(fd, iov, cnt));
+}
+ROAR_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    ROAR_REAL(pwritev);
+    IO_BODY(note_write, fd, real_pwritev(fd, iov, cnt, off));
+}
+ROAR_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+    ROAR_REAL(pwritev64);
+    IO_BODY(note_write, fd, real_pwritev64(fd, iov, cnt, off));
+}
+
+/* ---- mmap ----------------------------------------------------------------------------- */
+
+static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_t off,
+                     void *(*real)(void *, size_t, int, int, int, off64_t))
+{
+    struct roar_event_hdr h;
+    struct stat st;
+    int saved, have;
+    void *p;
+
+    if (fd < 0 || (flags & MAP_ANONYMOUS) || !roar_shim_enter(&saved))
+        return real(addr, len, prot, flags, fd, off);
+    have = fstat(fd, &st) == 0;
+    if (have && S_ISREG(st.st_mode) && (prot & PROT_WRITE) && (flags & MAP_SHARED))
+        roar_shim_destroy_wait(ROAR_EV_MMAP, (uint64_t)prot, NULL, fd, &st);
+    errno = saved;
+    p = real(addr, len, prot, flags, fd, off);
+    saved = errno;
+    if (p != MAP_FAILED) {
+        roar_shim_hdr(&h, ROAR_EV_MMAP);
+        h.fd = fd;
+        h.flags = (unsigned)flags;
+        h.arg = (unsigned)prot;
+        if (have)
+            roar_shim_ident(&h, &st);
+        roar_shim_emit(&h, NULL, NULL);
+    }
+    roar_shim_leave(saved);
+    return p;
+}
+
+ROAR_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    ROAR_REAL(mmap64);
+    return do_mmap(addr, len, prot, flags, fd, off, real_mmap64);
+}
+ROAR_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+    ROAR_REAL(mmap64);
+    return do_mmap(addr, len, prot, flags, fd, off, real_mmap64);
+}
+
+/* ---- close, dup, fcntl ---------------------------------------------------------------- */
+
+ROAR_EXPORT int close(int fd)
+{
+    int saved, rc;
+    ROAR_REAL(close);
+    if (!roar_shim_enter(&saved))
+        return real_close(fd);
+    roar_shim_conn_protect(fd, fd);
+    errno = saved;
+    rc = real_close(fd);
+    saved = errno;
+    /* Linux releases the fd even when close reports EINTR */
+    if (rc == 0 || saved == EINTR)
+        close_event(fd, fd, 0);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+ROAR_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    int saved, rc, hi = last > INT_MAX ? INT_MAX : (int)last;
+    ROAR_REAL(close_range);
+    if (first > INT_MAX || !roar_shim_enter(&saved))
+        return real_close_range(first, last, flags);
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
+        roar_shim_conn_protect((int)first, hi);
+    errno = saved;
+    rc = real_close_range(first, last, flags);
+    saved = errno;
+    if (rc == 0)
+        close_event((int)first, hi, (flags & CLOSE_RANGE_CLOEXEC) ? ROAR_CLOSE_F_CLOEXEC : 0);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+ROAR_EXPORT void closefrom(int lowfd)
+{
+    int saved;
+    ROAR_REAL(closefrom);
+    if (lowfd < 0 || !roar_shim_enter(&saved)) {
+        real_closefrom(lowfd);
+        return;
+    }
+    roar_shim_conn_protect(lowfd, INT_MAX);
+    errno = saved;
+    real_closefrom(lowfd);
+    saved = errno;
+    close_event(lowfd, INT_MAX, 0);
+    roar_shim_leave(saved);
+}
+
+static void dup_event(int oldfd, int newfd, int cloexec)
+{
+    struct roar_event_hdr h;
+    roar_shim_fd_reset(newfd);
+    roar_shim_hdr(&h, ROAR_EV_DUP);
+    h.ret = newfd;
+    h.fd = oldfd;
+    h.fd2 = newfd;
+    h.flags = cloexec ? O_CLOEXEC : 0;
+    roar_shim_emit(&h, NULL, NULL);
+}
+
+ROAR_EXPORT int dup(int fd)
+{
+    int saved, rc;
+    ROAR_REAL(dup);
+    if (!roar_shim_enter(&saved))
+        return real_dup(fd);
+    errno = saved;
+    rc = real_dup(fd);
+    saved = errno;
+    if (rc >= 0)
+        dup_event(fd, rc, 0);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+ROAR_EXPORT int dup2(int oldfd, int newfd)
+{
+    int saved, rc;
+    ROAR_REAL(dup2);
+    if (!roar_shim_enter(&saved))
+        return real_dup2(oldfd, newfd);
+    if (oldfd != newfd)
+        roar_shim_conn_protect(newfd, newfd);
+    errno = saved;
+    rc = real_dup2(oldfd, newfd);
+    saved = errno;
+    if (rc >= 0 && oldfd != newfd)
+        dup_event(oldfd, rc, 0);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+ROAR_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    int saved, rc;
+    ROAR_REAL(dup3);
+    if (!roar_shim_enter(&saved))
+        return real_dup3(oldfd, newfd, flags);
+    if (oldfd != newfd)
+        roar_shim_conn_protect(newfd, newfd);
+    errno = saved;
+    rc = real_dup3(oldfd, newfd, flags);
+    saved = errno;
+    if (rc >= 0)
+        dup_event(oldfd, rc, flags & O_CLOEXEC);
+    roar_shim_leave(saved);
+    return rc;
+}
+
+static int do_fcntl(int fd, int cmd, void *arg, int (*real)(int, int, ...))
+{
+    struct roar_event_hdr h;
+    int saved, rc;
+
+    if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFD) ||
+        !roar_shim_enter(&saved))
+        return real(fd, cmd, arg);
+    errno = saved;
+    rc = real(fd, cmd, arg);
+    saved = errno;
+    if (rc >= 0 && cmd == F_SETFD) {
+        roar_shim_hdr(&h, ROAR_EV_SETFD);
+        h.fd = fd;
+        h.flags = (uint64_t)(uintptr_t)arg & FD_CLOEXEC;
+        roar_shim_emit(&h, NULL, NULL);
+    } else if (rc >= 0) {
+        dup_event(fd, rc, cmd == F_DUPFD_CLOEXEC);
+    }
+    roar_shim_leave(saved);
+    return rc;
+}
+
+/* glibc itself reads the third argument as a void *, whatever the command. */
+ROAR_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    void *arg;
+    ROAR_REAL(fcntl);
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    return do_fcntl(fd, cmd, arg, real_fcntl);
+}
+
+ROAR_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    void *arg;
+    ROAR_REAL(fcntl64);
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    return do_fcntl(fd, cmd, arg, real_fcntl64);
+}
+
+/* ---- fd creators: the number now names no file ------------------------------------- */
+
+#define FDNEW_BODY(CALL, FD1, FD2)                                                        \
+    do {                                                                                  \
+        int saved, rc;                                                                    \
+        if (!roar_shim_enter(&saved))                                                     \
+            return CALL;                                                                  \
+        errno = saved;                                                                    \
+        rc = CALL;                                                                        \
+        saved = errno;                                                                    \
+        if (rc >= 0)                                                                      \
+            fdnew(FD1, FD2);                                                              \
+        roar_shim_leave(saved);                                                           \
+        return rc;                                                                        \
+    } while (0)
+
+ROAR_EXPORT int pipe(int fds[2])
+{
+    ROAR_REAL(pipe);
+    FDNEW_BODY(real_pipe(fds), fds[0], fds[1]);
+}
+ROAR_EXPORT int pipe2(int fds[2], int flags)
+{
+    ROAR_REAL(pipe2);
+    FDNEW_BODY(real_pipe2(fds, flags), fds[0], fds[1]);
+}
+ROAR_EXPORT int socket(int domain, int type, int protocol)
+{
+    ROAR_REAL(socket);
+    FDNEW_BODY(real_socket(domain, type, protocol), rc, -1);
+}
+ROAR_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    ROAR_REAL(socketpair);
+    FDNEW_BODY(real_socketpair(domain, type, protocol, sv), sv[0], sv[1]);
+}
+ROAR_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    ROAR_REAL(accept);
+    FDNEW_BODY(real_accept(fd, addr, len), rc, -1);
+}
+ROAR_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    ROAR_REAL(accept4);
+    FDNEW_BODY(real_accept4(fd, addr, len, flags), rc, -1);
+}
+ROAR_EXPORT int eventfd(unsigned initval, int flags)
+{
+    ROAR_REAL(eventfd);
+    FDNEW_BODY(real_eventfd(initval, flags), rc, -1);
+}
+ROAR_EXPORT int memfd_create(const char *name, unsigned flags)
+{
+    ROAR_REAL(memfd_create);
+    FDNEW_BODY(real_memfd_create(name, flags), rc, -1);
+}
+ROAR_EXPORT int epoll_create(int size)
+{
+    ROAR_REAL(epoll_create);
+    FDNEW_BODY(real_epoll_create(size), rc, -1);
+}
+ROAR_EXPORT int epoll_create1(int flags)
+{
+    ROAR_REAL(epoll_create1);
+    FDNEW_BODY(real_epoll_create1(flags), rc, -1);
+}
+ROAR_EXPORT int timerfd_create(int clockid, int flags)
+{
+    ROAR_REAL(timerfd_create);
+    FDNEW_BODY(real_timerfd_create(clockid, flags), rc, -1);
+}
+ROAR_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    ROAR_REAL(signalfd);
+    if (fd != -1)
+        return real_signalfd(fd, mask, flags); /* updates an existing signalfd */
+    FDNEW_BODY(real_signalfd(fd, mask, flags), rc, -1);
+}
+ROAR_EXPORT int inotify_init(void)
+{
+    ROAR_REAL(inotify_init);
+    FDNEW_BODY(real_inotify_init(), rc, -1);
+}
+ROAR_EXPORT int inotify_init1(int flags)
+{
+    ROAR_REAL(inotify_init1);
+    FDNEW_BODY(real_inotify_init1(flags), rc, -1);
+}

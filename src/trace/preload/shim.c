@@ -1,0 +1,490 @@
+/* The preload shim's core: start-up (map the ring), event publishing, path building,
+ * the hash-before-destroy round trip over the control socket, fork bookkeeping. */
+#include "trace/preload/shim.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+struct roar_ringp roar_shim_ring;
+int roar_shim_on;
+pid_t roar_shim_pid;
+__thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
+__thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+
+#define ENV_MAX ROAR_SHIM_ENV_MAX
+char roar_shim_env_ring[ENV_MAX];
+char roar_shim_env_sock[ENV_MAX];
+char roar_shim_env_wait[64];
+char roar_shim_preload[ENV_MAX];
+
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static unsigned hash_wait_ms = 30000;
+
+/* The per-process control connection: lazily connected, O_CLOEXEC, moved >= CONN_MIN
+ * so it stays out of the way of programs that assume small fds are theirs. */
+#define CONN_MIN 900
+static int conn_fd = -1;
+static pid_t conn_pid;
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* First-read / first-write bits per fd; fds above the table report every call. */
+#define FD_TABLE 4096
+#define FD_SEEN_READ 1u
+#define FD_SEEN_WRITE 2u
+static unsigned char fd_bits[FD_TABLE];
+
+/* Internal I/O goes straight to the kernel: the libc names are ours. */
+static long sys_close(int fd)
+{
+    return syscall(SYS_close, fd);
+}
+
+void roar_shim_hdr(struct roar_event_hdr *h, unsigned type)
+{
+    memset(h, 0, sizeof(*h));
+    h->type = (uint16_t)type;
+    h->tgid = (uint32_t)roar_shim_pid;
+    if (!roar_shim_tid)
+        roar_shim_tid = (pid_t)syscall(SYS_gettid);
+    h->tid = (uint32_t)roar_shim_tid;
+    h->fd = -1;
+    h->fd2 = -1;
+}
+
+void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st)
+{
+    h->has_ident = 1;
+    h->dev = (uint64_t)st->st_dev;
+    h->ino = (uint64_t)st->st_ino;
+    h->size = (uint64_t)st->st_size;
+    h->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    h->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    h->mode = (uint32_t)st->st_mode;
+}
+
+void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2)
+{
+    if (roar_shim_on)
+        roar_ringp_publish(&roar_shim_ring, h, path, path2);
+}
+
+void roar_shim_incomplete(unsigned reason, const char *path)
+{
+    struct roar_event_hdr h;
+    roar_shim_hdr(&h, ROAR_EV_INCOMPLETE);
+    h.flags = reason;
+    h.arg = 1;
+    roar_shim_emit(&h, path, NULL);
+}
+
+/* Lexical normalisation in place of an absolute path: ".", "..", "//" (SPEC §4.2).
+ * The output never overtakes the input (each "/component" written was consumed), so
+ * one buffer serves both. */
+static void normalise(char *p)
+{
+    const char *in = p + 1;
+    size_t w = 0;
+
+    while (*in) {
+        size_t n = strcspn(in, "/");
+        if (n == 0 || (n == 1 && in[0] == '.')) {
+            /* nothing to keep */
+        } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+            while (w > 0 && p[--w] != '/')
+                ;
+        } else {
+            p[w++] = '/';
+            memmove(p + w, in, n);
+            w += n;
+        }
+        in += n;
+        if (*in == '/')
+            in++;
+    }
+    if (w == 0)
+        p[w++] = '/';
+    p[w] = '\0';
+}
+
+int roar_shim_abspath(char *out, int dirfd, const char *path)
+{
+    size_t base = 0, n;
+
+    if (!path)
+        return -2;
+    n = strlen(path);
+    if (path[0] != '/') {
+        if (dirfd == AT_FDCWD) {
+            if (!getcwd(out, ROAR_SHIM_PATH))
+                goto too_long_or_unknown;
+        } else {
+            char link[32];
+            ssize_t r;
+            snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+            r = readlink(link, out, ROAR_SHIM_PATH - 1);
+            if (r <= 0 || out[0] != '/')
+                return -2;
+            out[r] = '\0';
+        }
+        base = strlen(out);
+        if (base + 1 + n + 1 > ROAR_SHIM_PATH)
+            goto too_long;
+        out[base++] = '/';
+    } else if (n + 1 > ROAR_SHIM_PATH) {
+        goto too_long;
+    }
+    memcpy(out + base, path, n + 1);
+    normalise(out);
+    return 0;
+
+too_long_or_unknown:
+    if (errno != ERANGE && errno != ENAMETOOLONG)
+        return -2;
+too_long:
+    roar_shim_incomplete(ROAR_INC_PATH_TOO_LONG, NULL);
+    return -1;
+}
+
+/* ---- fd bookkeeping ----------------------------------------------------------------- */
+
+void roar_shim_fd_reset(int fd)
+{
+    if (fd >= 0 && fd < FD_TABLE)
+        __atomic_store_n(&fd_bits[fd], 0, __ATOMIC_RELAXED);
+}
+
+void roar_shim_fd_reset_range(int lo, int hi)
+{
+    int fd;
+    if (lo < 0)
+        lo = 0;
+    for (fd = lo; fd <= hi && fd < FD_TABLE; fd++)
+        __atomic_store_n(&fd_bits[fd], 0, __ATOMIC_RELAXED);
+}
+
+/* Returns 1 the first time `bit` is set on fd since its last reset. */
+int roar_shim_fd_first(int fd, unsigned bit)
+{
+    if (fd < 0 || fd >= FD_TABLE)
+        return 1;
+    return !(__atomic_fetch_or(&fd_bits[fd], (unsigned char)bit, __ATOMIC_RELAXED) & bit);
+}
+
+/* ---- control connection ------------------------------------------------------------- */
+
+static int conn_open(void)
+{
+    struct sockaddr_un sa;
+    int fd, hi;
+
+    if (!sock_path[0])
+        return -1;
+    fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        sys_close(fd);
+        return -1;
+    }
+    hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, CONN_MIN);
+    if (hi >= 0) {
+        sys_close(fd);
+        fd = hi;
+    }
+    return fd;
+}
+
+void roar_shim_conn_protect(int lo, int hi)
+{
+    int fd = __atomic_load_n(&conn_fd, __ATOMIC_ACQUIRE), moved = -1;
+
+    if (fd < 0 || fd < lo || fd > hi || conn_pid != roar_shim_pid)
+        return;
+    /* Move it out of the way first, so that the program's call does exactly what it
+     * would have done without us (EBADF for a close of a number it never opened). */
+    if (hi < INT_MAX - 1)
+        moved = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, hi + 1 > CONN_MIN ? hi + 1
+                                                                                : CONN_MIN);
+    if (moved >= 0 && moved >= lo && moved <= hi) {
+        sys_close(moved);
+        moved = -1;
+    }
+    sys_close(fd);
+    /* No room: drop it; the next round trip reconnects. */
+    __atomic_store_n(&conn_fd, moved, __ATOMIC_RELEASE);
+}
+
+static uint64_t now_ms(void)
+{
+    return roar_ringp_now_ms();
+}
+
+static int round_trip(uint64_t seq)
+{
+    struct roar_ctl_req req = {ROAR_CTL_MAGIC, (uint32_t)roar_shim_pid, seq};
+    struct roar_ctl_rep rep;
+    uint64_t deadline = now_ms() + hash_wait_ms;
+    size_t got = 0;
+
+    if (conn_fd < 0 || conn_pid != roar_shim_pid) {
+        conn_fd = conn_open();
+        conn_pid = roar_shim_pid;
+        if (conn_fd < 0)
+            return -1;
+    }
+    if (send(conn_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
+        goto broken;
+    for (;;) {
+        struct pollfd pfd = {conn_fd, POLLIN, 0};
+        uint64_t now = now_ms();
+        ssize_t r;
+        if (now >= deadline)
+            return -1; /* the collector records hash-timeout; keep the connection */
+        if (poll(&pfd, 1, (int)(deadline - now)) < 0) {
+            if (errno == EINTR)
+                continue;
+            goto broken;
+        }
+        if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        r = recv(conn_fd, (char *)&rep + got, sizeof(rep) - got, MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            goto broken;
+        got += (size_t)r;
+        if (got < sizeof(rep))
+            continue;
+        got = 0;
+        if (rep.seq == seq)
+            return 0;
+        /* A late answer to an earlier request that timed out: skip it. */
+    }
+broken:
+    sys_close(conn_fd);
+    conn_fd = -1;
+    return -1;
+}
+
+void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int fd,
+                            const struct stat *st)
+{
+    struct roar_event_hdr h;
+
+    roar_shim_hdr(&h, ROAR_EV_ABOUT_TO_DESTROY);
+    h.flags = call;
+    h.arg = arg;
+    h.fd = fd;
+    if (st)
+        roar_shim_ident(&h, st);
+    if (!roar_shim_on || roar_ringp_publish(&roar_shim_ring, &h, path, NULL) < 0)
+        return;
+    pthread_mutex_lock(&conn_lock);
+    round_trip(h.seq);
+    pthread_mutex_unlock(&conn_lock);
+}
+
+/* ---- fork ----------------------------------------------------------------------------- */
+
+void roar_shim_after_fork_child(void)
+{
+    roar_shim_pid = (pid_t)syscall(SYS_getpid);
+    roar_shim_tid = 0;
+    /* The parent's connection is the parent's: a child reconnects on demand. */
+    if (conn_fd >= 0)
+        sys_close(conn_fd);
+    conn_fd = -1;
+    conn_pid = 0;
+    pthread_mutex_init(&conn_lock, NULL);
+}
+
+void roar_shim_fork_begin(struct roar_shim_forkslot *fs)
+{
+    fs->ok = roar_shim_on &&
+             roar_ringp_reserve(&fs->slot, &roar_shim_ring,
+                                roar_event_wire_size(0, 0, 0, 0)) == 0;
+    if (roar_shim_on && !fs->ok)
+        roar_ringp_lose(&roar_shim_ring);
+}
+
+void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
+{
+    struct roar_event_hdr h;
+    if (!fs->ok)
+        return;
+    roar_shim_hdr(&h, ROAR_EV_FORK);
+    h.ret = child > 0 ? child : -err;
+    h.pid2 = child > 0 ? (uint32_t)child : 0;
+    h.seq = roar_ringp_next_seq(&roar_shim_ring);
+    roar_event_encode(fs->slot.rec, fs->slot.len - ROAR_SLOT_WORD, &h, NULL, NULL);
+    roar_ringp_commit(&fs->slot);
+}
+
+pid_t roar_shim_fork(pid_t (*real_fork)(void))
+{
+    struct roar_shim_forkslot fs;
+    int saved;
+    pid_t pid;
+
+    if (!real_fork) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!roar_shim_enter(&saved))
+        return real_fork();
+    roar_shim_fork_begin(&fs);
+    errno = saved;
+    pid = real_fork();
+    saved = errno;
+    if (pid == 0) {
+        /* The reserved slot belongs to the parent, which publishes it. */
+        roar_shim_after_fork_child();
+    } else {
+        roar_shim_fork_end(&fs, pid, saved);
+    }
+    roar_shim_leave(saved);
+    return pid;
+}
+
+static void atfork_child(void)
+{
+    /* Forks that bypass our wrapper but run the handlers still get a fresh pid. */
+    roar_shim_pid = (pid_t)syscall(SYS_getpid);
+    roar_shim_tid = 0;
+}
+
+/* ---- start-up ----------------------------------------------------------------------- */
+
+static int copy_env(char *dst, size_t cap, const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || snprintf(dst, cap, "%s=%s", name, v) >= (int)cap)
+        return -1;
+    return 0;
+}
+
+static int map_ring(const char *path)
+{
+    struct stat st;
+    struct roar_ring_hdr hdr;
+    void *map;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+        hdr.magic != ROAR_RING_MAGIC || hdr.version != ROAR_RING_VERSION ||
+        hdr.hdr_size != ROAR_RING_HDR_SIZE || hdr.data_size < ROAR_RING_MIN_DATA ||
+        (hdr.data_size & (hdr.data_size - 1)) ||
+        (uint64_t)st.st_size != hdr.hdr_size + hdr.data_size) {
+        sys_close(fd);
+        return -1;
+    }
+    map = (void *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                          MAP_SHARED, fd, 0);
+    sys_close(fd); /* the mapping stays, and fork inherits it */
+    if (map == MAP_FAILED)
+        return -1;
+    roar_shim_ring.hdr = map;
+    roar_shim_ring.data = (unsigned char *)map + ROAR_RING_HDR_SIZE;
+    roar_shim_ring.size = hdr.data_size;
+    roar_shim_ring.full_wait_ms = 10000;
+    return 0;
+}
+
+/* The LD_PRELOAD token exec wrappers insert: ROAR_PRELOAD if the collector set it,
+ * else our own file, through a symlink in the ring directory when its path has a space
+ * or a colon (LD_PRELOAD splits on both). */
+static void find_self(const char *ring)
+{
+    Dl_info info;
+    const char *self;
+    const char *v = getenv(ROAR_ENV_PRELOAD);
+
+    if (v && *v && !strpbrk(v, " :") && strlen(v) < sizeof(roar_shim_preload)) {
+        strcpy(roar_shim_preload, v);
+        return;
+    }
+    if (!dladdr((void *)find_self, &info) || !info.dli_fname)
+        return;
+    self = info.dli_fname;
+    if (!strpbrk(self, " :")) {
+        snprintf(roar_shim_preload, sizeof(roar_shim_preload), "%s", self);
+        return;
+    }
+    {
+        const char *slash = strrchr(ring, '/');
+        char link[ENV_MAX];
+        if (!slash || slash - ring + 32 > (long)sizeof(link))
+            return;
+        snprintf(link, sizeof(link), "%.*s/libroar-preload.so", (int)(slash - ring), ring);
+        if (strpbrk(link, " :"))
+            return;
+        if (symlink(self, link) == 0 || errno == EEXIST)
+            snprintf(roar_shim_preload, sizeof(roar_shim_preload), "%s", link);
+    }
+}
+
+static void announce_exec(void)
+{
+    struct roar_event_hdr h;
+    struct stat st;
+    char exe[ROAR_SHIM_PATH];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0 || exe[0] != '/')
+        return;
+    exe[n] = '\0';
+    roar_shim_hdr(&h, ROAR_EV_EXEC);
+    /* pid2 = the parent: a process made by a clone we cannot see (system, popen,
+     * posix_spawn's own clone, a raw clone) announces itself here first. */
+    h.pid2 = (uint32_t)getppid();
+    if (stat(exe, &st) == 0)
+        roar_shim_ident(&h, &st);
+    roar_shim_emit(&h, exe, NULL);
+}
+
+__attribute__((constructor)) static void roar_shim_init(void)
+{
+    const char *ring = getenv(ROAR_ENV_RING), *sock = getenv(ROAR_ENV_SOCK);
+    const char *wait = getenv(ROAR_ENV_HASH_WAIT);
+    int saved = errno;
+
+    roar_shim_guard++;
+    if (!ring || ring[0] != '/' || copy_env(roar_shim_env_ring, ENV_MAX, ROAR_ENV_RING) < 0)
+        goto out;
+    if (sock && sock[0] == '/' && strlen(sock) < sizeof(sock_path) &&
+        copy_env(roar_shim_env_sock, ENV_MAX, ROAR_ENV_SOCK) == 0)
+        strcpy(sock_path, sock);
+    if (wait && *wait) {
+        char *end;
+        unsigned long ms = strtoul(wait, &end, 10);
+        if (*end == '\0' && ms <= 24ul * 3600 * 1000)
+            hash_wait_ms = (unsigned)ms;
+    }
+    snprintf(roar_shim_env_wait, sizeof(roar_shim_env_wait), "%s=%u", ROAR_ENV_HASH_WAIT,
+             hash_wait_ms);
+    if (map_ring(ring) < 0)
+        goto out;
+    find_self(ring);
+    roar_shim_pid = (pid_t)syscall(SYS_getpid);
+    pthread_atfork(NULL, NULL, atfork_child);
+    roar_shim_on = 1;
+    announce_exec();
+out:
+    roar_shim_guard--;
+    errno = saved;
+}

@@ -1,0 +1,107 @@
+/* Internals shared by the preload shim's source files: the ring producer, the
+ * reentrancy guard, path building, the hash-before-destroy round trip, fd bookkeeping. */
+#ifndef ROAR_PRELOAD_SHIM_H
+#define ROAR_PRELOAD_SHIM_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "trace/event.h"
+#include "trace/ring_layout.h"
+
+/* Everything internal is hidden (-fvisibility=hidden); only the interposed libc names
+ * are exported, with ROAR_EXPORT. */
+#define ROAR_EXPORT __attribute__((visibility("default")))
+
+/* Lazily resolved next definition of a libc function. The race between two threads
+ * resolving at once is benign: both store the same pointer. */
+#define ROAR_REAL(name)                                                                   \
+    static __typeof__(name) *real_##name;                                                 \
+    if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED))                                 \
+        __atomic_store_n(&real_##name, (__typeof__(name) *)dlsym(RTLD_NEXT, #name),       \
+                         __ATOMIC_RELAXED)
+
+/* Paths the shim builds (cwd or dirfd joined with the program's path). Longer ones are
+ * reported as ROAR_INC_PATH_TOO_LONG instead. Kept to one page: wrappers may run on a
+ * small signal stack. */
+#define ROAR_SHIM_PATH 4096
+
+extern struct roar_ringp roar_shim_ring;
+extern int roar_shim_on;   /* the ring is mapped: tracing is on in this process */
+extern pid_t roar_shim_pid; /* cached getpid(), refreshed in every child */
+extern __thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
+extern __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+
+#define ROAR_SHIM_ENV_MAX (ROAR_SHIM_PATH + 32)
+
+/* Values captured at start-up, re-inserted by exec wrappers ("NAME=value"). */
+extern char roar_shim_env_ring[];
+extern char roar_shim_env_sock[];
+extern char roar_shim_env_wait[];
+extern char roar_shim_preload[]; /* the LD_PRELOAD token that loads this library */
+
+/* Enter/leave bookkeeping: returns 0 when the caller must just call through (tracing
+ * off, or we are already inside the shim on this thread). Saves errno. */
+static inline int roar_shim_enter(int *saved_errno)
+{
+    if (!roar_shim_on || roar_shim_guard)
+        return 0;
+    roar_shim_guard++;
+    *saved_errno = errno;
+    return 1;
+}
+static inline void roar_shim_leave(int saved_errno)
+{
+    roar_shim_guard--;
+    errno = saved_errno;
+}
+
+/* A header for this thread with fd/fd2 = -1. */
+void roar_shim_hdr(struct roar_event_hdr *h, unsigned type);
+void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st);
+/* Publishes (drops and counts on a full ring); never fails visibly. */
+void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2);
+void roar_shim_incomplete(unsigned reason, const char *path);
+
+/* Makes path absolute against dirfd (AT_FDCWD = cwd) and normalises it lexically into
+ * out[ROAR_SHIM_PATH]. Returns 0, -1 if too long (already reported), -2 if unknown. */
+int roar_shim_abspath(char *out, int dirfd, const char *path);
+
+/* SPEC §4.6: publish ROAR_EV_ABOUT_TO_DESTROY for the call `call` and wait for the
+ * collector's answer (bounded by ROAR_HASH_WAIT_MS). path or fd names the file. */
+void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int fd,
+                            const struct stat *st);
+
+/* Per-fd first-read / first-write bits (process-wide, like the fd table). */
+void roar_shim_fd_reset(int fd);
+void roar_shim_fd_reset_range(int lo, int hi);
+#define ROAR_FD_SEEN_READ 1u
+#define ROAR_FD_SEEN_WRITE 2u
+/* 1 the first time `bit` is set on fd since its last reset (always 1 past the table). */
+int roar_shim_fd_first(int fd, unsigned bit);
+
+/* Protects the control connection from close/dup2/dup3/close_range over it. */
+void roar_shim_conn_protect(int lo, int hi);
+
+/* Child side of fork: refresh pid/tid, drop the parent's connection. */
+void roar_shim_after_fork_child(void);
+
+/* fork, with the ROAR_EV_FORK slot reserved before the call so that every event of
+ * either process after the fork lands behind it in ring order. */
+pid_t roar_shim_fork(pid_t (*real_fork)(void));
+
+/* Reserve a ROAR_EV_FORK slot before a process-creating call; finish it after with
+ * the child pid (or -errno). ok = 0 when the ring had no room. */
+struct roar_shim_forkslot {
+    struct roar_ringp_slot slot;
+    int ok;
+};
+void roar_shim_fork_begin(struct roar_shim_forkslot *fs);
+void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err);
+
+#endif
