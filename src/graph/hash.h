@@ -27,7 +27,7 @@ bool roar_stat_key_equal(const roar_stat_key *a, const roar_stat_key *b);
 /* ---- hashing ------------------------------------------------------------------- */
 
 /* Blob id of the regular file open as `fd`, i.e. what `git hash-object --no-filters`
- * prints for its bytes. Memory use is constant (one buffer of at most 1 MiB); holes of
+ * prints for its bytes. Memory use is constant (one buffer of at most 128 KiB); holes of
  * sparse files are fed from a shared zero page instead of being read.
  *
  * The identity is taken with fstat before and after reading. If the two differ, or
