@@ -1,0 +1,272 @@
+/* SPEC §4.2 for the collector: lexical normalisation first (it costs no syscall and
+ * decides most paths), realpath of the directory part, cached, only when it must. */
+#include "trace/pathcanon.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/keymap.h"
+#include "util/err.h"
+
+struct roar_pathcanon {
+    char *top; /* realpath of the work tree top, no trailing slash except for "/" */
+    char **gitdirs;
+    size_t ngitdirs;
+    roar_keymap dirs; /* directory as asked -> malloc'd realpath (values owned here) */
+    roar_buf norm, dir, resolved; /* scratch, kept to avoid an allocation per call */
+};
+
+int roar_pathcanon_normalise(roar_buf *out, const char *abs_path)
+{
+    const char *p = abs_path;
+    size_t base = out->size;
+    int error;
+
+    if (abs_path[0] != '/')
+        return roar_error_set(ROAR_EINVALID, "path is not absolute: '%s'", abs_path);
+    if ((error = roar_buf_putc(out, '/')) < 0)
+        return error;
+    while (*p) {
+        const char *comp;
+        size_t len;
+        while (*p == '/')
+            p++;
+        comp = p;
+        while (*p && *p != '/')
+            p++;
+        len = (size_t)(p - comp);
+        if (len == 0 || (len == 1 && comp[0] == '.'))
+            continue;
+        if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+            /* Drop the last component; `/..` stays `/`. */
+            size_t s = out->size;
+            while (s > base + 1 && out->ptr[s - 1] != '/')
+                s--;
+            roar_buf_truncate(out, s > base + 1 ? s - 1 : base + 1);
+            continue;
+        }
+        if (out->size > base + 1 && (error = roar_buf_putc(out, '/')) < 0)
+            return error;
+        if ((error = roar_buf_put(out, comp, len)) < 0)
+            return error;
+    }
+    return 0;
+}
+
+const char *roar_pathcanon_below(const char *path, const char *dir)
+{
+    size_t len = strlen(dir);
+    if (len == 1 && dir[0] == '/')
+        return path + 1;
+    if (strncmp(path, dir, len) != 0)
+        return NULL;
+    if (path[len] == '\0')
+        return path + len;
+    if (path[len] == '/')
+        return path + len + 1;
+    return NULL;
+}
+
+static bool has_dotgit_component(const char *rel)
+{
+    const char *p = rel;
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 4 && !memcmp(p, ".git", 4))
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* Step 2 of roar_pathcanon_map: true when it decided (out and kind set). */
+static int classify(bool *decided, roar_buf *out, roar_path_kind *kind, roar_pathcanon *pc,
+                    const char *path)
+{
+    const char *rel;
+    size_t i;
+
+    *decided = true;
+    for (i = 0; i < pc->ngitdirs; i++) {
+        if (roar_pathcanon_below(path, pc->gitdirs[i])) {
+            *kind = ROAR_PATH_GITDIR;
+            roar_buf_clear(out);
+            return roar_buf_puts(out, path);
+        }
+    }
+    if ((rel = roar_pathcanon_below(path, pc->top)) != NULL) {
+        roar_buf_clear(out);
+        if (has_dotgit_component(rel)) {
+            *kind = ROAR_PATH_GITDIR;
+            return roar_buf_puts(out, path);
+        }
+        *kind = ROAR_PATH_WORKTREE;
+        return roar_buf_puts(out, *rel ? rel : ".");
+    }
+    *decided = false;
+    return 0;
+}
+
+/* Appends the realpath of directory `dir` (normalised, absolute) to out. A directory
+ * that cannot be resolved is resolved through its nearest ancestor that can, with the
+ * remaining components appended as they are. Only realpath successes are cached: a
+ * missing directory may appear later in the job. */
+static int resolve_dir(roar_buf *out, roar_pathcanon *pc, const char *dir)
+{
+    size_t len = strlen(dir), cut = len;
+    const char *real = NULL;
+    int error;
+
+    for (;;) {
+        char *rp;
+        real = roar_keymap_get(&pc->dirs, dir, cut);
+        if (real)
+            break;
+        if (cut == 1) {
+            real = "/";
+            break;
+        }
+        roar_buf_clear(&pc->dir);
+        if ((error = roar_buf_put(&pc->dir, dir, cut)) < 0)
+            return error;
+        if ((rp = realpath(pc->dir.ptr, NULL)) != NULL) {
+            if ((error = roar_keymap_put(&pc->dirs, dir, cut, rp)) < 0) {
+                free(rp);
+                return error;
+            }
+            real = rp;
+            break;
+        }
+        /* Not resolvable (gone, not a directory, no permission): try the parent. */
+        while (cut > 1 && dir[cut - 1] != '/')
+            cut--;
+        if (cut > 1)
+            cut--; /* drop the slash too, unless the parent is "/" */
+    }
+    if ((error = roar_buf_puts(out, real)) < 0)
+        return error;
+    if (cut < len) {
+        const char *rest = dir + cut;
+        if (*rest == '/')
+            rest++;
+        if (out->size > 1 && (error = roar_buf_putc(out, '/')) < 0)
+            return error;
+        if ((error = roar_buf_puts(out, rest)) < 0)
+            return error;
+    }
+    return 0;
+}
+
+int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *pc,
+                       const char *abs_path)
+{
+    const char *slash;
+    bool decided;
+    int error;
+
+    roar_buf_clear(&pc->norm);
+    if ((error = roar_pathcanon_normalise(&pc->norm, abs_path)) < 0)
+        return error;
+    if ((error = classify(&decided, out, out_kind, pc, pc->norm.ptr)) < 0 || decided)
+        return error;
+
+    roar_buf_clear(&pc->resolved);
+    slash = strrchr(pc->norm.ptr, '/');
+    if (slash == pc->norm.ptr) {
+        /* A name directly under "/" (or "/" itself): the root needs no resolving. */
+        if ((error = roar_buf_puts(&pc->resolved, pc->norm.ptr)) < 0)
+            return error;
+    } else {
+        /* pc->norm is also the key buffer, so resolve a copy of the directory part. */
+        size_t dlen = (size_t)(slash - pc->norm.ptr);
+        char *dir = malloc(dlen + 1);
+        if (!dir)
+            return roar_error_set(ROAR_ENOMEM, "out of memory");
+        memcpy(dir, pc->norm.ptr, dlen);
+        dir[dlen] = '\0';
+        error = resolve_dir(&pc->resolved, pc, dir);
+        free(dir);
+        if (error < 0)
+            return error;
+        if (pc->resolved.size > 1 && (error = roar_buf_putc(&pc->resolved, '/')) < 0)
+            return error;
+        if ((error = roar_buf_puts(&pc->resolved, slash + 1)) < 0)
+            return error;
+    }
+    if ((error = classify(&decided, out, out_kind, pc, pc->resolved.ptr)) < 0 || decided)
+        return error;
+    *out_kind = ROAR_PATH_OUTSIDE;
+    roar_buf_clear(out);
+    return roar_buf_puts(out, pc->resolved.ptr);
+}
+
+static int copy_dir(char **out, const char *dir)
+{
+    roar_buf b = ROAR_BUF_INIT;
+    int error;
+    if (!dir || dir[0] != '/')
+        return roar_error_set(ROAR_EINVALID, "directory is not absolute: '%s'",
+                              dir ? dir : "(null)");
+    if ((error = roar_pathcanon_normalise(&b, dir)) < 0) {
+        roar_buf_dispose(&b);
+        return error;
+    }
+    if (!(*out = roar_buf_detach(&b)))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    return 0;
+}
+
+int roar_pathcanon_new(roar_pathcanon **out, const char *worktree_real, const char *const *gitdirs,
+                       size_t ngitdirs)
+{
+    roar_pathcanon *pc;
+    size_t i;
+    int error;
+
+    *out = NULL;
+    if (!(pc = calloc(1, sizeof(*pc))))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    roar_buf_init(&pc->norm);
+    roar_buf_init(&pc->dir);
+    roar_buf_init(&pc->resolved);
+    if ((error = copy_dir(&pc->top, worktree_real)) < 0)
+        goto cleanup;
+    if (ngitdirs && !(pc->gitdirs = calloc(ngitdirs, sizeof(*pc->gitdirs)))) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (i = 0; i < ngitdirs; i++) {
+        if ((error = copy_dir(&pc->gitdirs[i], gitdirs[i])) < 0)
+            goto cleanup;
+        pc->ngitdirs++;
+    }
+    *out = pc;
+    return 0;
+
+cleanup:
+    roar_pathcanon_free(pc);
+    return error;
+}
+
+void roar_pathcanon_free(roar_pathcanon *pc)
+{
+    size_t i;
+    if (!pc)
+        return;
+    for (i = 0; i < pc->dirs.cap; i++)
+        if (pc->dirs.slots[i].key)
+            free(pc->dirs.slots[i].value);
+    roar_keymap_dispose(&pc->dirs);
+    for (i = 0; i < pc->ngitdirs; i++)
+        free(pc->gitdirs[i]);
+    free(pc->gitdirs);
+    free(pc->top);
+    roar_buf_dispose(&pc->norm);
+    roar_buf_dispose(&pc->dir);
+    roar_buf_dispose(&pc->resolved);
+    free(pc);
+}
