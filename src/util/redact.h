@@ -15,7 +15,7 @@
 bool roar_redact_env_name(const char *name);
 
 /* Appends arg to out with secrets replaced by ROAR_REDACTED:
- *   - NAME=value where NAME, after at most two leading dashes, is made of
+ *   - NAME=value where NAME, after its leading dashes, is made of
  *     [A-Za-z0-9_.-] and is secret by roar_redact_env_name: `--password=hunter2`,
  *     `--api-key=x`, `-token=x`, `GITHUB_TOKEN=x` -> `--password=***`, ...;
  *   - in anything else, every URL credential `scheme://user:pass@host` ->
