@@ -35,7 +35,8 @@ bool roar_stat_key_equal(const roar_stat_key *a, const roar_stat_key *b);
  * captured at open, SPEC §4.3), the call fails with ROAR_ECHANGED and `out` is "":
  * an id is never returned for content other than the one `expected` names.
  *
- * `fd` is borrowed and its file offset is left where it was (reads use pread).
+ * `fd` is borrowed, must be readable, and its file offset is left where it was (reads
+ * use pread; the SEEK_DATA walk of a sparse file is undone).
  * `out_key` (may be NULL) receives the verified identity. `expected` is borrowed. */
 int roar_hash_fd(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, int fd,
                  const roar_stat_key *expected);
