@@ -236,6 +236,28 @@ static void test_matches_git_sparse_5g(void **state)
     unlink(path);
 }
 
+/* Holes at both ends (the SEEK_DATA walk ends on ENXIO), and a file that is all hole. */
+static void test_matches_git_sparse_holes_at_ends(void **state)
+{
+    static const uint64_t sizes[] = {10 * 1024 * 1024 + 3, 3 * 1024 * 1024};
+    char path[512], ours[ROAR_OID_HEXSZ + 1], git[ROAR_OID_HEXSZ + 1];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        int fd;
+        snprintf(path, sizeof(path), "%s/holes-%zu", tmpdir, i);
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)sizes[i]), 0);
+        if (i == 0)
+            pwrite_all(fd, "data!", 5, 4 * 1024 * 1024 + 1);
+        assert_int_equal(roar_hash_fd(ours, NULL, fd, NULL), 0);
+        close(fd);
+        git_hash_object(git, path);
+        assert_string_equal(ours, git);
+    }
+}
+
 static void test_expected_identity_differs(void **state)
 {
     char path[512], id[ROAR_OID_HEXSZ + 1];
@@ -599,6 +621,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_matches_git_small),
         cmocka_unit_test(test_matches_git_odd_sizes),
         cmocka_unit_test(test_matches_git_sparse_5g),
+        cmocka_unit_test(test_matches_git_sparse_holes_at_ends),
         cmocka_unit_test(test_expected_identity_differs),
         cmocka_unit_test(test_change_during_hashing),
         cmocka_unit_test(test_not_regular_or_missing),
