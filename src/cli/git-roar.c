@@ -86,7 +86,7 @@ const roar_cli_command roar_cli_commands[] = {
     {"init", "[--no-hooks] [--remote NAME]",
      "Set up hooks, notes rewriting and the notes fetch refspec", NULL, REPO, 0, 0, init_options},
     {"run", "[-t auto|ebpf|preload] [--commit [-m MSG]] [-q] [--] CMD [ARG...]",
-     "Run a command, trace the files it reads and writes, record a job", NULL,
+     "Run a command, trace the files it reads and writes, record a job", roar_cmd_run,
      WORKTREE | ROAR_CMD_STOP_AT_ARG, 1, -1, run_options},
     {"attach", "[REV]", "Attach pending jobs to a commit (HEAD) as a git note", NULL, WORKTREE, 0,
      1, NULL},

@@ -1,0 +1,292 @@
+/* git roar run: trace a command, record its job as a pending record and in the cache,
+ * say what it did in one line, and exit as the command did (SPEC §3 `run`, §4, §5.1). */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "gitstore/index_seed.h"
+#include "gitstore/pending.h"
+#include "graph/cache.h"
+#include "graph/hash.h"
+#include "graph/record.h"
+#include "util/err.h"
+#include "util/quote.h"
+
+typedef struct {
+    roar_cache *cache; /* NULL when the cache could not be opened */
+} run_hash_ctx;
+
+/* The collector's hash callback: blob ids through the stat cache, verified against the
+ * identity the tracer captured at open (SPEC §4.6). */
+static int run_hash(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t *out_size, const char *path,
+                    const roar_ident *expected, void *payload)
+{
+    run_hash_ctx *h = payload;
+    roar_stat_key key, want;
+    int error;
+
+    if (expected) {
+        want.dev = expected->dev;
+        want.ino = expected->ino;
+        want.size = expected->size;
+        want.mtime_ns = expected->mtime_ns;
+        want.ctime_ns = expected->ctime_ns;
+    }
+    if ((error = roar_hash_file(out, &key, h->cache, path, expected ? &want : NULL)) < 0)
+        return error;
+    *out_size = key.size;
+    return 0;
+}
+
+/* Seeds the stat cache from git's index, only when the index changed since the last
+ * seed (its identity is kept in the cache's meta), so a run costs a stat, not a walk. */
+static void seed_from_index(roar_cache *cache, roar_repo *repo)
+{
+    roar_buf key = ROAR_BUF_INIT, seen = ROAR_BUF_INIT, now = ROAR_BUF_INIT;
+    git_index *index = NULL;
+    const char *path;
+    struct stat st;
+
+    if (!cache || git_repository_index(&index, roar_repo_git(repo)) < 0 ||
+        !(path = git_index_path(index)) || stat(path, &st) < 0)
+        goto cleanup;
+    if (roar_buf_printf(&key, "index-seed:%s", path) < 0 ||
+        roar_buf_printf(&now, "%llu %llu %lld.%09ld %llu", (unsigned long long)st.st_dev,
+                        (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+                        st.st_mtim.tv_nsec, (unsigned long long)st.st_size) < 0)
+        goto cleanup;
+    if (roar_cache_meta_get(&seen, cache, key.ptr) == 0 && !strcmp(seen.ptr, now.ptr))
+        goto cleanup;
+    if (roar_index_seed_cache(NULL, cache, roar_repo_git(repo), roar_repo_worktree(repo)) == 0)
+        roar_cache_meta_set(cache, key.ptr, now.ptr);
+
+cleanup:
+    /* Only an optimisation: whatever failed, hashing still gives the right ids. */
+    roar_error_clear();
+    git_error_clear();
+    git_index_free(index);
+    roar_buf_dispose(&key);
+    roar_buf_dispose(&seen);
+    roar_buf_dispose(&now);
+}
+
+/* The directory the command runs in, relative to the top ("." there), or absolute when
+ * it is outside the work tree (GIT_WORK_TREE elsewhere). */
+static int cwd_of(roar_buf *out, const char *top)
+{
+    char *cwd = getcwd(NULL, 0), *real = cwd ? realpath(cwd, NULL) : NULL;
+    const char *below;
+    int error;
+
+    if (!real) {
+        free(cwd);
+        return roar_error_set_errno(ROAR_ERROR, "cannot get the current directory");
+    }
+    below = roar_pathcanon_below(real, top);
+    error = roar_buf_puts(out, below ? (*below ? below : ".") : real);
+    free(real);
+    free(cwd);
+    return error;
+}
+
+static char *user_name(void)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    const char *u = pw && pw->pw_name ? pw->pw_name : getenv("USER");
+    return u ? strdup(u) : NULL;
+}
+
+/* "incomplete" lines as warnings, in the record's words. */
+static void warn_gaps(const roar_job *job)
+{
+    roar_buf line = ROAR_BUF_INIT;
+    size_t i;
+    for (i = 0; i < job->incomplete_count; i++) {
+        const roar_incomplete *g = &job->incomplete[i];
+        roar_buf_clear(&line);
+        if (roar_buf_puts(&line, g->reason) < 0 ||
+            (g->has_count && roar_buf_printf(&line, " %llu", (unsigned long long)g->count) < 0) ||
+            (g->path && (roar_buf_putc(&line, ' ') < 0 ||
+                         roar_quote_path(&line, g->path, strlen(g->path)) < 0)))
+            break;
+        roar_cli_warning("incomplete %s", line.ptr);
+    }
+    roar_buf_dispose(&line);
+}
+
+/* After the job is safe: die as the command died (SPEC §3), so that a shell loop
+ * stops on ^C. No core dump of ours: the command's was the one that mattered. */
+static void reraise(int sig)
+{
+    struct rlimit no_core = {0, 0};
+    sigset_t set;
+
+    fflush(stdout);
+    fflush(stderr);
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+}
+
+int roar_cmd_run(roar_cli_ctx *ctx)
+{
+    const char *tracer = roar_cli_opt_string(ctx, "tracer", "auto");
+    roar_repo *repo = ctx->repo;
+    roar_run_config cfg;
+    roar_trace_source source;
+    roar_pathcanon *canon = NULL;
+    roar_pathfilter *filter = NULL;
+    roar_pathfilter_opts fopts;
+    roar_collector_opts copts;
+    roar_collector_result res;
+    run_hash_ctx hctx = {NULL};
+    roar_job job;
+    roar_run_meta meta;
+    roar_buf lib = ROAR_BUF_INIT, path = ROAR_BUF_INIT, cwd = ROAR_BUF_INIT;
+    roar_buf record = ROAR_BUF_INIT, key = ROAR_BUF_INIT, pending = ROAR_BUF_INIT;
+    const char *gitdirs[2];
+    char head[ROAR_OID_HEXSZ + 1], host[HOST_NAME_MAX + 1], *user = NULL;
+    bool has_head;
+    int status, sig = 0;
+
+    memset(&source, 0, sizeof(source));
+    memset(&res, 0, sizeof(res));
+    roar_job_init(&job);
+    if (roar_cli_opt_set(ctx, "commit") || roar_cli_opt_set(ctx, "message"))
+        roar_cli_die("'git roar run --commit' is not implemented yet");
+    if (!strcmp(tracer, "ebpf"))
+        roar_cli_die("the eBPF tracer is not available in this build yet");
+
+    if (roar_repo_ensure_roar_dir(repo) < 0 || roar_run_config_read(&cfg, repo) < 0)
+        roar_cli_die_error();
+    if (roar_run_find_preload(&lib) < 0)
+        roar_cli_die_error();
+
+    /* The cache is derived data: without it the job is still recorded (SPEC §6.1). */
+    if (roar_buf_printf(&path, "%s/cache.db", roar_repo_roar_dir(repo)) < 0)
+        roar_cli_die_error();
+    if (roar_cache_open(&hctx.cache, path.ptr) < 0) {
+        roar_cli_warning("%s; recording without the cache", roar_error_last());
+        hctx.cache = NULL;
+    }
+    seed_from_index(hctx.cache, repo);
+
+    gitdirs[0] = roar_repo_gitdir(repo);
+    gitdirs[1] = roar_repo_commondir(repo);
+    memset(&fopts, 0, sizeof(fopts));
+    fopts.worktree_real = roar_repo_worktree(repo);
+    fopts.home = getenv("HOME");
+    fopts.tmpdir = getenv("TMPDIR");
+    fopts.exclude = (const char *const *)cfg.exclude;
+    fopts.nexclude = cfg.nexclude;
+    fopts.include = (const char *const *)cfg.include;
+    fopts.ninclude = cfg.ninclude;
+    if (cfg.has_roarignore) {
+        fopts.roarignore = cfg.roarignore.ptr;
+        fopts.roarignore_len = cfg.roarignore.size;
+    }
+    if (roar_pathcanon_new(&canon, roar_repo_worktree(repo), gitdirs, 2) < 0 ||
+        roar_pathfilter_new(&filter, &fopts) < 0 || cwd_of(&cwd, roar_repo_worktree(repo)) < 0 ||
+        roar_pending_worktree_key(&key, repo) < 0 || roar_pending_dir(&pending, repo) < 0)
+        roar_cli_die_error();
+
+    has_head = roar_repo_head(head, repo) == 0;
+    roar_error_clear();
+    if (gethostname(host, sizeof(host)) < 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+    user = user_name();
+
+    if (roar_preload_source_new(&source, lib.ptr, cfg.hash_wait_ms) < 0)
+        roar_cli_die_error();
+
+    memset(&copts, 0, sizeof(copts));
+    copts.worktree = roar_repo_worktree(repo);
+    copts.canon = canon;
+    copts.filter = filter;
+    copts.wait_descendants_ms = cfg.wait_descendants_ms;
+    copts.hash_wait_ms = cfg.hash_wait_ms;
+    copts.hash = run_hash;
+    copts.hash_payload = &hctx;
+    fflush(stdout);
+    fflush(stderr);
+    if (roar_collector_run(&res, &copts, &source, ctx->argv) < 0) {
+        source.free(source.self);
+        roar_cli_die_error();
+    }
+    source.free(source.self);
+    if (res.exec_errno)
+        roar_cli_error("cannot run '%s': %s", ctx->argv[0], strerror(res.exec_errno));
+
+    meta.argv = (const char *const *)ctx->argv;
+    meta.argc = (size_t)ctx->argc;
+    meta.cwd = cwd.ptr;
+    meta.base = has_head ? head : NULL;
+    meta.tracer = source.name;
+    meta.host = host[0] ? host : NULL;
+    meta.user = user;
+    meta.cfg = &cfg;
+    if (roar_run_job_build(&job, repo, &meta, &res) < 0 || roar_record_serialize(&record, &job) < 0)
+        roar_cli_die("cannot record the job: %s", roar_error_last());
+
+    /* The pending record is the durable copy: written and synced before the cache. */
+    roar_buf_clear(&path);
+    if (roar_pending_write(&path, pending.ptr, job.id, key.ptr, record.ptr, record.size) < 0)
+        roar_cli_die("cannot record the job: %s", roar_error_last());
+    if (hctx.cache) {
+        if (roar_cache_begin(hctx.cache) < 0 ||
+            roar_cache_job_put(hctx.cache, &job, record.ptr) < 0 ||
+            roar_cache_pending_mark(hctx.cache, job.id, roar_repo_gitdir(repo)) < 0 ||
+            roar_cache_commit(hctx.cache) < 0) {
+            roar_cli_warning("cannot add job %.7s to the cache: %s; it is safe in '%s'", job.id,
+                             roar_error_last(), path.ptr);
+            roar_cache_rollback(hctx.cache);
+        }
+    }
+
+    if (!ctx->quiet) {
+        int64_t ms = res.end_ms - res.start_ms;
+        fprintf(stderr, "roar: job %.7s \xc2\xb7 %zu in \xc2\xb7 %zu out \xc2\xb7 %s %d \xc2\xb7 %lld.%02llds\n",
+                job.id, res.input_count, res.output_count,
+                job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job.end_code,
+                (long long)(ms / 1000), (long long)(ms % 1000 / 10));
+    }
+    warn_gaps(&job);
+
+    if (WIFSIGNALED(res.wait_status)) {
+        sig = WTERMSIG(res.wait_status);
+        status = 128 + sig;
+    } else {
+        status = WIFEXITED(res.wait_status) ? WEXITSTATUS(res.wait_status) : 0;
+    }
+
+    roar_collector_result_dispose(&res);
+    roar_job_dispose(&job);
+    roar_pathfilter_free(filter);
+    roar_pathcanon_free(canon);
+    roar_cache_free(hctx.cache);
+    roar_run_config_dispose(&cfg);
+    roar_buf_dispose(&lib);
+    roar_buf_dispose(&path);
+    roar_buf_dispose(&cwd);
+    roar_buf_dispose(&record);
+    roar_buf_dispose(&key);
+    roar_buf_dispose(&pending);
+    free(user);
+    if (sig)
+        reraise(sig);
+    return status;
+}

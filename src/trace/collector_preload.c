@@ -1,0 +1,169 @@
+/* The preload tracer as an event source: the job's private directory with the shared
+ * ring and the control socket, and the environment that points the shim at them. */
+#include "trace/collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "trace/ring.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct {
+    char *dir; /* the private directory (ring.h), removed by free */
+    roar_ring *ring;
+    int lfd; /* listening control socket, non-blocking, close-on-exec */
+    roar_buf ring_var, sock_var, wait_var, preload_var, token;
+    const char *vars[5];
+} preload_source;
+
+static const char *const *ps_child_env(void *self)
+{
+    return ((preload_source *)self)->vars;
+}
+
+static const char *ps_token(void *self)
+{
+    return ((preload_source *)self)->token.ptr;
+}
+
+static int ps_start(void *self, pid_t root)
+{
+    (void)self;
+    (void)root; /* the shim finds the ring through the environment */
+    return 0;
+}
+
+static int ps_read(void *self, void *buf, size_t cap, size_t *out_len, int wait_ms)
+{
+    return roar_ring_read(((preload_source *)self)->ring, buf, cap, out_len, wait_ms);
+}
+
+static uint64_t ps_lost(void *self)
+{
+    return roar_ring_lost(((preload_source *)self)->ring);
+}
+
+static int ps_control_fd(void *self)
+{
+    return ((preload_source *)self)->lfd;
+}
+
+static void ps_stop(void *self)
+{
+    preload_source *ps = self;
+    /* Every producer we wait for is gone: a slot reserved and never published (a
+     * process killed mid-event) must not hold up the last records behind it. */
+    roar_ring_set_stall_ms(ps->ring, 0);
+}
+
+static void ps_free(void *self)
+{
+    preload_source *ps = self;
+    if (!ps)
+        return;
+    if (ps->lfd >= 0)
+        close(ps->lfd);
+    roar_ring_free(ps->ring);
+    roar_ring_dir_remove(ps->dir);
+    free(ps->dir);
+    roar_buf_dispose(&ps->ring_var);
+    roar_buf_dispose(&ps->sock_var);
+    roar_buf_dispose(&ps->wait_var);
+    roar_buf_dispose(&ps->preload_var);
+    roar_buf_dispose(&ps->token);
+    free(ps);
+}
+
+int roar_preload_source_new(roar_trace_source *out, const char *library, unsigned hash_wait_ms)
+{
+    preload_source *ps;
+    roar_buf path = ROAR_BUF_INIT;
+    struct sockaddr_un sa;
+    int error = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!(ps = calloc(1, sizeof(*ps))))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    ps->lfd = -1;
+    roar_buf_init(&ps->ring_var);
+    roar_buf_init(&ps->sock_var);
+    roar_buf_init(&ps->wait_var);
+    roar_buf_init(&ps->preload_var);
+    roar_buf_init(&ps->token);
+
+    if ((error = roar_ring_dir_create(&ps->dir)) < 0 ||
+        (error = roar_buf_printf(&path, "%s/ring", ps->dir)) < 0 ||
+        (error = roar_ring_create(&ps->ring, path.ptr, 0)) < 0 ||
+        (error = roar_buf_printf(&ps->ring_var, "%s=%s", ROAR_ENV_RING, path.ptr)) < 0)
+        goto fail;
+
+    roar_buf_clear(&path);
+    if ((error = roar_buf_printf(&path, "%s/ctl", ps->dir)) < 0)
+        goto fail;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (path.size >= sizeof(sa.sun_path)) {
+        error = roar_error_set(ROAR_ERROR, "control socket path '%s' is too long", path.ptr);
+        goto fail;
+    }
+    memcpy(sa.sun_path, path.ptr, path.size + 1);
+    ps->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (ps->lfd < 0 || bind(ps->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(ps->lfd, 128) < 0) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot listen on '%s'", path.ptr);
+        goto fail;
+    }
+    if ((error = roar_buf_printf(&ps->sock_var, "%s=%s", ROAR_ENV_SOCK, path.ptr)) < 0 ||
+        (error = roar_buf_printf(&ps->wait_var, "%s=%u", ROAR_ENV_HASH_WAIT, hash_wait_ms)) < 0)
+        goto fail;
+
+    /* LD_PRELOAD splits on spaces and colons: name the library through a symlink in
+     * our private directory (whose path has neither) when its own path has one. */
+    if (strpbrk(library, " :")) {
+        roar_buf_clear(&path);
+        if ((error = roar_buf_printf(&path, "%s/libroar-preload.so", ps->dir)) < 0)
+            goto fail;
+        if (symlink(library, path.ptr) < 0) {
+            error = roar_error_set_errno(ROAR_ERROR, "cannot link '%s' to '%s'", path.ptr,
+                                         library);
+            goto fail;
+        }
+        error = roar_buf_puts(&ps->token, path.ptr);
+    } else {
+        error = roar_buf_puts(&ps->token, library);
+    }
+    if (error < 0 ||
+        (error = roar_buf_printf(&ps->preload_var, "%s=%s", ROAR_ENV_PRELOAD, ps->token.ptr)) < 0)
+        goto fail;
+
+    ps->vars[0] = ps->ring_var.ptr;
+    ps->vars[1] = ps->sock_var.ptr;
+    ps->vars[2] = ps->wait_var.ptr;
+    ps->vars[3] = ps->preload_var.ptr;
+    ps->vars[4] = NULL;
+
+    out->name = "preload";
+    out->self = ps;
+    out->child_env = ps_child_env;
+    out->preload_token = ps_token;
+    out->start = ps_start;
+    out->read = ps_read;
+    out->lost = ps_lost;
+    out->control_fd = ps_control_fd;
+    out->stop = ps_stop;
+    out->free = ps_free;
+    roar_buf_dispose(&path);
+    return 0;
+
+fail:
+    roar_buf_dispose(&path);
+    ps_free(ps);
+    return error;
+}
