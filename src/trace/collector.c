@@ -140,7 +140,20 @@ static void hash_now(collector *c, roar_fsfile *file, const char *path, const ro
     int64_t t0 = mono_ms();
     int rc = c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL,
                            c->opts->hash_payload);
+    struct stat st;
 
+    /* A rename or link source is hashed at its new name after the call, and both
+     * calls change the inode's ctime: a ctime that alone moved is the same content
+     * (a write would have moved mtime too). */
+    if (rc == ROAR_ECHANGED && ident && ident->known && stat(path, &st) == 0 &&
+        (uint64_t)st.st_dev == ident->dev && (uint64_t)st.st_ino == ident->ino &&
+        (uint64_t)st.st_size == ident->size &&
+        (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == ident->mtime_ns) {
+        roar_ident now = *ident;
+        now.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        roar_error_clear();
+        rc = c->opts->hash(id, &size, path, &now, c->opts->hash_payload);
+    }
     if (rc == 0) {
         roar_fdstate_set_preimage(c->st, file, id, size);
         return;
