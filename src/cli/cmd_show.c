@@ -1,0 +1,427 @@
+/* `git roar show [--json] OBJ`: a job's whole record, or for a file the jobs that
+ * produced and consumed its current content (SPEC §3). Commits, `<rev>:<path>` and
+ * blob ids come with the fuller queries; resolve_obj is where they will go. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <git2.h>
+
+#include "cli/cli.h"
+#include "cli/query.h"
+#include "graph/hash.h"
+#include "util/err.h"
+#include "util/quote.h"
+#include "util/timefmt.h"
+
+static void oom(void)
+{
+    roar_cli_die("out of memory");
+}
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if ((expr) < 0)                                                                            \
+            oom();                                                                                 \
+    } while (0)
+
+/* ---- a job -------------------------------------------------------------------- */
+
+static void put_edges(roar_buf *out, const roar_job *job, roar_role role, const char *title)
+{
+    size_t i, n = 0;
+    for (i = 0; i < job->edge_count; i++)
+        n += job->edges[i].role == role;
+    if (!n)
+        return;
+    CHECK(roar_buf_printf(out, "\n%s (%zu):\n", title, n));
+    for (i = 0; i < job->edge_count; i++) {
+        const roar_edge *e = &job->edges[i];
+        if (e->role != role)
+            continue;
+        CHECK(roar_buf_puts(out, "  "));
+        if (role != ROAR_ROLE_DEL)
+            CHECK(roar_buf_printf(out, "%s %10llu  ", e->id_known ? e->id : "-",
+                                  (unsigned long long)e->size));
+        CHECK(roar_query_put_path(out, e->path));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+}
+
+static void put_ids(roar_buf *out, const roar_cache_id_list *l, const char *suffix)
+{
+    size_t i;
+    for (i = 0; i < l->count; i++)
+        CHECK(roar_buf_printf(out, "%s%s%s", i ? ", " : "", l->items[i], suffix));
+}
+
+static void show_job_text(roar_buf *out, const roar_query_job *j)
+{
+    const roar_job *job = &j->job;
+    size_t i;
+
+    CHECK(roar_buf_printf(out, "job %s\ncommand   ", job->id));
+    CHECK(roar_quote_argv(out, (const char *const *)job->argv, job->argc));
+    CHECK(roar_buf_puts(out, "\ncwd       "));
+    CHECK(roar_query_put_path(out, job->cwd));
+    CHECK(roar_buf_puts(out, "\nattached  "));
+    put_ids(out, &j->commits, "");
+    if (j->other_commits.count) {
+        CHECK(roar_buf_puts(out, j->commits.count ? ", " : ""));
+        put_ids(out, &j->other_commits, " (not reachable from HEAD)");
+    }
+    if (j->pending)
+        CHECK(roar_buf_puts(out, j->commits.count + j->other_commits.count ? ", pending"
+                                                                            : "pending"));
+    else if (!j->commits.count && !j->other_commits.count)
+        CHECK(roar_buf_puts(out, "nothing"));
+    if (job->has_base)
+        CHECK(roar_buf_printf(out, "\nbase      %s%s", job->base,
+                              job->dirty ? " (dirty: read content HEAD does not hold)" : ""));
+    if (job->tracer)
+        CHECK(roar_buf_printf(out, "\ntracer    %s", job->tracer));
+    if (job->host)
+        CHECK(roar_buf_printf(out, "\nhost      %s", job->host));
+    if (job->user)
+        CHECK(roar_buf_printf(out, "\nuser      %s", job->user));
+    CHECK(roar_buf_puts(out, "\nstart     "));
+    CHECK(roar_time_format(out, job->start_ms));
+    CHECK(roar_buf_puts(out, "\nend       "));
+    CHECK(roar_time_format(out, job->end_ms));
+    CHECK(roar_buf_printf(out, " (%.3f s)", (double)(job->end_ms - job->start_ms) / 1000.0));
+    CHECK(roar_buf_printf(out, "\n%-9s %d\n", job->end_kind == ROAR_END_SIGNAL ? "signal" : "exit",
+                          job->end_code));
+    for (i = 0; i < job->env_count; i++) {
+        CHECK(roar_buf_printf(out, "env       %s=", job->env[i].key));
+        CHECK(roar_quote_arg(out, job->env[i].value, strlen(job->env[i].value)));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    for (i = 0; i < job->extra_count; i++)
+        CHECK(roar_buf_printf(out, "%-9s %s\n", job->extra[i].key, job->extra[i].value));
+    for (i = 0; i < job->incomplete_count; i++) {
+        const roar_incomplete *inc = &job->incomplete[i];
+        CHECK(roar_buf_printf(out, "incomplete %s", inc->reason));
+        if (inc->has_count)
+            CHECK(roar_buf_printf(out, " %llu", (unsigned long long)inc->count));
+        if (inc->path) {
+            CHECK(roar_buf_putc(out, ' '));
+            CHECK(roar_query_put_path(out, inc->path));
+        }
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    put_edges(out, job, ROAR_ROLE_IN, "inputs");
+    put_edges(out, job, ROAR_ROLE_OUT, "outputs");
+    put_edges(out, job, ROAR_ROLE_DEL, "deleted");
+}
+
+static void show_job(roar_query *q, const char *id, bool json)
+{
+    roar_query_job j;
+    roar_buf out = ROAR_BUF_INIT;
+
+    roar_query_job_init(&j);
+    roar_query_job_load(&j, q, id);
+    if (json) {
+        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"job\",\"job\":",
+                              ROAR_QUERY_JSON_VERSION));
+        CHECK(roar_query_json_job(&out, &j, true));
+        CHECK(roar_buf_puts(&out, "}\n"));
+    } else {
+        show_job_text(&out, &j);
+    }
+    roar_query_flush(&out);
+    roar_buf_dispose(&out);
+    roar_query_job_dispose(&j);
+}
+
+/* ---- a file ------------------------------------------------------------------- */
+
+/* Loads the jobs of `edges` that are in scope (SPEC §5.3), each once, in edge order. */
+static size_t scoped_edges(roar_query_job **jobs, roar_query *q, const roar_cache_edge_list *edges)
+{
+    size_t i, k, n = 0;
+    *jobs = calloc(edges->count ? edges->count : 1, sizeof(**jobs));
+    if (!*jobs)
+        oom();
+    for (i = 0; i < edges->count; i++) {
+        for (k = 0; k < n && strcmp((*jobs)[k].job.id, edges->items[i].job_id) != 0; k++)
+            ;
+        if (k < n)
+            continue; /* the job has two edges on this content (one shown) */
+        roar_query_job_init(&(*jobs)[n]);
+        roar_query_job_load(&(*jobs)[n], q, edges->items[i].job_id);
+        if (roar_query_job_in_scope(&(*jobs)[n]))
+            n++;
+        else
+            roar_query_job_dispose(&(*jobs)[n]);
+    }
+    return n;
+}
+
+/* The first edge of that job and role on the list. */
+static const roar_cache_edge *edge_of(const roar_cache_edge_list *edges, const char *job_id,
+                                      roar_role role)
+{
+    size_t i;
+    for (i = 0; i < edges->count; i++)
+        if (!strcmp(edges->items[i].job_id, job_id) && edges->items[i].role == role)
+            return &edges->items[i];
+    return NULL;
+}
+
+static void free_jobs(roar_query_job *jobs, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        roar_query_job_dispose(&jobs[i]);
+    free(jobs);
+}
+
+static void text_job_list(roar_buf *out, const char *title, const char *none,
+                          const roar_query_job *jobs, size_t n, const roar_cache_edge_list *edges,
+                          roar_role role, const char *path)
+{
+    size_t i;
+    if (!n) {
+        CHECK(roar_buf_printf(out, "%s %s\n", title, none));
+        return;
+    }
+    CHECK(roar_buf_printf(out, "%s\n", title));
+    for (i = 0; i < n; i++) {
+        const roar_cache_edge *e = edge_of(edges, jobs[i].job.id, role);
+        CHECK(roar_buf_puts(out, "  "));
+        CHECK(roar_query_job_line(out, &jobs[i]));
+        CHECK(roar_buf_putc(out, '\n'));
+        /* The same content may have been written or read under another name. */
+        if (e && strcmp(e->path, path) != 0) {
+            CHECK(roar_buf_puts(out, "    as "));
+            CHECK(roar_query_put_path(out, e->path));
+            CHECK(roar_buf_putc(out, '\n'));
+        }
+    }
+}
+
+static void json_job_list(roar_buf *out, const char *key, const roar_query_job *jobs, size_t n,
+                          const roar_cache_edge_list *edges, roar_role role)
+{
+    size_t i;
+    CHECK(roar_buf_printf(out, ",\"%s\":[", key));
+    for (i = 0; i < n; i++) {
+        const roar_cache_edge *e = edge_of(edges, jobs[i].job.id, role);
+        CHECK(roar_buf_puts(out, i ? ",{" : "{"));
+        CHECK(roar_query_json_path(out, "path", e ? e->path : ""));
+        CHECK(roar_buf_puts(out, ",\"job\":"));
+        CHECK(roar_query_json_job(out, &jobs[i], false));
+        CHECK(roar_buf_putc(out, '}'));
+    }
+    CHECK(roar_buf_putc(out, ']'));
+}
+
+static void show_file(roar_query *q, const char *arg, bool json)
+{
+    roar_buf path = ROAR_BUF_INIT, abs = ROAR_BUF_INIT, out = ROAR_BUF_INIT;
+    roar_cache_edge_list producers = ROAR_CACHE_EDGE_LIST_INIT;
+    roar_cache_edge_list consumers = ROAR_CACHE_EDGE_LIST_INIT;
+    roar_cache_edge_list writes = ROAR_CACHE_EDGE_LIST_INIT;
+    roar_query_job *prod_jobs = NULL, *cons_jobs = NULL, *writer_jobs = NULL;
+    size_t nprod = 0, ncons = 0, nwriter = 0, i;
+    const roar_cache_edge *writer = NULL;
+    roar_cache *cache = roar_query_cache(q);
+    char id[ROAR_OID_HEXSZ + 1] = "";
+    roar_stat_key key;
+    bool exists = true;
+    int error;
+
+    roar_query_map_path(&path, &abs, q, arg);
+    error = roar_hash_file(id, &key, cache, abs.ptr, NULL);
+    if (error == ROAR_ENOTFOUND) {
+        exists = false;
+        roar_error_clear();
+    } else if (error < 0) {
+        roar_cli_die("cannot read '%s': %s", arg, roar_error_last());
+    }
+
+    if (cache) {
+        if (exists && (roar_cache_producers(&producers, cache, id) < 0 ||
+                       roar_cache_consumers(&consumers, cache, id) < 0))
+            roar_cli_die_error();
+        nprod = scoped_edges(&prod_jobs, q, &producers);
+        ncons = scoped_edges(&cons_jobs, q, &consumers);
+        if (!nprod) {
+            /* Nobody made this content: who last wrote this path, and what? */
+            roar_cache_edge_list all = ROAR_CACHE_EDGE_LIST_INIT;
+            if (roar_cache_path_edges(&all, cache, path.ptr) < 0)
+                roar_cli_die_error();
+            for (i = 0; i < all.count; i++) {
+                if (all.items[i].role != ROAR_ROLE_OUT)
+                    continue;
+                /* Move one edge into `writes` (newest first, so the first in scope wins). */
+                if (ROAR_ALLOC_GROW(writes.items, writes.count + 1, writes.alloc) < 0)
+                    oom();
+                writes.items[writes.count++] = all.items[i];
+                all.items[i].path = NULL;
+            }
+            roar_cache_edge_list_dispose(&all);
+            nwriter = scoped_edges(&writer_jobs, q, &writes);
+            if (nwriter)
+                writer = edge_of(&writes, writer_jobs[0].job.id, ROAR_ROLE_OUT);
+        }
+    }
+
+    if (json) {
+        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"file\",", ROAR_QUERY_JSON_VERSION));
+        CHECK(roar_query_json_path(&out, "path", path.ptr));
+        if (exists)
+            CHECK(roar_buf_printf(&out, ",\"exists\":true,\"id\":\"%s\",\"size\":%llu", id,
+                                  (unsigned long long)key.size));
+        else
+            CHECK(roar_buf_puts(&out, ",\"exists\":false,\"id\":null,\"size\":null"));
+        json_job_list(&out, "produced_by", prod_jobs, nprod, &producers, ROAR_ROLE_OUT);
+        json_job_list(&out, "consumed_by", cons_jobs, ncons, &consumers, ROAR_ROLE_IN);
+        CHECK(roar_buf_puts(&out, ",\"latest_writer\":"));
+        if (writer) {
+            CHECK(roar_buf_puts(&out, "{"));
+            CHECK(roar_query_json_path(&out, "path", writer->path));
+            if (writer->id_known)
+                CHECK(roar_buf_printf(&out, ",\"id\":\"%s\"", writer->id));
+            else
+                CHECK(roar_buf_puts(&out, ",\"id\":null"));
+            CHECK(roar_buf_printf(&out, ",\"size\":%llu,\"job\":",
+                                  (unsigned long long)writer->size));
+            CHECK(roar_query_json_job(&out, &writer_jobs[0], false));
+            CHECK(roar_buf_putc(&out, '}'));
+        } else {
+            CHECK(roar_buf_puts(&out, "null"));
+        }
+        CHECK(roar_buf_puts(&out, "}\n"));
+        roar_query_flush(&out);
+        goto cleanup;
+    }
+
+    CHECK(roar_buf_puts(&out, "file "));
+    CHECK(roar_query_put_path(&out, path.ptr));
+    if (exists)
+        CHECK(roar_buf_printf(&out, "\nblob %s (%llu bytes)\n", id, (unsigned long long)key.size));
+    else
+        CHECK(roar_buf_puts(&out, "\nmissing: the file does not exist\n"));
+    if (!cache) {
+        CHECK(roar_buf_puts(&out, "\nno jobs recorded yet\n"));
+        roar_query_flush(&out);
+        goto cleanup;
+    }
+    if (exists) {
+        CHECK(roar_buf_putc(&out, '\n'));
+        text_job_list(&out, "produced by:", "no job produced this content", prod_jobs, nprod,
+                      &producers, ROAR_ROLE_OUT, path.ptr);
+        text_job_list(&out, "consumed by:", "no job read this content", cons_jobs, ncons,
+                      &consumers, ROAR_ROLE_IN, path.ptr);
+    }
+    if (!nprod) {
+        CHECK(roar_buf_putc(&out, '\n'));
+        if (!writer) {
+            CHECK(roar_buf_puts(&out, "no job wrote "));
+            CHECK(roar_query_put_path(&out, path.ptr));
+            CHECK(roar_buf_putc(&out, '\n'));
+        } else {
+            CHECK(roar_buf_puts(&out, "latest job that wrote "));
+            CHECK(roar_query_put_path(&out, path.ptr));
+            CHECK(roar_buf_puts(&out, ":\n  "));
+            CHECK(roar_query_job_line(&out, &writer_jobs[0]));
+            CHECK(roar_buf_puts(&out, "\n  content differs: the job wrote "));
+            if (writer->id_known)
+                CHECK(roar_buf_printf(&out, "%s", writer->id));
+            else
+                CHECK(roar_buf_puts(&out, "content of unknown id"));
+            CHECK(roar_buf_printf(&out, " (%llu bytes)", (unsigned long long)writer->size));
+            if (exists)
+                CHECK(roar_buf_printf(&out, "; the file is now %s (%llu bytes)\n", id,
+                                      (unsigned long long)key.size));
+            else
+                CHECK(roar_buf_puts(&out, "; the file is now missing\n"));
+        }
+    }
+    roar_query_flush(&out);
+
+cleanup:
+    free_jobs(prod_jobs, nprod);
+    free_jobs(cons_jobs, ncons);
+    free_jobs(writer_jobs, nwriter);
+    roar_cache_edge_list_dispose(&producers);
+    roar_cache_edge_list_dispose(&consumers);
+    roar_cache_edge_list_dispose(&writes);
+    roar_buf_dispose(&path);
+    roar_buf_dispose(&abs);
+    roar_buf_dispose(&out);
+}
+
+/* ---- resolving OBJ (SPEC §3) ---------------------------------------------------- */
+
+static bool looks_like_job_prefix(const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n < 4 || n > ROAR_OID_HEXSZ)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool is_revision(roar_repo *repo, const char *arg)
+{
+    git_object *obj = NULL;
+    bool is = git_revparse_single(&obj, roar_repo_git(repo), arg) == 0;
+    git_object_free(obj);
+    return is;
+}
+
+int roar_cmd_show(roar_cli_ctx *ctx)
+{
+    const char *arg = ctx->argv[0];
+    bool json = roar_cli_opt_set(ctx, "json");
+    bool after_dashdash = ctx->dashdash == 0;
+    bool is_file = false, is_job = false;
+    char job_id[ROAR_OID_HEXSZ + 1] = "";
+    roar_query *q = roar_query_open(ctx);
+    struct stat st;
+
+    /* Only an existing path counts as a file before `--` (SPEC §3). */
+    if (!after_dashdash && roar_repo_worktree(ctx->repo) && arg[0] && stat(arg, &st) == 0)
+        is_file = true;
+    if (!after_dashdash && looks_like_job_prefix(arg) && roar_query_cache(q)) {
+        int error = roar_cache_job_resolve(job_id, roar_query_cache(q), arg);
+        if (error == 0)
+            is_job = true;
+        else if (error != ROAR_ENOTFOUND)
+            roar_cli_die_error(); /* ambiguous: the message lists the candidates */
+        roar_error_clear();
+    }
+
+    if (is_file && is_job)
+        roar_cli_die("'%s' is ambiguous; it names:\n  file %s\n  job %s\n"
+                     "Use 'git roar show -- %s' for the file, or more digits for the job",
+                     arg, arg, job_id, arg);
+    if (after_dashdash || is_file) {
+        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+            roar_cli_die("'%s' is a directory; show takes a file or a job", arg);
+        show_file(q, arg, json);
+    } else if (is_job) {
+        show_job(q, job_id, json);
+    } else if (is_revision(ctx->repo, arg)) {
+        roar_cli_die("'%s' is a revision; showing a commit is not supported yet", arg);
+    } else if (looks_like_job_prefix(arg) && !roar_query_cache(q)) {
+        if (json)
+            printf("{\"version\":%d,\"kind\":\"none\"}\n", ROAR_QUERY_JSON_VERSION);
+        else if (!ctx->quiet)
+            printf("no jobs recorded yet\n");
+    } else if (looks_like_job_prefix(arg)) {
+        roar_cli_die("no job matches '%s', and it is not a file", arg);
+    } else {
+        roar_cli_die("'%s' is neither an existing file nor a job id", arg);
+    }
+    roar_query_free(q);
+    return ROAR_EXIT_OK;
+}

@@ -1,0 +1,76 @@
+/* What the query commands (log, show, and later lineage/status/export) share: the
+ * cache if there is one, the scope of SPEC §5.3, path arguments, and job output. */
+#ifndef ROAR_CLI_QUERY_H
+#define ROAR_CLI_QUERY_H
+
+#include <stdbool.h>
+
+#include "cli/cli.h"
+#include "graph/cache.h"
+#include "graph/job.h"
+#include "trace/pathcanon.h"
+#include "util/buf.h"
+
+/* Version of the --json schemas (docs/json.md). Bumped only for incompatible
+ * changes; new keys may appear in any version. */
+#define ROAR_QUERY_JSON_VERSION 1
+
+/* Abbreviated ids in human output (git's default core.abbrev). */
+#define ROAR_QUERY_ABBREV 7
+
+typedef struct roar_query roar_query;
+
+/* Opens what a query needs for ctx->repo: the cache at `<roar dir>/cache.db` when it
+ * exists (roar_query_cache() is NULL otherwise: there are no jobs yet), and HEAD.
+ * Dies (fatal, 128) when the cache cannot be opened. Free with roar_query_free. */
+roar_query *roar_query_open(roar_cli_ctx *ctx);
+void roar_query_free(roar_query *q);
+
+/* Borrowed; NULL when no job was ever recorded in this repository. */
+roar_cache *roar_query_cache(roar_query *q);
+
+/* One job with what the queries show about it. */
+typedef struct {
+    roar_job job;                    /* the whole record */
+    roar_cache_id_list commits;      /* attachments reachable from HEAD, sorted */
+    roar_cache_id_list other_commits; /* attachments HEAD cannot reach, sorted */
+    bool pending;
+    char *pending_worktree; /* owned; the git dir that recorded it, when pending */
+} roar_query_job;
+
+void roar_query_job_init(roar_query_job *j);
+void roar_query_job_dispose(roar_query_job *j);
+
+/* Loads a job by full id (dies on a cache error; the job must exist). */
+void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id);
+
+/* SPEC §5.3: a query considers jobs attached to commits reachable from HEAD, plus
+ * pending jobs. */
+bool roar_query_job_in_scope(const roar_query_job *j);
+
+/* Maps a path argument (relative to the current directory, or absolute) to the form
+ * records use (SPEC §4.2), in `out`; `abs` (may be NULL) receives the absolute path
+ * on disk. Dies in a bare repository and for paths inside the git dir. */
+void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char *arg);
+
+/* ---- output ------------------------------------------------------------------- */
+
+/* Appends a path as records write it (SPEC §5.1: raw, or C-quoted when needed). */
+int roar_query_put_path(roar_buf *out, const char *path);
+
+/* The one-line summary of a job, without newline:
+ * `<id>  <end>  exit N|signal N  <commits>|pending  <command>[  [incomplete]]`. */
+int roar_query_job_line(roar_buf *out, const roar_query_job *j);
+
+/* `"<key>":<json string>`, plus `,"<key>_hex":"..."` when the bytes are not UTF-8. */
+int roar_query_json_path(roar_buf *out, const char *key, const char *path);
+
+/* The job as a JSON object (docs/json.md): the summary keys, and with `full` the
+ * record's details (base, dirty, tracer, host, user, env, extra, inputs, outputs,
+ * deleted). */
+int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full);
+
+/* Writes buf to stdout (dies when stdout fails) and empties it. */
+void roar_query_flush(roar_buf *buf);
+
+#endif
