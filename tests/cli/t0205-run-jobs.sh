@@ -1,0 +1,173 @@
+#!/bin/bash
+# git roar run and the shape of a job: concurrent runs in one repository, descendants
+# that outlive the command, a run nested in a traced job, programs the shim cannot
+# enter (static), and a child started with an empty environment.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-run.sh"
+
+if ! test -f "$PRELOAD_LIB"; then
+    test_skip 'git roar run' "libroar-preload.so not built"
+    test_done
+fi
+
+test_expect_success '31. two git roar run at once in one repo: two jobs, nothing lost' '
+    roar_setup &&
+    echo a >a && echo b >b &&
+    git roar run -q sh -c "sleep 0.3; cat a >a.out" &
+    git roar run -q sh -c "sleep 0.3; cat b >b.out" &
+    wait &&
+    ls .git/roar/pending >names &&
+    test_line_count() { test $(wc -l <"$2") -eq "$1"; } &&
+    test_line_count 2 names &&
+    cat .git/roar/pending/* >both &&
+    grep -x "$(edge in a)" both && grep -x "$(edge out a.out)" both &&
+    grep -x "$(edge in b)" both && grep -x "$(edge out b.out)" both &&
+    /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM pending\").fetchone()[0])" .git/roar/cache.db >n &&
+    echo 2 >expect && test_cmp expect n
+'
+
+test_expect_success '31. eight at once: eight jobs, eight cache rows' '
+    roar_setup &&
+    for i in 1 2 3 4 5 6 7 8; do echo $i >in$i; done &&
+    for i in 1 2 3 4 5 6 7 8; do git roar run -q sh -c "cat in$i >out$i" & done; wait &&
+    test $(ls .git/roar/pending | wc -l) = 8 &&
+    for i in 1 2 3 4 5 6 7 8; do grep -x "$(edge out out$i)" .git/roar/pending/* || return 1; done &&
+    /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM pending\").fetchone()[0])" .git/roar/cache.db >n &&
+    echo 8 >expect && test_cmp expect n
+'
+
+test_expect_success '33. a descendant still running 2 s after the root exits: incomplete' '
+    roar_setup &&
+    start=$(date +%s) &&
+    roar_run sh -c "sleep 6 >/dev/null 2>&1 & echo \$! >bg.pid; echo done >early" &&
+    end=$(date +%s) &&
+    kill $(cat bg.pid) 2>/dev/null;
+    test $((end - start)) -lt 6 &&
+    test_grep -x "incomplete running-descendants 1" "$TEST_DIR/rec" &&
+    test_grep "^warning: incomplete running-descendants 1" "$TEST_DIR/err" &&
+    expect_edges <<-EOF
+	$(edge out bg.pid)
+	$(edge out early)
+	EOF
+'
+
+test_expect_success '33. roar.waitDescendants: a descendant that ends in time is waited for' '
+    roar_setup &&
+    git config roar.waitDescendants 3s &&
+    roar_run sh -c "(sleep 0.5; echo late >late) >/dev/null 2>&1 &" &&
+    test_grep -v "^incomplete" "$TEST_DIR/rec" &&
+    expect_edges <<-EOF
+	$(edge out late)
+	EOF
+'
+
+test_expect_success '33. a bad roar.waitDescendants is fatal, naming the key' '
+    roar_setup &&
+    git config roar.waitDescendants soon &&
+    test_expect_code 128 git roar run true 2>err &&
+    test_grep "fatal: bad roar.waitDescendants" err
+'
+
+# pick_nested: after one nested run, $TEST_DIR/rec is the outer record (its command
+# starts git roar) and $TEST_DIR/inner the inner one.
+pick_nested() {
+    local f
+    test $(ls .git/roar/pending | wc -l) = 2 || return 1
+    for f in .git/roar/pending/*; do
+        if grep -q "^command sh -c .git roar run" "$f"; then
+            cp "$f" "$TEST_DIR/rec"
+        else
+            cp "$f" "$TEST_DIR/inner"
+        fi
+    done
+    test -f "$TEST_DIR/rec" && test -f "$TEST_DIR/inner"
+}
+
+test_expect_success '34. a git roar run nested in a traced job: both jobs hold the accesses' '
+    roar_setup &&
+    echo "nested input" >in &&
+    git roar run -q sh -c "git roar run -q sh -c \"cat in >mid\" && cat mid >out" &&
+    pick_nested &&
+    grep -E "^(in|out|del) " "$TEST_DIR/inner" >inner.edges &&
+    cat >expect <<-EOF &&
+	$(edge in in)
+	$(edge out mid)
+	EOF
+    test_cmp expect inner.edges &&
+    expect_edges <<-EOF &&
+	$(edge in in)
+	$(edge out mid)
+	$(edge out out)
+	EOF
+    test_grep -v "^incomplete" "$TEST_DIR/rec" &&
+    test_grep -v "^incomplete" "$TEST_DIR/inner"
+'
+
+test_expect_success '34. nested in-place edit: the outer job too has the old id as input' '
+    roar_setup &&
+    echo "abcdef" >f &&
+    old=$(edge in f) &&
+    git roar run -q sh -c "git roar run -q \"$(fx rdwr_inplace)\"" &&
+    pick_nested &&
+    expect_edges <<-EOF &&
+	$old
+	$(edge out f)
+	EOF
+    cp "$TEST_DIR/inner" "$TEST_DIR/rec" &&
+    expect_edges <<-EOF
+	$old
+	$(edge out f)
+	EOF
+'
+
+test_expect_success '26. a static program: incomplete static-binary, the job still recorded' '
+    bb=$(command -v busybox-static || ls /bin/busybox 2>/dev/null) &&
+    if test -z "$bb" || file -L "$bb" 2>/dev/null | grep -q dynamic; then
+        echo "# no static busybox: not checked"; exit 0
+    fi
+    roar_setup &&
+    echo x >in &&
+    roar_run "$bb" cat in &&
+    test_grep "^incomplete static-binary " "$TEST_DIR/rec" &&
+    test_grep "^warning: incomplete static-binary" "$TEST_DIR/err" &&
+    test_grep -v "ERROR: ld.so" "$TEST_DIR/err"
+'
+
+test_expect_success '26. a static program started by a traced shell: incomplete too' '
+    bb=$(command -v busybox-static || ls /bin/busybox 2>/dev/null) &&
+    if test -z "$bb" || file -L "$bb" 2>/dev/null | grep -q dynamic; then
+        echo "# no static busybox: not checked"; exit 0
+    fi
+    roar_setup &&
+    echo x >in &&
+    roar_run sh -c "\"$bb\" cat in >/dev/null; cat in >out" &&
+    test_grep "^incomplete static-binary " "$TEST_DIR/rec" &&
+    test_grep -x "$(edge out out)" "$TEST_DIR/rec"
+'
+
+test_expect_success '27. env -i: the child is still traced' '
+    roar_setup &&
+    echo x >in &&
+    roar_run env -i /bin/sh -c "/bin/cat in >out" &&
+    expect_edges <<-EOF
+	$(edge in in)
+	$(edge out out)
+	EOF
+'
+
+test_expect_success '21. threads: open in one, read in another (python threading)' '
+    roar_setup &&
+    echo "threaded" >in &&
+    roar_run /usr/bin/python3 -c "
+import os, threading
+fd = os.open(\"in\", os.O_RDONLY)
+t = threading.Thread(target=lambda: open(\"out\", \"wb\").write(os.read(fd, 100)))
+t.start(); t.join()
+" &&
+    expect_edges <<-EOF
+	$(edge in in)
+	$(edge out out)
+	EOF
+'
+
+test_done
