@@ -177,7 +177,7 @@ static int env_build(struct envbuf *eb, char *const *envp, int strip)
                ROAR_SHIM_ENV_MAX + 32;
     eb->len = (n + 8) * sizeof(char *) + strbytes;
     eb->map = (void *)syscall(SYS_mmap, NULL, eb->len, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, (off_t)0);
     if (eb->map == MAP_FAILED)
         return -1;
     eb->envp = eb->map;

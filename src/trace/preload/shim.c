@@ -394,7 +394,7 @@ static int map_ring(const char *path)
         return -1;
     }
     map = (void *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-                          MAP_SHARED, fd, 0);
+                          MAP_SHARED, fd, (off_t)0);
     sys_close(fd); /* the mapping stays, and fork inherits it */
     if (map == MAP_FAILED)
         return -1;
