@@ -373,4 +373,29 @@ test_expect_success 'a bare repository: show JOB works, paths need a work tree' 
     test_grep "must be run in a work tree" err
 '
 
+test_expect_success 'with git roar run: a two-step pipeline as log and show see it' '
+    printf "abc\n" >in.txt && git add in.txt && git commit -q -m base &&
+    git roar run -q sh -c "tr a-z A-Z <in.txt >up.txt" &&
+    git roar run -q sh -c "wc -c <up.txt >n.txt" &&
+    git roar log --json >out &&
+    FIRST=$($PY -c "import json; print(json.load(open(\"out\"))[\"jobs\"][1][\"id\"])") &&
+    SECOND=$($PY -c "import json; print(json.load(open(\"out\"))[\"jobs\"][0][\"id\"])") &&
+    git roar log | cut -c1-7 >actual &&
+    printf "%s\n%s\n" "$(short $SECOND)" "$(short $FIRST)" >expect &&
+    test_cmp expect actual &&
+    git roar log | sed -n 2p >line &&
+    test_grep "^$(short $FIRST)  .*  exit 0  pending  sh -c '"'"'tr a-z A-Z <in.txt >up.txt'"'"'$" line &&
+    git roar show up.txt >out &&
+    grep -A1 "^produced by:$" out >prod &&
+    test_grep "^  $(short $FIRST) " prod &&
+    grep -A1 "^consumed by:$" out >cons &&
+    test_grep "^  $(short $SECOND) " cons &&
+    git roar log -- in.txt | cut -c1-7 >actual &&
+    short $FIRST >expect &&
+    test_cmp expect actual &&
+    git roar show "$SECOND" >out &&
+    test_grep "^  $(blob up.txt)          4  up.txt$" out &&
+    test_grep "^  $(blob n.txt)          2  n.txt$" out
+'
+
 test_done
