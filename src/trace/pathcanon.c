@@ -111,13 +111,13 @@ static int classify(bool *decided, roar_buf *out, roar_path_kind *kind, roar_pat
     return 0;
 }
 
-/* Appends the realpath of directory `dir` (normalised, absolute) to out. A directory
+/* Appends the realpath of directory dir[0..len) (normalised, absolute) to out. A directory
  * that cannot be resolved is resolved through its nearest ancestor that can, with the
  * remaining components appended as they are. Only realpath successes are cached: a
  * missing directory may appear later in the job. */
-static int resolve_dir(roar_buf *out, roar_pathcanon *pc, const char *dir)
+static int resolve_dir(roar_buf *out, roar_pathcanon *pc, const char *dir, size_t len)
 {
-    size_t len = strlen(dir), cut = len;
+    size_t cut = len;
     const char *real = NULL;
     int error;
 
@@ -155,7 +155,7 @@ static int resolve_dir(roar_buf *out, roar_pathcanon *pc, const char *dir)
             rest++;
         if (out->size > 1 && (error = roar_buf_putc(out, '/')) < 0)
             return error;
-        if ((error = roar_buf_puts(out, rest)) < 0)
+        if ((error = roar_buf_put(out, rest, (size_t)(dir + len - rest))) < 0)
             return error;
     }
     return 0;
@@ -181,16 +181,9 @@ int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *
         if ((error = roar_buf_puts(&pc->resolved, pc->norm.ptr)) < 0)
             return error;
     } else {
-        /* pc->norm is also the key buffer, so resolve a copy of the directory part. */
-        size_t dlen = (size_t)(slash - pc->norm.ptr);
-        char *dir = malloc(dlen + 1);
-        if (!dir)
-            return roar_error_set(ROAR_ENOMEM, "out of memory");
-        memcpy(dir, pc->norm.ptr, dlen);
-        dir[dlen] = '\0';
-        error = resolve_dir(&pc->resolved, pc, dir);
-        free(dir);
-        if (error < 0)
+        /* resolve_dir writes only pc->dir and pc->resolved: pc->norm stays valid. */
+        if ((error = resolve_dir(&pc->resolved, pc, pc->norm.ptr,
+                                 (size_t)(slash - pc->norm.ptr))) < 0)
             return error;
         if (pc->resolved.size > 1 && (error = roar_buf_putc(&pc->resolved, '/')) < 0)
             return error;

@@ -428,17 +428,10 @@ bool roar_pathfilter_keep(roar_pathfilter *pf, const char *recorded_path, roar_p
         stop_len = 0;
         abs = recorded_path;
     }
-    /* under_venv uses pf->scratch, roarignored pf->abs: copy abs before either. */
-    {
-        char *copy = strdup(abs);
-        bool venv;
-        if (!copy)
-            return true;
-        venv = under_venv(pf, copy, stop_len);
-        free(copy);
-        if (venv)
-            return false;
-    }
+    /* under_venv reads abs (maybe pf->abs) and writes only pf->scratch; roarignored
+     * reuses pf->abs afterwards, when abs is no longer needed. */
+    if (under_venv(pf, abs, stop_len))
+        return false;
 
     if (kind == ROAR_PATH_WORKTREE) {
         if (roarignored(pf, recorded_path))
