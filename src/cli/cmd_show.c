@@ -74,8 +74,8 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
         put_ids(out, &j->other_commits, " (not reachable from HEAD)");
     }
     if (j->pending)
-        CHECK(roar_buf_puts(out, j->commits.count + j->other_commits.count ? ", pending"
-                                                                            : "pending"));
+        CHECK(roar_buf_puts(out,
+                            j->commits.count + j->other_commits.count ? ", pending" : "pending"));
     else if (!j->commits.count && !j->other_commits.count)
         CHECK(roar_buf_puts(out, "nothing"));
     if (job->has_base)
@@ -125,8 +125,8 @@ static void show_job(roar_query *q, const char *id, bool json)
     roar_query_job_init(&j);
     roar_query_job_load(&j, q, id);
     if (json) {
-        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"job\",\"job\":",
-                              ROAR_QUERY_JSON_VERSION));
+        CHECK(roar_buf_printf(
+            &out, "{\"version\":%d,\"kind\":\"job\",\"job\":", ROAR_QUERY_JSON_VERSION));
         CHECK(roar_query_json_job(&out, &j, true));
         CHECK(roar_buf_puts(&out, "}\n"));
     } else {
@@ -289,8 +289,8 @@ static void show_file(roar_query *q, const char *arg, bool json)
                 CHECK(roar_buf_printf(&out, ",\"id\":\"%s\"", writer->id));
             else
                 CHECK(roar_buf_puts(&out, ",\"id\":null"));
-            CHECK(roar_buf_printf(&out, ",\"size\":%llu,\"job\":",
-                                  (unsigned long long)writer->size));
+            CHECK(
+                roar_buf_printf(&out, ",\"size\":%llu,\"job\":", (unsigned long long)writer->size));
             CHECK(roar_query_json_job(&out, &writer_jobs[0], false));
             CHECK(roar_buf_putc(&out, '}'));
         } else {

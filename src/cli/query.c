@@ -152,8 +152,7 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
         roar_cache_attachments(&all, q->cache, id) < 0)
         roar_cli_die_error();
     for (i = 0; i < all.count; i++)
-        id_list_add(reachable(q, all.items[i]) ? &out->commits : &out->other_commits,
-                    all.items[i]);
+        id_list_add(reachable(q, all.items[i]) ? &out->commits : &out->other_commits, all.items[i]);
     roar_cache_id_list_dispose(&all);
 
     load_pending(q);
@@ -242,7 +241,7 @@ int roar_query_job_line(roar_buf *out, const roar_query_job *j)
             return error;
     /* A job out of scope (shown only when asked for by id) says why. */
     if (j->commits.count == 0 &&
-        (error = roar_buf_puts(out, j->pending                   ? "pending"
+        (error = roar_buf_puts(out, j->pending               ? "pending"
                                     : j->other_commits.count ? "not-in-HEAD"
                                                              : "unattached")) < 0)
         return error;
@@ -296,11 +295,10 @@ static int json_edges(roar_buf *out, const char *key, const roar_job *job, roar_
             return error;
         first = false;
         if (role != ROAR_ROLE_DEL &&
-            (error = e->id_known
-                         ? roar_buf_printf(out, ",\"id\":\"%s\",\"size\":%llu}", e->id,
-                                           (unsigned long long)e->size)
-                         : roar_buf_printf(out, ",\"id\":null,\"size\":%llu}",
-                                           (unsigned long long)e->size)) < 0)
+            (error = e->id_known ? roar_buf_printf(out, ",\"id\":\"%s\",\"size\":%llu}", e->id,
+                                                   (unsigned long long)e->size)
+                                 : roar_buf_printf(out, ",\"id\":null,\"size\":%llu}",
+                                                   (unsigned long long)e->size)) < 0)
             return error;
         if (role == ROAR_ROLE_DEL && (error = roar_buf_putc(out, '}')) < 0)
             return error;
@@ -308,8 +306,7 @@ static int json_edges(roar_buf *out, const char *key, const roar_job *job, roar_
     return roar_buf_putc(out, ']');
 }
 
-static int json_kvs(roar_buf *out, const char *key, const char *kname, const roar_kv *kv,
-                    size_t n)
+static int json_kvs(roar_buf *out, const char *key, const char *kname, const roar_kv *kv, size_t n)
 {
     size_t i;
     int error;
@@ -350,12 +347,11 @@ int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full)
         (error = put_time(out, job->end_ms)) < 0 ||
         (error = job->end_kind == ROAR_END_SIGNAL
                      ? roar_buf_printf(out, "\",\"exit\":null,\"signal\":%d", job->end_code)
-                     : roar_buf_printf(out, "\",\"exit\":%d,\"signal\":null", job->end_code)) <
-            0 ||
+                     : roar_buf_printf(out, "\",\"exit\":%d,\"signal\":null", job->end_code)) < 0 ||
         (error = json_id_list(out, "commits", &j->commits)) < 0 ||
         (error = json_id_list(out, "other_commits", &j->other_commits)) < 0 ||
-        (error = roar_buf_printf(out, ",\"pending\":%s,\"pending_worktree\":",
-                                 j->pending ? "true" : "false")) < 0 ||
+        (error = roar_buf_printf(
+             out, ",\"pending\":%s,\"pending_worktree\":", j->pending ? "true" : "false")) < 0 ||
         (error = roar_json_cstr(out, j->pending_worktree)) < 0 ||
         (error = roar_buf_puts(out, ",\"incomplete\":[")) < 0)
         goto cleanup;
@@ -380,8 +376,8 @@ int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full)
     if (full) {
         if ((error = job->has_base ? roar_buf_printf(out, ",\"base\":\"%s\"", job->base)
                                    : roar_buf_puts(out, ",\"base\":null")) < 0 ||
-            (error = roar_buf_printf(out, ",\"dirty\":%s,\"tracer\":",
-                                     job->dirty ? "true" : "false")) < 0 ||
+            (error = roar_buf_printf(
+                 out, ",\"dirty\":%s,\"tracer\":", job->dirty ? "true" : "false")) < 0 ||
             (error = roar_json_cstr(out, job->tracer)) < 0 ||
             (error = roar_buf_puts(out, ",\"host\":")) < 0 ||
             (error = roar_json_cstr(out, job->host)) < 0 ||

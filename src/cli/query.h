@@ -31,8 +31,8 @@ roar_cache *roar_query_cache(roar_query *q);
 
 /* One job with what the queries show about it. */
 typedef struct {
-    roar_job job;                    /* the whole record */
-    roar_cache_id_list commits;      /* attachments reachable from HEAD, sorted */
+    roar_job job;                     /* the whole record */
+    roar_cache_id_list commits;       /* attachments reachable from HEAD, sorted */
     roar_cache_id_list other_commits; /* attachments HEAD cannot reach, sorted */
     bool pending;
     char *pending_worktree; /* owned; the git dir that recorded it, when pending */

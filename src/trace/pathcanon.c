@@ -13,7 +13,7 @@ struct roar_pathcanon {
     char *top; /* realpath of the work tree top, no trailing slash except for "/" */
     char **gitdirs;
     size_t ngitdirs;
-    roar_keymap dirs; /* directory as asked -> malloc'd realpath (values owned here) */
+    roar_keymap dirs;             /* directory as asked -> malloc'd realpath (values owned here) */
     roar_buf norm, dir, resolved; /* scratch, kept to avoid an allocation per call */
 };
 
@@ -182,8 +182,8 @@ int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *
             return error;
     } else {
         /* resolve_dir writes only pc->dir and pc->resolved: pc->norm stays valid. */
-        if ((error = resolve_dir(&pc->resolved, pc, pc->norm.ptr,
-                                 (size_t)(slash - pc->norm.ptr))) < 0)
+        if ((error = resolve_dir(&pc->resolved, pc, pc->norm.ptr, (size_t)(slash - pc->norm.ptr))) <
+            0)
             return error;
         if (pc->resolved.size > 1 && (error = roar_buf_putc(&pc->resolved, '/')) < 0)
             return error;

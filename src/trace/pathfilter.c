@@ -38,7 +38,7 @@ struct roar_pathfilter {
 #define VENV_YES ((void *)2)
 
 static const char *const default_outside[] = {
-    "/proc", "/sys", "/dev", "/run",  "/tmp", "/var/tmp",   "/etc",
+    "/proc", "/sys", "/dev",  "/run", "/tmp",       "/var/tmp", "/etc",
     "/usr",  "/bin", "/sbin", "/opt", "/var/cache", "/var/lib",
 };
 
@@ -188,8 +188,8 @@ int roar_pathfilter_new(roar_pathfilter **out, const roar_pathfilter_opts *opts)
         (error = add_globs(&pf->exclude, opts->exclude, opts->nexclude)) < 0 ||
         (error = add_globs(&pf->include, opts->include, opts->ninclude)) < 0)
         goto cleanup;
-    if (opts->roarignore && (error = parse_roarignore(pf, opts->roarignore,
-                                                      opts->roarignore_len)) < 0)
+    if (opts->roarignore &&
+        (error = parse_roarignore(pf, opts->roarignore, opts->roarignore_len)) < 0)
         goto cleanup;
     *out = pf;
     return 0;
@@ -225,8 +225,7 @@ int roar_pathfilter_add_exec(roar_pathfilter *pf, const char *program_path)
     const char *name, *bin;
     int error = 0;
 
-    if (!program_path || program_path[0] != '/' ||
-        roar_pathcanon_below(program_path, pf->top))
+    if (!program_path || program_path[0] != '/' || roar_pathcanon_below(program_path, pf->top))
         return 0;
     name = strrchr(program_path, '/');
     /* `<prefix>/bin/<name>`: the component before the name must be exactly `bin`. */
@@ -419,8 +418,8 @@ bool roar_pathfilter_keep(roar_pathfilter *pf, const char *recorded_path, roar_p
 
     if (kind == ROAR_PATH_WORKTREE) {
         roar_buf_clear(&pf->abs);
-        if (roar_buf_printf(&pf->abs, "%s/%s", strcmp(pf->top, "/") ? pf->top : "",
-                            recorded_path) < 0)
+        if (roar_buf_printf(&pf->abs, "%s/%s", strcmp(pf->top, "/") ? pf->top : "", recorded_path) <
+            0)
             return true;
         stop_len = strlen(pf->top);
         abs = pf->abs.ptr;

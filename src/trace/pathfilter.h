@@ -12,12 +12,15 @@ typedef struct roar_pathfilter roar_pathfilter;
 
 /* Everything a filter is built from. All borrowed for the duration of _new only. */
 typedef struct {
-    const char *worktree_real;                   /* realpath of the top (required) */
-    const char *home;                            /* $HOME or NULL */
-    const char *tmpdir;                          /* $TMPDIR or NULL */
-    const char *const *exclude; size_t nexclude; /* git config roar.exclude (globs) */
-    const char *const *include; size_t ninclude; /* git config roar.include (globs) */
-    const char *roarignore; size_t roarignore_len; /* <top>/.roarignore contents, or NULL */
+    const char *worktree_real; /* realpath of the top (required) */
+    const char *home;          /* $HOME or NULL */
+    const char *tmpdir;        /* $TMPDIR or NULL */
+    const char *const *exclude;
+    size_t nexclude; /* git config roar.exclude (globs) */
+    const char *const *include;
+    size_t ninclude; /* git config roar.include (globs) */
+    const char *roarignore;
+    size_t roarignore_len; /* <top>/.roarignore contents, or NULL */
 } roar_pathfilter_opts;
 
 /* Builds a filter (see docs/filters.md for the exact rules). $HOME and $TMPDIR are

@@ -41,8 +41,8 @@ bool roar_redact_env_name(const char *name)
 
 static bool option_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 /* Length of the `NAME=` prefix when arg is a secret-named assignment, else 0. */
