@@ -170,4 +170,66 @@ t.start(); t.join()
 	EOF
 '
 
+test_expect_success 'a program that scribbles over the event ring: counted, never fatal' '
+    roar_setup &&
+    echo x >in &&
+    cat >"$TEST_DIR/scribble.py" <<-\EOF &&
+	import mmap, os, random
+	fd = os.open(os.environ["ROAR_RING"], os.O_RDWR)
+	m = mmap.mmap(fd, os.fstat(fd).st_size)
+	rnd = random.Random(7)
+	for _ in range(2000):
+	    at = rnd.randrange(4096, len(m) - 16)
+	    m[at:at + 16] = bytes(rnd.randrange(256) for _ in range(16))
+	m[4096:4096 + 4096] = bytes(rnd.randrange(256) for _ in range(4096))
+	open("in").read()
+	open("out", "w").write("still traced\n")
+	EOF
+    roar_run /usr/bin/python3 "$TEST_DIR/scribble.py" &&
+    test "$(record_field exit)" = 0 &&
+    test_grep -x "$(edge out out)" "$TEST_DIR/rec"
+'
+
+test_expect_success 'a forged record in the ring: counted as events-lost 1, the job goes on' '
+    roar_setup &&
+    echo x >in &&
+    cat >"$TEST_DIR/forge.py" <<-\EOF &&
+	import mmap, os, struct
+	fd = os.open(os.environ["ROAR_RING"], os.O_RDWR)
+	m = mmap.mmap(fd, os.fstat(fd).st_size)
+	size = struct.unpack_from("<Q", m, 16)[0]
+	rec = bytearray(120)                       # a record header...
+	struct.pack_into("<I", rec, 96, 120)       # len
+	struct.pack_into("<HH", rec, 108, 9, 99)   # type write, version 99: not ours
+	pos = struct.unpack_from("<Q", m, 64)[0]   # reserve a slot as a producer would
+	need = 8 + len(rec)
+	struct.pack_into("<Q", m, 64, pos + need)
+	off = 4096 + (pos & (size - 1))
+	m[off + 8:off + 8 + len(rec)] = bytes(rec)
+	struct.pack_into("<Q", m, off, (1 << 63) | (((pos >> 3) & 0x3fffffff) << 32) | need)
+	open("in").read()
+	open("out", "w").write("after the forged record\n")
+	EOF
+    roar_run /usr/bin/python3 "$TEST_DIR/forge.py" &&
+    expect_edges <<-EOF &&
+	$(edge in in)
+	$(edge out out)
+	EOF
+    test_grep -x "incomplete events-lost 1" "$TEST_DIR/rec" &&
+    test_grep "^warning: incomplete events-lost 1" "$TEST_DIR/err"
+'
+
+test_expect_success 'roar.hashWait exceeded: the input is -, incomplete hash-timeout, never a new id' '
+    roar_setup &&
+    git config roar.hashWait 1ms &&
+    head -c 150000000 /dev/zero >f &&
+    roar_run "$(fx rdwr_inplace)" &&
+    expect_edges <<-EOF &&
+	in - 150000000 f
+	$(edge out f)
+	EOF
+    test_grep -x "incomplete hash-timeout f" "$TEST_DIR/rec" &&
+    test_grep "^warning: incomplete hash-timeout f" "$TEST_DIR/err"
+'
+
 test_done
