@@ -122,12 +122,17 @@ static const char *feed_path(collector *c, roar_buf *out, const char *path, roar
     return out->ptr;
 }
 
-/* Whether the fed path would be recorded by the filters as they stand now. */
-static bool keep_now(collector *c, const char *fed)
+/* Whether the fed path would be recorded by the filters as they stand now (they only
+ * ever drop more: executables add prefixes), and whether it is in a git dir. */
+static bool keep_now(collector *c, const char *fed, bool *gitdir)
 {
     roar_path_kind kind;
-    if (roar_pathcanon_map(&c->tmp, &kind, c->opts->canon, fed) < 0)
+    *gitdir = false;
+    if (roar_pathcanon_map(&c->tmp, &kind, c->opts->canon, fed) < 0) {
+        roar_error_clear();
         return true;
+    }
+    *gitdir = kind == ROAR_PATH_GITDIR;
     return roar_pathfilter_keep(c->opts->filter, c->tmp.ptr, kind);
 }
 
@@ -188,8 +193,13 @@ static void defer_hash(collector *c, const roar_fdstate_hashreq *rq)
 static void serve_hashes(collector *c, bool urgent)
 {
     roar_fdstate_hashreq rq;
+    bool gitdir;
     while (roar_fdstate_next_hash(c->st, &rq)) {
-        if (!urgent && !keep_now(c, rq.path))
+        bool keep = keep_now(c, rq.path, &gitdir);
+        if (gitdir)
+            /* Never recorded: a nested git roar's cache.db is not worth a read. */
+            roar_fdstate_set_preimage(c->st, rq.file, NULL, rq.ident.size);
+        else if (!urgent && !keep)
             defer_hash(c, &rq);
         else
             hash_now(c, rq.file, rq.path, &rq.ident);
