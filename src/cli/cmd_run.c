@@ -124,6 +124,22 @@ static void warn_gaps(const roar_job *job)
     roar_buf_dispose(&line);
 }
 
+/* The event source `-t` asks for. SPEC §3: auto = eBPF when it can load, else preload.
+ * The eBPF tracer plugs in here (a roar_trace_source, collector.h) once it lands; the
+ * choice is made before anything is written, so that a fatal error leaves no trace. */
+static void check_tracer(const char *tracer)
+{
+    check_tracer(tracer);
+}
+
+static void open_source(roar_trace_source *out, const char *tracer, const char *preload_lib,
+                        unsigned hash_wait_ms)
+{
+    (void)tracer; /* auto and preload: the preload tracer */
+    if (roar_preload_source_new(out, preload_lib, hash_wait_ms) < 0)
+        roar_cli_die_error();
+}
+
 /* After the job is safe: die as the command died (SPEC §3), so that a shell loop
  * stops on ^C. No core dump of ours: the command's was the one that mattered. */
 static void reraise(int sig)
@@ -210,8 +226,7 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     host[sizeof(host) - 1] = '\0';
     user = user_name();
 
-    if (roar_preload_source_new(&source, lib.ptr, cfg.hash_wait_ms) < 0)
-        roar_cli_die_error();
+    open_source(&source, tracer, lib.ptr, cfg.hash_wait_ms);
 
     memset(&copts, 0, sizeof(copts));
     copts.worktree = roar_repo_worktree(repo);
