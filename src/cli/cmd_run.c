@@ -129,7 +129,8 @@ static void warn_gaps(const roar_job *job)
  * choice is made before anything is written, so that a fatal error leaves no trace. */
 static void check_tracer(const char *tracer)
 {
-    check_tracer(tracer);
+    if (!strcmp(tracer, "ebpf"))
+        roar_cli_die("the eBPF tracer is not available in this build yet");
 }
 
 static void open_source(roar_trace_source *out, const char *tracer, const char *preload_lib,
@@ -183,8 +184,7 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     roar_job_init(&job);
     if (roar_cli_opt_set(ctx, "commit") || roar_cli_opt_set(ctx, "message"))
         roar_cli_die("'git roar run --commit' is not implemented yet");
-    if (!strcmp(tracer, "ebpf"))
-        roar_cli_die("the eBPF tracer is not available in this build yet");
+    check_tracer(tracer);
 
     if (roar_repo_ensure_roar_dir(repo) < 0 || roar_run_config_read(&cfg, repo) < 0)
         roar_cli_die_error();
