@@ -55,6 +55,16 @@ test_expect_success '4. O_RDWR|O_TRUNC then read(): out only' '
 	EOF
 '
 
+test_expect_success '5. O_RDWR|O_TRUNC then mmap(PROT_READ): out only' '
+    roar_setup &&
+    echo "will be emptied" >f &&
+    roar_run "$(fx rdwr_trunc_mmap)" &&
+    test $(size f) = 4096 &&
+    expect_edges <<-EOF
+	$(edge out f)
+	EOF
+'
+
 test_expect_success '6. O_RDWR, read, then at once write in place: in = old id, out = new id' '
     roar_setup &&
     echo "abcdef" >f &&
@@ -196,6 +206,17 @@ test_expect_success '20. touch of an existing file: nothing' '
     echo "x" >f &&
     roar_run touch f &&
     expect_edges </dev/null
+'
+
+test_expect_success '24. sendfile: in and out' '
+    roar_setup &&
+    head -c 70000 /dev/urandom >in &&
+    roar_run "$(fx sendfile)" &&
+    test_cmp in out &&
+    expect_edges <<-EOF
+	$(edge in in)
+	$(edge out out)
+	EOF
 '
 
 test_expect_success '7. mmap PROT_WRITE|MAP_SHARED: in (old) and out (new)' '
