@@ -219,6 +219,36 @@ test_expect_success 'no commits yet: no base line' '
     test_grep -v "^base " "$TEST_DIR/rec"
 '
 
+test_expect_success 'secrets in argv are redacted in the command line' '
+    roar_setup &&
+    roar_run sh -c true sh --password=hunter2 https://me:pw@example.com/x &&
+    test "$(record_field command)" = "sh -c true sh '"'"'--password=***'"'"' '"'"'https://me:***@example.com/x'"'"'" &&
+    test_grep -v hunter2 "$TEST_DIR/rec"
+'
+
+test_expect_success 'roar.env: named variables only, never secret-looking names' '
+    roar_setup &&
+    git config roar.env PYTHONHASHSEED &&
+    git config --add roar.env GITHUB_TOKEN &&
+    git config --add roar.env NOT_SET_ANYWHERE &&
+    git config --add roar.env DATA_URL &&
+    PYTHONHASHSEED=0 GITHUB_TOKEN=ghp_secret DATA_URL="https://u:pw@h/d" OTHER=1 \
+        roar_run true &&
+    grep "^env " "$TEST_DIR/rec" >actual &&
+    cat >expect <<-\EOF &&
+	env PYTHONHASHSEED=0
+	env DATA_URL='"'"'https://u:***@h/d'"'"'
+	EOF
+    test_cmp expect actual &&
+    test_grep -v ghp_secret "$TEST_DIR/rec"
+'
+
+test_expect_success 'no roar.env: no env lines at all' '
+    roar_setup &&
+    PYTHONHASHSEED=0 roar_run true &&
+    test_grep -v "^env " "$TEST_DIR/rec"
+'
+
 test_expect_success 'the job is in the cache, pending for this worktree' '
     roar_setup &&
     echo x >in &&
