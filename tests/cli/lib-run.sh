@@ -73,3 +73,13 @@ expect_no_incomplete() {
 expect_valid_id() {
     test "$(record_field job)" = "$(tail -n +2 "$TEST_DIR/rec" | git hash-object --stdin)"
 }
+
+# cache_query SQL: the rows of a query on this repository's cache, one per line,
+# columns separated by a space (blobs decoded as UTF-8).
+cache_query() {
+    /usr/bin/python3 - "$(git rev-parse --path-format=absolute --git-common-dir)/roar/cache.db" "$1" <<-\PY
+	import sqlite3, sys
+	for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+	    print(" ".join(v.decode() if isinstance(v, bytes) else str(v) for v in row))
+	PY
+}

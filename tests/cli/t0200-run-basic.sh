@@ -254,9 +254,26 @@ test_expect_success 'the job is in the cache, pending for this worktree' '
     echo x >in &&
     roar_run cat in &&
     id=$(record_field job) &&
-    sqlite3 .git/roar/cache.db "SELECT worktree FROM pending" >wt 2>/dev/null ||
-    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT worktree FROM pending\").fetchone()[0])" .git/roar/cache.db >wt &&
+    cache_query "SELECT worktree FROM pending" >wt &&
     echo "$(cd .git && pwd -P)" >expect &&
+    test_cmp expect wt
+'
+
+test_expect_success 'in a linked worktree: <id>@<worktree name>, in the common pending dir' '
+    roar_setup &&
+    git commit -q --allow-empty -m base &&
+    git worktree add -q "$TEST_DIR/linked" &&
+    cd "$TEST_DIR/linked" &&
+    echo x >in &&
+    roar_run cat in &&
+    id=$(record_field job) &&
+    common=$(git rev-parse --path-format=absolute --git-common-dir) &&
+    test -f "$common/roar/pending/$id@linked" &&
+    expect_edges <<-EOF &&
+	$(edge in in)
+	EOF
+    cache_query "SELECT worktree FROM pending" >wt &&
+    echo "$(cd "$common/worktrees/linked" && pwd -P)" >expect &&
     test_cmp expect wt
 '
 

@@ -22,7 +22,7 @@ test_expect_success '31. two git roar run at once in one repo: two jobs, nothing
     cat .git/roar/pending/* >both &&
     grep -x "$(edge in a)" both && grep -x "$(edge out a.out)" both &&
     grep -x "$(edge in b)" both && grep -x "$(edge out b.out)" both &&
-    /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM pending\").fetchone()[0])" .git/roar/cache.db >n &&
+    cache_query "SELECT count(*) FROM pending" >n &&
     echo 2 >expect && test_cmp expect n
 '
 
@@ -32,7 +32,7 @@ test_expect_success '31. eight at once: eight jobs, eight cache rows' '
     for i in 1 2 3 4 5 6 7 8; do git roar run -q sh -c "cat in$i >out$i" & done; wait &&
     test $(ls .git/roar/pending | wc -l) = 8 &&
     for i in 1 2 3 4 5 6 7 8; do grep -x "$(edge out out$i)" .git/roar/pending/* || return 1; done &&
-    /usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM pending\").fetchone()[0])" .git/roar/cache.db >n &&
+    cache_query "SELECT count(*) FROM pending" >n &&
     echo 8 >expect && test_cmp expect n
 '
 
