@@ -1,0 +1,56 @@
+/* git roar attach [REV]: the pending jobs of this worktree become the note of REV (SPEC §3,
+ * §5.3); run by the post-commit hook as `git roar attach -q`. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "gitstore/attach.h"
+#include "gitstore/reindex.h"
+#include "util/err.h"
+
+/* A record of the note being rewritten that does not parse: kept, and said once. */
+static int warn_note_problem(const roar_notes_problem *p, void *payload)
+{
+    (void)payload;
+    roar_cli_warning("note on %s: %s (kept as is; see 'git roar fsck')", p->object, p->message);
+    return 0;
+}
+
+int roar_cmd_attach(roar_cli_ctx *ctx)
+{
+    roar_attach_opts opts = ROAR_ATTACH_OPTS_INIT;
+    roar_attach_result res;
+    roar_cache *cache = NULL;
+
+    opts.rev = ctx->argc > 0 ? ctx->argv[0] : NULL;
+    if (roar_attach_pending(&res, ctx->repo, &opts, warn_note_problem, NULL) < 0)
+        roar_cli_die_error();
+    if (res.busy) {
+        roar_cli_info(ctx, "roar: a %s is in progress; pending jobs stay pending", res.busy);
+        return ROAR_EXIT_OK;
+    }
+    if (res.restored)
+        roar_cli_info(ctx, "roar: put back %zu pending job%s left by an interrupted attach",
+                      res.restored, res.restored == 1 ? "" : "s");
+    if (res.unreadable)
+        roar_cli_warning(
+            "%zu pending record%s of this worktree cannot be read; see 'git roar fsck'",
+            res.unreadable, res.unreadable == 1 ? "" : "s");
+    if (res.attached)
+        roar_cli_info(ctx, "roar: attached %zu job%s to %.7s", res.attached,
+                      res.attached == 1 ? "" : "s", res.commit);
+    else
+        roar_cli_info(ctx, "roar: no pending jobs to attach to %.7s", res.commit);
+    if (res.left_pending)
+        roar_cli_info(ctx,
+                      "roar: %zu pending job%s of this worktree did not start on %.7s's history "
+                      "and stay%s pending",
+                      res.left_pending, res.left_pending == 1 ? "" : "s", res.commit,
+                      res.left_pending == 1 ? "s" : "");
+
+    /* The notes and pending/ are the durable copies: the cache only follows them. */
+    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
+        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
+        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
+    roar_cache_free(cache);
+    return ROAR_EXIT_OK;
+}

@@ -1,0 +1,821 @@
+/* The cache follows the notes refs by diffing notes trees from the last indexed commit of
+ * each ref (kept in cache meta), and follows pending/ by comparing listings. */
+#include "gitstore/reindex.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gitstore/notes.h"
+#include "gitstore/pending.h"
+#include "graph/oid.h"
+#include "graph/record.h"
+#include "util/err.h"
+
+#define HEXSZ ROAR_OID_HEXSZ
+
+/* ---- refs ------------------------------------------------------------------------- */
+
+void roar_reindex_refs_free(char **refs, size_t count)
+{
+    size_t i;
+    for (i = 0; refs && i < count; i++)
+        free(refs[i]);
+    free(refs);
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push_str(char ***v, size_t *count, size_t *alloc, const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy || ROAR_ALLOC_GROW(*v, *count + 1, *alloc) < 0) {
+        free(copy);
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    (*v)[(*count)++] = copy;
+    return 0;
+}
+
+int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
+{
+    git_reference_iterator *it = NULL;
+    const char *name;
+    roar_buf local = ROAR_BUF_INIT;
+    char **v = NULL;
+    size_t n = 0, alloc = 0;
+    int rc, error;
+
+    *out = NULL;
+    *count = 0;
+    if ((error = roar_notes_ref(&local, repo)) < 0 ||
+        (error = push_str(&v, &n, &alloc, local.ptr)) < 0)
+        goto cleanup;
+    if (git_reference_iterator_glob_new(&it, roar_repo_git(repo),
+                                        ROAR_REINDEX_REMOTE_PREFIX
+                                        "*" ROAR_REINDEX_REMOTE_SUFFIX) < 0) {
+        error = roar_error_set(ROAR_ERROR, "cannot list the notes refs: %s",
+                               git_error_last() ? git_error_last()->message : "libgit2 error");
+        goto cleanup;
+    }
+    while ((rc = git_reference_next_name(&name, it)) == 0)
+        if (strcmp(name, local.ptr) && (error = push_str(&v, &n, &alloc, name)) < 0)
+            goto cleanup;
+    if (rc != GIT_ITEROVER) {
+        error = roar_error_set(ROAR_ERROR, "cannot list the notes refs: %s",
+                               git_error_last() ? git_error_last()->message : "libgit2 error");
+        goto cleanup;
+    }
+    if (n > 2)
+        qsort(v + 1, n - 1, sizeof(*v), cmp_str_ptr);
+    *out = v;
+    *count = n;
+    v = NULL;
+
+cleanup:
+    git_reference_iterator_free(it);
+    roar_reindex_refs_free(v, n);
+    roar_buf_dispose(&local);
+    return error;
+}
+
+int roar_reindex_worktree_gitdir(roar_buf *out, roar_repo *repo, const char *key)
+{
+    roar_buf_clear(out);
+    if (!strcmp(key, ROAR_PENDING_MAIN))
+        return roar_buf_puts(out, roar_repo_commondir(repo));
+    return roar_buf_printf(out, "%s/worktrees/%s", roar_repo_commondir(repo), key);
+}
+
+int roar_reindex_problem_format(roar_buf *out, const roar_reindex_problem *p)
+{
+    roar_buf_clear(out);
+    if (p->object)
+        return roar_buf_printf(out, "%s: note on %s: %s", p->ref ? p->ref : "notes", p->object,
+                               p->message);
+    return roar_buf_printf(out, "%s: %s", p->path ? p->path : "pending record", p->message);
+}
+
+/* ---- the cache file ----------------------------------------------------------------- */
+
+int roar_reindex_open_cache(roar_cache **out, roar_repo *repo, bool recreate)
+{
+    roar_buf path = ROAR_BUF_INIT, side = ROAR_BUF_INIT;
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    size_t i;
+    int error;
+
+    *out = NULL;
+    if ((error = roar_repo_ensure_roar_dir(repo)) < 0 ||
+        (error = roar_buf_printf(&path, "%s/cache.db", roar_repo_roar_dir(repo))) < 0)
+        goto cleanup;
+    error = roar_cache_open(out, path.ptr);
+    if (error == 0 || !recreate || (error != ROAR_EINVALID && error != ROAR_EUNSUPPORTED))
+        goto cleanup;
+    /* Derived data: a cache we cannot use is rebuilt from the notes and pending/. */
+    for (i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        roar_buf_clear(&side);
+        if ((error = roar_buf_printf(&side, "%s%s", path.ptr, suffixes[i])) < 0)
+            goto cleanup;
+        if (unlink(side.ptr) < 0 && errno != ENOENT) {
+            error = roar_error_set_errno(ROAR_ERROR, "cannot remove '%s'", side.ptr);
+            goto cleanup;
+        }
+    }
+    error = roar_cache_open(out, path.ptr);
+
+cleanup:
+    roar_buf_dispose(&path);
+    roar_buf_dispose(&side);
+    return error;
+}
+
+/* ---- state kept in cache meta --------------------------------------------------------- */
+
+typedef struct {
+    char *ref;
+    git_oid tip;
+    bool has_tip; /* current refs: the ref exists */
+} ref_state;
+
+typedef struct {
+    ref_state *items;
+    size_t count, alloc;
+} ref_list;
+
+typedef struct {
+    char *ref;
+    char object[HEXSZ + 1];
+    size_t line;
+    char *message;
+} stored_problem;
+
+typedef struct {
+    stored_problem *items;
+    size_t count, alloc;
+} problem_list;
+
+static void ref_list_dispose(ref_list *l)
+{
+    size_t i;
+    for (i = 0; i < l->count; i++)
+        free(l->items[i].ref);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+static ref_state *ref_list_find(ref_list *l, const char *ref)
+{
+    size_t i;
+    for (i = 0; i < l->count; i++)
+        if (!strcmp(l->items[i].ref, ref))
+            return &l->items[i];
+    return NULL;
+}
+
+static int ref_list_add(ref_list *l, const char *ref, const git_oid *tip)
+{
+    ref_state *r;
+    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    r = &l->items[l->count];
+    memset(r, 0, sizeof(*r));
+    if (!(r->ref = strdup(ref)))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    if (tip) {
+        git_oid_cpy(&r->tip, tip);
+        r->has_tip = true;
+    }
+    l->count++;
+    return 0;
+}
+
+static void problem_list_remove_at(problem_list *l, size_t i)
+{
+    free(l->items[i].ref);
+    free(l->items[i].message);
+    memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof(*l->items));
+    l->count--;
+}
+
+static void problem_list_dispose(problem_list *l)
+{
+    while (l->count)
+        problem_list_remove_at(l, l->count - 1);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Forgets the problems of one note (object NULL: of every note of the ref). */
+static void problem_list_forget(problem_list *l, const char *ref, const char *object)
+{
+    size_t i = 0;
+    while (i < l->count)
+        if (!strcmp(l->items[i].ref, ref) && (!object || !strcmp(l->items[i].object, object)))
+            problem_list_remove_at(l, i);
+        else
+            i++;
+}
+
+/* Messages are stored one per line, tab-separated: keep them to one line. */
+static int problem_list_add(problem_list *l, const char *ref, const char *object, size_t line,
+                            const char *message)
+{
+    stored_problem *p;
+    char *c;
+    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    p = &l->items[l->count];
+    p->ref = strdup(ref);
+    p->message = strdup(message);
+    if (!p->ref || !p->message) {
+        free(p->ref);
+        free(p->message);
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    memcpy(p->object, object, HEXSZ + 1);
+    p->line = line;
+    for (c = p->message; *c; c++)
+        if (*c == '\t' || *c == '\n' || *c == '\r')
+            *c = ' ';
+    l->count++;
+    return 0;
+}
+
+static int cmp_problem(const void *pa, const void *pb)
+{
+    const stored_problem *a = pa, *b = pb;
+    int c = strcmp(a->ref, b->ref);
+    if (!c)
+        c = strcmp(a->object, b->object);
+    if (!c)
+        c = a->line < b->line ? -1 : a->line > b->line;
+    return c;
+}
+
+/* Each line of `text` (meta values), NUL-terminated in place. */
+static char *next_line(char **cursor)
+{
+    char *line = *cursor, *nl;
+    if (!*line)
+        return NULL;
+    nl = strchr(line, '\n');
+    if (nl) {
+        *nl = '\0';
+        *cursor = nl + 1;
+    } else {
+        *cursor = line + strlen(line);
+    }
+    return line;
+}
+
+static int load_meta(ref_list *indexed, problem_list *problems, roar_cache *cache)
+{
+    roar_buf val = ROAR_BUF_INIT;
+    char *cursor, *line;
+    git_oid tip;
+    int error;
+
+    error = roar_cache_meta_get(&val, cache, ROAR_REINDEX_META_INDEXED);
+    if (error == 0) {
+        cursor = val.ptr;
+        while ((line = next_line(&cursor)))
+            if (strlen(line) > HEXSZ + 1 && line[HEXSZ] == ' ' &&
+                !git_oid_fromstrn(&tip, line, HEXSZ) &&
+                (error = ref_list_add(indexed, line + HEXSZ + 1, &tip)) < 0)
+                goto cleanup;
+    } else if (error != ROAR_ENOTFOUND) {
+        goto cleanup;
+    }
+    roar_buf_clear(&val);
+    error = roar_cache_meta_get(&val, cache, ROAR_REINDEX_META_PROBLEMS);
+    if (error == 0) {
+        cursor = val.ptr;
+        while ((line = next_line(&cursor))) {
+            char *f[4], *p = line;
+            int k;
+            for (k = 0; k < 4; k++) {
+                f[k] = p;
+                if (k < 3) {
+                    if (!(p = strchr(p, '\t')))
+                        break;
+                    *p++ = '\0';
+                }
+            }
+            if (k < 4 || strlen(f[1]) != HEXSZ)
+                continue;
+            if ((error = problem_list_add(problems, f[0], f[1], strtoul(f[2], NULL, 10), f[3])) < 0)
+                goto cleanup;
+        }
+    } else if (error != ROAR_ENOTFOUND) {
+        goto cleanup;
+    }
+    error = 0;
+
+cleanup:
+    roar_buf_dispose(&val);
+    return error;
+}
+
+static int save_meta(roar_cache *cache, const ref_list *indexed, const problem_list *problems)
+{
+    roar_buf val = ROAR_BUF_INIT;
+    char hex[HEXSZ + 1];
+    size_t i;
+    int error = 0;
+
+    for (i = 0; i < indexed->count && !error; i++)
+        if (indexed->items[i].has_tip) {
+            git_oid_tostr(hex, sizeof(hex), &indexed->items[i].tip);
+            error = roar_buf_printf(&val, "%s %s\n", hex, indexed->items[i].ref);
+        }
+    if (error < 0 || (error = roar_cache_meta_set(cache, ROAR_REINDEX_META_INDEXED,
+                                                  val.size ? val.ptr : NULL)) < 0)
+        goto cleanup;
+    roar_buf_clear(&val);
+    for (i = 0; i < problems->count && !error; i++)
+        error = roar_buf_printf(&val, "%s\t%s\t%zu\t%s\n", problems->items[i].ref,
+                                problems->items[i].object, problems->items[i].line,
+                                problems->items[i].message);
+    if (error == 0)
+        error = roar_cache_meta_set(cache, ROAR_REINDEX_META_PROBLEMS, val.size ? val.ptr : NULL);
+
+cleanup:
+    roar_buf_dispose(&val);
+    return error;
+}
+
+/* ---- pending records ---------------------------------------------------------------- */
+
+/* The pending records on disk: pending/<id>@<key> and those inside claim dirs
+ * (pending/.claim-*), which an attach in progress still holds as pending. */
+typedef struct {
+    roar_pending_list list;   /* pending/ itself */
+    roar_pending_list claims; /* every claim dir's entries, concatenated */
+    char **claim_dirs;        /* the directory of each entry of `claims` (borrowed) */
+    char **dirs;              /* owned claim dir paths */
+    size_t ndirs, dirs_alloc, claim_alloc;
+} pending_files;
+
+static void pending_files_dispose(pending_files *p)
+{
+    roar_pending_list_dispose(&p->list);
+    roar_pending_list_dispose(&p->claims);
+    roar_reindex_refs_free(p->dirs, p->ndirs);
+    free(p->claim_dirs);
+    memset(p, 0, sizeof(*p));
+}
+
+static int pending_files_read(pending_files *out, roar_repo *repo)
+{
+    roar_buf dir = ROAR_BUF_INIT, sub = ROAR_BUF_INIT;
+    roar_pending_list part = ROAR_PENDING_LIST_INIT;
+    DIR *d = NULL;
+    struct dirent *e;
+    size_t i;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    if ((error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_list_read(&out->list, dir.ptr, NULL)) < 0)
+        goto cleanup;
+    if (!(d = opendir(dir.ptr)))
+        goto cleanup; /* no pending dir: nothing pending */
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, ".claim-", 7))
+            continue;
+        roar_buf_clear(&sub);
+        if ((error = roar_buf_printf(&sub, "%s/%s", dir.ptr, e->d_name)) < 0 ||
+            (error = roar_pending_list_read(&part, sub.ptr, NULL)) < 0)
+            goto cleanup;
+        if (!part.count)
+            continue;
+        if ((error = push_str(&out->dirs, &out->ndirs, &out->dirs_alloc, sub.ptr)) < 0)
+            goto cleanup;
+        for (i = 0; i < part.count; i++) {
+            if ((error = ROAR_ALLOC_GROW(out->claims.items, out->claims.count + 1,
+                                         out->claims.alloc)) < 0 ||
+                (error =
+                     ROAR_ALLOC_GROW(out->claim_dirs, out->claims.count + 1, out->claim_alloc)) < 0)
+                goto cleanup;
+            out->claims.items[out->claims.count] = part.items[i];
+            out->claim_dirs[out->claims.count++] = out->dirs[out->ndirs - 1];
+        }
+        free(part.items); /* the entries moved into claims */
+        memset(&part, 0, sizeof(part));
+    }
+
+cleanup:
+    if (d)
+        closedir(d);
+    roar_pending_list_dispose(&part);
+    roar_buf_dispose(&dir);
+    roar_buf_dispose(&sub);
+    return error;
+}
+
+static bool pending_has(const pending_files *p, const char *id)
+{
+    size_t i;
+    for (i = 0; i < p->list.count; i++)
+        if (!strcmp(p->list.items[i].id, id))
+            return true;
+    for (i = 0; i < p->claims.count; i++)
+        if (!strcmp(p->claims.items[i].id, id))
+            return true;
+    return false;
+}
+
+/* ---- the update ------------------------------------------------------------------- */
+
+typedef struct {
+    roar_repo *repo;
+    roar_cache *cache;
+    roar_reindex_stats *stats;
+    ref_list *current;
+    problem_list *problems;
+    const pending_files *pending;
+    const char *ref; /* the ref being indexed */
+    roar_reindex_problem_cb cb;
+    void *payload;
+} update_ctx;
+
+static int keep_note_problem(const roar_notes_problem *p, void *payload)
+{
+    update_ctx *u = payload;
+    return problem_list_add(u->problems, u->ref, p->object, p->line, p->message);
+}
+
+/* Whether another current ref has job `id` in its note on `object`. */
+static int held_elsewhere(bool *out, update_ctx *u, const char *object, const char *id)
+{
+    roar_note n;
+    size_t i;
+    int error = 0;
+
+    *out = false;
+    for (i = 0; i < u->current->count && !*out; i++) {
+        const ref_state *r = &u->current->items[i];
+        if (!r->has_tip || !strcmp(r->ref, u->ref))
+            continue;
+        roar_note_init(&n);
+        error = roar_notes_read(&n, u->repo, &r->tip, object, NULL, NULL);
+        if (error == 0)
+            *out = roar_note_find(&n, id) != NULL;
+        roar_note_dispose(&n);
+        if (error == ROAR_ENOTFOUND)
+            error = 0;
+        if (error < 0)
+            return error;
+    }
+    return 0;
+}
+
+/* Removes a job that nothing holds any more: no attachment and no pending record. */
+static int drop_if_orphan(update_ctx *u, const char *id)
+{
+    roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT;
+    int error = roar_cache_attachments(&commits, u->cache, id);
+    if (error == 0 && !commits.count && !pending_has(u->pending, id))
+        error = roar_cache_job_delete(u->cache, id);
+    if (error == ROAR_ENOTFOUND)
+        error = 0;
+    roar_cache_id_list_dispose(&commits);
+    return error;
+}
+
+static int index_change(const roar_notes_change *c, void *payload)
+{
+    update_ctx *u = payload;
+    roar_note now, before;
+    size_t i;
+    int error;
+
+    roar_note_init(&now);
+    roar_note_init(&before);
+    u->stats->notes_read++;
+    problem_list_forget(u->problems, u->ref, c->object);
+    if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
+                                 keep_note_problem, u)) != 0)
+        goto cleanup;
+    for (i = 0; i < now.count; i++) {
+        const roar_note_record *r = &now.records[i];
+        if ((error = roar_cache_job_put(u->cache, &r->job, r->text)) < 0 ||
+            (error = roar_cache_attach(u->cache, r->job.id, c->object)) < 0)
+            goto cleanup;
+        u->stats->jobs_indexed++;
+    }
+    if (c->old_count && (error = roar_notes_load(&before, u->repo, c->old_blobs, c->old_count,
+                                                 c->object, NULL, NULL)) != 0)
+        goto cleanup;
+    for (i = 0; i < before.count; i++) {
+        const char *id = before.records[i].job.id;
+        bool held;
+        if (roar_note_find(&now, id))
+            continue;
+        if ((error = held_elsewhere(&held, u, c->object, id)) < 0)
+            goto cleanup;
+        if (held)
+            continue;
+        error = roar_cache_detach(u->cache, id, c->object);
+        if (error == ROAR_ENOTFOUND)
+            error = 0;
+        else if (error == 0)
+            u->stats->detached++;
+        if (error < 0 || (error = drop_if_orphan(u, id)) < 0)
+            goto cleanup;
+    }
+
+cleanup:
+    roar_note_dispose(&now);
+    roar_note_dispose(&before);
+    return error;
+}
+
+static int index_ref(update_ctx *u, const char *ref, const git_oid *old, const git_oid *now)
+{
+    u->ref = ref;
+    u->stats->refs_indexed++;
+    if (!old)
+        problem_list_forget(u->problems, ref, NULL);
+    return roar_notes_diff(u->repo, old, now, index_change, u);
+}
+
+/* The line number at the start of a codec message, "line N: ...". */
+static size_t message_line(const char *msg)
+{
+    return strncmp(msg, "line ", 5) ? 0 : (size_t)strtoul(msg + 5, NULL, 10);
+}
+
+static int report_pending_problem(update_ctx *u, const char *dir, const char *name, size_t line,
+                                  const char *message)
+{
+    roar_reindex_problem p;
+    roar_buf path = ROAR_BUF_INIT;
+    int error;
+
+    u->stats->problems++;
+    if (!u->cb)
+        return 0;
+    if ((error = roar_buf_printf(&path, "%s/%s", dir, name)) < 0)
+        return error;
+    memset(&p, 0, sizeof(p));
+    p.path = path.ptr;
+    p.line = line;
+    p.message = message;
+    error = u->cb(&p, u->payload);
+    roar_buf_dispose(&path);
+    return error;
+}
+
+/* Puts one pending record into the cache and marks it for its worktree. */
+static int index_pending_file(update_ctx *u, const char *dir, const roar_pending_entry *e)
+{
+    roar_buf text = ROAR_BUF_INIT, gitdir = ROAR_BUF_INIT, msg = ROAR_BUF_INIT;
+    roar_job job;
+    int error;
+
+    roar_job_init(&job);
+    error = roar_pending_read(&text, dir, e->name);
+    if (error == ROAR_ENOTFOUND) { /* attached or dropped meanwhile */
+        error = 0;
+        goto cleanup;
+    }
+    if (error < 0) {
+        error = report_pending_problem(u, dir, e->name, 0, roar_error_last());
+        goto cleanup;
+    }
+    if ((error = roar_record_parse(&job, text.ptr, text.size)) < 0) {
+        if ((error = roar_buf_puts(&msg, roar_error_last())) == 0)
+            error = report_pending_problem(u, dir, e->name, message_line(msg.ptr), msg.ptr);
+        goto cleanup;
+    }
+    if (strcmp(job.id, e->id)) {
+        if ((error = roar_buf_printf(&msg, "line 1: file name says job %s, the record is job %s",
+                                     e->id, job.id)) == 0)
+            error = report_pending_problem(u, dir, e->name, 1, msg.ptr);
+        goto cleanup;
+    }
+    if ((error = roar_reindex_worktree_gitdir(&gitdir, u->repo, e->worktree)) < 0 ||
+        (error = roar_cache_job_put(u->cache, &job, text.ptr)) < 0 ||
+        (error = roar_cache_pending_mark(u->cache, job.id, gitdir.ptr)) < 0)
+        goto cleanup;
+    u->stats->pending_marked++;
+
+cleanup:
+    roar_job_dispose(&job);
+    roar_buf_dispose(&text);
+    roar_buf_dispose(&gitdir);
+    roar_buf_dispose(&msg);
+    return error;
+}
+
+/* Whether the cache's pending marks match the files exactly; else what to fix. */
+static int pending_plan(bool *in_sync, update_ctx *u, roar_cache_jobinfo_list *marks, bool fix)
+{
+    roar_buf gitdir = ROAR_BUF_INIT, dir = ROAR_BUF_INIT;
+    size_t i, k;
+    int error = 0;
+
+    *in_sync = true;
+    if ((error = roar_pending_dir(&dir, u->repo)) < 0)
+        goto cleanup;
+    for (k = 0; k < 2; k++) {
+        const roar_pending_list *l = k ? &u->pending->claims : &u->pending->list;
+        for (i = 0; i < l->count; i++) {
+            const roar_pending_entry *e = &l->items[i];
+            const roar_cache_jobinfo *mark = NULL;
+            size_t m;
+            for (m = 0; m < marks->count && !mark; m++)
+                if (!strcmp(marks->items[m].id, e->id))
+                    mark = &marks->items[m];
+            if ((error = roar_reindex_worktree_gitdir(&gitdir, u->repo, e->worktree)) < 0)
+                goto cleanup;
+            if (mark && mark->pending_worktree && !strcmp(mark->pending_worktree, gitdir.ptr))
+                continue;
+            *in_sync = false;
+            if (fix &&
+                (error = index_pending_file(u, k ? u->pending->claim_dirs[i] : dir.ptr, e)) != 0)
+                goto cleanup;
+        }
+    }
+    for (i = 0; i < marks->count; i++) {
+        if (pending_has(u->pending, marks->items[i].id))
+            continue;
+        *in_sync = false;
+        if (!fix)
+            continue;
+        error = roar_cache_pending_unmark(u->cache, marks->items[i].id);
+        if (error == ROAR_ENOTFOUND)
+            error = 0;
+        else if (error == 0)
+            u->stats->pending_unmarked++;
+        if (error < 0 || (error = drop_if_orphan(u, marks->items[i].id)) < 0)
+            goto cleanup;
+    }
+
+cleanup:
+    roar_buf_dispose(&gitdir);
+    roar_buf_dispose(&dir);
+    return error;
+}
+
+static int clear_jobs(roar_cache *cache)
+{
+    roar_cache_jobinfo_list all = ROAR_CACHE_JOBINFO_LIST_INIT;
+    size_t i;
+    int error = roar_cache_job_list(&all, cache, NULL);
+    for (i = 0; error == 0 && i < all.count; i++)
+        error = roar_cache_job_delete(cache, all.items[i].id);
+    roar_cache_jobinfo_list_dispose(&all);
+    return error;
+}
+
+static int report_stored(update_ctx *u)
+{
+    roar_reindex_problem p;
+    size_t i;
+    int error;
+
+    if (u->problems->count > 1)
+        qsort(u->problems->items, u->problems->count, sizeof(*u->problems->items), cmp_problem);
+    for (i = 0; i < u->problems->count; i++) {
+        u->stats->problems++;
+        if (!u->cb)
+            continue;
+        memset(&p, 0, sizeof(p));
+        p.ref = u->problems->items[i].ref;
+        p.object = u->problems->items[i].object;
+        p.line = u->problems->items[i].line;
+        p.message = u->problems->items[i].message;
+        if ((error = u->cb(&p, u->payload)) != 0)
+            return error;
+    }
+    return 0;
+}
+
+int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *cache, bool full,
+                        roar_reindex_problem_cb cb, void *payload)
+{
+    roar_reindex_stats stats;
+    ref_list current = {0}, indexed = {0};
+    problem_list problems = {0};
+    pending_files pending;
+    roar_cache_jobinfo_list marks = ROAR_CACHE_JOBINFO_LIST_INIT;
+    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
+    update_ctx u;
+    char **refs = NULL;
+    size_t nrefs = 0, i;
+    bool notes_work = false, in_sync, began = false;
+    int error;
+
+    memset(&stats, 0, sizeof(stats));
+    memset(&pending, 0, sizeof(pending));
+    if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
+        goto cleanup;
+    for (i = 0; i < nrefs; i++) {
+        git_oid tip;
+        error = roar_notes_tip(&tip, repo, refs[i]);
+        if (error < 0 && error != ROAR_ENOTFOUND)
+            goto cleanup;
+        if ((error = ref_list_add(&current, refs[i], error == 0 ? &tip : NULL)) < 0)
+            goto cleanup;
+    }
+    if (!full && (error = load_meta(&indexed, &problems, cache)) < 0)
+        goto cleanup;
+    for (i = 0; i < current.count && !notes_work; i++) {
+        ref_state *was = ref_list_find(&indexed, current.items[i].ref);
+        notes_work = current.items[i].has_tip
+                         ? !was || !git_oid_equal(&was->tip, &current.items[i].tip)
+                         : was != NULL;
+    }
+    for (i = 0; i < indexed.count && !notes_work; i++)
+        notes_work = !ref_list_find(&current, indexed.items[i].ref);
+
+    if ((error = pending_files_read(&pending, repo)) < 0)
+        goto cleanup;
+    opts.pending_only = true;
+    if ((error = roar_cache_job_list(&marks, cache, &opts)) < 0)
+        goto cleanup;
+
+    memset(&u, 0, sizeof(u));
+    u.repo = repo;
+    u.cache = cache;
+    u.stats = &stats;
+    u.current = &current;
+    u.problems = &problems;
+    u.pending = &pending;
+    u.cb = cb;
+    u.payload = payload;
+    if ((error = pending_plan(&in_sync, &u, &marks, false)) < 0)
+        goto cleanup;
+    if (!full && !notes_work && in_sync)
+        goto report;
+
+    if ((error = roar_cache_begin(cache)) < 0)
+        goto cleanup;
+    began = true;
+    if (full && (error = clear_jobs(cache)) < 0)
+        goto cleanup;
+    for (i = 0; i < current.count; i++) {
+        ref_state *now = &current.items[i], *was = ref_list_find(&indexed, now->ref);
+        const git_oid *old = was && was->has_tip ? &was->tip : NULL;
+        if (!now->has_tip) {
+            if (old && (error = index_ref(&u, now->ref, old, NULL)) != 0)
+                goto cleanup;
+            problem_list_forget(&problems, now->ref, NULL);
+            continue;
+        }
+        if (old && git_oid_equal(old, &now->tip))
+            continue;
+        if ((error = index_ref(&u, now->ref, old, &now->tip)) != 0)
+            goto cleanup;
+    }
+    for (i = 0; i < indexed.count; i++) {
+        ref_state *was = &indexed.items[i];
+        if (ref_list_find(&current, was->ref) || !was->has_tip)
+            continue;
+        if ((error = index_ref(&u, was->ref, &was->tip, NULL)) != 0)
+            goto cleanup;
+        problem_list_forget(&problems, was->ref, NULL);
+    }
+    if (full) {
+        roar_cache_jobinfo_list_dispose(&marks); /* cleared with the jobs */
+        marks.items = NULL;
+        marks.count = marks.alloc = 0;
+    }
+    if ((error = pending_plan(&in_sync, &u, &marks, true)) != 0 ||
+        (error = save_meta(cache, &current, &problems)) < 0 ||
+        (error = roar_cache_commit(cache)) < 0)
+        goto cleanup;
+    began = false;
+
+report:
+    error = report_stored(&u);
+
+cleanup:
+    if (began)
+        roar_cache_rollback(cache);
+    if (out)
+        *out = stats;
+    roar_cache_jobinfo_list_dispose(&marks);
+    pending_files_dispose(&pending);
+    problem_list_dispose(&problems);
+    ref_list_dispose(&current);
+    ref_list_dispose(&indexed);
+    roar_reindex_refs_free(refs, nrefs);
+    return error;
+}
+
+int roar_reindex_refresh(roar_repo *repo, roar_cache *cache, roar_reindex_problem_cb cb,
+                         void *payload)
+{
+    return roar_reindex_update(NULL, repo, cache, false, cb, payload);
+}
