@@ -274,7 +274,9 @@ int roar_cmd_run(roar_cli_ctx *ctx)
 
     if (!ctx->quiet) {
         int64_t ms = res.end_ms - res.start_ms;
-        fprintf(stderr, "roar: job %.7s \xc2\xb7 %zu in \xc2\xb7 %zu out \xc2\xb7 %s %d \xc2\xb7 %lld.%02llds\n",
+        fprintf(stderr,
+                "roar: job %.7s \xc2\xb7 %zu in \xc2\xb7 %zu out \xc2\xb7 %s %d \xc2\xb7 "
+                "%lld.%02llds\n",
                 job.id, res.input_count, res.output_count,
                 job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job.end_code,
                 (long long)(ms / 1000), (long long)(ms % 1000 / 10));

@@ -45,7 +45,7 @@ int roar_run_find_preload(roar_buf *out);
 typedef struct {
     const char *const *argv;
     size_t argc;
-    const char *cwd; /* relative to the top, or absolute outside it */
+    const char *cwd;  /* relative to the top, or absolute outside it */
     const char *base; /* HEAD, or NULL without commits */
     const char *tracer;
     const char *host; /* may be NULL */

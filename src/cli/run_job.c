@@ -151,8 +151,8 @@ int roar_run_config_read(roar_run_config *out, roar_repo *repo)
     }
     if ((error = get_duration(&out->wait_descendants_ms, cfg, "roar.waitDescendants",
                               DEFAULT_WAIT_DESCENDANTS_MS)) < 0 ||
-        (error = get_duration(&out->hash_wait_ms, cfg, "roar.hashWait",
-                              DEFAULT_HASH_WAIT_MS)) < 0 ||
+        (error = get_duration(&out->hash_wait_ms, cfg, "roar.hashWait", DEFAULT_HASH_WAIT_MS)) <
+            0 ||
         (error = get_multi(&out->env, &out->nenv, cfg, "roar.env")) < 0 ||
         (error = get_multi(&out->exclude, &out->nexclude, cfg, "roar.exclude")) < 0 ||
         (error = get_multi(&out->include, &out->ninclude, cfg, "roar.include")) < 0)

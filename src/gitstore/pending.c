@@ -110,8 +110,7 @@ int roar_pending_write(roar_buf *out_path, const char *dir, const char *job_id, 
     }
     fd = -1;
     if (rename(tmp.ptr, final.ptr) < 0) {
-        error = roar_error_set_errno(ROAR_ERROR, "cannot rename '%s' to '%s'", tmp.ptr,
-                                     final.ptr);
+        error = roar_error_set_errno(ROAR_ERROR, "cannot rename '%s' to '%s'", tmp.ptr, final.ptr);
         goto cleanup;
     }
     if (fsync_dir(dir) < 0) {
@@ -191,8 +190,7 @@ int roar_pending_list_read(roar_pending_list *out, const char *dir, const char *
             continue;
         if (e->d_type == DT_UNKNOWN) {
             struct stat st;
-            if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                !S_ISREG(st.st_mode))
+            if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                 continue;
         }
         if ((error = ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc)) < 0)
@@ -263,8 +261,8 @@ int roar_pending_read(roar_buf *out, const char *dir, const char *name)
         out->size += (size_t)n;
         out->ptr[out->size] = '\0';
         if (out->size > ROAR_RECORD_MAX_RECORD) {
-            error = roar_error_set(ROAR_ELIMIT, "pending record '%s' is over %zu bytes",
-                                   path.ptr, (size_t)ROAR_RECORD_MAX_RECORD);
+            error = roar_error_set(ROAR_ELIMIT, "pending record '%s' is over %zu bytes", path.ptr,
+                                   (size_t)ROAR_RECORD_MAX_RECORD);
             goto cleanup;
         }
     }

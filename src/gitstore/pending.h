@@ -47,7 +47,10 @@ typedef struct {
     roar_pending_entry *items; /* owned, sorted by name */
     size_t count, alloc;
 } roar_pending_list;
-#define ROAR_PENDING_LIST_INIT {NULL, 0, 0}
+#define ROAR_PENDING_LIST_INIT                                                                     \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void roar_pending_list_dispose(roar_pending_list *list);
 

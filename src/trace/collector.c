@@ -143,8 +143,8 @@ static void hash_now(collector *c, roar_fsfile *file, const char *path, const ro
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t size = 0;
     int64_t t0 = mono_ms();
-    int rc = c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL,
-                           c->opts->hash_payload);
+    int rc =
+        c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL, c->opts->hash_payload);
     struct stat st;
 
     /* A rename or link source is hashed at its new name after the call, and both
@@ -354,10 +354,9 @@ static void outer_open(collector *c, char *const *envp)
         return;
     /* The same checks as the shim's: a ring that is not what it claims is ignored. */
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-        hdr.magic != ROAR_RING_MAGIC || hdr.version != ROAR_RING_VERSION ||
-        hdr.hdr_size != ROAR_RING_HDR_SIZE || hdr.data_size < ROAR_RING_MIN_DATA ||
-        (hdr.data_size & (hdr.data_size - 1)) ||
+        pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || hdr.magic != ROAR_RING_MAGIC ||
+        hdr.version != ROAR_RING_VERSION || hdr.hdr_size != ROAR_RING_HDR_SIZE ||
+        hdr.data_size < ROAR_RING_MIN_DATA || (hdr.data_size & (hdr.data_size - 1)) ||
         (uint64_t)st.st_size != hdr.hdr_size + hdr.data_size) {
         close(fd);
         return;
@@ -725,8 +724,8 @@ static int gap_add(roar_collector_result *res, const char *reason, bool has_coun
     size_t i;
     for (i = 0; i < res->gap_count; i++) {
         g = &res->gaps[i];
-        if (!strcmp(g->reason, reason) && ((!g->path && !path) ||
-                                            (g->path && path && !strcmp(g->path, path))))
+        if (!strcmp(g->reason, reason) &&
+            ((!g->path && !path) || (g->path && path && !strcmp(g->path, path))))
             return 0;
     }
     if (ROAR_ALLOC_GROW(res->gaps, res->gap_count + 1, res->gap_alloc) < 0)

@@ -61,13 +61,12 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
  * success fills out (40 hex digits + NUL) and *out_size. Errors: ROAR_ENOTFOUND (no
  * such file), ROAR_ECHANGED (another identity), others (unreadable, not regular). */
 typedef int (*roar_collector_hash_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t *out_size,
-                                      const char *path, const roar_ident *expected,
-                                      void *payload);
+                                      const char *path, const roar_ident *expected, void *payload);
 
 typedef struct {
-    const char *worktree; /* realpath of the work tree's top level, no trailing slash */
-    roar_pathcanon *canon;   /* borrowed: SPEC §4.2 mapping */
-    roar_pathfilter *filter; /* borrowed: SPEC §4.8; executed programs are added to it */
+    const char *worktree;         /* realpath of the work tree's top level, no trailing slash */
+    roar_pathcanon *canon;        /* borrowed: SPEC §4.2 mapping */
+    roar_pathfilter *filter;      /* borrowed: SPEC §4.8; executed programs are added to it */
     unsigned wait_descendants_ms; /* roar.waitDescendants */
     unsigned hash_wait_ms;        /* roar.hashWait */
     roar_collector_hash_fn hash;

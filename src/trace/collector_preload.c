@@ -131,8 +131,7 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
         if ((error = roar_buf_printf(&path, "%s/libroar-preload.so", ps->dir)) < 0)
             goto fail;
         if (symlink(library, path.ptr) < 0) {
-            error = roar_error_set_errno(ROAR_ERROR, "cannot link '%s' to '%s'", path.ptr,
-                                         library);
+            error = roar_error_set_errno(ROAR_ERROR, "cannot link '%s' to '%s'", path.ptr, library);
             goto fail;
         }
         error = roar_buf_puts(&ps->token, path.ptr);

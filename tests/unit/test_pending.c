@@ -240,12 +240,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_read_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_skips_what_is_not_a_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_dir_is_empty_and_gone_file_is_notfound,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_dir_is_empty_and_gone_file_is_notfound, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rename_failure_removes_the_temp_file, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rename_failure_removes_the_temp_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worktree_key, setup, teardown),
     };
     int failed;
