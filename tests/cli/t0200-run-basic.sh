@@ -277,6 +277,23 @@ test_expect_success 'in a linked worktree: <id>@<worktree name>, in the common p
     test_cmp expect wt
 '
 
+test_expect_success 'the stat cache is seeded from the index, once per index change' '
+    roar_setup &&
+    echo data >committed &&
+    sleep 1.2 &&
+    git add committed && git commit -qm data &&
+    ino=$(stat -c %i committed) &&
+    roar_run cat committed &&
+    # A seeded row carries the index file'"'"'s mtime as its hashing time, and being
+    # trusted, it answered the run without a new hashing.
+    cache_query "SELECT ino, blob, hashed_at_ns FROM hash_cache" >rows &&
+    idx_ns=$(stat -c %.9Y .git/index | tr -d .) &&
+    test_grep -x "$ino $(oid committed) $idx_ns" rows &&
+    cache_query "SELECT key FROM meta WHERE key LIKE '"'"'index-seed:%'"'"'" >seeds &&
+    echo "index-seed:$(cd .git && pwd -P)/index" >expect &&
+    test_cmp expect seeds
+'
+
 test_expect_success 'a broken cache is a warning; the job is still recorded' '
     roar_setup &&
     mkdir -p .git/roar && echo "not a database" >.git/roar/cache.db &&
