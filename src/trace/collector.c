@@ -612,12 +612,12 @@ static void forward_signal(int sig)
 }
 
 typedef struct {
-    struct sigaction intr, quit, term, hup;
+    struct sigaction intr, quit, term, hup, chld;
 } saved_signals;
 
 static void signals_take(saved_signals *s)
 {
-    struct sigaction ign, fwd;
+    struct sigaction ign, fwd, dfl;
     memset(&ign, 0, sizeof(ign));
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
@@ -631,6 +631,12 @@ static void signals_take(saved_signals *s)
     sigaction(SIGQUIT, &ign, &s->quit);
     sigaction(SIGTERM, &fwd, &s->term);
     sigaction(SIGHUP, &fwd, &s->hup);
+    /* With SIGCHLD ignored the kernel reaps our children itself and waitpid would
+     * never report the command's status; the command still gets the caller's setting. */
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGCHLD, &dfl, &s->chld);
 }
 
 static void signals_restore(const saved_signals *s)
@@ -639,6 +645,7 @@ static void signals_restore(const saved_signals *s)
     sigaction(SIGQUIT, &s->quit, NULL);
     sigaction(SIGTERM, &s->term, NULL);
     sigaction(SIGHUP, &s->hup, NULL);
+    sigaction(SIGCHLD, &s->chld, NULL);
 }
 
 /* In the child: the dispositions the user gave git roar, then wait for the gate. */

@@ -158,6 +158,17 @@ test_expect_success 'SIGINT: git roar ignores it, the command dies of it, so doe
     grep "· signal 2 ·" err
 '
 
+test_expect_success 'SIGCHLD ignored by the caller: the status is still seen, and the command keeps it' '
+    roar_setup &&
+    ign="import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execvp(sys.argv[1], sys.argv[1:])" &&
+    test_expect_code 5 /usr/bin/python3 -c "$ign" git-roar run sh -c "exit 5" 2>err &&
+    f=$(ls .git/roar/pending/) &&
+    grep -x "exit 5" ".git/roar/pending/$f" &&
+    /usr/bin/python3 -c "$ign" git-roar run -q grep SigIgn /proc/self/status >"$TEST_DIR/ign" &&
+    mask=$(sed -n "s/^SigIgn:[[:space:]]*//p" "$TEST_DIR/ign") &&
+    test $(( 0x$mask & (1 << 16) )) -ne 0
+'
+
 test_expect_success '-t preload and -t auto trace; -t ebpf is not there yet' '
     roar_setup &&
     echo a >a &&
