@@ -1,0 +1,761 @@
+/* The eBPF tracer's loader: open -> knobs -> load -> attach -> consume -> one cleanup,
+ * and the conversion of the kernel's records (roar_bpf.h) into event.h records. */
+#include "trace/ebpf/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace/ebpf/roar_bpf.h"
+#include "trace/pathcanon.h"
+#include "trace/ring_layout.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+/* ---- conversion ------------------------------------------------------------------------ */
+
+struct roar_ebpf_conv {
+    uint64_t seq;
+    roar_buf path[2];
+    roar_buf base;
+    unsigned char *out; /* one encoded record */
+    size_t outcap;
+};
+
+int roar_ebpf_conv_new(roar_ebpf_conv **out)
+{
+    roar_ebpf_conv *c = calloc(1, sizeof(*c));
+    int i;
+
+    *out = NULL;
+    if (!c)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    for (i = 0; i < 2; i++)
+        roar_buf_init(&c->path[i]);
+    roar_buf_init(&c->base);
+    c->outcap = ROAR_EVENT_HDR_SIZE + 2 * ROAR_EVENT_PATH_MAX + ROAR_EVENT_ALIGN;
+    if (!(c->out = malloc(c->outcap))) {
+        free(c);
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    *out = c;
+    return 0;
+}
+
+void roar_ebpf_conv_free(roar_ebpf_conv *c)
+{
+    int i;
+    if (!c)
+        return;
+    for (i = 0; i < 2; i++)
+        roar_buf_dispose(&c->path[i]);
+    roar_buf_dispose(&c->base);
+    free(c->out);
+    free(c);
+}
+
+/* What one path of a record turned out to be. */
+enum piece_state { PIECE_NONE, PIECE_OK, PIECE_LONG, PIECE_UNKNOWN };
+
+/* Builds path i into c->path[i] from its string (str, slen bytes with the NUL) and its
+ * walk (names leaf first, wlen bytes). */
+static int build_path(enum piece_state *out, roar_ebpf_conv *c, int i, unsigned pflags,
+                      const char *str, size_t slen, const char *walk, size_t wlen)
+{
+    roar_buf *p = &c->path[i];
+    int error = 0;
+
+    roar_buf_clear(p);
+    *out = PIECE_NONE;
+    if (!(pflags & (ROAR_BPF_P_STR | ROAR_BPF_P_WALK)))
+        return 0;
+    if (pflags & ROAR_BPF_P_LONG) {
+        *out = PIECE_LONG;
+        return 0;
+    }
+    if (pflags & ROAR_BPF_P_UNREACHED) {
+        *out = PIECE_UNKNOWN;
+        return 0;
+    }
+    if ((pflags & ROAR_BPF_P_STR) && (slen == 0 || ((pflags & ROAR_BPF_P_WALK) == 0 && str[0] != '/'))) {
+        *out = PIECE_UNKNOWN; /* a relative name without its base */
+        return 0;
+    }
+
+    /* The walk's names, root last, become "/a/b/c". */
+    roar_buf_clear(&c->base);
+    if (pflags & ROAR_BPF_P_WALK) {
+        size_t end = wlen;
+        if ((error = roar_buf_putc(&c->base, '/')) < 0)
+            return error;
+        while (end > 0) {
+            size_t start = end - 1; /* end - 1 is a NUL */
+            while (start > 0 && walk[start - 1] != '\0')
+                start--;
+            if (end - 1 > start) {
+                if (c->base.size > 1 && (error = roar_buf_putc(&c->base, '/')) < 0)
+                    return error;
+                if ((error = roar_buf_put(&c->base, walk + start, end - 1 - start)) < 0)
+                    return error;
+            }
+            end = start;
+        }
+    }
+    if ((pflags & ROAR_BPF_P_STR) && str[0] == '/') {
+        error = roar_pathcanon_normalise(p, str);
+    } else if (pflags & ROAR_BPF_P_STR) {
+        if ((error = roar_buf_putc(&c->base, '/')) < 0 ||
+            (error = roar_buf_put(&c->base, str, slen - 1)) < 0)
+            return error;
+        error = roar_pathcanon_normalise(p, c->base.ptr);
+    } else {
+        error = roar_buf_put(p, c->base.ptr, c->base.size);
+    }
+    if (error < 0)
+        return error;
+    *out = p->size + 1 > ROAR_EVENT_PATH_MAX ? PIECE_LONG : PIECE_OK;
+    return 0;
+}
+
+/* "/proc/self/fd/N", "/proc/thread-self/fd/N" or "/proc/<tgid>/fd/N": the fd N of the
+ * calling process, as glibc names an O_TMPFILE file to linkat(). -1 otherwise. */
+static int proc_fd(const char *path, uint32_t tgid)
+{
+    char self[32];
+    const char *rest = NULL;
+    char *end;
+    long fd;
+
+    snprintf(self, sizeof(self), "/proc/%u/fd/", (unsigned)tgid);
+    if (!strncmp(path, "/proc/self/fd/", 14))
+        rest = path + 14;
+    else if (!strncmp(path, "/proc/thread-self/fd/", 21))
+        rest = path + 21;
+    else if (!strncmp(path, self, strlen(self)))
+        rest = path + strlen(self);
+    if (!rest || *rest < '0' || *rest > '9')
+        return -1;
+    errno = 0;
+    fd = strtol(rest, &end, 10);
+    if (*end || errno || fd > 0x7fffffff)
+        return -1;
+    return (int)fd;
+}
+
+static int emit(roar_ebpf_conv *c, const struct roar_event_hdr *h, const char *p1, const char *p2,
+                roar_ebpf_record_cb cb, void *payload)
+{
+    struct roar_event_hdr x = *h;
+    size_t n;
+
+    x.seq = ++c->seq;
+    n = roar_event_encode(c->out, c->outcap, &x, p1, p2);
+    if (n == 0)
+        return roar_error_set(ROAR_EINVALID, "ebpf: a %s record does not encode",
+                              roar_event_type_name(x.type));
+    return cb(c->out, n, payload);
+}
+
+/* `incomplete path-too-long` for the process of h. */
+static int emit_too_long(roar_ebpf_conv *c, const struct roar_event_hdr *h,
+                         roar_ebpf_record_cb cb, void *payload)
+{
+    struct roar_event_hdr x;
+    memset(&x, 0, sizeof(x));
+    x.type = ROAR_EV_INCOMPLETE;
+    x.tgid = h->tgid;
+    x.tid = h->tid;
+    x.fd = x.fd2 = -1;
+    x.flags = ROAR_INC_PATH_TOO_LONG;
+    return emit(c, &x, NULL, NULL, cb, payload);
+}
+
+/* Checks that a piece is NUL-terminated (a string: exactly one NUL, at its end). */
+static bool piece_ok(const char *p, size_t len, bool one_string)
+{
+    if (len == 0)
+        return !one_string;
+    if (p[len - 1] != '\0')
+        return false;
+    return !one_string || memchr(p, '\0', len - 1) == NULL;
+}
+
+int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_ebpf_record_cb cb,
+                          void *payload)
+{
+    struct roar_bpf_event e;
+    const char *data, *str[2] = {NULL, NULL}, *walk[2] = {NULL, NULL};
+    size_t at = 0, room, slen[2] = {0, 0}, wlen[2] = {0, 0};
+    enum piece_state st[2];
+    const char *p1, *p2;
+    struct roar_event_hdr h;
+    int i, error;
+
+    if (len < sizeof(e))
+        return roar_error_set(ROAR_EINVALID, "ebpf: record of %zu bytes", len);
+    memcpy(&e, rec, sizeof(e));
+    /* (the kernel side never sends the preload shim's round trip nor inherited fds) */
+    if (e.rec_len < sizeof(e) || e.rec_len > len || e.h.type == ROAR_EV_NONE ||
+        e.h.type >= ROAR_EV__COUNT || e.h.type == ROAR_EV_ABOUT_TO_DESTROY ||
+        e.h.type == ROAR_EV_INHERIT)
+        return roar_error_set(ROAR_EINVALID, "ebpf: bad record (type %u, length %u of %zu)",
+                              e.h.type, e.rec_len, len);
+    data = (const char *)rec + sizeof(e);
+    room = e.rec_len - sizeof(e);
+    for (i = 0; i < 2; i++) {
+        if (e.pflags[i] & ROAR_BPF_P_STR) {
+            slen[i] = e.str_len[i];
+            if (slen[i] > room - at)
+                return roar_error_set(ROAR_EINVALID, "ebpf: string %d overruns its record", i);
+            str[i] = data + at;
+            at += slen[i];
+            if (slen[i] && !piece_ok(str[i], slen[i], true))
+                return roar_error_set(ROAR_EINVALID, "ebpf: string %d is not terminated", i);
+        }
+        if (e.pflags[i] & ROAR_BPF_P_WALK) {
+            wlen[i] = e.walk_len[i];
+            if (wlen[i] > room - at)
+                return roar_error_set(ROAR_EINVALID, "ebpf: walk %d overruns its record", i);
+            walk[i] = data + at;
+            at += wlen[i];
+            if (!piece_ok(walk[i], wlen[i], false))
+                return roar_error_set(ROAR_EINVALID, "ebpf: walk %d is not terminated", i);
+        }
+        if ((error = build_path(&st[i], c, i, e.pflags[i], str[i], slen[i], walk[i], wlen[i])) <
+            0)
+            return error;
+    }
+
+    h = e.h;
+    h.len = h.path_len = h.path2_len = 0;
+    p1 = st[0] == PIECE_OK ? c->path[0].ptr : NULL;
+    p2 = st[1] == PIECE_OK ? c->path[1].ptr : NULL;
+
+    switch (h.type) {
+    case ROAR_EV_OPEN:
+        /* path2 is the canonical name: kept only where it says something new. An
+         * O_TMPFILE file has none yet (its dentry is "#<ino>" in the directory). */
+        if (p2 && ((h.flags & O_TMPFILE) == O_TMPFILE || (p1 && !strcmp(p1, p2))))
+            p2 = NULL;
+        /* A name through /proc (a /proc/self/fd/N reopen) means something else in
+         * the collector's process: the file's own name is the one to use. */
+        if (p1 && p2 && !strncmp(p1, "/proc/", 6) && strncmp(p2, "/proc/", 6)) {
+            p1 = p2;
+            p2 = NULL;
+        }
+        if (!p1 && st[0] == PIECE_NONE && p2) { /* open_by_handle_at: no name given */
+            p1 = p2;
+            p2 = NULL;
+        }
+        if (!p1) {
+            /* The fd names a file we cannot name: it must at least stop naming what
+             * it named before. */
+            struct roar_event_hdr x = h;
+            if ((st[0] == PIECE_LONG || (st[0] == PIECE_NONE && st[1] == PIECE_LONG)) &&
+                (error = emit_too_long(c, &h, cb, payload)) < 0)
+                return error;
+            x.type = ROAR_EV_FDNEW;
+            x.fd2 = -1;
+            return emit(c, &x, NULL, NULL, cb, payload);
+        }
+        return emit(c, &h, p1, p2, cb, payload);
+
+    case ROAR_EV_EXEC:
+        if (st[0] == PIECE_LONG)
+            return emit_too_long(c, &h, cb, payload);
+        if (!p1)
+            return 0; /* a program with no name (see docs/ebpf.md) */
+        return emit(c, &h, p1, NULL, cb, payload);
+
+    case ROAR_EV_RENAME:
+    case ROAR_EV_LINK:
+    case ROAR_EV_UNLINK:
+    case ROAR_EV_TRUNCATE:
+        if (st[0] == PIECE_LONG || st[1] == PIECE_LONG)
+            return emit_too_long(c, &h, cb, payload);
+        if (h.type == ROAR_EV_LINK && p1) {
+            int fd = proc_fd(p1, h.tgid);
+            if (fd >= 0) {
+                h.fd = fd;
+                p1 = NULL;
+            }
+        }
+        if ((h.type == ROAR_EV_RENAME && (!p1 || !p2)) ||
+            (h.type == ROAR_EV_LINK && ((!p1 && h.fd < 0) || !p2)) ||
+            (h.type == ROAR_EV_UNLINK && !p1) || (h.type == ROAR_EV_TRUNCATE && !p1 && h.fd < 0))
+            return roar_error_set(ROAR_EINVALID, "ebpf: %s with a name that cannot be had",
+                                  roar_event_type_name(h.type));
+        return emit(c, &h, p1, p2, cb, payload);
+
+    default:
+        /* chdir, incomplete (foreign-arch) carry a path when they have one */
+        if (st[0] == PIECE_LONG && h.type != ROAR_EV_INCOMPLETE &&
+            (error = emit_too_long(c, &h, cb, payload)) < 0)
+            return error;
+        return emit(c, &h, p1, NULL, cb, payload);
+    }
+}
+
+/* ---- the loader --------------------------------------------------------------------------- */
+
+#ifdef ROAR_HAVE_EBPF
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mman.h>
+
+#include "roar.skel.h"
+#include "roar_btf.h"
+
+#define DEFAULT_RING (16u << 20)
+#define DEFAULT_DRAIN_MS 2u
+
+struct roar_ebpf {
+    struct roar_bpf *skel;
+    struct ring_buffer *rb;
+    roar_ebpf_conv *conv;
+    unsigned drain_ms;
+    uint64_t bad; /* records that did not convert */
+    /* the consumer's target while ring_buffer__consume runs */
+    roar_ebpf_record_cb cb;
+    void *payload;
+    int cb_error;
+    int delivered;
+    /* roar_ebpf_read's queue of converted records */
+    roar_buf queue;
+    size_t qpos;
+    roar_ebpf_timing timing;
+};
+
+bool roar_ebpf_built(void)
+{
+    return true;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* When the running kernel is the one roar.bpf.o was built against (the same ELF notes,
+ * hence the same build id), the BTF subset embedded at build time can stand in for the
+ * kernel's whole BTF in CO-RE relocation: libbpf then does not parse 5 MB of it on each
+ * run. Returns an fd of a memfd holding it (*path names it), or -1: relocate against
+ * /sys/kernel/btf/vmlinux as usual. */
+static int min_btf_fd(char path[64])
+{
+    unsigned char notes[4096];
+    ssize_t n = -1;
+    int fd;
+
+    if (roar_min_btf_len == 0 || roar_build_notes_len == 0 ||
+        roar_build_notes_len > sizeof(notes))
+        return -1;
+    if ((fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC)) >= 0) {
+        n = read(fd, notes, sizeof(notes));
+        close(fd);
+    }
+    if (n != (ssize_t)roar_build_notes_len || memcmp(notes, roar_build_notes, (size_t)n) != 0)
+        return -1;
+    if ((fd = memfd_create("roar-btf", MFD_CLOEXEC)) < 0)
+        return -1;
+    if (write(fd, roar_min_btf, roar_min_btf_len) != (ssize_t)roar_min_btf_len) {
+        close(fd);
+        return -1;
+    }
+    snprintf(path, 64, "/proc/self/fd/%d", fd);
+    return fd;
+}
+
+/* libbpf talks through a process-wide print callback. While we load, its first warning
+ * is kept for our error message (the CLI prints, not a library); ROAR_EBPF_DEBUG=1 shows
+ * everything, verifier logs included, on stderr. */
+static char libbpf_first[512];
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    if (libbpf_debug) {
+        vfprintf(stderr, fmt, ap);
+        return 0;
+    }
+    if (level == LIBBPF_WARN && !libbpf_first[0]) {
+        size_t n;
+        vsnprintf(libbpf_first, sizeof(libbpf_first), fmt, ap);
+        n = strlen(libbpf_first);
+        while (n && libbpf_first[n - 1] == '\n')
+            libbpf_first[--n] = '\0';
+    }
+    return 0;
+}
+
+static int unsupported(int err, const char *what)
+{
+    err = err < 0 ? -err : err;
+    if (err == EPERM || err == EACCES)
+        return roar_error_set(ROAR_EUNSUPPORTED,
+                              "the eBPF tracer needs root (CAP_BPF and CAP_PERFMON): run it "
+                              "as root or through sudo, or use '-t preload'");
+    return roar_error_set(ROAR_EUNSUPPORTED, "the eBPF tracer cannot %s: %s%s%s", what,
+                          strerror(err), libbpf_first[0] ? ": " : "", libbpf_first);
+}
+
+/* Hands one converted record to the consumer's callback, remembering its refusal. */
+static int deliver(const void *rec, size_t len, void *payload)
+{
+    roar_ebpf *t = payload;
+    int error = t->cb(rec, len, t->payload);
+    if (error < 0)
+        t->cb_error = error;
+    else
+        t->delivered++;
+    return error;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+    roar_ebpf *t = ctx;
+    int error = roar_ebpf_conv_record(t->conv, data, size, deliver, t);
+
+    if (error < 0 && t->cb_error == 0) {
+        /* not the callback: a record we could not read is a lost one */
+        t->bad++;
+        roar_error_clear();
+        return 0;
+    }
+    return error;
+}
+
+int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
+{
+    roar_ebpf_opts o = {0};
+    libbpf_print_fn_t old_print;
+    LIBBPF_OPTS(bpf_object_open_opts, oopts);
+    char btf_path[64];
+    int btf_fd = -1;
+    roar_ebpf *t;
+    uint64_t t0;
+    int error = 0, err, ncpu;
+
+    *out = NULL;
+    if (opts)
+        o = *opts;
+    if (!o.ring_bytes)
+        o.ring_bytes = DEFAULT_RING;
+    if (!o.drain_ms)
+        o.drain_ms = DEFAULT_DRAIN_MS;
+    if (!o.walk_budget || o.walk_budget > ROAR_BPF_WALK_MAX)
+        o.walk_budget = ROAR_BPF_WALK_MAX;
+    if (o.ring_bytes < 4096 || (o.ring_bytes & (o.ring_bytes - 1)) || o.ring_bytes > (1u << 30))
+        return roar_error_set(ROAR_EINVALID, "eBPF ring size %zu is not a power of two "
+                                             "between 4 KiB and 1 GiB",
+                              o.ring_bytes);
+    if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+        return roar_error_set(ROAR_EUNSUPPORTED,
+                              "the eBPF tracer needs a kernel with BTF "
+                              "(/sys/kernel/btf/vmlinux): use '-t preload'");
+
+    if (!(t = calloc(1, sizeof(*t))))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    roar_buf_init(&t->queue);
+    t->drain_ms = o.drain_ms;
+    if ((error = roar_ebpf_conv_new(&t->conv)) < 0) {
+        free(t);
+        return error;
+    }
+
+    libbpf_first[0] = '\0';
+    libbpf_debug = getenv("ROAR_EBPF_DEBUG") && *getenv("ROAR_EBPF_DEBUG");
+    old_print = libbpf_set_print(libbpf_print);
+
+    t0 = now_us();
+    if ((btf_fd = min_btf_fd(btf_path)) >= 0)
+        oopts.btf_custom_path = btf_path;
+    if (!(t->skel = roar_bpf__open_opts(&oopts))) {
+        error = unsupported(errno, "open its programs");
+        goto cleanup;
+    }
+    ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) {
+        error = unsupported(ncpu, "count the CPUs");
+        goto cleanup;
+    }
+    if ((err = bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o.ring_bytes)) < 0 ||
+        (err = bpf_map__set_max_entries(t->skel->maps.scratch, (uint32_t)ncpu)) < 0) {
+        error = unsupported(err, "size its maps");
+        goto cleanup;
+    }
+    t->skel->rodata->walk_budget = o.walk_budget;
+    t->timing.open_us = now_us() - t0;
+
+    t0 = now_us();
+    if ((err = roar_bpf__load(t->skel)) < 0) {
+        error = unsupported(err, "load its programs");
+        goto cleanup;
+    }
+    t->timing.load_us = now_us() - t0;
+
+    t0 = now_us();
+    if ((err = roar_bpf__attach(t->skel)) < 0) {
+        error = unsupported(err, "attach to the kernel's tracepoints");
+        goto cleanup;
+    }
+    t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_sample, t, NULL);
+    if (!t->rb) {
+        error = unsupported(errno, "read its ring buffer");
+        goto cleanup;
+    }
+    t->timing.attach_us = now_us() - t0;
+
+cleanup:
+    libbpf_set_print(old_print);
+    if (btf_fd >= 0)
+        close(btf_fd);
+    if (error < 0) {
+        roar_ebpf_free(t);
+        return error;
+    }
+    *out = t;
+    return 0;
+}
+
+void roar_ebpf_free(roar_ebpf *t)
+{
+    if (!t)
+        return;
+    ring_buffer__free(t->rb);
+    roar_bpf__destroy(t->skel);
+    roar_ebpf_conv_free(t->conv);
+    roar_buf_dispose(&t->queue);
+    free(t);
+}
+
+int roar_ebpf_start(roar_ebpf *t, pid_t root)
+{
+    struct roar_bpf_proc v = {ROAR_BPF_T_WAIT_EXEC};
+    uint32_t key = (uint32_t)root;
+
+    if (bpf_map__update_elem(t->skel->maps.traced, &key, sizeof(key), &v, sizeof(v), BPF_ANY) <
+        0)
+        return roar_error_set_errno(ROAR_ERROR, "cannot trace process %d", (int)root);
+    return 0;
+}
+
+int roar_ebpf_consume(roar_ebpf *t, roar_ebpf_record_cb cb, void *payload)
+{
+    int n;
+
+    t->cb = cb;
+    t->payload = payload;
+    t->cb_error = 0;
+    t->delivered = 0;
+    n = ring_buffer__consume(t->rb);
+    if (t->cb_error < 0)
+        return t->cb_error;
+    if (n < 0)
+        return roar_error_set(ROAR_ERROR, "cannot read the eBPF ring buffer: %s", strerror(-n));
+    return t->delivered;
+}
+
+static int queue_record(const void *rec, size_t len, void *payload)
+{
+    return roar_buf_put(&((roar_ebpf *)payload)->queue, rec, len);
+}
+
+int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wait_ms)
+{
+    uint64_t deadline = now_us() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000u;
+    int error;
+
+    *out_len = 0;
+    for (;;) {
+        if (t->qpos < t->queue.size) {
+            struct roar_event_hdr h;
+            /* records in the queue were encoded here: their lengths are right */
+            memcpy(&h, t->queue.ptr + t->qpos, sizeof(h));
+            if (h.len > cap)
+                return roar_error_set(ROAR_ELIMIT, "ebpf: record of %u bytes", h.len);
+            memcpy(buf, t->queue.ptr + t->qpos, h.len);
+            *out_len = h.len;
+            t->qpos += h.len;
+            return 0;
+        }
+        roar_buf_clear(&t->queue);
+        t->qpos = 0;
+        if ((error = roar_ebpf_consume(t, queue_record, t)) < 0)
+            return error;
+        if (t->queue.size)
+            continue;
+        {
+            uint64_t now = now_us(), step = (uint64_t)t->drain_ms * 1000u;
+            struct timespec ts;
+            if (now >= deadline)
+                return 0;
+            if (step > deadline - now)
+                step = deadline - now;
+            ts.tv_sec = (time_t)(step / 1000000u);
+            ts.tv_nsec = (long)(step % 1000000u) * 1000;
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+uint64_t roar_ebpf_lost(roar_ebpf *t)
+{
+    return __atomic_load_n(&t->skel->bss->lost, __ATOMIC_RELAXED) +
+           __atomic_load_n(&t->skel->bss->untracked, __ATOMIC_RELAXED) + t->bad;
+}
+
+unsigned roar_ebpf_drain_ms(const roar_ebpf *t)
+{
+    return t->drain_ms;
+}
+
+void roar_ebpf_timing_get(roar_ebpf_timing *out, const roar_ebpf *t)
+{
+    *out = t->timing;
+}
+
+/* ---- the collector's source ---- */
+
+static int es_start(void *self, pid_t root)
+{
+    return roar_ebpf_start(self, root);
+}
+
+static int es_read(void *self, void *buf, size_t cap, size_t *out_len, int wait_ms)
+{
+    return roar_ebpf_read(self, buf, cap, out_len, wait_ms);
+}
+
+static uint64_t es_lost(void *self)
+{
+    return roar_ebpf_lost(self);
+}
+
+/* Descendants still running past roar.waitDescendants stop being traced (SPEC §4.1). */
+static void es_stop(void *self)
+{
+    roar_ebpf *t = self;
+    uint32_t key, next;
+    int fd = bpf_map__fd(t->skel->maps.traced);
+
+    while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+        key = next;
+        if (bpf_map_delete_elem(fd, &key) < 0)
+            break;
+    }
+}
+
+static void es_free(void *self)
+{
+    roar_ebpf_free(self);
+}
+
+int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
+{
+    roar_ebpf *t;
+    int error;
+
+    memset(out, 0, sizeof(*out));
+    if ((error = roar_ebpf_open(&t, opts)) < 0)
+        return error;
+    out->name = "ebpf";
+    out->self = t;
+    out->start = es_start;
+    out->read = es_read;
+    out->lost = es_lost;
+    out->stop = es_stop;
+    out->free = es_free;
+    return 0;
+}
+
+#else /* !ROAR_HAVE_EBPF */
+
+/* Built without the tracer: every entry point says so, in words the CLI can print. */
+struct roar_ebpf {
+    int unused;
+};
+
+bool roar_ebpf_built(void)
+{
+    return false;
+}
+
+static int not_built(void)
+{
+    return roar_error_set(ROAR_EUNSUPPORTED,
+                          "the eBPF tracer is not built in (clang, bpftool, libbpf or the "
+                          "kernel's BTF was missing at build time): use '-t preload'");
+}
+
+int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
+{
+    (void)opts;
+    *out = NULL;
+    return not_built();
+}
+
+void roar_ebpf_free(roar_ebpf *t)
+{
+    (void)t;
+}
+
+int roar_ebpf_start(roar_ebpf *t, pid_t root)
+{
+    (void)t;
+    (void)root;
+    return not_built();
+}
+
+int roar_ebpf_consume(roar_ebpf *t, roar_ebpf_record_cb cb, void *payload)
+{
+    (void)t;
+    (void)cb;
+    (void)payload;
+    return not_built();
+}
+
+int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wait_ms)
+{
+    (void)t;
+    (void)buf;
+    (void)cap;
+    (void)wait_ms;
+    *out_len = 0;
+    return not_built();
+}
+
+uint64_t roar_ebpf_lost(roar_ebpf *t)
+{
+    (void)t;
+    return 0;
+}
+
+unsigned roar_ebpf_drain_ms(const roar_ebpf *t)
+{
+    (void)t;
+    return 0;
+}
+
+void roar_ebpf_timing_get(roar_ebpf_timing *out, const roar_ebpf *t)
+{
+    (void)t;
+    memset(out, 0, sizeof(*out));
+}
+
+int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
+{
+    (void)opts;
+    memset(out, 0, sizeof(*out));
+    return not_built();
+}
+
+#endif /* ROAR_HAVE_EBPF */

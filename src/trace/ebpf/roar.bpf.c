@@ -1,0 +1,828 @@
+/* roar.bpf.c: the eBPF tracer's kernel side. Four tracepoint programs follow the job's
+ * process tree and turn its file syscalls into roar_bpf_event records (roar_bpf.h). */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "trace/ebpf/roar_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- knobs (set by the loader before load; tests lower them) ------------------------ */
+
+/* Budget for one walked path's names (≤ ROAR_BPF_WALK_MAX). */
+const volatile __u32 walk_budget = ROAR_BPF_WALK_MAX;
+
+/* ---- counters (read by the loader through the mmap'ed .bss) ------------------------- */
+
+/* Records that found no room in the ring, or no scratch (never silent: the loader turns
+ * each increase into `incomplete events-lost N`). */
+__u64 lost = 0;
+/* Processes of the job that could not be added to the traced map (it was full): their
+ * events are lost too, counted once per process. */
+__u64 untracked = 0;
+
+/* ---- maps ---------------------------------------------------------------------------- */
+
+/* The job's processes, by tgid. Filled by the loader (the gated root) and by fork;
+ * pruned when a whole thread group exits. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct roar_bpf_proc);
+} traced SEC(".maps");
+
+/* First read / first write already reported for an open file, keyed by its struct file.
+ * Reset when an open returns that pointer (a freed file's address is reused). LRU: an
+ * evicted entry only costs one more event. */
+#define SEEN_READ 0x1
+#define SEEN_WRITE 0x2
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, __u8);
+} seen SEC(".maps");
+
+/* Records with paths are built here and copied into the ring with their real length.
+ * One entry per CPU; the loader sets max_entries to the number of possible CPUs. */
+struct scratch {
+    struct roar_bpf_event ev;
+    char data[ROAR_BPF_DATA_MAX];
+    __u32 busy;  /* a program on this CPU is using it (only a preemptible kernel could
+                  * interleave two; the second then counts as lost) */
+    __u32 off;   /* the record's next write, from the start of data */
+    __u32 woff;  /* the walk's next write */
+    __u32 wstart; /* where the walk began */
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* The events. Size set by the loader (default 16 MiB). Records are submitted without a
+ * wake-up: the loader drains on a short timer (PLATFORM.md: ~6 µs per wake-up). */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static __always_inline void count_lost(void)
+{
+    __sync_fetch_and_add(&lost, 1);
+}
+
+static __always_inline struct roar_bpf_proc *traced_proc(__u32 tgid)
+{
+    return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static __always_inline struct scratch *scratch_take(void)
+{
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct scratch *s = bpf_map_lookup_elem(&scratch, &cpu);
+    if (!s || s->busy) {
+        count_lost();
+        return NULL;
+    }
+    s->busy = 1;
+    s->off = 0;
+    __builtin_memset(&s->ev, 0, sizeof(s->ev));
+    return s;
+}
+
+static __always_inline void scratch_send(struct scratch *s)
+{
+    __u64 size = sizeof(struct roar_bpf_event) + (__u64)s->off;
+    if (size > sizeof(struct roar_bpf_event) + ROAR_BPF_DATA_MAX)
+        size = sizeof(struct roar_bpf_event) + ROAR_BPF_DATA_MAX;
+    s->ev.rec_len = (__u32)size;
+    if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP) < 0)
+        count_lost();
+    s->busy = 0;
+}
+
+static __always_inline void hdr_task(struct roar_event_hdr *h, __u16 type)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    h->type = type;
+    h->tgid = (__u32)(id >> 32);
+    h->tid = (__u32)id;
+    h->fd = -1;
+    h->fd2 = -1;
+}
+
+/* Kernel structures are read with BPF_CORE_READ (bpf_probe_read_kernel), never by
+ * walking BTF pointers directly: each pointer walk makes the verifier search the
+ * kernel's BTF by name (for its trust rules), several ms apiece, and the load time is
+ * part of every `git roar run -t ebpf`. */
+static __always_inline struct task_struct *current_task(void)
+{
+    return (struct task_struct *)bpf_get_current_task();
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd)
+{
+    struct task_struct *task = current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    struct file **arr = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+
+    if (fd < 0 || (unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+    return f;
+}
+
+/* userspace's st_dev encoding of a kernel dev_t (new_encode_dev) */
+static __always_inline __u64 encode_dev(__u32 dev)
+{
+    __u32 major = dev >> 20, minor = dev & 0xfffff;
+    return (__u64)((minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12));
+}
+
+/* Identity of an inode as fstat would report it (SPEC §4.3). */
+static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *ino)
+{
+    if (!ino)
+        return;
+    h->dev = encode_dev(BPF_CORE_READ(ino, i_sb, s_dev));
+    h->ino = BPF_CORE_READ(ino, i_ino);
+    h->size = (__u64)BPF_CORE_READ(ino, i_size);
+    h->mode = BPF_CORE_READ(ino, i_mode);
+    if (bpf_core_field_exists(ino->i_mtime_sec)) {
+        __s64 ms = BPF_CORE_READ(ino, i_mtime_sec), cs = BPF_CORE_READ(ino, i_ctime_sec);
+        __u32 mn = BPF_CORE_READ(ino, i_mtime_nsec), cn = BPF_CORE_READ(ino, i_ctime_nsec);
+        h->mtime_ns = ms * 1000000000ll + mn;
+        h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
+    }
+    h->has_ident = 1;
+}
+
+static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file *f)
+{
+    if (f)
+        put_ident(h, BPF_CORE_READ(f, f_inode));
+}
+
+/* ---- path walking -------------------------------------------------------------------- */
+
+/* State of one walk from a dentry up to the task's root, across mounts, as the kernel's
+ * d_path does (without bpf_d_path, which tracepoints cannot call). Each name is written
+ * where the previous ended. The write offset lives in the scratch map, not here: the
+ * verifier tracks a stack counter precisely, so the states of successive steps never
+ * converge and it gives up; a value loaded from a map is just "some u32", bounded by
+ * the check against constants before each write. */
+struct roar_walk {
+    struct dentry *dentry;
+    struct vfsmount *vfsmnt;
+    struct mount *mnt;
+    struct dentry *mnt_root;
+    struct dentry *root_dentry;
+    struct vfsmount *root_mnt;
+    __u32 cpu;
+    __u32 end; /* 0 walking, 1 at the root, 2 too long, 3 unreached */
+};
+
+static long walk_step(__u32 i, void *data)
+{
+    (void)i;
+    struct roar_walk *w = data;
+    struct dentry *d = w->dentry, *parent;
+    struct scratch *s;
+    const unsigned char *name;
+    __u32 off;
+    long n;
+
+    if (d == w->root_dentry && w->vfsmnt == w->root_mnt) {
+        w->end = 1;
+        return 1;
+    }
+    parent = BPF_CORE_READ(d, d_parent);
+    if (d == w->mnt_root || d == parent) {
+        /* (locals: a CO-RE read must not start from a field of our own struct) */
+        struct mount *mnt = w->mnt, *up = BPF_CORE_READ(mnt, mnt_parent);
+        struct vfsmount *vm;
+        if (d != w->mnt_root) {
+            /* a root that is not its mount's root: a pseudo file or a detached tree */
+            w->end = 3;
+            return 1;
+        }
+        if (up == mnt || !up) {
+            w->end = 1; /* the namespace's root */
+            return 1;
+        }
+        w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+        w->mnt = up;
+        vm = (struct vfsmount *)((char *)up + bpf_core_field_offset(struct mount, mnt));
+        w->vfsmnt = vm;
+        w->mnt_root = BPF_CORE_READ(vm, mnt_root);
+        return 0;
+    }
+    s = bpf_map_lookup_elem(&scratch, &w->cpu);
+    if (!s) {
+        w->end = 3;
+        return 1;
+    }
+    off = s->woff;
+    if (off - s->wstart > walk_budget || off > ROAR_BPF_DATA_MAX - ROAR_BPF_NAME_MAX) {
+        w->end = 2;
+        return 1;
+    }
+    name = BPF_CORE_READ(d, d_name.name);
+    n = bpf_probe_read_kernel_str(&s->data[off], ROAR_BPF_NAME_MAX, name);
+    if (n <= 0) {
+        w->end = 3;
+        return 1;
+    }
+    s->woff = off + (__u32)n;
+    w->dentry = parent;
+    return 0;
+}
+
+/* Kernel address of the task's cwd (struct path), as a plain value for the global
+ * functions below, which take no pointers. */
+static __always_inline __u64 cwd_path(struct task_struct *task)
+{
+    struct fs_struct *fs = BPF_CORE_READ(task, fs);
+    return (__u64)fs + bpf_core_field_offset(struct fs_struct, pwd);
+}
+
+/* The scratch record of this CPU, taken by the running program (scratch_take). */
+static __always_inline struct scratch *scratch_mine(void)
+{
+    __u32 cpu = bpf_get_smp_processor_id();
+    return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/* Appends the walk of the struct path at kernel address `path` as piece i of this CPU's
+ * scratch record. Global functions (not static) are verified once, not at every call
+ * site: this keeps the load time of the program (part of every `git roar run`) low. */
+__noinline int roar_put_walk(__u32 i, __u64 path)
+{
+    struct task_struct *task = current_task();
+    struct path *pp = (struct path *)path;
+    struct vfsmount *vm = BPF_CORE_READ(pp, mnt);
+    struct scratch *s = scratch_mine();
+    struct roar_walk w = {};
+
+    if (!s)
+        return 0;
+    i &= 1;
+    s->ev.pflags[i] |= ROAR_BPF_P_WALK;
+    w.dentry = BPF_CORE_READ(pp, dentry);
+    w.vfsmnt = vm;
+    if (!w.dentry || !vm) {
+        s->ev.pflags[i] |= ROAR_BPF_P_UNREACHED;
+        return 0;
+    }
+    w.mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+    w.mnt_root = BPF_CORE_READ(vm, mnt_root);
+    w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+    w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    w.cpu = bpf_get_smp_processor_id();
+    s->woff = s->wstart = s->off;
+    bpf_loop(ROAR_BPF_DEPTH_MAX, walk_step, &w, 0);
+    s->ev.walk_len[i] = s->woff - s->wstart;
+    if (w.end == 0 || w.end == 2)
+        s->ev.pflags[i] |= ROAR_BPF_P_LONG;
+    else if (w.end == 3)
+        s->ev.pflags[i] |= ROAR_BPF_P_UNREACHED;
+    s->off = s->woff;
+    return 0;
+}
+
+/* Appends the user string at uptr as piece i and, when it is relative, the walk of its
+ * base directory: the cwd, or the directory open on dfd. Read at syscall exit: the
+ * kernel has just copied it, so its page is in (PLATFORM.md: read at entry, it was once
+ * garbled). */
+__noinline int roar_put_name(__u32 i, __u64 uptr, int dfd)
+{
+    struct task_struct *task = current_task();
+    struct scratch *s = scratch_mine();
+    struct file *f;
+    __u32 o;
+    long n;
+
+    if (!s)
+        return 0;
+    i &= 1;
+    s->ev.pflags[i] |= ROAR_BPF_P_STR;
+    o = s->off;
+    if (o > ROAR_BPF_DATA_MAX - ROAR_BPF_STR_MAX) {
+        s->ev.pflags[i] |= ROAR_BPF_P_LONG;
+        return 0;
+    }
+    n = bpf_probe_read_user_str(&s->data[o], ROAR_BPF_STR_MAX, (const void *)uptr);
+    if (n <= 0) {
+        s->ev.pflags[i] |= ROAR_BPF_P_UNREACHED;
+        return 0;
+    }
+    s->ev.str_len[i] = (__u32)n;
+    s->off = o + (__u32)n;
+    if (s->data[o] == '/')
+        return 0;
+    if (dfd == ROAR_BPF_AT_FDCWD)
+        return roar_put_walk(i, cwd_path(task));
+    f = fd_file(dfd);
+    if (!f) {
+        s->ev.pflags[i] |= ROAR_BPF_P_WALK | ROAR_BPF_P_UNREACHED;
+        return 0;
+    }
+    return roar_put_walk(i, (__u64)f + bpf_core_field_offset(struct file, f_path));
+}
+
+/* ---- small records (no paths): reserved straight in the ring ------------------------ */
+
+static __always_inline struct roar_bpf_event *small_take(__u16 type)
+{
+    struct roar_bpf_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_lost();
+        return NULL;
+    }
+    __builtin_memset(e, 0, sizeof(*e));
+    hdr_task(&e->h, type);
+    e->rec_len = sizeof(*e);
+    return e;
+}
+
+static __always_inline void small_send(struct roar_bpf_event *e)
+{
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
+{
+    struct roar_bpf_event *e = small_take(type);
+    if (!e)
+        return;
+    e->h.ret = ret;
+    e->h.fd = fd;
+    e->h.fd2 = fd2;
+    e->h.flags = flags;
+    small_send(e);
+}
+
+static __always_inline void send_incomplete(__u32 reason)
+{
+    struct roar_bpf_event *e = small_take(ROAR_EV_INCOMPLETE);
+    if (!e)
+        return;
+    e->h.flags = reason;
+    small_send(e);
+}
+
+/* First read / first write through an open file: one record each per struct file. */
+static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u8 bit)
+{
+    struct file *f = fd_file(type == ROAR_EV_COPY ? fd2 : fd);
+    __u64 key = (__u64)f;
+    __u8 *v, nv;
+    struct roar_bpf_event *e;
+
+    if (!f)
+        return;
+    v = bpf_map_lookup_elem(&seen, &key);
+    if (v && (*v & bit))
+        return;
+    nv = (v ? *v : 0) | bit;
+    if (v)
+        *v = nv;
+    else
+        bpf_map_update_elem(&seen, &key, &nv, BPF_ANY);
+    if (!(e = small_take(type)))
+        return;
+    e->h.ret = ret;
+    e->h.fd = fd;
+    e->h.fd2 = fd2;
+    put_file_ident(&e->h, f);
+    small_send(e);
+}
+
+/* ---- syscalls ------------------------------------------------------------------------ */
+
+/* An open of any kind that returned fd `ret`. Global: five call sites. */
+__noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long ret)
+{
+    struct file *f = fd_file((int)ret);
+    struct scratch *s;
+    __u64 key = (__u64)f;
+
+    if (!f)
+        return 0;
+    /* a new open file at this address: its reads and writes are news again */
+    bpf_map_delete_elem(&seen, &key);
+    if (!(s = scratch_take()))
+        return 0;
+    hdr_task(&s->ev.h, ROAR_EV_OPEN);
+    s->ev.h.ret = ret;
+    s->ev.h.fd = (int)ret;
+    s->ev.h.flags = flags;
+    s->ev.h.arg = mode;
+    s->ev.h.created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+    put_file_ident(&s->ev.h, f);
+    /* path: the name the program used, made absolute (SPEC §4.2); path2: the file's
+     * canonical path, from its own dentries */
+    if (upath)
+        roar_put_name(0, upath, dfd);
+    roar_put_walk(1, (__u64)f + bpf_core_field_offset(struct file, f_path));
+    scratch_send(s);
+    return 0;
+}
+
+/* rename/link: two names; unlink/truncate: one; flags and arg per event.h. */
+static __always_inline void on_names(__u16 type, int dfd1, const char *p1, int dfd2,
+                                     const char *p2, __u64 flags, __u64 arg, long ret)
+{
+    struct scratch *s = scratch_take();
+
+    if (!s)
+        return;
+    hdr_task(&s->ev.h, type);
+    s->ev.h.ret = ret;
+    s->ev.h.flags = flags;
+    s->ev.h.arg = arg;
+    if (p1)
+        roar_put_name(0, (__u64)p1, dfd1);
+    if (p2)
+        roar_put_name(1, (__u64)p2, dfd2);
+    scratch_send(s);
+}
+
+static __always_inline void on_linkat(int odfd, const char *op, int ndfd, const char *np,
+                                      __u64 flags, long ret)
+{
+    char c = 1;
+
+    /* linkat(fd, "", ..., AT_EMPTY_PATH): the source is the file behind fd (O_TMPFILE) */
+    if ((flags & ROAR_BPF_AT_EMPTY_PATH) && bpf_probe_read_user(&c, 1, op) == 0 && c == 0) {
+        struct scratch *s = scratch_take();
+        if (!s)
+            return;
+        hdr_task(&s->ev.h, ROAR_EV_LINK);
+        s->ev.h.ret = ret;
+        s->ev.h.fd = odfd;
+        s->ev.h.flags = flags;
+        roar_put_name(1, (__u64)np, ndfd);
+        scratch_send(s);
+        return;
+    }
+    on_names(ROAR_EV_LINK, odfd, op, ndfd, np, flags, 0, ret);
+}
+
+static __always_inline void on_chdir(int fd, long ret)
+{
+    struct task_struct *task = current_task();
+    struct scratch *s = scratch_take();
+
+    if (!s)
+        return;
+    hdr_task(&s->ev.h, ROAR_EV_CHDIR);
+    s->ev.h.ret = ret;
+    s->ev.h.fd = fd;
+    roar_put_walk(0, cwd_path(task));
+    scratch_send(s);
+}
+
+static __always_inline void on_fd_op(__u16 type, int fd, __u64 flags, __u64 arg, long ret)
+{
+    struct roar_bpf_event *e = small_take(type);
+    if (!e)
+        return;
+    e->h.ret = ret;
+    e->h.fd = fd;
+    e->h.flags = flags;
+    e->h.arg = arg;
+    put_file_ident(&e->h, fd_file(fd));
+    small_send(e);
+}
+
+/* pipe/socketpair: the two new fds are in the caller's int[2] */
+static __always_inline void on_fd_pair(const int *ufds, long ret)
+{
+    int fds[2];
+    if (bpf_probe_read_user(fds, sizeof(fds), ufds) == 0)
+        send_fds(ROAR_EV_FDNEW, ret, fds[0], fds[1], 0);
+}
+
+/* Every syscall exit of every task passes here: the first thing done is the traced-map
+ * lookup, so untraced tasks pay one hash lookup. Arguments are read back from the
+ * saved user registers (x86_64: di, si, dx, r10, r8, r9), which the syscalls handled
+ * here never modify; that is why no sys_enter program is needed (one link less to
+ * detach, and no per-call stash).
+ *
+ * The programs are raw tracepoints (arguments as an array of u64), not tp_btf: a
+ * tp_btf program makes libbpf parse the whole kernel BTF (~20 ms) to find its attach
+ * point, while everything else here can be relocated against the small BTF subset
+ * the build extracts (docs/ebpf.md, "Load time"). */
+SEC("raw_tp/sys_exit")
+int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+    struct roar_bpf_proc *p = traced_proc(tgid);
+    long ret = (long)ctx->args[1], nr;
+    struct pt_regs regs;
+
+    if (!p || (p->flags & (ROAR_BPF_T_WAIT_EXEC | ROAR_BPF_T_COMPAT)) || ret < 0)
+        return 0;
+    /* one read of the saved registers (their layout is the ptrace ABI) */
+    if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)ctx->args[0]) < 0)
+        return 0;
+    nr = regs.orig_ax;
+    switch (nr) {
+    case ROAR_NR_open:
+        roar_on_open(ROAR_BPF_AT_FDCWD, regs.di, regs.si, regs.dx, ret);
+        break;
+    case ROAR_NR_creat:
+        roar_on_open(ROAR_BPF_AT_FDCWD, regs.di,
+                ROAR_BPF_O_WRONLY | ROAR_BPF_O_CREAT | ROAR_BPF_O_TRUNC, regs.si, ret);
+        break;
+    case ROAR_NR_openat:
+        roar_on_open((int)regs.di, regs.si, regs.dx, regs.r10, ret);
+        break;
+    case ROAR_NR_openat2: {
+        struct open_how how = {};
+        bpf_probe_read_user(&how, sizeof(how), (void *)regs.dx);
+        roar_on_open((int)regs.di, regs.si, how.flags, how.mode, ret);
+        break;
+    }
+    case ROAR_NR_open_by_handle_at:
+        roar_on_open(ROAR_BPF_AT_FDCWD, 0, regs.dx, 0, ret);
+        break;
+
+    case ROAR_NR_read:
+    case ROAR_NR_pread64:
+    case ROAR_NR_readv:
+    case ROAR_NR_preadv:
+    case ROAR_NR_preadv2:
+        first_io(ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
+        break;
+    case ROAR_NR_write:
+    case ROAR_NR_pwrite64:
+    case ROAR_NR_writev:
+    case ROAR_NR_pwritev:
+    case ROAR_NR_pwritev2:
+        if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
+            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+        break;
+    case ROAR_NR_sendfile:
+        if (ret > 0)
+            first_io(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
+        break;
+    case ROAR_NR_copy_file_range:
+    case ROAR_NR_splice:
+        if (ret > 0)
+            first_io(ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret, SEEN_WRITE);
+        break;
+    case ROAR_NR_mmap: {
+        int fd = (int)regs.r8;
+        if (fd >= 0 && !(regs.r10 & ROAR_BPF_MAP_ANONYMOUS))
+            on_fd_op(ROAR_EV_MMAP, fd, regs.r10, regs.dx, ret);
+        break;
+    }
+    case ROAR_NR_ftruncate:
+        on_fd_op(ROAR_EV_TRUNCATE, (int)regs.di, 0, regs.si, ret);
+        break;
+    case ROAR_NR_fallocate:
+        on_fd_op(ROAR_EV_FALLOCATE, (int)regs.di, regs.si, 0, ret);
+        break;
+
+    case ROAR_NR_close:
+        send_fds(ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
+        break;
+    case ROAR_NR_close_range: {
+        __u32 lo = (__u32)regs.di, hi = (__u32)regs.si;
+        if (lo > 0x7fffffff)
+            break;
+        if (hi > 0x7fffffff)
+            hi = 0x7fffffff;
+        send_fds(ROAR_EV_CLOSE, ret, (int)lo, (int)hi,
+                 (regs.dx & ROAR_BPF_CLOSE_RANGE_CLOEXEC) ? ROAR_CLOSE_F_CLOEXEC : 0);
+        break;
+    }
+    case ROAR_NR_dup:
+        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        break;
+    case ROAR_NR_dup2:
+        if ((int)regs.di != (int)ret)
+            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        break;
+    case ROAR_NR_dup3:
+        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, regs.dx & ROAR_BPF_O_CLOEXEC);
+        break;
+    case ROAR_NR_fcntl: {
+        int cmd = (int)regs.si;
+        if (cmd == ROAR_BPF_F_DUPFD)
+            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        else if (cmd == ROAR_BPF_F_DUPFD_CLOEXEC)
+            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, ROAR_BPF_O_CLOEXEC);
+        else if (cmd == ROAR_BPF_F_SETFD)
+            send_fds(ROAR_EV_SETFD, ret, (int)regs.di, -1, regs.dx & ROAR_BPF_FD_CLOEXEC);
+        break;
+    }
+
+    case ROAR_NR_rename:
+        on_names(ROAR_EV_RENAME, ROAR_BPF_AT_FDCWD, (const char *)regs.di, ROAR_BPF_AT_FDCWD,
+                 (const char *)regs.si, 0, 0, ret);
+        break;
+    case ROAR_NR_renameat:
+    case ROAR_NR_renameat2:
+        on_names(ROAR_EV_RENAME, (int)regs.di, (const char *)regs.si, (int)regs.dx,
+                 (const char *)regs.r10, nr == ROAR_NR_renameat2 ? (__u32)regs.r8 : 0, 0,
+                 ret);
+        break;
+    case ROAR_NR_link:
+        on_names(ROAR_EV_LINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, ROAR_BPF_AT_FDCWD,
+                 (const char *)regs.si, 0, 0, ret);
+        break;
+    case ROAR_NR_linkat:
+        on_linkat((int)regs.di, (const char *)regs.si, (int)regs.dx,
+                  (const char *)regs.r10, (__u32)regs.r8, ret);
+        break;
+    case ROAR_NR_unlink:
+        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL, 0, 0,
+                 ret);
+        break;
+    case ROAR_NR_rmdir:
+        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL,
+                 ROAR_BPF_AT_REMOVEDIR, 0, ret);
+        break;
+    case ROAR_NR_unlinkat:
+        on_names(ROAR_EV_UNLINK, (int)regs.di, (const char *)regs.si, 0, NULL,
+                 regs.dx & ROAR_BPF_AT_REMOVEDIR, 0, ret);
+        break;
+    case ROAR_NR_truncate:
+        on_names(ROAR_EV_TRUNCATE, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL, 0,
+                 regs.si, ret);
+        break;
+    case ROAR_NR_chdir:
+        on_chdir(-1, ret);
+        break;
+    case ROAR_NR_fchdir:
+        on_chdir((int)regs.di, ret);
+        break;
+
+    case ROAR_NR_pipe:
+    case ROAR_NR_pipe2:
+        on_fd_pair((const int *)regs.di, ret);
+        break;
+    case ROAR_NR_socketpair:
+        on_fd_pair((const int *)regs.r10, ret);
+        break;
+    case ROAR_NR_io_uring_setup:
+        /* its reads and writes bypass the syscalls traced here */
+        send_incomplete(ROAR_INC_IO_URING);
+        send_fds(ROAR_EV_FDNEW, ret, (int)ret, -1, 0);
+        break;
+    case ROAR_NR_socket:
+    case ROAR_NR_accept:
+    case ROAR_NR_accept4:
+    case ROAR_NR_epoll_create:
+    case ROAR_NR_epoll_create1:
+    case ROAR_NR_eventfd:
+    case ROAR_NR_eventfd2:
+    case ROAR_NR_signalfd:
+    case ROAR_NR_signalfd4:
+    case ROAR_NR_timerfd_create:
+    case ROAR_NR_inotify_init:
+    case ROAR_NR_inotify_init1:
+    case ROAR_NR_memfd_create:
+    case ROAR_NR_memfd_secret:
+    case ROAR_NR_fanotify_init:
+    case ROAR_NR_userfaultfd:
+    case ROAR_NR_perf_event_open:
+    case ROAR_NR_pidfd_open:
+    case ROAR_NR_pidfd_getfd:
+        send_fds(ROAR_EV_FDNEW, ret, (int)ret, -1, 0);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* ---- processes ----------------------------------------------------------------------- */
+
+/* Runs in the parent, before the child is first scheduled: the child is traced from its
+ * first instruction. Threads share their tgid's entry. */
+SEC("raw_tp/sched_process_fork")
+int roar_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *parent = (void *)ctx->args[0], *child = (void *)ctx->args[1];
+    __u32 ptgid = BPF_CORE_READ(parent, tgid);
+    struct roar_bpf_proc *p = traced_proc(ptgid), np;
+    struct roar_bpf_event *e;
+    __u32 ctgid, cpid, flags = 0;
+    int thread;
+
+    if (!p)
+        return 0;
+    ctgid = BPF_CORE_READ(child, tgid);
+    cpid = BPF_CORE_READ(child, pid);
+    thread = ctgid == ptgid;
+    np.flags = p->flags;
+    if (!thread && bpf_map_update_elem(&traced, &ctgid, &np, BPF_ANY) < 0)
+        __sync_fetch_and_add(&untracked, 1);
+    if (np.flags & ROAR_BPF_T_WAIT_EXEC)
+        return 0;
+    if (thread)
+        flags |= ROAR_BPF_CLONE_THREAD;
+    if (BPF_CORE_READ(child, files) == BPF_CORE_READ(parent, files))
+        flags |= ROAR_BPF_CLONE_FILES;
+    if (BPF_CORE_READ(child, fs) == BPF_CORE_READ(parent, fs))
+        flags |= ROAR_BPF_CLONE_FS;
+    if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm))
+        flags |= ROAR_BPF_CLONE_VM;
+    if (!(e = small_take(ROAR_EV_FORK)))
+        return 0;
+    e->h.tgid = ptgid;
+    e->h.tid = BPF_CORE_READ(parent, pid);
+    e->h.pid2 = thread ? cpid : ctgid;
+    e->h.ret = cpid;
+    e->h.flags = flags;
+    small_send(e);
+    return 0;
+}
+
+/* A successful exec (the failed PATH probes of execvp never get here). bprm->file is the
+ * program finally run (for a script, its interpreter, as /proc/self/exe says). */
+SEC("raw_tp/sched_process_exec")
+int roar_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *task = (void *)ctx->args[0];
+    struct linux_binprm *bprm = (void *)ctx->args[2];
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    struct roar_bpf_proc *p = traced_proc(tgid);
+    struct file *f;
+    struct scratch *s;
+    unsigned char elf[5] = {};
+    __u64 fpath;
+    int compat;
+
+    if (!p)
+        return 0;
+    p->flags &= ~ROAR_BPF_T_WAIT_EXEC;
+    bpf_probe_read_kernel(elf, sizeof(elf),
+                          (char *)bprm + bpf_core_field_offset(struct linux_binprm, buf));
+    compat = elf[0] == 0x7f && elf[1] == 'E' && elf[2] == 'L' && elf[3] == 'F' && elf[4] == 1;
+    if (compat)
+        p->flags |= ROAR_BPF_T_COMPAT;
+    else
+        p->flags &= ~ROAR_BPF_T_COMPAT;
+    f = BPF_CORE_READ(bprm, file); /* a plain value: global functions take no pointers */
+    fpath = (__u64)f + bpf_core_field_offset(struct file, f_path);
+    if (!(s = scratch_take()))
+        return 0;
+    hdr_task(&s->ev.h, ROAR_EV_EXEC);
+    s->ev.h.tgid = tgid;
+    s->ev.h.tid = BPF_CORE_READ(task, pid);
+    /* as the preload shim does: the parent, so a process born of an unseen clone can
+     * still be placed */
+    s->ev.h.pid2 = BPF_CORE_READ(task, real_parent, tgid);
+    put_file_ident(&s->ev.h, f);
+    roar_put_walk(0, fpath);
+    scratch_send(s);
+    if (compat) {
+        /* the same path again, as the job's foreign-arch line */
+        if (!(s = scratch_take()))
+            return 0;
+        hdr_task(&s->ev.h, ROAR_EV_INCOMPLETE);
+        s->ev.h.flags = ROAR_INC_FOREIGN_ARCH;
+        roar_put_walk(0, fpath);
+        scratch_send(s);
+    }
+    return 0;
+}
+
+/* Fires once per exiting thread; the process is gone when its live count is 0. Deleting
+ * the map entry decides which of two racing last threads reports the exit. */
+SEC("raw_tp/sched_process_exit")
+int roar_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *task = (void *)ctx->args[0];
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    struct roar_bpf_event *e;
+
+    if (!traced_proc(tgid))
+        return 0;
+    if (BPF_CORE_READ(task, signal, live.counter) != 0)
+        return 0;
+    if (bpf_map_delete_elem(&traced, &tgid) != 0)
+        return 0;
+    if (!(e = small_take(ROAR_EV_EXIT)))
+        return 0;
+    e->h.tgid = tgid;
+    e->h.tid = BPF_CORE_READ(task, pid);
+    e->h.ret = BPF_CORE_READ(task, exit_code);
+    small_send(e);
+    return 0;
+}

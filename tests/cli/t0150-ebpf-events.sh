@@ -1,0 +1,374 @@
+#!/bin/bash
+# The eBPF tracer's events, as roar-ebpfdump prints them (the same text as
+# roar-tracedump): the fixture programs and real programs, exact lines asserted, and
+# the lines that matter compared with the preload tracer's for the same program.
+. "$(dirname "$0")/lib.sh"
+
+TRACE_DIR="$ROAR_BUILD_DIR/tests/trace"
+EDUMP="$TRACE_DIR/roar-ebpfdump"
+PDUMP="$TRACE_DIR/roar-tracedump"
+
+# trace [DUMP-OPTION...] -- CMD...: runs CMD under the eBPF tracer; events go to ev, with
+# this directory written as T.
+trace() {
+    local opts=()
+    while test "$1" != "--"; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    "$EDUMP" "${opts[@]}" -o ev.raw -- "$@" &&
+    sed "s|$(pwd -P)|T|g" ev.raw >ev
+}
+fx() {
+    trace -- "$TRACE_DIR/fx_$1"
+}
+has() {
+    test_grep -x -F -e "$1" ev
+}
+hasnt() {
+    test_grep -v -x -F -e "$1" ev
+}
+
+# The lines both tracers must agree on: opens, execs, renames, links, unlinks and
+# chdirs of this directory's files, and the fork structure; sorted (processes
+# interleave differently from run to run).
+matter() {
+    sed "s|$(pwd -P)|T|g" "$1" |
+    sed -e 's/ canon=.*//' |
+    grep -E '^p[0-9]+ ((open|rename|link|unlink|chdir|truncate) T[/ ]|exec |fork child=p[0-9]+$)' |
+    sort
+}
+# both SETUP CMD...: runs CMD under each tracer in a fresh directory prepared by SETUP
+# (shell code), then compares the lines that matter.
+both() {
+    local setup=$1
+    shift
+    mkdir p e &&
+    (cd p && eval "$setup" && "$PDUMP" -o ../p.raw -- "$@" >../p.out 2>&1 && matter ../p.raw >../p.lines) &&
+    (cd e && eval "$setup" && "$EDUMP" -o ../e.raw -- "$@" >../e.out 2>&1 && matter ../e.raw >../e.lines) &&
+    test -s p.lines &&
+    test_cmp p.lines e.lines
+}
+
+if ! test -x "$EDUMP"; then
+    test_skip 'eBPF events' "roar-ebpfdump not built"
+    test_done
+fi
+if ! "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
+    test_skip 'eBPF events' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why")"
+    test_done
+fi
+
+test_expect_success 'open RDONLY + read: exec, open, first read, close, exit, nothing lost' '
+    echo hi >in && fx read &&
+    has "p1 exec $TRACE_DIR/fx_read" &&
+    has "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
+    grep -n . ev >numbered &&
+    o=$(grep -F "open T/in" numbered | cut -d: -f1) &&
+    r=$(sed -n "$((o + 1))p" ev) && test "$r" = "p1 read fd=3" &&
+    test "$(tail -n 3 ev | head -n 1)" = "p1 close fd=3" &&
+    has "p1 exit" &&
+    has "end lost=0"
+'
+
+test_expect_success 'the gate and the exec attempts before it are not the job' '
+    echo hi >in && fx read &&
+    test "$(head -n 1 ev)" = "p1 exec $TRACE_DIR/fx_read"
+'
+
+test_expect_success 'a 1 MB file read in 4 KiB reads gives one read event' '
+    dd if=/dev/zero of=big bs=1024 count=1024 2>/dev/null &&
+    trace -- dd if=big of=/dev/null bs=4096 &&
+    test "$(grep -c "^p1 read fd=0$" ev)" = 1
+'
+
+test_expect_success 'O_WRONLY|O_CREAT|O_TRUNC of a new file: created, one write event' '
+    fx write_trunc &&
+    has "p1 open T/out fd=3 flags=wronly|creat|trunc created=1 reg" &&
+    test "$(grep -c "^p1 write fd=3 reg$" ev)" = 1
+'
+
+test_expect_success 'O_CREAT: created only when the file did not exist (FMODE_CREATED)' '
+    echo o >old && fx creat_excl &&
+    has "p1 open T/new fd=3 flags=wronly|creat created=1 reg" &&
+    has "p1 open T/old fd=4 flags=wronly|creat created=0 reg" &&
+    has "p1 open T/excl fd=5 flags=rdwr|creat|excl created=1 reg"
+'
+
+test_expect_success 'O_RDWR|O_TRUNC of an existing file, then read' '
+    echo old >f && fx rdwr_trunc_read &&
+    has "p1 open T/f fd=3 flags=rdwr|trunc created=0 reg" &&
+    has "p1 read fd=3"
+'
+
+test_expect_success 'openat with a real dirfd: the path is joined and normalised' '
+    mkdir sub && echo x >sub/x && fx openat &&
+    has "p1 open T/sub fd=3 flags=rdonly|directory created=0 dir" &&
+    has "p1 open T/sub/x fd=4 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'chdir then a relative open' '
+    mkdir sub && echo x >sub/x && fx chdir &&
+    has "p1 chdir T/sub" &&
+    has "p1 open T/sub/x fd=3 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'dup2 onto a closed number, then write through it' '
+    fx dup2 &&
+    has "p1 dup 3->7" &&
+    has "p1 close fd=3" &&
+    has "p1 write fd=7 reg"
+'
+
+test_expect_success 'pipe reusing a closed fd number is announced (fdnew)' '
+    echo hi >in && fx pipe_reuse &&
+    has "p1 close fd=3" &&
+    has "p1 fdnew fd=3,4" &&
+    has "p1 write fd=4 fifo"
+'
+
+test_expect_success 'fork: the fork record before anything the child does' '
+    fx fork &&
+    has "p1 fork child=p2" &&
+    has "p2 open T/child.out fd=3 flags=wronly|creat|trunc created=1 reg" &&
+    has "p2 write fd=3 reg" &&
+    has "p2 exit" &&
+    test "$(grep -n "fork child=p2" ev | cut -d: -f1)" -lt \
+         "$(grep -n "^p2 " ev | head -n 1 | cut -d: -f1)"
+'
+
+test_expect_success 'posix_spawn: the child is followed through its exec' '
+    echo hi >in && fx spawn >out &&
+    has "p1 fork child=p2" &&
+    has "p2 exec /usr/bin/cat" &&
+    has "p2 open T/in fd=3 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'rename over an existing file' '
+    echo old >final && fx rename &&
+    has "p1 open T/tmp fd=3 flags=wronly|creat|trunc created=1 reg" &&
+    has "p1 rename T/tmp -> T/final"
+'
+
+test_expect_success 'link then unlink the temp name' '
+    fx link &&
+    has "p1 link T/tmp -> T/final" &&
+    has "p1 unlink T/tmp"
+'
+
+test_expect_success 'fopen r / w / a: the opens, and the stdio writes as well' '
+    echo hi >in && echo old >out && fx fopen &&
+    has "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
+    has "p1 open T/out fd=4 flags=wronly|creat|trunc created=0 reg" &&
+    has "p1 open T/app fd=5 flags=wronly|creat|append created=1 reg" &&
+    has "p1 write fd=4 reg" &&
+    has "p1 write fd=5 reg"
+'
+
+test_expect_success 'mmap PROT_WRITE|MAP_SHARED' '
+    printf "0123456789" >f && fx mmap &&
+    has "p1 open T/f fd=3 flags=rdwr created=0 reg" &&
+    has "p1 mmap fd=3 shared write"
+'
+
+test_expect_success 'io_uring: the job is marked incomplete' '
+    "$TRACE_DIR/fx_io_uring"; rc=$? &&
+    if test $rc = 77; then
+        echo "# SKIP: io_uring_setup refused by this kernel" >&2
+    else
+        fx io_uring &&
+        has "p1 incomplete io_uring"
+    fi
+'
+
+for f in read write_trunc creat_excl rdwr_trunc_read openat chdir fork spawn rename link \
+    fopen mmap pipe_reuse dup2; do
+    test_expect_success "fixture $f: the same lines as the preload tracer" "
+        both 'echo hi >in; echo old >f; printf 0123456789 >f2; echo o >old; mkdir sub;
+              echo x >sub/x' '$TRACE_DIR/fx_$f'
+    "
+done
+
+test_expect_success 'cat: open, read, the copy to stdout; same as preload' '
+    echo hello >a && trace -- cat a >out &&
+    echo hello >expect && test_cmp expect out &&
+    has "p1 exec /usr/bin/cat" &&
+    has "p1 open T/a fd=3 flags=rdonly created=0 reg" &&
+    both "echo hello >a" cat a
+'
+
+test_expect_success 'sort < in > out inside sh -c: the shell opens both, sort reads fd 0' '
+    printf "b\na\n" >in && trace -- sh -c "sort <in >out" &&
+    printf "a\nb\n" >expect && test_cmp expect out &&
+    has "p1 exec /usr/bin/dash" &&
+    test_grep -E "^p[0-9] open T/in fd=[0-9]+ flags=rdonly created=0 reg$" ev &&
+    test_grep -E "^p[0-9] open T/out fd=[0-9]+ flags=wronly\|creat\|trunc created=1 reg$" ev &&
+    test_grep -E "^p[0-9] exec /usr/bin/sort$" ev &&
+    test_grep -E "^p[0-9] read fd=0$" ev &&
+    both "printf \"b\\na\\n\" >in" sh -c "sort <in >out"
+'
+
+test_expect_success 'a pipeline: every process is followed' '
+    printf "b\na\nb\n" >in && trace -- sh -c "cat in | sort | uniq >out" &&
+    test_grep -E "^p[0-9]+ exec /usr/bin/cat$" ev &&
+    test_grep -E "^p[0-9]+ exec /usr/bin/sort$" ev &&
+    test_grep -E "^p[0-9]+ exec /usr/bin/uniq$" ev &&
+    forks=$(grep -c " fork child=p[0-9]*$" ev) && test "$forks" -ge 2 &&
+    test "$(grep -c "^p[0-9]* exit$" ev)" = "$((forks + 1))" &&
+    both "printf \"b\\na\\nb\\n\" >in" sh -c "cat in | sort | uniq >out"
+'
+
+test_expect_success 'cp: source opened for reading, target created, the copy seen' '
+    echo data >src && trace -- cp src dst &&
+    test_cmp src dst &&
+    test_grep -E "^p1 open T/src fd=[0-9]+ flags=rdonly.* created=0 reg$" ev &&
+    test_grep -E "^p1 open T/dst fd=[0-9]+ flags=wronly\|creat.* created=1 reg$" ev &&
+    test_grep -E "^p1 (copy fd=[0-9]+ -> fd=[0-9]+|write fd=[0-9]+ reg)$" ev &&
+    both "echo data >src" cp src dst
+'
+
+test_expect_success 'python3: open() for reading and writing; same as preload' '
+    echo hi >in &&
+    trace -- python3 -c "open(\"in\").read(); open(\"pyout\", \"w\").write(\"x\")" &&
+    test_grep -E "^p1 open T/in fd=[0-9]+ flags=rdonly\|cloexec created=0 reg$" ev &&
+    test_grep -E "^p1 open T/pyout fd=[0-9]+ flags=wronly\|creat\|trunc\|cloexec created=1 reg$" ev &&
+    both "echo hi >in" python3 -c "open(\"in\").read(); open(\"pyout\", \"w\").write(\"x\")"
+'
+
+test_expect_success 'python3: rename, link, unlink, truncate relative to a dirfd' '
+    mkdir d && echo a >d/a && echo t >d/t &&
+    trace -- /usr/bin/python3 -c "
+import os
+fd = os.open(\"d\", os.O_RDONLY | os.O_DIRECTORY)
+os.rename(\"a\", \"b\", src_dir_fd=fd, dst_dir_fd=fd)
+os.link(\"b\", \"c\", src_dir_fd=fd, dst_dir_fd=fd)
+os.unlink(\"b\", dir_fd=fd)
+os.truncate(\"d/t\", 1)
+" &&
+    has "p1 rename T/d/a -> T/d/b" &&
+    has "p1 link T/d/b -> T/d/c" &&
+    has "p1 unlink T/d/b" &&
+    has "p1 truncate T/d/t len=1"
+'
+
+test_expect_success 'O_TMPFILE named by linkat: through /proc/self/fd, and AT_EMPTY_PATH' '
+    trace -- /usr/bin/python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for name, how in ((b\"final\", 1), (b\"final2\", 2)):
+    fd = os.open(\".\", os.O_TMPFILE | os.O_WRONLY, 0o644)
+    os.write(fd, b\"x\")
+    if how == 1:
+        r = libc.linkat(-100, b\"/proc/self/fd/%d\" % fd, -100, name, 0x400)
+    else:
+        r = libc.linkat(fd, b\"\", -100, name, 0x1000)
+    assert r == 0, os.strerror(ctypes.get_errno())
+    os.close(fd)
+" &&
+    test -f final && test -f final2 &&
+    test "$(grep -c -E "^p1 open T fd=3 flags=wronly\|tmpfile\|cloexec created=[01] reg$" ev)" = 2 &&
+    has "p1 link fd=3 -> T/final" &&
+    has "p1 link fd=3 -> T/final2"
+'
+
+test_expect_success 'rmdir and unlinkat(AT_REMOVEDIR) say dir' '
+    mkdir gone gone2 &&
+    trace -- /usr/bin/python3 -c "import os; os.rmdir(\"gone\"); os.rmdir(\"gone2\", dir_fd=os.open(\".\", os.O_RDONLY))" &&
+    has "p1 unlink T/gone dir" &&
+    has "p1 unlink T/gone2 dir"
+'
+
+test_expect_success 'threads are part of their process' '
+    echo hi >in &&
+    trace -- /usr/bin/python3 -c "
+import threading
+t = threading.Thread(target=lambda: open(\"in\").read())
+t.start(); t.join()
+" &&
+    test_grep -E "^p1 fork child=p2 thread$" ev &&
+    test_grep -E "^p1 open T/in fd=[0-9]+ flags=rdonly\|cloexec created=0 reg$" ev &&
+    test_grep -v -E "^p2 " ev
+'
+
+test_expect_success 'a symlink: the name used, and the canonical name beside it' '
+    mkdir real && echo x >real/f && ln -s real link &&
+    trace -- cat link/f >/dev/null &&
+    has "p1 open T/link/f fd=3 flags=rdonly created=0 reg canon=T/real/f"
+'
+
+test_expect_success 'mounts are crossed: a relative open under /dev/shm' '
+    d=$(mktemp -d /dev/shm/roar-t0150.XXXXXX) && echo x >"$d/f" &&
+    (cd "$d" && "$EDUMP" -o "$TEST_DIR/repo/ev" -- cat f >/dev/null) &&
+    rm -rf "$d" &&
+    has "p1 open $d/f fd=3 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'no 256-byte (nor PATH_MAX) cap: a 5000-byte path is walked whole' '
+    name=$(printf "%0100d" 0) && p=$(pwd -P) && deep=$p &&
+    for i in $(seq 50); do mkdir $name && cd $name && deep=$deep/$name || exit 1; done &&
+    echo deep >f &&
+    "$EDUMP" -o "$TEST_DIR/ev.raw" -- cat f >/dev/null &&
+    test ${#deep} -gt 5000 &&
+    cd "$p" &&
+    grep -F "p1 open $deep/f fd=3 flags=rdonly created=0 reg" "$TEST_DIR/ev.raw"
+'
+
+test_expect_success 'a path longer than the walk budget: incomplete path-too-long' '
+    mkdir -p aaaaaaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbb/cccccccccccccccccccccccc &&
+    cd aaaaaaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbb/cccccccccccccccccccccccc &&
+    echo x >f && "$EDUMP" -w 32 -o ../../../ev.raw -- cat f >/dev/null && cd ../../.. &&
+    sed "s|$(pwd -P)|T|g" ev.raw >ev &&
+    has "p1 incomplete path-too-long" &&
+    has "p1 fdnew fd=3"
+'
+
+test_expect_success 'static busybox: seen fully (its writes too), no incomplete' '
+    bb=$(command -v busybox) && test -n "$bb" &&
+    ! grep -q "INTERP" <(readelf -l "$bb" 2>/dev/null) &&
+    echo data >src &&
+    trace -- "$bb" cp src dst &&
+    test_cmp src dst &&
+    has "p1 exec $(readlink -f "$bb")" &&
+    test_grep -E "^p1 open T/src fd=[0-9]+ flags=rdonly.* created=0 reg$" ev &&
+    test_grep -E "^p1 open T/dst fd=([0-9]+) flags=wronly\|creat.* created=1 reg$" ev &&
+    test_grep -E "^p1 (write fd=[0-9]+ reg|copy fd=[0-9]+ -> fd=[0-9]+)$" ev &&
+    test_grep -v "incomplete" ev
+'
+
+test_expect_success 'env -i: the child is still traced' '
+    echo hi >in && trace -- env -i /bin/cat in >out &&
+    has "p1 exec /usr/bin/env" &&
+    has "p1 exec /usr/bin/cat" &&
+    has "p1 open T/in fd=3 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'a flood into a tiny ring: events-lost N > 0, never silence' '
+    trace -r 4096 -d 500 -- sh -c "i=0; while [ \$i -lt 3000 ]; do : >f\$((i % 10)); i=\$((i+1)); done" &&
+    n=$(sed -n "s/^end lost=//p" ev) &&
+    test "$n" -gt 0
+'
+
+test_expect_success 'the default ring loses nothing on the same flood' '
+    trace -- sh -c "i=0; while [ \$i -lt 3000 ]; do : >f\$((i % 10)); i=\$((i+1)); done" &&
+    has "end lost=0" &&
+    test "$(grep -c "^p1 open T/f[0-9] " ev)" = 3000
+'
+
+test_expect_success 'descendants that outlive the root are followed to their end' '
+    trace -- sh -c "(sleep 0.3; echo late >late) & exit 0" &&
+    test -f late &&
+    test_grep -E "^p[0-9]+ open T/late fd=[0-9]+ flags=wronly\|creat\|trunc created=1 reg$" ev
+'
+
+test_expect_success 'without privileges: a clear message naming the fix' '
+    if ! command -v setpriv >/dev/null; then
+        echo "# SKIP: no setpriv" >&2
+    else
+        test_expect_code 77 setpriv --reuid=65534 --regid=65534 --clear-groups \
+            "$EDUMP" -q -- true 2>err &&
+        test_grep "needs root (CAP_BPF and CAP_PERFMON)" err
+    fi
+'
+
+test_done

@@ -1,0 +1,500 @@
+/* Unit tests of the eBPF tracer's userspace side that need no BPF: the kernel constants
+ * roar_bpf.h spells out, and the conversion of kernel records into event.h records. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "trace/ebpf/loader.h"
+#include "trace/ebpf/roar_bpf.h"
+#include "trace/event.h"
+#include "util/err.h"
+
+/* ---- the constants ----------------------------------------------------------------- */
+
+static void test_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof(struct roar_bpf_event), ROAR_BPF_EVENT_SIZE);
+    assert_int_equal(offsetof(struct roar_bpf_event, h), 0);
+    assert_int_equal(sizeof(struct roar_bpf_event) % 8, 0);
+}
+
+static void test_kernel_values(void **state)
+{
+    (void)state;
+    assert_int_equal(ROAR_BPF_AT_FDCWD, AT_FDCWD);
+    assert_int_equal(ROAR_BPF_AT_EMPTY_PATH, AT_EMPTY_PATH);
+    assert_int_equal(ROAR_BPF_AT_REMOVEDIR, AT_REMOVEDIR);
+    assert_int_equal(ROAR_BPF_O_WRONLY, O_WRONLY);
+    assert_int_equal(ROAR_BPF_O_CREAT, O_CREAT);
+    assert_int_equal(ROAR_BPF_O_TRUNC, O_TRUNC);
+    assert_int_equal(ROAR_BPF_O_CLOEXEC, O_CLOEXEC);
+    assert_int_equal(ROAR_BPF_FD_CLOEXEC, FD_CLOEXEC);
+    assert_int_equal(ROAR_BPF_F_DUPFD, F_DUPFD);
+    assert_int_equal(ROAR_BPF_F_SETFD, F_SETFD);
+    assert_int_equal(ROAR_BPF_F_DUPFD_CLOEXEC, F_DUPFD_CLOEXEC);
+    assert_int_equal(ROAR_BPF_MAP_ANONYMOUS, MAP_ANONYMOUS);
+    assert_int_equal(ROAR_BPF_CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_CLOEXEC);
+    assert_int_equal(ROAR_BPF_CLONE_VM, CLONE_VM);
+    assert_int_equal(ROAR_BPF_CLONE_FS, CLONE_FS);
+    assert_int_equal(ROAR_BPF_CLONE_FILES, CLONE_FILES);
+    assert_int_equal(ROAR_BPF_CLONE_VFORK, CLONE_VFORK);
+    assert_int_equal(ROAR_BPF_CLONE_THREAD, CLONE_THREAD);
+    assert_int_equal(ROAR_BPF_S_IFMT, S_IFMT);
+    assert_int_equal(ROAR_BPF_S_IFREG, S_IFREG);
+}
+
+static void test_syscall_numbers(void **state)
+{
+    static const struct {
+        int ours, libc;
+        const char *name;
+    } nr[] = {
+#define NR(x) {ROAR_NR_##x, SYS_##x, #x}
+        NR(read),          NR(write),          NR(open),          NR(close),
+        NR(mmap),          NR(pread64),        NR(pwrite64),      NR(readv),
+        NR(writev),        NR(pipe),           NR(dup),           NR(dup2),
+        NR(sendfile),      NR(socket),         NR(accept),        NR(socketpair),
+        NR(fcntl),         NR(truncate),       NR(ftruncate),     NR(chdir),
+        NR(fchdir),        NR(rename),         NR(rmdir),         NR(creat),
+        NR(link),          NR(unlink),         NR(epoll_create),  NR(inotify_init),
+        NR(openat),        NR(unlinkat),       NR(renameat),      NR(linkat),
+        NR(splice),        NR(signalfd),       NR(timerfd_create), NR(eventfd),
+        NR(fallocate),     NR(accept4),        NR(signalfd4),     NR(eventfd2),
+        NR(epoll_create1), NR(dup3),           NR(pipe2),         NR(inotify_init1),
+        NR(preadv),        NR(pwritev),        NR(perf_event_open), NR(fanotify_init),
+        NR(open_by_handle_at), NR(renameat2),  NR(memfd_create),  NR(userfaultfd),
+        NR(copy_file_range), NR(preadv2),      NR(pwritev2),      NR(io_uring_setup),
+        NR(pidfd_open),    NR(close_range),    NR(openat2),       NR(pidfd_getfd),
+        NR(memfd_secret),
+#undef NR
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
+        if (nr[i].ours != nr[i].libc)
+            fail_msg("syscall %s: roar_bpf.h says %d, the C library %d", nr[i].name, nr[i].ours,
+                     nr[i].libc);
+    }
+}
+
+/* ---- building kernel records ---------------------------------------------------------- */
+
+static unsigned char rec[sizeof(struct roar_bpf_event) + ROAR_BPF_DATA_MAX];
+static size_t rec_at;
+
+static struct roar_bpf_event *rec_start(unsigned type)
+{
+    struct roar_bpf_event *e = (struct roar_bpf_event *)rec;
+    memset(rec, 0, sizeof(rec));
+    e->h.type = (__u16)type;
+    e->h.tgid = 100;
+    e->h.tid = 100;
+    e->h.fd = -1;
+    e->h.fd2 = -1;
+    rec_at = sizeof(*e);
+    return e;
+}
+
+/* Appends the string the program passed as piece i. */
+static void rec_str(int i, const char *s)
+{
+    struct roar_bpf_event *e = (struct roar_bpf_event *)rec;
+    size_t n = strlen(s) + 1;
+    memcpy(rec + rec_at, s, n);
+    rec_at += n;
+    e->pflags[i] |= ROAR_BPF_P_STR;
+    e->str_len[i] = (__u32)n;
+}
+
+/* Appends a walk of piece i: names given root first ("usr", "bin"), stored leaf first
+ * as the kernel writes them. */
+static void rec_walk(int i, int n, ...)
+{
+    struct roar_bpf_event *e = (struct roar_bpf_event *)rec;
+    const char *names[64];
+    size_t start = rec_at;
+    va_list ap;
+    int k;
+    va_start(ap, n);
+    for (k = 0; k < n; k++)
+        names[k] = va_arg(ap, const char *);
+    va_end(ap);
+    for (k = n - 1; k >= 0; k--) {
+        size_t l = strlen(names[k]) + 1;
+        memcpy(rec + rec_at, names[k], l);
+        rec_at += l;
+    }
+    e->pflags[i] |= ROAR_BPF_P_WALK;
+    e->walk_len[i] = (__u32)(rec_at - start);
+}
+
+static size_t rec_end(void)
+{
+    struct roar_bpf_event *e = (struct roar_bpf_event *)rec;
+    e->rec_len = (__u32)rec_at;
+    return rec_at;
+}
+
+/* What came out: each record decoded (with the collector's decoder) and printed. */
+static char got[8][4096];
+static int ngot;
+
+static int collect(const void *r, size_t len, void *payload)
+{
+    roar_event ev;
+    size_t used = 0;
+    (void)payload;
+    if (roar_event_decode(&ev, r, len, &used) < 0)
+        fail_msg("decoder refused a converted record: %s", roar_error_last());
+    assert_int_equal(used, len);
+    assert_true(ngot < 8);
+    snprintf(got[ngot], sizeof(got[ngot]), "%s fd=%d%s%s%s%s seq=%llu",
+             roar_event_type_name(ev.h.type), ev.h.fd, ev.path ? " " : "",
+             ev.path ? ev.path : "", ev.path2 ? " -> " : "", ev.path2 ? ev.path2 : "",
+             (unsigned long long)ev.h.seq);
+    if (ev.h.type == ROAR_EV_INCOMPLETE)
+        snprintf(got[ngot], sizeof(got[ngot]), "incomplete %s%s%s",
+                 roar_event_incomplete_name((unsigned)ev.h.flags), ev.path ? " " : "",
+                 ev.path ? ev.path : "");
+    ngot++;
+    return 0;
+}
+
+static roar_ebpf_conv *conv;
+
+static int setup(void **state)
+{
+    (void)state;
+    ngot = 0;
+    return roar_ebpf_conv_new(&conv);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    roar_ebpf_conv_free(conv);
+    conv = NULL;
+    return 0;
+}
+
+static void convert(void)
+{
+    size_t n = rec_end();
+    ngot = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), 0);
+}
+
+/* ---- conversion ------------------------------------------------------------------------ */
+
+static void test_open_relative_joins_the_cwd_walk(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 3;
+    e->h.ret = 3;
+    rec_str(0, "../w/./sub//x");
+    rec_walk(0, 2, "home", "w");
+    rec_walk(1, 4, "home", "w", "sub", "x");
+    convert();
+    assert_int_equal(ngot, 1);
+    /* the canonical name equals the used one: not repeated */
+    assert_string_equal(got[0], "open fd=3 /home/w/sub/x seq=1");
+}
+
+static void test_open_keeps_a_different_canonical_name(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 4;
+    e->h.ret = 4;
+    rec_str(0, "/w/data/link");
+    rec_walk(1, 3, "mnt", "disk", "f");
+    convert();
+    assert_int_equal(ngot, 1);
+    assert_string_equal(got[0], "open fd=4 /w/data/link -> /mnt/disk/f seq=1");
+}
+
+static void test_walk_of_the_root(void **state)
+{
+    rec_start(ROAR_EV_CHDIR);
+    (void)state;
+    rec_walk(0, 0);
+    convert();
+    assert_string_equal(got[0], "chdir fd=-1 / seq=1");
+    /* a relative name against the root */
+    rec_start(ROAR_EV_UNLINK);
+    rec_str(0, "a/../b");
+    rec_walk(0, 0);
+    convert();
+    assert_string_equal(got[0], "unlink fd=-1 /b seq=2");
+}
+
+static void test_open_through_proc_uses_the_file_name(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 5;
+    e->h.ret = 5;
+    rec_str(0, "/proc/self/fd/3");
+    rec_walk(1, 2, "w", "f");
+    convert();
+    assert_string_equal(got[0], "open fd=5 /w/f seq=1");
+}
+
+static void test_open_tmpfile_has_no_canonical_name(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 3;
+    e->h.ret = 3;
+    e->h.flags = O_TMPFILE | O_WRONLY;
+    rec_str(0, ".");
+    rec_walk(0, 1, "w");
+    rec_walk(1, 2, "w", "#1234");
+    convert();
+    assert_string_equal(got[0], "open fd=3 /w seq=1");
+}
+
+static void test_open_by_handle_has_only_its_walk(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 3;
+    e->h.ret = 3;
+    rec_walk(1, 2, "w", "f");
+    convert();
+    assert_string_equal(got[0], "open fd=3 /w/f seq=1");
+}
+
+static void test_open_too_long_is_incomplete_and_frees_the_fd(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 7;
+    e->h.ret = 7;
+    rec_str(0, "f");
+    e->pflags[0] |= ROAR_BPF_P_WALK | ROAR_BPF_P_LONG;
+    rec_walk(1, 1, "x");
+    e->pflags[1] |= ROAR_BPF_P_LONG;
+    convert();
+    assert_int_equal(ngot, 2);
+    assert_string_equal(got[0], "incomplete path-too-long");
+    assert_string_equal(got[1], "fdnew fd=7 seq=2");
+}
+
+static void test_open_of_an_unreachable_file_frees_the_fd(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    (void)state;
+    e->h.fd = 7;
+    e->h.ret = 7;
+    rec_str(0, "f");
+    e->pflags[0] |= ROAR_BPF_P_WALK | ROAR_BPF_P_UNREACHED;
+    convert();
+    assert_int_equal(ngot, 1);
+    assert_string_equal(got[0], "fdnew fd=7 seq=1");
+}
+
+static void test_rename_two_bases(void **state)
+{
+    rec_start(ROAR_EV_RENAME);
+    (void)state;
+    rec_str(0, "tmp");
+    rec_walk(0, 1, "a");
+    rec_str(1, "../b/final");
+    rec_walk(1, 1, "a");
+    convert();
+    assert_string_equal(got[0], "rename fd=-1 /a/tmp -> /b/final seq=1");
+}
+
+static void test_rename_too_long(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_RENAME);
+    (void)state;
+    rec_str(0, "/a");
+    rec_str(1, "b");
+    e->pflags[1] |= ROAR_BPF_P_WALK | ROAR_BPF_P_LONG;
+    convert();
+    assert_int_equal(ngot, 1);
+    assert_string_equal(got[0], "incomplete path-too-long");
+}
+
+static void test_link_from_proc_fd_names_the_fd(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_LINK);
+    (void)state;
+    rec_str(0, "/proc/self/fd/9");
+    rec_str(1, "/w/final");
+    convert();
+    assert_string_equal(got[0], "link fd=9 -> /w/final seq=1");
+    e = rec_start(ROAR_EV_LINK);
+    rec_str(0, "/proc/100/fd/12");
+    rec_str(1, "/w/final");
+    convert();
+    assert_string_equal(got[0], "link fd=12 -> /w/final seq=2");
+    /* another process's fd is not ours to name */
+    e = rec_start(ROAR_EV_LINK);
+    rec_str(0, "/proc/101/fd/12");
+    rec_str(1, "/w/final");
+    convert();
+    assert_string_equal(got[0], "link fd=-1 /proc/101/fd/12 -> /w/final seq=3");
+    (void)e;
+}
+
+static void test_exec_and_foreign_arch(void **state)
+{
+    rec_start(ROAR_EV_EXEC);
+    (void)state;
+    rec_walk(0, 3, "usr", "bin", "cat");
+    convert();
+    assert_string_equal(got[0], "exec fd=-1 /usr/bin/cat seq=1");
+    struct roar_bpf_event *e = rec_start(ROAR_EV_INCOMPLETE);
+    e->h.flags = ROAR_INC_FOREIGN_ARCH;
+    rec_walk(0, 2, "opt", "prog32");
+    convert();
+    assert_string_equal(got[0], "incomplete foreign-arch /opt/prog32");
+}
+
+static void test_small_records_pass_through(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_CLOSE);
+    (void)state;
+    e->h.fd = 3;
+    e->h.fd2 = 9;
+    convert();
+    assert_string_equal(got[0], "close fd=3 seq=1");
+}
+
+static void test_malformed_records(void **state)
+{
+    struct roar_bpf_event *e;
+    size_t n;
+    (void)state;
+
+    /* shorter than the struct */
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, 10, collect, NULL), ROAR_EINVALID);
+    /* a string that overruns the record */
+    e = rec_start(ROAR_EV_UNLINK);
+    rec_str(0, "/abc");
+    e->str_len[0] = 4000;
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
+    /* a string without its NUL */
+    e = rec_start(ROAR_EV_UNLINK);
+    rec_str(0, "/abc");
+    e->str_len[0] = 3;
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
+    /* a walk without its last NUL */
+    e = rec_start(ROAR_EV_EXEC);
+    rec_walk(0, 1, "abc");
+    e->walk_len[0] = 3;
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
+    /* rec_len larger than the bytes given */
+    e = rec_start(ROAR_EV_CLOSE);
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n - 8, collect, NULL), ROAR_EINVALID);
+    /* unknown type */
+    e = rec_start(ROAR_EV__COUNT);
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
+    /* a rename that lost a name */
+    e = rec_start(ROAR_EV_RENAME);
+    rec_str(0, "/a");
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
+}
+
+/* Random bytes in, and only records the collector's decoder accepts out. */
+static void test_random_records_never_give_bad_output(void **state)
+{
+    unsigned seed = 12345;
+    int round;
+    (void)state;
+    /* the types the kernel side sends, with the fields it always fills */
+    static const unsigned types[] = {ROAR_EV_OPEN,     ROAR_EV_CLOSE,    ROAR_EV_DUP,
+                                     ROAR_EV_FORK,     ROAR_EV_EXEC,     ROAR_EV_EXIT,
+                                     ROAR_EV_READ,     ROAR_EV_WRITE,    ROAR_EV_MMAP,
+                                     ROAR_EV_TRUNCATE, ROAR_EV_RENAME,   ROAR_EV_LINK,
+                                     ROAR_EV_UNLINK,   ROAR_EV_CHDIR,    ROAR_EV_COPY,
+                                     ROAR_EV_FDNEW,    ROAR_EV_INCOMPLETE};
+    for (round = 0; round < 20000; round++) {
+        struct roar_bpf_event *e = rec_start(types[seed % (sizeof(types) / sizeof(types[0]))]);
+        size_t k, n = 16 + (seed % 200);
+        e->h.fd = e->h.fd2 = 3;
+        e->h.pid2 = 7;
+        if (e->h.type == ROAR_EV_INCOMPLETE)
+            e->h.flags = (seed & 1) ? ROAR_INC_FOREIGN_ARCH : ROAR_INC_IO_URING;
+        for (k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            rec[sizeof(*e) + k] = (seed >> 16) % 5 == 0 ? 0 : (unsigned char)('a' + (seed >> 8) % 3);
+            if ((seed >> 20) % 7 == 0)
+                rec[sizeof(*e) + k] = '/';
+        }
+        seed = seed * 1103515245u + 12345u;
+        e->pflags[0] = (__u16)((seed >> 4) & 0xf);
+        e->pflags[1] = (__u16)((seed >> 8) & 0xf);
+        e->str_len[0] = (seed >> 12) % 40;
+        e->walk_len[0] = (seed >> 16) % 40;
+        e->str_len[1] = (seed >> 20) % 40;
+        e->walk_len[1] = (seed >> 24) % 40;
+        rec_at = sizeof(*e) + n;
+        n = rec_end();
+        ngot = 0;
+        (void)roar_ebpf_conv_record(conv, rec, n, collect, NULL);
+        roar_error_clear();
+    }
+}
+
+static void test_not_loadable_without_the_build(void **state)
+{
+    roar_ebpf *t = (roar_ebpf *)1;
+    (void)state;
+    if (roar_ebpf_built())
+        skip();
+    assert_int_equal(roar_ebpf_open(&t, NULL), ROAR_EUNSUPPORTED);
+    assert_null(t);
+    assert_non_null(strstr(roar_error_last(), "not built"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_kernel_values),
+        cmocka_unit_test(test_syscall_numbers),
+        cmocka_unit_test_setup_teardown(test_open_relative_joins_the_cwd_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_keeps_a_different_canonical_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_of_the_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_through_proc_uses_the_file_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_tmpfile_has_no_canonical_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_by_handle_has_only_its_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_too_long_is_incomplete_and_frees_the_fd, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_of_an_unreachable_file_frees_the_fd, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rename_two_bases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_from_proc_fd_names_the_fd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_and_foreign_arch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_records_pass_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_records_never_give_bad_output, setup, teardown),
+        cmocka_unit_test(test_not_loadable_without_the_build),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
