@@ -15,11 +15,20 @@ git init -q
 git -c user.name=demo -c user.email=demo@example.invalid add .
 git -c user.name=demo -c user.email=demo@example.invalid commit -qm "example pipeline"
 
-step() { echo; echo "\$ git roar run $*"; git roar run "$@"; }
-step python3 prepare.py
-step python3 featurize.py
-step python3 train.py
-step python3 evaluate.py
+# The system interpreter: a version manager's shim (pyenv) would be recorded too, as
+# it should be, but its wrapper scripts would crowd the demo's input lists.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+
+step() {
+    echo
+    printf '$ git roar run'; printf ' %q' "$@"; echo
+    git roar run "$@"
+}
+step "$py" prepare.py
+step "$py" featurize.py
+step "$py" train.py
+step "$py" evaluate.py
 # A shell step with a pipe and a redirect: every process of the pipeline is traced.
 step sh -c 'cut -d, -f5 data/raw.csv | tail -n +2 | sort | uniq -c > data/label_counts.txt'
 
