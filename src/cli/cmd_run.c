@@ -142,7 +142,7 @@ static void open_source(roar_trace_source *out, const char *tracer, const char *
 
 /* After the job is safe: die as the command died (SPEC §3), so that a shell loop
  * stops on ^C. No core dump of ours: the command's was the one that mattered. */
-static void reraise(int sig)
+void roar_run_reraise(int sig)
 {
     struct rlimit no_core = {0, 0};
     sigset_t set;
@@ -155,12 +155,12 @@ static void reraise(int sig)
     sigaddset(&set, sig);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     raise(sig);
+    _exit(128 + sig); /* a signal whose default is not to terminate */
 }
 
-int roar_cmd_run(roar_cli_ctx *ctx)
+int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char *tracer,
+                    char **argv, size_t argc, bool quiet)
 {
-    const char *tracer = roar_cli_opt_string(ctx, "tracer", "auto");
-    roar_repo *repo = ctx->repo;
     roar_run_config cfg;
     roar_trace_source source;
     roar_pathcanon *canon = NULL;
@@ -169,7 +169,6 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     roar_collector_opts copts;
     roar_collector_result res;
     run_hash_ctx hctx = {NULL};
-    roar_job job;
     roar_run_meta meta;
     roar_buf lib = ROAR_BUF_INIT, path = ROAR_BUF_INIT, cwd = ROAR_BUF_INIT;
     roar_buf record = ROAR_BUF_INIT, key = ROAR_BUF_INIT, pending = ROAR_BUF_INIT;
@@ -180,9 +179,6 @@ int roar_cmd_run(roar_cli_ctx *ctx)
 
     memset(&source, 0, sizeof(source));
     memset(&res, 0, sizeof(res));
-    roar_job_init(&job);
-    if (roar_cli_opt_set(ctx, "commit") || roar_cli_opt_set(ctx, "message"))
-        roar_cli_die("'git roar run --commit' is not implemented yet");
     check_tracer(tracer);
 
     if (roar_repo_ensure_roar_dir(repo) < 0 || roar_run_config_read(&cfg, repo) < 0)
@@ -237,50 +233,50 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     copts.hash_payload = &hctx;
     fflush(stdout);
     fflush(stderr);
-    if (roar_collector_run(&res, &copts, &source, ctx->argv) < 0) {
+    if (roar_collector_run(&res, &copts, &source, argv) < 0) {
         source.free(source.self);
         roar_cli_die_error();
     }
     source.free(source.self);
     if (res.exec_errno)
-        roar_cli_error("cannot run '%s': %s", ctx->argv[0], strerror(res.exec_errno));
+        roar_cli_error("cannot run '%s': %s", argv[0], strerror(res.exec_errno));
 
-    meta.argv = (const char *const *)ctx->argv;
-    meta.argc = (size_t)ctx->argc;
+    meta.argv = (const char *const *)argv;
+    meta.argc = argc;
     meta.cwd = cwd.ptr;
     meta.base = has_head ? head : NULL;
     meta.tracer = source.name;
     meta.host = host[0] ? host : NULL;
     meta.user = user;
     meta.cfg = &cfg;
-    if (roar_run_job_build(&job, repo, &meta, &res) < 0 || roar_record_serialize(&record, &job) < 0)
+    if (roar_run_job_build(job, repo, &meta, &res) < 0 || roar_record_serialize(&record, job) < 0)
         roar_cli_die("cannot record the job: %s", roar_error_last());
 
     /* The pending record is the durable copy: written and synced before the cache. */
     roar_buf_clear(&path);
-    if (roar_pending_write(&path, pending.ptr, job.id, key.ptr, record.ptr, record.size) < 0)
+    if (roar_pending_write(&path, pending.ptr, job->id, key.ptr, record.ptr, record.size) < 0)
         roar_cli_die("cannot record the job: %s", roar_error_last());
     if (hctx.cache) {
         if (roar_cache_begin(hctx.cache) < 0 ||
-            roar_cache_job_put(hctx.cache, &job, record.ptr) < 0 ||
-            roar_cache_pending_mark(hctx.cache, job.id, roar_repo_gitdir(repo)) < 0 ||
+            roar_cache_job_put(hctx.cache, job, record.ptr) < 0 ||
+            roar_cache_pending_mark(hctx.cache, job->id, roar_repo_gitdir(repo)) < 0 ||
             roar_cache_commit(hctx.cache) < 0) {
-            roar_cli_warning("cannot add job %.7s to the cache: %s; it is safe in '%s'", job.id,
+            roar_cli_warning("cannot add job %.7s to the cache: %s; it is safe in '%s'", job->id,
                              roar_error_last(), path.ptr);
             roar_cache_rollback(hctx.cache);
         }
     }
 
-    if (!ctx->quiet) {
+    if (!quiet) {
         int64_t ms = res.end_ms - res.start_ms;
         fprintf(stderr,
                 "roar: job %.7s \xc2\xb7 %zu in \xc2\xb7 %zu out \xc2\xb7 %s %d \xc2\xb7 "
                 "%lld.%02llds\n",
-                job.id, res.input_count, res.output_count,
-                job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job.end_code,
+                job->id, res.input_count, res.output_count,
+                job->end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job->end_code,
                 (long long)(ms / 1000), (long long)(ms % 1000 / 10));
     }
-    warn_gaps(&job);
+    warn_gaps(job);
 
     if (WIFSIGNALED(res.wait_status)) {
         sig = WTERMSIG(res.wait_status);
@@ -290,7 +286,6 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     }
 
     roar_collector_result_dispose(&res);
-    roar_job_dispose(&job);
     roar_pathfilter_free(filter);
     roar_pathcanon_free(canon);
     roar_cache_free(hctx.cache);
@@ -302,7 +297,22 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     roar_buf_dispose(&key);
     roar_buf_dispose(&pending);
     free(user);
+    *out_signal = sig;
+    return status;
+}
+
+int roar_cmd_run(roar_cli_ctx *ctx)
+{
+    roar_job job;
+    int status, sig;
+
+    if (roar_cli_opt_set(ctx, "commit") || roar_cli_opt_set(ctx, "message"))
+        roar_cli_die("'git roar run --commit' is not implemented yet");
+    roar_job_init(&job);
+    status = roar_run_traced(&job, &sig, ctx->repo, roar_cli_opt_string(ctx, "tracer", "auto"),
+                             ctx->argv, (size_t)ctx->argc, ctx->quiet);
+    roar_job_dispose(&job);
     if (sig)
-        reraise(sig);
+        roar_run_reraise(sig);
     return status;
 }

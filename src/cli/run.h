@@ -59,4 +59,19 @@ typedef struct {
 int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res);
 
+/* Runs argv (NULL-terminated, argc elements) traced in the current directory, exactly
+ * as `git roar run` does (SPEC §3): records the job as a pending record and in the
+ * cache, prints the summary line unless `quiet` and a warning per incomplete line.
+ * `tracer` is "auto", "ebpf" or "preload". Fills `job` (initialised by the caller, who
+ * disposes of it) with the recorded job. Returns the command's status as a shell
+ * reports it (the exit code, 127/126 when it cannot run, 128 + N for signal N) and
+ * sets *out_signal to N, else 0: the caller re-raises it (roar_run_reraise) once it
+ * has done its own bookkeeping. Dies (fatal) when the job cannot be recorded. Used by
+ * `run` and by `reproduce`, which reruns recorded commands as new jobs. */
+int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char *tracer,
+                    char **argv, size_t argc, bool quiet);
+
+/* Dies of signal `sig` as the traced command did, without a core dump of our own. */
+void roar_run_reraise(int sig) __attribute__((noreturn));
+
 #endif
