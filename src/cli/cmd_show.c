@@ -1,6 +1,5 @@
-/* `git roar show [--json] OBJ`: a job's whole record, or for a file the jobs that
- * produced and consumed its current content (SPEC §3). Commits, `<rev>:<path>` and
- * blob ids come with the fuller queries; resolve_obj is where they will go. */
+/* `git roar show [--json] OBJ`: a job's whole record; for a file, `<rev>:<path>` or blob
+ * the jobs that produced and consumed that content; for a commit, what explains it. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +10,8 @@
 #include <git2.h>
 
 #include "cli/cli.h"
+#include "cli/explain.h"
+#include "cli/objref.h"
 #include "cli/query.h"
 #include "graph/hash.h"
 #include "util/err.h"
@@ -220,9 +221,39 @@ static void json_job_list(roar_buf *out, const char *key, const roar_query_job *
     CHECK(roar_buf_putc(out, ']'));
 }
 
-static void show_file(roar_query *q, const char *arg, bool json)
+/* Appends the edges of `src` to `dst`, taking their paths (src keeps none). */
+static void move_edges(roar_cache_edge_list *dst, roar_cache_edge_list *src)
 {
-    roar_buf path = ROAR_BUF_INIT, abs = ROAR_BUF_INIT, out = ROAR_BUF_INIT;
+    size_t i;
+    for (i = 0; i < src->count; i++) {
+        if (ROAR_ALLOC_GROW(dst->items, dst->count + 1, dst->alloc) < 0)
+            oom();
+        dst->items[dst->count++] = src->items[i];
+        src->items[i].path = NULL;
+    }
+    roar_cache_edge_list_dispose(src);
+}
+
+/* Producers (or consumers) of either id: a committed file's clean and work-tree forms. */
+static void edges_of(roar_cache_edge_list *out, roar_cache *cache, const char *id1, const char *id2,
+                     bool producers)
+{
+    roar_cache_edge_list tmp = ROAR_CACHE_EDGE_LIST_INIT;
+    const char *ids[2] = {id1, id2 && strcmp(id1, id2) != 0 ? id2 : NULL};
+    size_t k;
+    for (k = 0; k < 2 && ids[k]; k++) {
+        if ((producers ? roar_cache_producers(&tmp, cache, ids[k])
+                       : roar_cache_consumers(&tmp, cache, ids[k])) < 0)
+            roar_cli_die_error();
+        move_edges(out, &tmp);
+    }
+}
+
+/* A file (current content), `<rev>:<path>` or a blob id: who made and who read this
+ * exact content, and if nobody made it, who last wrote the path. */
+static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bool json)
+{
+    roar_buf out = ROAR_BUF_INIT;
     roar_cache_edge_list producers = ROAR_CACHE_EDGE_LIST_INIT;
     roar_cache_edge_list consumers = ROAR_CACHE_EDGE_LIST_INIT;
     roar_cache_edge_list writes = ROAR_CACHE_EDGE_LIST_INIT;
@@ -230,30 +261,28 @@ static void show_file(roar_query *q, const char *arg, bool json)
     size_t nprod = 0, ncons = 0, nwriter = 0, i;
     const roar_cache_edge *writer = NULL;
     roar_cache *cache = roar_query_cache(q);
-    char id[ROAR_OID_HEXSZ + 1] = "";
-    roar_stat_key key;
-    bool exists = true;
-    int error;
+    const char *path = ref->path; /* NULL for a bare blob id */
+    char wt[ROAR_OID_HEXSZ + 1] = "";
+    bool exists = ref->exists && ref->has_blob;
+    const char *kind = ref->kind == ROAR_OBJREF_PATH ? "file" : "blob";
 
-    roar_query_map_path(&path, &abs, q, arg);
-    error = roar_hash_file(id, &key, cache, abs.ptr, NULL);
-    if (error == ROAR_ENOTFOUND) {
-        exists = false;
-        roar_error_clear();
-    } else if (error < 0) {
-        roar_cli_die("cannot read '%s': %s", arg, roar_error_last());
-    }
+    /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
+    if (ref->kind == ROAR_OBJREF_REVPATH &&
+        roar_objref_worktree_blob(wt, repo, ref->blob, ref->path,
+                                  ref->commit[0] ? ref->commit : NULL) < 0)
+        roar_cli_die_error();
 
     if (cache) {
-        if (exists && (roar_cache_producers(&producers, cache, id) < 0 ||
-                       roar_cache_consumers(&consumers, cache, id) < 0))
-            roar_cli_die_error();
+        if (exists) {
+            edges_of(&producers, cache, ref->blob, wt[0] ? wt : NULL, true);
+            edges_of(&consumers, cache, ref->blob, wt[0] ? wt : NULL, false);
+        }
         nprod = scoped_edges(&prod_jobs, q, &producers);
         ncons = scoped_edges(&cons_jobs, q, &consumers);
-        if (!nprod) {
+        if (!nprod && path) {
             /* Nobody made this content: who last wrote this path, and what? */
             roar_cache_edge_list all = ROAR_CACHE_EDGE_LIST_INIT;
-            if (roar_cache_path_edges(&all, cache, path.ptr) < 0)
+            if (roar_cache_path_edges(&all, cache, path) < 0)
                 roar_cli_die_error();
             for (i = 0; i < all.count; i++) {
                 if (all.items[i].role != ROAR_ROLE_OUT)
@@ -272,11 +301,19 @@ static void show_file(roar_query *q, const char *arg, bool json)
     }
 
     if (json) {
-        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"file\",", ROAR_QUERY_JSON_VERSION));
-        CHECK(roar_query_json_path(&out, "path", path.ptr));
+        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"%s\",", ROAR_QUERY_JSON_VERSION,
+                              kind));
+        if (path)
+            CHECK(roar_query_json_path(&out, "path", path));
+        else
+            CHECK(roar_buf_puts(&out, "\"path\":null"));
+        if (ref->kind == ROAR_OBJREF_REVPATH)
+            CHECK(roar_buf_printf(&out, ",\"commit\":%s%s%s,\"worktree_id\":\"%s\"",
+                                  ref->commit[0] ? "\"" : "", ref->commit[0] ? ref->commit : "null",
+                                  ref->commit[0] ? "\"" : "", wt));
         if (exists)
-            CHECK(roar_buf_printf(&out, ",\"exists\":true,\"id\":\"%s\",\"size\":%llu", id,
-                                  (unsigned long long)key.size));
+            CHECK(roar_buf_printf(&out, ",\"exists\":true,\"id\":\"%s\",\"size\":%llu", ref->blob,
+                                  (unsigned long long)ref->size));
         else
             CHECK(roar_buf_puts(&out, ",\"exists\":false,\"id\":null,\"size\":null"));
         json_job_list(&out, "produced_by", prod_jobs, nprod, &producers, ROAR_ROLE_OUT);
@@ -301,12 +338,21 @@ static void show_file(roar_query *q, const char *arg, bool json)
         goto cleanup;
     }
 
-    CHECK(roar_buf_puts(&out, "file "));
-    CHECK(roar_query_put_path(&out, path.ptr));
-    if (exists)
-        CHECK(roar_buf_printf(&out, "\nblob %s (%llu bytes)\n", id, (unsigned long long)key.size));
-    else
-        CHECK(roar_buf_puts(&out, "\nmissing: the file does not exist\n"));
+    if (path) {
+        CHECK(roar_buf_puts(&out, "file "));
+        CHECK(roar_query_put_path(&out, path));
+        if (ref->kind == ROAR_OBJREF_REVPATH)
+            CHECK(roar_buf_printf(&out, " at %s", ref->commit[0] ? ref->commit : "the index"));
+        CHECK(roar_buf_putc(&out, '\n'));
+    }
+    if (exists) {
+        CHECK(roar_buf_printf(&out, "blob %s (%llu bytes)\n", ref->blob,
+                              (unsigned long long)ref->size));
+        if (wt[0] && strcmp(wt, ref->blob) != 0)
+            CHECK(roar_buf_printf(&out, "work-tree form %s (after git's filters)\n", wt));
+    } else {
+        CHECK(roar_buf_puts(&out, "missing: the file does not exist\n"));
+    }
     if (!cache) {
         CHECK(roar_buf_puts(&out, "\nno jobs recorded yet\n"));
         roar_query_flush(&out);
@@ -315,19 +361,19 @@ static void show_file(roar_query *q, const char *arg, bool json)
     if (exists) {
         CHECK(roar_buf_putc(&out, '\n'));
         text_job_list(&out, "produced by:", "no job produced this content", prod_jobs, nprod,
-                      &producers, ROAR_ROLE_OUT, path.ptr);
+                      &producers, ROAR_ROLE_OUT, path ? path : "");
         text_job_list(&out, "consumed by:", "no job read this content", cons_jobs, ncons,
-                      &consumers, ROAR_ROLE_IN, path.ptr);
+                      &consumers, ROAR_ROLE_IN, path ? path : "");
     }
-    if (!nprod) {
+    if (!nprod && path) {
         CHECK(roar_buf_putc(&out, '\n'));
         if (!writer) {
             CHECK(roar_buf_puts(&out, "no job wrote "));
-            CHECK(roar_query_put_path(&out, path.ptr));
+            CHECK(roar_query_put_path(&out, path));
             CHECK(roar_buf_putc(&out, '\n'));
         } else {
             CHECK(roar_buf_puts(&out, "latest job that wrote "));
-            CHECK(roar_query_put_path(&out, path.ptr));
+            CHECK(roar_query_put_path(&out, path));
             CHECK(roar_buf_puts(&out, ":\n  "));
             CHECK(roar_query_job_line(&out, &writer_jobs[0]));
             CHECK(roar_buf_puts(&out, "\n  content differs: the job wrote "));
@@ -337,8 +383,8 @@ static void show_file(roar_query *q, const char *arg, bool json)
                 CHECK(roar_buf_puts(&out, "content of unknown id"));
             CHECK(roar_buf_printf(&out, " (%llu bytes)", (unsigned long long)writer->size));
             if (exists)
-                CHECK(roar_buf_printf(&out, "; the file is now %s (%llu bytes)\n", id,
-                                      (unsigned long long)key.size));
+                CHECK(roar_buf_printf(&out, "; the file is now %s (%llu bytes)\n", ref->blob,
+                                      (unsigned long long)ref->size));
             else
                 CHECK(roar_buf_puts(&out, "; the file is now missing\n"));
         }
@@ -352,14 +398,113 @@ cleanup:
     roar_cache_edge_list_dispose(&producers);
     roar_cache_edge_list_dispose(&consumers);
     roar_cache_edge_list_dispose(&writes);
-    roar_buf_dispose(&path);
-    roar_buf_dispose(&abs);
     roar_buf_dispose(&out);
 }
 
-/* ---- resolving OBJ (SPEC §3) ---------------------------------------------------- */
+/* ---- a commit ----------------------------------------------------------------- */
 
-static bool looks_like_job_prefix(const char *s)
+static const char *status_word(char status)
+{
+    switch (status) {
+    case 'A':
+        return "added";
+    case 'D':
+        return "deleted";
+    case 'R':
+        return "renamed";
+    case 'T':
+        return "typechange";
+    default:
+        return "modified";
+    }
+}
+
+/* The jobs attached to the commit, and for each file it changed whether a recorded
+ * job produced the new content. */
+static void show_commit(roar_query *q, roar_repo *repo, const char *commit, bool json)
+{
+    roar_cache *cache = roar_query_cache(q);
+    roar_cache_id_list attached = ROAR_CACHE_ID_LIST_INIT;
+    roar_explain_list files = ROAR_EXPLAIN_LIST_INIT;
+    roar_buf out = ROAR_BUF_INIT;
+    roar_query_job j;
+    size_t i, k, produced = 0;
+
+    roar_query_job_init(&j);
+    if (cache && roar_cache_commit_jobs(&attached, cache, commit) < 0)
+        roar_cli_die_error();
+    if (roar_explain_commit(&files, repo, cache, commit) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < files.count; i++)
+        produced += files.items[i].producers.count > 0;
+
+    if (json) {
+        CHECK(roar_buf_printf(&out,
+                              "{\"version\":%d,\"kind\":\"commit\",\"commit\":\"%s\",\"jobs\":[",
+                              ROAR_QUERY_JSON_VERSION, commit));
+        for (i = 0; i < attached.count; i++) {
+            roar_query_job_load(&j, q, attached.items[i]);
+            CHECK(roar_buf_puts(&out, i ? "," : ""));
+            CHECK(roar_query_json_job(&out, &j, false));
+        }
+        CHECK(roar_buf_puts(&out, "],\"files\":["));
+        for (i = 0; i < files.count; i++) {
+            const roar_explain_file *f = &files.items[i];
+            CHECK(roar_buf_puts(&out, i ? ",{" : "{"));
+            CHECK(roar_query_json_path(&out, "path", f->path));
+            CHECK(roar_buf_printf(&out, ",\"status\":\"%s\"", status_word(f->status)));
+            if (f->status == 'D')
+                CHECK(roar_buf_puts(&out, ",\"id\":null,\"worktree_id\":null"));
+            else
+                CHECK(roar_buf_printf(&out, ",\"id\":\"%s\",\"worktree_id\":\"%s\"", f->blob,
+                                      f->worktree_blob));
+            CHECK(roar_buf_printf(&out, ",\"produced\":%s,\"produced_by\":[",
+                                  f->producers.count ? "true" : "false"));
+            for (k = 0; k < f->producers.count; k++)
+                CHECK(roar_buf_printf(&out, "%s\"%s\"", k ? "," : "", f->producers.items[k]));
+            CHECK(roar_buf_puts(&out, "]}"));
+        }
+        CHECK(roar_buf_puts(&out, "]}\n"));
+        roar_query_flush(&out);
+        goto cleanup;
+    }
+
+    CHECK(roar_buf_printf(&out, "commit %s\n\njobs attached (%zu):\n", commit, attached.count));
+    if (!attached.count)
+        CHECK(roar_buf_puts(&out, "  none\n"));
+    for (i = 0; i < attached.count; i++) {
+        roar_query_job_load(&j, q, attached.items[i]);
+        CHECK(roar_buf_puts(&out, "  "));
+        CHECK(roar_query_job_line(&out, &j));
+        CHECK(roar_buf_putc(&out, '\n'));
+    }
+    CHECK(roar_buf_printf(&out, "\nfiles changed (%zu, %zu produced by a recorded job):\n",
+                          files.count, produced));
+    for (i = 0; i < files.count; i++) {
+        const roar_explain_file *f = &files.items[i];
+        CHECK(roar_buf_printf(&out, "  %-10s ",
+                              f->status == 'D'     ? "deleted"
+                              : f->producers.count ? "produced"
+                                                   : "unproduced"));
+        CHECK(roar_query_put_path(&out, f->path));
+        if (f->producers.count) {
+            CHECK(roar_buf_puts(&out, "  by "));
+            for (k = 0; k < f->producers.count; k++)
+                CHECK(roar_buf_printf(&out, "%s%.*s", k ? "," : "", ROAR_QUERY_ABBREV,
+                                      f->producers.items[k]));
+        }
+        CHECK(roar_buf_putc(&out, '\n'));
+    }
+    roar_query_flush(&out);
+
+cleanup:
+    roar_query_job_dispose(&j);
+    roar_cache_id_list_dispose(&attached);
+    roar_explain_list_dispose(&files);
+    roar_buf_dispose(&out);
+}
+
+static bool is_hex(const char *s)
 {
     size_t n = strlen(s), i;
     if (n < 4 || n > ROAR_OID_HEXSZ)
@@ -370,58 +515,52 @@ static bool looks_like_job_prefix(const char *s)
     return true;
 }
 
-static bool is_revision(roar_repo *repo, const char *arg)
-{
-    git_object *obj = NULL;
-    bool is = git_revparse_single(&obj, roar_repo_git(repo), arg) == 0;
-    git_object_free(obj);
-    return is;
-}
+/* ---- dispatch ----------------------------------------------------------------- */
 
 int roar_cmd_show(roar_cli_ctx *ctx)
 {
     const char *arg = ctx->argv[0];
     bool json = roar_cli_opt_set(ctx, "json");
     bool after_dashdash = ctx->dashdash == 0;
-    bool is_file = false, is_job = false;
-    char job_id[ROAR_OID_HEXSZ + 1] = "";
     roar_query *q = roar_query_open(ctx);
-    struct stat st;
+    roar_objref ref;
+    int error;
 
-    /* Only an existing path counts as a file before `--` (SPEC §3). */
-    if (!after_dashdash && roar_repo_worktree(ctx->repo) && arg[0] && stat(arg, &st) == 0)
-        is_file = true;
-    if (!after_dashdash && looks_like_job_prefix(arg) && roar_query_cache(q)) {
-        int error = roar_cache_job_resolve(job_id, roar_query_cache(q), arg);
-        if (error == 0)
-            is_job = true;
-        else if (error != ROAR_ENOTFOUND)
-            roar_cli_die_error(); /* ambiguous: the message lists the candidates */
-        roar_error_clear();
-    }
-
-    if (is_file && is_job)
-        roar_cli_die("'%s' is ambiguous; it names:\n  file %s\n  job %s\n"
-                     "Use 'git roar show -- %s' for the file, or more digits for the job",
-                     arg, arg, job_id, arg);
-    if (after_dashdash || is_file) {
-        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-            roar_cli_die("'%s' is a directory; show takes a file or a job", arg);
-        show_file(q, arg, json);
-    } else if (is_job) {
-        show_job(q, job_id, json);
-    } else if (is_revision(ctx->repo, arg)) {
-        roar_cli_die("'%s' is a revision; showing a commit is not supported yet", arg);
-    } else if (looks_like_job_prefix(arg) && !roar_query_cache(q)) {
+    roar_objref_init(&ref);
+    error = roar_objref_resolve(&ref, q, ctx->repo, arg, ROAR_OBJREF_ANY, after_dashdash);
+    if (error == ROAR_ENOTFOUND && is_hex(arg) && !roar_query_cache(q)) {
+        /* Not an error: a job id, but nothing was ever recorded here. */
         if (json)
             printf("{\"version\":%d,\"kind\":\"none\"}\n", ROAR_QUERY_JSON_VERSION);
         else if (!ctx->quiet)
             printf("no jobs recorded yet\n");
-    } else if (looks_like_job_prefix(arg)) {
-        roar_cli_die("no job matches '%s', and it is not a file", arg);
-    } else {
-        roar_cli_die("'%s' is neither an existing file nor a job id", arg);
+        goto done;
     }
+    if (error == ROAR_ENOTFOUND && is_hex(arg))
+        roar_cli_die("no job matches '%s', and it is not a file, a commit or a blob", arg);
+    if (error < 0)
+        roar_cli_die_error();
+
+    switch (ref.kind) {
+    case ROAR_OBJREF_PATH:
+        if (ref.exists && !ref.has_blob)
+            roar_cli_die("'%s' is a directory; show takes a file, a blob, a job or a commit", arg);
+        show_file(q, ctx->repo, &ref, json);
+        break;
+    case ROAR_OBJREF_REVPATH:
+    case ROAR_OBJREF_BLOB:
+        show_file(q, ctx->repo, &ref, json);
+        break;
+    case ROAR_OBJREF_JOB:
+        show_job(q, ref.job, json);
+        break;
+    case ROAR_OBJREF_COMMIT:
+        show_commit(q, ctx->repo, ref.commit, json);
+        break;
+    }
+
+done:
+    roar_objref_dispose(&ref);
     roar_query_free(q);
     return ROAR_EXIT_OK;
 }

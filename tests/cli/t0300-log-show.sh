@@ -313,14 +313,14 @@ test_expect_success 'show: a name that is both a file and a job prefix is fatal,
     test_grep "^file $P$" out
 '
 
-test_expect_success 'show: directories, git dirs and revisions are refused clearly' '
+test_expect_success 'show: directories and git dirs are refused clearly; a revision is a commit' '
     make_pipeline &&
     test_expect_code 128 git roar show data 2>err &&
     test_grep "is a directory" err &&
     test_expect_code 128 git roar show .git/HEAD 2>err &&
     test_grep "inside the git directory" err &&
-    test_expect_code 128 git roar show HEAD 2>err &&
-    test_grep "is a revision; showing a commit is not supported yet" err &&
+    git roar show HEAD >out &&
+    test_grep "^commit $(git rev-parse HEAD)$" out &&
     test_expect_code 128 git roar show 0000000000 2>err &&
     test_grep "no job matches" err
 '
