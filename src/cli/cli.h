@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gitstore/reindex.h"
 #include "gitstore/repo.h"
 
 /* Exit codes, as git uses them (SPEC §3). */
@@ -109,6 +110,11 @@ int roar_cmd_sync(roar_cli_ctx *ctx);
 int roar_cmd_reindex(roar_cli_ctx *ctx);
 int roar_cmd_fsck(roar_cli_ctx *ctx);
 int roar_cmd_export(roar_cli_ctx *ctx);
+
+/* Prints a problem met while bringing the cache up to date ("warning: refs/notes/roar:
+ * note on <commit>: line N: ..."); a roar_reindex_problem_cb (gitstore/reindex.h) for
+ * every command that calls roar_reindex_refresh first. Defined in cmd_reindex.c. */
+int roar_cli_warn_reindex_problem(const roar_reindex_problem *problem, void *payload);
 
 /* ---- option values (name = the option's long name; asserting it was declared) ---- */
 

@@ -7,7 +7,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-static int warn_problem(const roar_reindex_problem *p, void *payload)
+int roar_cli_warn_reindex_problem(const roar_reindex_problem *p, void *payload)
 {
     roar_buf line = ROAR_BUF_INIT;
     (void)payload;
@@ -25,7 +25,8 @@ int roar_cmd_reindex(roar_cli_ctx *ctx)
 
     if (roar_reindex_open_cache(&cache, ctx->repo, full) < 0)
         roar_cli_die_error();
-    if (roar_reindex_update(&stats, ctx->repo, cache, full, warn_problem, NULL) < 0) {
+    if (roar_reindex_update(&stats, ctx->repo, cache, full, roar_cli_warn_reindex_problem, NULL) <
+        0) {
         roar_cache_free(cache);
         roar_cli_die_error();
     }

@@ -3,6 +3,7 @@
 #include "gitstore/notes.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,41 @@ int roar_notes_ref(roar_buf *out, roar_repo *repo)
 
 cleanup:
     git_buf_dispose(&val);
+    git_config_free(cfg);
+    return error;
+}
+
+int roar_notes_add_rewrite_ref(bool *added, roar_repo *repo, const char *ref)
+{
+    git_config *cfg = NULL, *local = NULL, *snap = NULL;
+    git_config_iterator *it = NULL;
+    git_config_entry *entry;
+    int rc, error = 0;
+
+    *added = false;
+    if (git_repository_config(&cfg, roar_repo_git(repo)) < 0 ||
+        git_config_snapshot(&snap, cfg) < 0 ||
+        git_config_multivar_iterator_new(&it, snap, "notes.rewriteRef", NULL) < 0)
+        goto fail;
+    /* git matches rewriteRef values as globs in which '*' also matches '/'. */
+    while ((rc = git_config_next(&entry, it)) == 0)
+        if (!strcmp(entry->value, ref) || fnmatch(entry->value, ref, 0) == 0)
+            goto cleanup;
+    if (rc != GIT_ITEROVER)
+        goto fail;
+    /* A multivar set whose pattern matches no existing value appends, as
+     * `git config --add` does ("^$" could only match an empty, meaningless value). */
+    if (git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0 ||
+        git_config_set_multivar(local, "notes.rewriteRef", "^$", ref) < 0)
+        goto fail;
+    *added = true;
+    goto cleanup;
+fail:
+    error = git_fail(ROAR_ERROR, "cannot update notes.rewriteRef");
+cleanup:
+    git_config_iterator_free(it);
+    git_config_free(local);
+    git_config_free(snap);
     git_config_free(cfg);
     return error;
 }

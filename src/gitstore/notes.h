@@ -23,6 +23,11 @@
  * else refs/notes/roar. ROAR_EINVALID when the configured name is not a valid ref. */
 int roar_notes_ref(roar_buf *out, roar_repo *repo);
 
+/* Adds `ref` to the multi-valued git config notes.rewriteRef (repository config) unless
+ * a value already covers it (equal, or a glob matching it), so that `git commit --amend`
+ * and `git rebase` carry the notes over (SPEC §3 init). *added says whether it was. */
+int roar_notes_add_rewrite_ref(bool *added, roar_repo *repo, const char *ref);
+
 /* *out = the commit `ref` points at. ROAR_ENOTFOUND when the ref does not exist (no
  * notes yet); ROAR_EINVALID when it does not point at a commit. */
 int roar_notes_tip(git_oid *out, roar_repo *repo, const char *ref);

@@ -814,8 +814,180 @@ cleanup:
     return error;
 }
 
+int roar_reindex_has_sources(bool *out, roar_repo *repo)
+{
+    pending_files pending;
+    char **refs = NULL;
+    size_t nrefs = 0, i;
+    git_oid tip;
+    int error;
+
+    *out = false;
+    if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
+        return error;
+    for (i = 0; i < nrefs && !*out; i++) {
+        error = roar_notes_tip(&tip, repo, refs[i]);
+        *out = error == 0;
+        if (error == ROAR_ENOTFOUND)
+            error = 0;
+        if (error < 0)
+            break;
+    }
+    roar_reindex_refs_free(refs, nrefs);
+    if (error < 0 || *out)
+        return error;
+    if ((error = pending_files_read(&pending, repo)) == 0)
+        *out = pending.list.count || pending.claims.count;
+    pending_files_dispose(&pending);
+    return error;
+}
+
 int roar_reindex_refresh(roar_repo *repo, roar_cache *cache, roar_reindex_problem_cb cb,
                          void *payload)
 {
     return roar_reindex_update(NULL, repo, cache, false, cb, payload);
+}
+
+/* ---- fsck -------------------------------------------------------------------------- */
+
+typedef struct {
+    roar_repo *repo;
+    roar_reindex_check_stats *stats;
+    const char *ref;
+    roar_reindex_problem_cb cb;
+    void *payload;
+} check_ctx;
+
+static int check_note_problem(const roar_notes_problem *p, void *payload)
+{
+    check_ctx *c = payload;
+    roar_reindex_problem rp;
+
+    c->stats->problems++;
+    if (!c->cb)
+        return 0;
+    memset(&rp, 0, sizeof(rp));
+    rp.ref = c->ref;
+    rp.object = p->object;
+    rp.line = p->line;
+    rp.message = p->message;
+    return c->cb(&rp, c->payload);
+}
+
+static int check_note(const roar_notes_change *change, void *payload)
+{
+    check_ctx *c = payload;
+    roar_note note;
+    int error;
+
+    roar_note_init(&note);
+    c->stats->notes++;
+    error = roar_notes_load(&note, c->repo, change->new_blobs, change->new_count, change->object,
+                            check_note_problem, c);
+    c->stats->records += note.count;
+    roar_note_dispose(&note);
+    return error;
+}
+
+static int check_pending_list(check_ctx *c, update_ctx *u, const char *dir,
+                              const roar_pending_list *list)
+{
+    roar_buf text = ROAR_BUF_INIT, msg = ROAR_BUF_INIT;
+    roar_job job;
+    size_t i;
+    int error = 0;
+
+    for (i = 0; i < list->count && !error; i++) {
+        const roar_pending_entry *e = &list->items[i];
+        c->stats->pending++;
+        roar_job_init(&job);
+        error = roar_pending_read(&text, dir, e->name);
+        if (error == ROAR_ENOTFOUND) {
+            error = 0;
+        } else if (error < 0) {
+            c->stats->problems++;
+            error = report_pending_problem(u, dir, e->name, 0, roar_error_last());
+        } else if (roar_record_parse(&job, text.ptr, text.size) < 0) {
+            c->stats->problems++;
+            roar_buf_clear(&msg);
+            if ((error = roar_buf_puts(&msg, roar_error_last())) == 0)
+                error = report_pending_problem(u, dir, e->name, message_line(msg.ptr), msg.ptr);
+        } else if (strcmp(job.id, e->id)) {
+            c->stats->problems++;
+            roar_buf_clear(&msg);
+            if ((error =
+                     roar_buf_printf(&msg, "line 1: file name says job %s, the record is job %s",
+                                     e->id, job.id)) == 0)
+                error = report_pending_problem(u, dir, e->name, 1, msg.ptr);
+        }
+        roar_job_dispose(&job);
+    }
+    roar_buf_dispose(&text);
+    roar_buf_dispose(&msg);
+    return error;
+}
+
+int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_reindex_problem_cb cb,
+                       void *payload)
+{
+    roar_reindex_check_stats stats;
+    roar_reindex_stats ustats;
+    pending_files pending;
+    roar_buf dir = ROAR_BUF_INIT;
+    check_ctx c;
+    update_ctx u;
+    char **refs = NULL;
+    size_t nrefs = 0, i;
+    git_oid tip;
+    int error;
+
+    memset(&stats, 0, sizeof(stats));
+    memset(&ustats, 0, sizeof(ustats));
+    memset(&pending, 0, sizeof(pending));
+    memset(&c, 0, sizeof(c));
+    memset(&u, 0, sizeof(u));
+    c.repo = repo;
+    c.stats = &stats;
+    c.cb = cb;
+    c.payload = payload;
+    u.repo = repo;
+    u.stats = &ustats;
+    u.cb = cb;
+    u.payload = payload;
+    if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
+        goto cleanup;
+    for (i = 0; i < nrefs; i++) {
+        error = roar_notes_tip(&tip, repo, refs[i]);
+        if (error == ROAR_ENOTFOUND) {
+            error = 0;
+            continue;
+        }
+        if (error < 0)
+            goto cleanup;
+        stats.refs++;
+        c.ref = refs[i];
+        if ((error = roar_notes_diff(repo, NULL, &tip, check_note, &c)) != 0)
+            goto cleanup;
+    }
+    if ((error = pending_files_read(&pending, repo)) < 0 ||
+        (error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = check_pending_list(&c, &u, dir.ptr, &pending.list)) != 0)
+        goto cleanup;
+    for (i = 0; i < pending.ndirs; i++) {
+        roar_pending_list one = ROAR_PENDING_LIST_INIT;
+        if ((error = roar_pending_list_read(&one, pending.dirs[i], NULL)) < 0 ||
+            (error = check_pending_list(&c, &u, pending.dirs[i], &one)) != 0) {
+            roar_pending_list_dispose(&one);
+            goto cleanup;
+        }
+        roar_pending_list_dispose(&one);
+    }
+
+cleanup:
+    if (out)
+        *out = stats;
+    pending_files_dispose(&pending);
+    roar_buf_dispose(&dir);
+    roar_reindex_refs_free(refs, nrefs);
+    return error;
 }

@@ -70,9 +70,29 @@ int roar_reindex_open_cache(roar_cache **out, roar_repo *repo, bool recreate);
 int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *cache, bool full,
                         roar_reindex_problem_cb cb, void *payload);
 
+/* *out = whether there is anything to index: a notes ref (local or remote tracking)
+ * or a pending record. A reading command with no cache yet creates one only then. */
+int roar_reindex_has_sources(bool *out, roar_repo *repo);
+
 /* The refresh every reading command calls first: roar_reindex_update without `full`. */
 int roar_reindex_refresh(roar_repo *repo, roar_cache *cache, roar_reindex_problem_cb cb,
                          void *payload);
+
+typedef struct {
+    size_t refs;     /* notes refs read */
+    size_t notes;    /* notes read (one per commit and ref) */
+    size_t records;  /* records that parsed */
+    size_t pending;  /* pending records read (claimed ones included) */
+    size_t problems; /* problems reported */
+} roar_reindex_check_stats;
+
+/* `git roar fsck`: reads every note of every notes ref (roar_reindex_refs) and every
+ * pending record (claimed ones too), with no cache, and reports to cb each record that
+ * does not parse or whose job id does not match its content (codec errors, with the
+ * commit and the line), and each pending file whose name does not match its job.
+ * Problems are reported, not returned: the return value is 0 unless reading failed. */
+int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_reindex_problem_cb cb,
+                       void *payload);
 
 /* Replaces out's contents with the git dir of the worktree whose pending key is `key`
  * (`main`: the common dir; else `<common dir>/worktrees/<key>`): what the cache's

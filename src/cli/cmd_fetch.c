@@ -1,0 +1,105 @@
+/* git roar fetch|push|sync [REMOTE]: share the notes through a remote (SPEC §3, §5.4);
+ * the three commands share this file since sync is fetch then push. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "gitstore/remote.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+static int warn_note_problem(const roar_notes_problem *p, void *payload)
+{
+    (void)payload;
+    roar_cli_warning("note on %s: %s (kept as is; see 'git roar fsck')", p->object, p->message);
+    return 0;
+}
+
+/* The REMOTE argument, or the current branch's remote, or origin. */
+static void remote_of(roar_buf *out, roar_cli_ctx *ctx)
+{
+    roar_buf_clear(out);
+    if (ctx->argc > 0 ? roar_buf_puts(out, ctx->argv[0]) : roar_remote_default(out, ctx->repo))
+        roar_cli_die_error();
+}
+
+/* The cache follows the notes refs; a failure leaves the notes right and is a warning. */
+static void refresh_cache(roar_cli_ctx *ctx)
+{
+    roar_cache *cache = NULL;
+    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
+        roar_reindex_refresh(ctx->repo, cache, roar_cli_warn_reindex_problem, NULL) < 0)
+        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
+    roar_cache_free(cache);
+}
+
+static void do_fetch(roar_cli_ctx *ctx, const char *remote)
+{
+    roar_fetch_result res;
+
+    if (roar_remote_fetch(&res, ctx->repo, remote, warn_note_problem, NULL) < 0)
+        roar_cli_die_error();
+    if (!res.remote_has_notes) {
+        roar_cli_info(ctx, "roar: %s has no notes yet", remote);
+        return;
+    }
+    switch (res.merge.kind) {
+    case ROAR_NOTES_UP_TO_DATE:
+        roar_cli_info(ctx, "roar: notes from %s: already up to date", remote);
+        break;
+    case ROAR_NOTES_FAST_FORWARD:
+        roar_cli_info(ctx, "roar: notes from %s: fast-forward", remote);
+        break;
+    case ROAR_NOTES_MERGED:
+        roar_cli_info(ctx, "roar: notes from %s: merged (%zu note%s changed)", remote,
+                      res.merge.notes_changed, res.merge.notes_changed == 1 ? "" : "s");
+        break;
+    }
+}
+
+static void do_push(roar_cli_ctx *ctx, const char *remote)
+{
+    roar_push_result res;
+
+    if (roar_remote_push(&res, ctx->repo, remote, warn_note_problem, NULL) < 0)
+        roar_cli_die_error();
+    if (res.nothing_to_push)
+        roar_cli_info(ctx, "roar: no notes to push");
+    else if (res.up_to_date)
+        roar_cli_info(ctx, "roar: notes on %s: already up to date", remote);
+    else if (res.merges)
+        roar_cli_info(ctx, "roar: pushed notes to %s (after merging theirs %u time%s)", remote,
+                      res.merges, res.merges == 1 ? "" : "s");
+    else
+        roar_cli_info(ctx, "roar: pushed notes to %s", remote);
+}
+
+int roar_cmd_fetch(roar_cli_ctx *ctx)
+{
+    roar_buf remote = ROAR_BUF_INIT;
+    remote_of(&remote, ctx);
+    do_fetch(ctx, remote.ptr);
+    refresh_cache(ctx);
+    roar_buf_dispose(&remote);
+    return ROAR_EXIT_OK;
+}
+
+int roar_cmd_push(roar_cli_ctx *ctx)
+{
+    roar_buf remote = ROAR_BUF_INIT;
+    remote_of(&remote, ctx);
+    do_push(ctx, remote.ptr);
+    refresh_cache(ctx);
+    roar_buf_dispose(&remote);
+    return ROAR_EXIT_OK;
+}
+
+int roar_cmd_sync(roar_cli_ctx *ctx)
+{
+    roar_buf remote = ROAR_BUF_INIT;
+    remote_of(&remote, ctx);
+    do_fetch(ctx, remote.ptr);
+    do_push(ctx, remote.ptr);
+    refresh_cache(ctx);
+    roar_buf_dispose(&remote);
+    return ROAR_EXIT_OK;
+}

@@ -1,0 +1,454 @@
+/* fetch/push of the notes ref through the git executable, merging what comes in with the
+ * notes merge; also the small helper that runs git and captures what it says. */
+#include "gitstore/remote.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/err.h"
+
+#define HEXSZ ROAR_OID_HEXSZ
+
+/* ---- running git ------------------------------------------------------------------ */
+
+void roar_git_result_init(roar_git_result *r)
+{
+    r->status = -1;
+    roar_buf_init(&r->out);
+    roar_buf_init(&r->err);
+}
+
+void roar_git_result_dispose(roar_git_result *r)
+{
+    roar_buf_dispose(&r->out);
+    roar_buf_dispose(&r->err);
+}
+
+static int slurp_fd(roar_buf *out, int fd)
+{
+    char chunk[8192];
+    ssize_t n;
+    int error;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return roar_error_set_errno(ROAR_ERROR, "cannot read git's output");
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return roar_error_set_errno(ROAR_ERROR, "cannot read git's output");
+        if (n == 0)
+            return 0;
+        if ((error = roar_buf_put(out, chunk, (size_t)n)) < 0)
+            return error;
+    }
+}
+
+int roar_remote_run_git(roar_git_result *out, const char *const *args, unsigned flags)
+{
+    const char **argv = NULL;
+    int fds[2] = {-1, -1}, status, error = 0;
+    size_t n = 0, i;
+    pid_t pid;
+
+    roar_git_result_init(out);
+    while (args[n])
+        n++;
+    if (!(argv = calloc(n + 2, sizeof(*argv))))
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    argv[0] = "git";
+    for (i = 0; i < n; i++)
+        argv[i + 1] = args[i];
+    /* Output goes to memory files, not pipes: git's output can be large and we wait
+     * for it to exit without a poll loop. */
+    if (((flags & ROAR_GIT_CAPTURE_OUT) && (fds[0] = memfd_create("git-out", MFD_CLOEXEC)) < 0) ||
+        ((flags & ROAR_GIT_CAPTURE_ERR) && (fds[1] = memfd_create("git-err", MFD_CLOEXEC)) < 0)) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot capture git's output");
+        goto cleanup;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    if ((pid = fork()) < 0) {
+        error = roar_error_set_errno(ROAR_ERROR, "cannot run git");
+        goto cleanup;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, 0) < 0 || (fds[0] >= 0 && dup2(fds[0], 1) < 0) ||
+            (fds[1] >= 0 && dup2(fds[1], 2) < 0))
+            _exit(126);
+        signal(SIGPIPE, SIG_DFL);
+        execvp("git", (char *const *)argv);
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            error = roar_error_set_errno(ROAR_ERROR, "cannot wait for git");
+            goto cleanup;
+        }
+    out->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (out->status == 127) {
+        error = roar_error_set(ROAR_ERROR, "cannot run git: not found in PATH");
+        goto cleanup;
+    }
+    if ((fds[0] >= 0 && (error = slurp_fd(&out->out, fds[0])) < 0) ||
+        (fds[1] >= 0 && (error = slurp_fd(&out->err, fds[1])) < 0))
+        goto cleanup;
+
+cleanup:
+    for (i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(argv);
+    return error;
+}
+
+/* git's own words for a failure: the last non-empty lines of what it printed. */
+static const char *git_said(roar_buf *text)
+{
+    while (text->size && (text->ptr[text->size - 1] == '\n' || text->ptr[text->size - 1] == ' '))
+        roar_buf_truncate(text, text->size - 1);
+    return text->size ? text->ptr : "no message";
+}
+
+/* ---- config ------------------------------------------------------------------------ */
+
+int roar_remote_exists(bool *out, roar_repo *repo, const char *name)
+{
+    git_remote *r = NULL;
+    int rc = git_remote_lookup(&r, roar_repo_git(repo), name);
+    git_remote_free(r);
+    *out = rc == 0;
+    if (rc == 0 || rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+        return 0;
+    return roar_error_set(ROAR_ERROR, "cannot read remote '%s': %s", name,
+                          git_error_last() ? git_error_last()->message : "libgit2 error");
+}
+
+int roar_remote_tracking_ref(roar_buf *out, const char *name)
+{
+    int valid = 0, error;
+    roar_buf_clear(out);
+    if ((error = roar_buf_printf(out, "refs/notes/remotes/%s/roar", name)) < 0)
+        return error;
+    if (git_reference_name_is_valid(&valid, out->ptr) < 0 || !valid)
+        return roar_error_set(ROAR_EINVALID, "'%s' cannot name a notes tracking ref", name);
+    return 0;
+}
+
+/* Runs `git --git-dir=<ours> args...`, so that git works on exactly our repository
+ * whatever the current directory. */
+static int run_git_here(roar_git_result *out, roar_repo *repo, const char *const *args,
+                        unsigned flags)
+{
+    const char *argv[16];
+    roar_buf gitdir = ROAR_BUF_INIT;
+    size_t n = 0;
+    int error;
+
+    if ((error = roar_buf_printf(&gitdir, "--git-dir=%s", roar_repo_gitdir(repo))) < 0)
+        return error;
+    argv[n++] = gitdir.ptr;
+    while (*args && n < sizeof(argv) / sizeof(*argv) - 1)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    error = roar_remote_run_git(out, argv, flags);
+    roar_buf_dispose(&gitdir);
+    return error;
+}
+
+int roar_remote_add_fetch_refspec(bool *added, roar_repo *repo, const char *name,
+                                  const char *notes_ref)
+{
+    git_config *cfg = NULL;
+    git_config_iterator *it = NULL;
+    git_config_entry *entry;
+    roar_buf key = ROAR_BUF_INIT, spec = ROAR_BUF_INIT, tracking = ROAR_BUF_INIT;
+    int rc, error;
+
+    *added = false;
+    if ((error = roar_remote_tracking_ref(&tracking, name)) < 0 ||
+        (error = roar_buf_printf(&key, "remote.%s.fetch", name)) < 0 ||
+        (error = roar_buf_printf(&spec, "+%s:%s", notes_ref, tracking.ptr)) < 0)
+        goto cleanup;
+    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) < 0 ||
+        git_config_multivar_iterator_new(&it, cfg, key.ptr, NULL) < 0) {
+        error = roar_error_set(ROAR_ERROR, "cannot read %s: %s", key.ptr,
+                               git_error_last() ? git_error_last()->message : "libgit2 error");
+        goto cleanup;
+    }
+    while ((rc = git_config_next(&entry, it)) == 0)
+        if (!strcmp(entry->value, spec.ptr) || !strcmp(entry->value, spec.ptr + 1))
+            goto cleanup; /* already there */
+    if (git_remote_add_fetch(roar_repo_git(repo), name, spec.ptr) < 0) {
+        error = roar_error_set(ROAR_ERROR, "cannot add %s: %s", key.ptr,
+                               git_error_last() ? git_error_last()->message : "libgit2 error");
+        goto cleanup;
+    }
+    *added = true;
+
+cleanup:
+    git_config_iterator_free(it);
+    git_config_free(cfg);
+    roar_buf_dispose(&key);
+    roar_buf_dispose(&spec);
+    roar_buf_dispose(&tracking);
+    return error;
+}
+
+int roar_remote_default(roar_buf *out, roar_repo *repo)
+{
+    git_reference *head = NULL;
+    git_config *cfg = NULL;
+    git_buf val = {0};
+    roar_buf key = ROAR_BUF_INIT;
+    int error = 0;
+
+    roar_buf_clear(out);
+    if (git_reference_lookup(&head, roar_repo_git(repo), "HEAD") == 0 &&
+        git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+        !strncmp(git_reference_symbolic_target(head), "refs/heads/", 11) &&
+        roar_buf_printf(&key, "branch.%s.remote", git_reference_symbolic_target(head) + 11) == 0 &&
+        git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0 &&
+        git_config_get_string_buf(&val, cfg, key.ptr) == 0 && val.ptr[0] && strcmp(val.ptr, "."))
+        error = roar_buf_puts(out, val.ptr);
+    else
+        error = roar_buf_puts(out, "origin");
+    git_error_clear();
+    git_buf_dispose(&val);
+    git_config_free(cfg);
+    git_reference_free(head);
+    roar_buf_dispose(&key);
+    return error;
+}
+
+/* ---- fetch ------------------------------------------------------------------------- */
+
+/* Whether the remote has `ref` at all (after a failed fetch: a missing ref is not an
+ * error, the remote simply has no notes yet). */
+static int remote_has_ref(bool *out, roar_repo *repo, const char *remote, const char *ref)
+{
+    const char *args[] = {"ls-remote", "--exit-code", remote, ref, NULL};
+    roar_git_result res;
+    int error;
+
+    roar_git_result_init(&res);
+    error = run_git_here(&res, repo, args, ROAR_GIT_CAPTURE_OUT | ROAR_GIT_CAPTURE_ERR);
+
+    if (error == 0) {
+        *out = res.status == 0;
+        if (res.status != 0 && res.status != 2)
+            error = roar_error_set(ROAR_ERROR, "cannot reach '%s': %s", remote, git_said(&res.err));
+    }
+    roar_git_result_dispose(&res);
+    return error;
+}
+
+int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remote,
+                      roar_notes_problem_cb cb, void *payload)
+{
+    roar_buf ref = ROAR_BUF_INIT, tracking = ROAR_BUF_INIT, spec = ROAR_BUF_INIT;
+    roar_buf msg = ROAR_BUF_INIT;
+    roar_git_result res;
+    roar_fetch_result r;
+    const char *args[10];
+    size_t n = 0;
+    bool named, temp = false;
+    git_oid theirs;
+    int error;
+
+    memset(&r, 0, sizeof(r));
+    roar_git_result_init(&res);
+    if ((error = roar_notes_ref(&ref, repo)) < 0 ||
+        (error = roar_remote_exists(&named, repo, remote)) < 0)
+        goto cleanup;
+    if (named)
+        error = roar_remote_tracking_ref(&tracking, remote);
+    else /* a URL: fetched into a ref of our own, removed once merged */
+        error = roar_buf_printf(&tracking, "refs/roar/fetch-%ld", (long)getpid());
+    if (error < 0 || (error = roar_buf_printf(&spec, "+%s:%s", ref.ptr, tracking.ptr)) < 0)
+        goto cleanup;
+    temp = !named;
+
+    args[n++] = "fetch";
+    args[n++] = "--no-tags";
+    args[n++] = "--no-write-fetch-head";
+    args[n++] = "--no-recurse-submodules";
+    args[n++] = remote;
+    args[n++] = spec.ptr;
+    args[n] = NULL;
+    if ((error = run_git_here(&res, repo, args, ROAR_GIT_CAPTURE_OUT | ROAR_GIT_CAPTURE_ERR)) < 0)
+        goto cleanup;
+    if (res.status != 0) {
+        bool has = true;
+        roar_buf said = ROAR_BUF_INIT;
+        if ((error = roar_buf_put(&said, res.err.ptr, res.err.size)) < 0 ||
+            (error = remote_has_ref(&has, repo, remote, ref.ptr)) < 0) {
+            roar_buf_dispose(&said);
+            goto cleanup;
+        }
+        if (!has) {
+            roar_buf_dispose(&said);
+            goto done; /* the remote has no notes yet */
+        }
+        error =
+            roar_error_set(ROAR_ERROR, "cannot fetch notes from '%s': %s", remote, git_said(&said));
+        roar_buf_dispose(&said);
+        goto cleanup;
+    }
+    r.remote_has_notes = true;
+    if ((error = roar_notes_tip(&theirs, repo, tracking.ptr)) < 0 ||
+        (error = roar_buf_printf(&msg, "Notes merged by 'git roar fetch' from %s", remote)) < 0 ||
+        (error = roar_notes_merge(&r.merge, repo, ref.ptr, &theirs, msg.ptr, cb, payload)) < 0)
+        goto cleanup;
+
+done:
+    if (out)
+        *out = r;
+cleanup:
+    if (temp) {
+        git_reference *t = NULL;
+        if (git_reference_lookup(&t, roar_repo_git(repo), tracking.ptr) == 0)
+            git_reference_delete(t);
+        git_reference_free(t);
+        git_error_clear();
+    }
+    roar_git_result_dispose(&res);
+    roar_buf_dispose(&ref);
+    roar_buf_dispose(&tracking);
+    roar_buf_dispose(&spec);
+    roar_buf_dispose(&msg);
+    return error;
+}
+
+/* ---- push -------------------------------------------------------------------------- */
+
+typedef enum { PUSH_OK, PUSH_UP_TO_DATE, PUSH_BEHIND, PUSH_FAILED } push_outcome;
+
+/* Reads `git push --porcelain`: "<flag> TAB <src>:<dst> TAB <summary>" per ref. */
+static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
+{
+    const char *line = res->out.ptr, *end, *dst, *summary;
+    size_t reflen = strlen(ref);
+
+    for (; *line; line = *end ? end + 1 : end) {
+        end = strchr(line, '\n');
+        if (!end)
+            end = line + strlen(line);
+        if (end - line < 3 || line[1] != '\t')
+            continue;
+        dst = memchr(line + 2, ':', (size_t)(end - line - 2));
+        if (!dst || (size_t)(end - dst - 1) < reflen || memcmp(dst + 1, ref, reflen) ||
+            dst[1 + reflen] != '\t')
+            continue;
+        summary = dst + 1 + reflen + 1;
+        if (line[0] == '=')
+            return PUSH_UP_TO_DATE;
+        if (line[0] == '!') {
+            size_t slen = (size_t)(end - summary);
+            if ((memmem(summary, slen, "fetch first", 11) ||
+                 memmem(summary, slen, "non-fast-forward", 16)) &&
+                !memmem(summary, slen, "remote rejected", 15))
+                return PUSH_BEHIND;
+            return PUSH_FAILED;
+        }
+        return res->status == 0 ? PUSH_OK : PUSH_FAILED;
+    }
+    return res->status == 0 ? PUSH_OK : PUSH_FAILED;
+}
+
+#define PUSH_ROUNDS 5
+
+int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
+                     roar_notes_problem_cb cb, void *payload)
+{
+    roar_buf ref = ROAR_BUF_INIT, spec = ROAR_BUF_INIT, tracking = ROAR_BUF_INIT;
+    roar_git_result res;
+    roar_push_result r;
+    roar_fetch_result fetched;
+    const char *args[8];
+    char hex[HEXSZ + 1];
+    push_outcome outcome;
+    bool named;
+    git_oid tip;
+    size_t n;
+    int error, round;
+
+    memset(&r, 0, sizeof(r));
+    roar_git_result_init(&res);
+    if ((error = roar_notes_ref(&ref, repo)) < 0 ||
+        (error = roar_remote_exists(&named, repo, remote)) < 0)
+        goto cleanup;
+    for (round = 0;; round++) {
+        error = roar_notes_tip(&tip, repo, ref.ptr);
+        if (error == ROAR_ENOTFOUND) {
+            r.nothing_to_push = true;
+            error = 0;
+            goto done;
+        }
+        if (error < 0)
+            goto cleanup;
+        /* The commit itself, not the ref: an attach may move the ref meanwhile, and the
+         * tracking ref below must say exactly what the remote got. */
+        git_oid_tostr(hex, sizeof(hex), &tip);
+        roar_buf_clear(&spec);
+        if ((error = roar_buf_printf(&spec, "%s:%s", hex, ref.ptr)) < 0)
+            goto cleanup;
+        n = 0;
+        args[n++] = "push";
+        args[n++] = "--porcelain";
+        args[n++] = "--no-verify";
+        args[n++] = remote;
+        args[n++] = spec.ptr;
+        args[n] = NULL;
+        roar_git_result_dispose(&res);
+        if ((error = run_git_here(&res, repo, args, ROAR_GIT_CAPTURE_OUT | ROAR_GIT_CAPTURE_ERR)) <
+            0)
+            goto cleanup;
+        outcome = push_outcome_of(&res, ref.ptr);
+        if (outcome == PUSH_OK || outcome == PUSH_UP_TO_DATE) {
+            r.up_to_date = outcome == PUSH_UP_TO_DATE;
+            git_oid_cpy(&r.pushed, &tip);
+            break;
+        }
+        if (outcome == PUSH_FAILED || round + 1 >= PUSH_ROUNDS) {
+            error = roar_error_set(ROAR_ERROR, "cannot push notes to '%s': %s", remote,
+                                   res.err.size ? git_said(&res.err) : git_said(&res.out));
+            goto cleanup;
+        }
+        /* Someone pushed notes first: take theirs in, then try again. */
+        if ((error = roar_remote_fetch(&fetched, repo, remote, cb, payload)) < 0)
+            goto cleanup;
+        r.merges++;
+    }
+    if (named) {
+        git_reference *t = NULL;
+        if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0)
+            goto cleanup;
+        if (git_reference_create(&t, roar_repo_git(repo), tracking.ptr, &r.pushed, 1,
+                                 "roar: pushed notes") < 0)
+            error = roar_error_set(ROAR_ERROR, "cannot update %s: %s", tracking.ptr,
+                                   git_error_last() ? git_error_last()->message : "libgit2 error");
+        git_reference_free(t);
+        if (error < 0)
+            goto cleanup;
+    }
+
+done:
+    if (out)
+        *out = r;
+cleanup:
+    roar_git_result_dispose(&res);
+    roar_buf_dispose(&ref);
+    roar_buf_dispose(&spec);
+    roar_buf_dispose(&tracking);
+    return error;
+}
