@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gitstore/reindex.h"
 #include "gitstore/repo.h"
 #include "trace/keymap.h"
 #include "util/err.h"
@@ -36,6 +37,14 @@ static void die_oom(void)
     roar_cli_die("out of memory");
 }
 
+static bool has_sources(roar_repo *repo)
+{
+    bool has = false;
+    if (roar_reindex_has_sources(&has, repo) < 0)
+        roar_cli_die_error();
+    return has;
+}
+
 roar_query *roar_query_open(roar_cli_ctx *ctx)
 {
     roar_query *q = calloc(1, sizeof(*q));
@@ -48,13 +57,18 @@ roar_query *roar_query_open(roar_cli_ctx *ctx)
     q->repo = ctx->repo;
     if (roar_buf_printf(&path, "%s/cache.db", roar_repo_roar_dir(q->repo)) < 0)
         die_oom();
-    /* No cache yet means no job was ever recorded here: not an error, and nothing
-     * to create for a read-only question. */
-    if (stat(path.ptr, &st) == 0) {
-        if (roar_cache_open(&q->cache, path.ptr) < 0)
+    /* No cache yet and nothing to build one from (no notes, no pending record) means
+     * no job was ever recorded here: not an error, and nothing to create for a
+     * read-only question. Otherwise the cache first catches up with the notes refs (a
+     * teammate's jobs arrive with a plain `git fetch`) and pending/. */
+    int stat_errno = stat(path.ptr, &st) == 0 ? 0 : errno;
+    if (!stat_errno || (stat_errno == ENOENT && has_sources(q->repo))) {
+        if (roar_reindex_open_cache(&q->cache, q->repo, false) < 0)
             roar_cli_die_error();
-    } else if (errno != ENOENT) {
-        roar_cli_die("cannot read '%s': %s", path.ptr, strerror(errno));
+        if (roar_reindex_refresh(q->repo, q->cache, roar_cli_warn_reindex_problem, NULL) < 0)
+            roar_cli_warning("cannot bring the cache up to date: %s", roar_error_last());
+    } else if (stat_errno != ENOENT) {
+        roar_cli_die("cannot read '%s': %s", path.ptr, strerror(stat_errno));
     }
     roar_buf_dispose(&path);
 

@@ -4,14 +4,15 @@
  * usage: roar-put-job [--pending] [--attach COMMIT]... < BODY
  * BODY is a record (SPEC §5.1) without its `job` line; the helper parses it with the
  * record codec, serialises it again (which computes the job id), stores it in
- * <roar dir>/cache.db, marks it pending for this worktree and/or attaches it to each
- * COMMIT (40 hex), and prints the job id. */
+ * <roar dir>/cache.db, marks it pending for this worktree (writing its pending record
+ * too, as run does) and/or attaches it to each COMMIT (40 hex), and prints the job id. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 
+#include "gitstore/pending.h"
 #include "gitstore/repo.h"
 #include "graph/cache.h"
 #include "graph/oid.h"
@@ -26,8 +27,8 @@ static int fail(const char *what)
 
 int main(int argc, char **argv)
 {
-    roar_buf body = ROAR_BUF_INIT, record = ROAR_BUF_INIT, text = ROAR_BUF_INIT,
-             db = ROAR_BUF_INIT;
+    roar_buf body = ROAR_BUF_INIT, record = ROAR_BUF_INIT, text = ROAR_BUF_INIT, db = ROAR_BUF_INIT,
+             key = ROAR_BUF_INIT, dir = ROAR_BUF_INIT;
     char id[ROAR_OID_HEXSZ + 1], chunk[65536];
     roar_repo *repo = NULL;
     roar_cache *cache = NULL;
@@ -75,6 +76,13 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* As `git roar run` does: the pending record file is the durable copy, and the
+     * cache (which follows pending/ on every query) only marks it. */
+    if (pending && (roar_pending_worktree_key(&key, repo) < 0 || roar_pending_dir(&dir, repo) < 0 ||
+                    roar_pending_write(NULL, dir.ptr, job.id, key.ptr, text.ptr, text.size) < 0)) {
+        status = fail("writing the pending record");
+        goto out;
+    }
     if (pending && roar_cache_pending_mark(cache, job.id, roar_repo_gitdir(repo)) < 0) {
         status = fail("marking pending");
         goto out;
@@ -90,6 +98,8 @@ out:
     roar_buf_dispose(&record);
     roar_buf_dispose(&text);
     roar_buf_dispose(&db);
+    roar_buf_dispose(&key);
+    roar_buf_dispose(&dir);
     git_libgit2_shutdown();
     return status;
 }
