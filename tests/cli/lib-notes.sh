@@ -33,3 +33,27 @@ pending_count() {
 claim_dirs() {
     find "$(git rev-parse --git-common-dir)/roar/pending" -maxdepth 1 -name '.claim-*' 2>/dev/null
 }
+
+# setup_team: a bare "$TEST_DIR/remote.git" holding commits base <- work (branch main),
+# and two clones "$TEST_DIR/alice" and "$TEST_DIR/bob" over file://. BASE and WORK are
+# the two commit ids.
+setup_team() {
+    git init -q --bare "$TEST_DIR/remote.git" &&
+    git clone -q "file://$TEST_DIR/remote.git" "$TEST_DIR/alice" 2>/dev/null &&
+    (
+        cd "$TEST_DIR/alice" &&
+        git commit -q --allow-empty -m base &&
+        git commit -q --allow-empty -m work &&
+        git push -q origin HEAD:main
+    ) &&
+    git clone -q "file://$TEST_DIR/remote.git" "$TEST_DIR/bob" &&
+    BASE=$(git -C "$TEST_DIR/alice" rev-parse HEAD~1) &&
+    WORK=$(git -C "$TEST_DIR/alice" rev-parse HEAD)
+}
+
+# attach_job NAME: in the current clone, records a job `echo NAME` based on HEAD~1 and
+# attaches it to HEAD; prints the job id.
+attach_job() {
+    local id
+    id=$(pending_job "$1" HEAD~1) && git roar attach -q && echo "$id"
+}
