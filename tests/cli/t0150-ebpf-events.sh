@@ -151,6 +151,13 @@ test_expect_success 'rename over an existing file' '
     has "p1 rename T/tmp -> T/final"
 '
 
+test_expect_success 'a directory renamed says dir (the loader looks at the new name)' '
+    mkdir d && echo x >d/f && trace -- mv d e &&
+    has "p1 rename T/d -> T/e dir" &&
+    echo y >g && trace -- mv g h &&
+    has "p1 rename T/g -> T/h"
+'
+
 test_expect_success 'link then unlink the temp name' '
     fx link &&
     has "p1 link T/tmp -> T/final" &&

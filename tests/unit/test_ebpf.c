@@ -14,6 +14,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "trace/ebpf/loader.h"
@@ -320,6 +321,49 @@ static void test_rename_two_bases(void **state)
     assert_string_equal(got[0], "rename fd=-1 /a/tmp -> /b/final seq=1");
 }
 
+static uint64_t last_flags;
+static unsigned last_mode;
+
+static int keep_flags(const void *r, size_t len, void *payload)
+{
+    roar_event ev;
+    size_t used = 0;
+    (void)payload;
+    assert_int_equal(roar_event_decode(&ev, r, len, &used), 0);
+    last_flags = ev.h.flags;
+    last_mode = ev.h.has_ident ? ev.h.mode : 0;
+    return 0;
+}
+
+/* The kernel side cannot look names up: the loader says what was moved (it lives at
+ * the new name now), so that a directory's files move with it. */
+static void test_rename_says_what_moved(void **state)
+{
+    size_t n;
+    (void)state;
+    rec_start(ROAR_EV_RENAME);
+    rec_str(0, "/nonexistent-a");
+    rec_str(1, "/");
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_flags, NULL), 0);
+    assert_true(last_flags & ROAR_RENAME_F_DIR);
+    assert_true(S_ISDIR(last_mode));
+    rec_start(ROAR_EV_RENAME);
+    rec_str(0, "/nonexistent-a");
+    rec_str(1, "/dev/null");
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_flags, NULL), 0);
+    assert_true(last_flags & ROAR_RENAME_F_FILE);
+    assert_false(last_flags & ROAR_RENAME_F_DIR);
+    rec_start(ROAR_EV_RENAME);
+    rec_str(0, "/nonexistent-a");
+    rec_str(1, "/nonexistent-b");
+    n = rec_end();
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_flags, NULL), 0);
+    assert_false(last_flags & (ROAR_RENAME_F_DIR | ROAR_RENAME_F_FILE));
+    assert_int_equal(last_mode, 0);
+}
+
 static void test_rename_too_long(void **state)
 {
     struct roar_bpf_event *e = rec_start(ROAR_EV_RENAME);
@@ -488,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_of_an_unreachable_file_frees_the_fd, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rename_two_bases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_says_what_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_from_proc_fd_names_the_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_and_foreign_arch, setup, teardown),
