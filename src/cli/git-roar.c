@@ -115,7 +115,8 @@ const roar_cli_command roar_cli_commands[] = {
      roar_cmd_reindex, REPO, 0, 0, reindex_options},
     {"fsck", "", "Check every note and pending record", roar_cmd_fsck, REPO, 0, 0, NULL},
     {"export", "--format prov-json|openlineage|dot|json [OBJ|RANGE]",
-     "Export lineage as PROV-JSON, OpenLineage, dot or JSON", NULL, REPO, 0, 1, export_options},
+     "Export lineage as PROV-JSON, OpenLineage, dot or JSON", roar_cmd_export, REPO, 0, 1,
+     export_options},
     {NULL, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
