@@ -307,10 +307,17 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
             CHECK(roar_query_json_path(&out, "path", path));
         else
             CHECK(roar_buf_puts(&out, "\"path\":null"));
-        if (ref->kind == ROAR_OBJREF_REVPATH)
-            CHECK(roar_buf_printf(&out, ",\"commit\":%s%s%s,\"worktree_id\":\"%s\"",
-                                  ref->commit[0] ? "\"" : "", ref->commit[0] ? ref->commit : "null",
-                                  ref->commit[0] ? "\"" : "", wt));
+        if (ref->kind != ROAR_OBJREF_PATH) {
+            /* Always present for kind "blob" (docs/json.md): null for a bare blob id. */
+            if (ref->commit[0])
+                CHECK(roar_buf_printf(&out, ",\"commit\":\"%s\"", ref->commit));
+            else
+                CHECK(roar_buf_puts(&out, ",\"commit\":null"));
+            if (wt[0])
+                CHECK(roar_buf_printf(&out, ",\"worktree_id\":\"%s\"", wt));
+            else
+                CHECK(roar_buf_puts(&out, ",\"worktree_id\":null"));
+        }
         if (exists)
             CHECK(roar_buf_printf(&out, ",\"exists\":true,\"id\":\"%s\",\"size\":%llu", ref->blob,
                                   (unsigned long long)ref->size));
