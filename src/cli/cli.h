@@ -8,6 +8,7 @@
 
 #include "gitstore/reindex.h"
 #include "gitstore/repo.h"
+#include "graph/job.h"
 
 /* Exit codes, as git uses them (SPEC §3). */
 enum {
@@ -115,6 +116,11 @@ int roar_cmd_export(roar_cli_ctx *ctx);
  * note on <commit>: line N: ..."); a roar_reindex_problem_cb (gitstore/reindex.h) for
  * every command that calls roar_reindex_refresh first. Defined in cmd_reindex.c. */
 int roar_cli_warn_reindex_problem(const roar_reindex_problem *problem, void *payload);
+
+/* `run --commit` once the job is recorded: commits its outputs and attaches exactly it
+ * (SPEC §3 run). Returns the exit status run should end with: `status` (the command's),
+ * or 1 when the command succeeded but the commit failed. Defined in cmd_attach.c. */
+int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status);
 
 /* ---- option values (name = the option's long name; asserting it was declared) ---- */
 

@@ -54,3 +54,27 @@ int roar_cmd_attach(roar_cli_ctx *ctx)
     roar_cache_free(cache);
     return ROAR_EXIT_OK;
 }
+
+int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status)
+{
+    roar_commit_result res;
+    roar_cache *cache = NULL;
+
+    /* A failed command's outputs are not something to commit; its job is kept. */
+    if (job->end_kind != ROAR_END_EXIT || job->end_code != 0) {
+        roar_cli_warning("not committing: the command failed; job %.7s stays pending", job->id);
+        return status;
+    }
+    if (roar_attach_commit_job(&res, ctx->repo, job, roar_cli_opt_string(ctx, "message", NULL),
+                               warn_note_problem, NULL) < 0) {
+        roar_cli_error("%s", roar_error_last());
+        return status ? status : ROAR_EXIT_NEGATIVE;
+    }
+    roar_cli_info(ctx, "roar: committed %zu path%s as %.7s and attached job %.7s to it", res.paths,
+                  res.paths == 1 ? "" : "s", res.commit, job->id);
+    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
+        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
+        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
+    roar_cache_free(cache);
+    return status;
+}

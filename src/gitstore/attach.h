@@ -63,6 +63,30 @@ int roar_attach_pending(roar_attach_result *out, roar_repo *repo, const roar_att
  * any other is moved back into pending/. *restored (may be NULL) = records put back. */
 int roar_attach_recover(size_t *restored, roar_repo *repo);
 
+/* ---- run --commit ---------------------------------------------------------------- */
+
+/* Set (to the job id) in the environment of the `git commit` that run --commit starts:
+ * the post-commit hook's `git roar attach` then leaves the attaching to run --commit,
+ * which attaches exactly its own job (SPEC §3 run). */
+#define ROAR_ATTACH_SKIP_ENV "GIT_ROAR_RUN_COMMIT"
+
+typedef struct {
+    char commit[ROAR_OID_HEXSZ + 1]; /* the new commit */
+    size_t paths;                    /* outputs and deletions committed */
+    roar_attach_result attach;       /* the job attached to it */
+} roar_commit_result;
+
+/* `git roar run --commit [-m MSG]`: runs `git commit --only -m MSG -- PATHS` at the top of
+ * the work tree (the user's hooks run; git prints as usual), where PATHS are the job's
+ * outputs and deletions inside the work tree that are tracked or not ignored (new
+ * outputs are added with --intent-to-add first, so nothing else already staged is
+ * committed), then attaches exactly this job (pending in this worktree) to that commit.
+ * `message` NULL: "roar: <command>". Errors: ROAR_ENOTFOUND when the job changed no
+ * such path (nothing is committed); ROAR_ERROR when git commit fails (the message
+ * says so; the job stays pending). */
+int roar_attach_commit_job(roar_commit_result *out, roar_repo *repo, const roar_job *job,
+                           const char *message, roar_notes_problem_cb cb, void *payload);
+
 /* ---- drop ---------------------------------------------------------------------- */
 
 typedef struct {
