@@ -306,11 +306,13 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     roar_job job;
     int status, sig;
 
-    if (roar_cli_opt_set(ctx, "commit") || roar_cli_opt_set(ctx, "message"))
-        roar_cli_die("'git roar run --commit' is not implemented yet");
+    if (roar_cli_opt_set(ctx, "message") && !roar_cli_opt_set(ctx, "commit"))
+        roar_cli_usage_error(ctx->cmd, "-m needs --commit");
     roar_job_init(&job);
     status = roar_run_traced(&job, &sig, ctx->repo, roar_cli_opt_string(ctx, "tracer", "auto"),
                              ctx->argv, (size_t)ctx->argc, ctx->quiet);
+    if (roar_cli_opt_set(ctx, "commit") && !sig)
+        status = roar_cli_run_commit(ctx, &job, status);
     roar_job_dispose(&job);
     if (sig)
         roar_run_reraise(sig);
