@@ -11,6 +11,7 @@
 
 #include "gitstore/reindex.h"
 #include "gitstore/repo.h"
+#include "graph/cache_lineage.h"
 #include "trace/keymap.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -30,6 +31,8 @@ struct roar_query {
     roar_cache_jobinfo_list pending;
     bool pending_loaded;
     roar_pathcanon *pc;
+    roar_keymap status_scope; /* job id -> REACHABLE, once loaded */
+    bool status_scope_loaded;
 };
 
 static void die_oom(void)
@@ -86,6 +89,7 @@ void roar_query_free(roar_query *q)
         return;
     roar_cache_free(q->cache);
     roar_keymap_dispose(&q->reach);
+    roar_keymap_dispose(&q->status_scope);
     roar_cache_jobinfo_list_dispose(&q->pending);
     roar_pathcanon_free(q->pc);
     free(q);
@@ -184,6 +188,48 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
 bool roar_query_job_in_scope(const roar_query_job *j)
 {
     return j->pending || j->commits.count > 0;
+}
+
+static void load_status_scope(roar_query *q)
+{
+    roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT, jobs = ROAR_CACHE_ID_LIST_INIT;
+    roar_cache_jobinfo_list pending = ROAR_CACHE_JOBINFO_LIST_INIT;
+    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
+    size_t i, k;
+
+    q->status_scope_loaded = true;
+    if (!q->cache)
+        return;
+    /* By commit, not by job: a commit's reachability is one walk, shared by its jobs. */
+    if (roar_cache_attached_commits(&commits, q->cache) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < commits.count; i++) {
+        if (!reachable(q, commits.items[i]))
+            continue;
+        if (roar_cache_commit_jobs(&jobs, q->cache, commits.items[i]) < 0)
+            roar_cli_die_error();
+        for (k = 0; k < jobs.count; k++)
+            if (roar_keymap_puts(&q->status_scope, jobs.items[k], REACHABLE) < 0)
+                die_oom();
+    }
+    opts.pending_only = true;
+    opts.worktree = roar_repo_gitdir(q->repo);
+    if (roar_cache_job_list(&pending, q->cache, &opts) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < pending.count; i++)
+        if (roar_keymap_puts(&q->status_scope, pending.items[i].id, REACHABLE) < 0)
+            die_oom();
+    roar_cache_id_list_dispose(&commits);
+    roar_cache_id_list_dispose(&jobs);
+    roar_cache_jobinfo_list_dispose(&pending);
+}
+
+bool roar_query_status_scope(const char *job_id, void *payload)
+{
+    roar_query *q = payload;
+    if (!q->status_scope_loaded)
+        load_status_scope(q);
+    return roar_keymap_gets(&q->status_scope, job_id) != NULL;
 }
 
 void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char *arg)

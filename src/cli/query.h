@@ -48,6 +48,12 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id);
  * pending jobs. */
 bool roar_query_job_in_scope(const roar_query_job *j);
 
+/* SPEC §6.2's scope, for status and reproduce: jobs attached to a commit reachable
+ * from HEAD, plus the pending jobs of this worktree (not of other worktrees). A
+ * roar_status_scope_cb (graph/status.h) with the roar_query as payload; the set is
+ * loaded on the first call (dies on a cache error). False when there is no cache. */
+bool roar_query_status_scope(const char *job_id, void *payload);
+
 /* Maps a path argument (relative to the current directory, or absolute) to the form
  * records use (SPEC §4.2), in `out`; `abs` (may be NULL) receives the absolute path
  * on disk. Dies in a bare repository and for paths inside the git dir. */

@@ -327,8 +327,6 @@ void roar_cache_edge_list_dispose(roar_cache_edge_list *list)
     list->count = list->alloc = 0;
 }
 
-#define EDGE_COLUMNS "j.id, j.end_ms, j.end_kind, j.end_code, e.role, e.path, e.blob, e.size "
-#define EDGE_FROM "FROM edges e JOIN jobs j ON j.pk = e.job "
 #define NEWEST_FIRST " ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC, e.seq"
 
 static int read_edge(roar_cache_edge *out, roar_cache *cache, sqlite3_stmt *stmt)
@@ -375,6 +373,12 @@ static void edge_list_clear(roar_cache_edge_list *list)
     for (size_t i = 0; i < list->count; i++)
         free(list->items[i].path);
     list->count = 0;
+}
+
+int roar_cache__collect_edges(roar_cache_edge_list *out, roar_cache *cache, sqlite3_stmt *stmt)
+{
+    edge_list_clear(out);
+    return collect_edges(out, cache, stmt);
 }
 
 static int edges_by_blob(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,

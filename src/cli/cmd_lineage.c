@@ -1,0 +1,296 @@
+/* `git roar lineage [--down] [--depth N] [--format text|json|dot|mermaid] OBJ`: what OBJ
+ * was derived from (or what was derived from it), as a tree, JSON, dot or mermaid. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/objref.h"
+#include "cli/query.h"
+#include "graph/lineage.h"
+#include "util/err.h"
+#include "util/json.h"
+#include "util/quote.h"
+#include "util/timefmt.h"
+
+static void oom(void)
+{
+    roar_cli_die("out of memory");
+}
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if ((expr) < 0)                                                                            \
+            oom();                                                                                 \
+    } while (0)
+
+/* For each node, the nodes one step further from the root, in the order found. */
+typedef struct {
+    size_t *items;
+    size_t count, alloc;
+} child_list;
+
+static child_list *children_of(const roar_lineage_graph *g)
+{
+    child_list *c = calloc(g->count ? g->count : 1, sizeof(*c));
+    size_t i;
+    if (!c)
+        oom();
+    for (i = 0; i < g->edge_count; i++) {
+        const roar_lineage_edge *e = &g->edges[i];
+        size_t parent = g->down ? e->from : e->to, child = g->down ? e->to : e->from;
+        CHECK(ROAR_ALLOC_GROW(c[parent].items, c[parent].count + 1, c[parent].alloc));
+        c[parent].items[c[parent].count++] = child;
+    }
+    return c;
+}
+
+static void children_free(child_list *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].items);
+    free(c);
+}
+
+static bool failed(const roar_job *job)
+{
+    return job->end_kind != ROAR_END_EXIT || job->end_code != 0;
+}
+
+/* One line of a node without the tree drawing; `sep` between the parts of a label. */
+static void put_label(roar_buf *out, const roar_lineage_node *n, const char *sep)
+{
+    if (n->kind == ROAR_LINEAGE_JOB) {
+        CHECK(roar_buf_printf(out, "job %.*s%s", ROAR_QUERY_ABBREV, n->job.id, sep));
+        CHECK(roar_quote_argv(out, (const char *const *)n->job.argv, n->job.argc));
+        if (failed(&n->job))
+            CHECK(roar_buf_printf(out, "%s[%s %d]", sep,
+                                  n->job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit",
+                                  n->job.end_code));
+        return;
+    }
+    if (n->path)
+        CHECK(roar_query_put_path(out, n->path));
+    else
+        CHECK(roar_buf_puts(out, "blob"));
+    if (n->id_known)
+        CHECK(roar_buf_printf(out, "%s%.*s", sep, ROAR_QUERY_ABBREV, n->id));
+    else
+        CHECK(roar_buf_printf(out, "%s- (content unknown)", sep));
+}
+
+/* ---- text: an indented tree ------------------------------------------------------ */
+
+static void text_node(roar_buf *out, const roar_lineage_graph *g, const child_list *kids,
+                      bool *shown, size_t i, roar_buf *prefix, bool root, bool last)
+{
+    size_t plen = prefix->size, k;
+
+    CHECK(roar_buf_put(out, prefix->ptr, prefix->size));
+    if (!root)
+        CHECK(roar_buf_puts(out, last ? "`-- " : "|-- "));
+    put_label(out, &g->nodes[i], "  ");
+    if (shown[i] && kids[i].count) {
+        /* A shared node (a diamond) is drawn once; later mentions point back. */
+        CHECK(roar_buf_puts(out, "  (see above)\n"));
+        return;
+    }
+    if (g->nodes[i].truncated)
+        CHECK(roar_buf_puts(out, "  ..."));
+    CHECK(roar_buf_putc(out, '\n'));
+    shown[i] = true;
+    if (!root)
+        CHECK(roar_buf_puts(prefix, last ? "    " : "|   "));
+    for (k = 0; k < kids[i].count; k++)
+        text_node(out, g, kids, shown, kids[i].items[k], prefix, false, k + 1 == kids[i].count);
+    roar_buf_truncate(prefix, plen);
+}
+
+static void put_text(roar_buf *out, const roar_lineage_graph *g)
+{
+    child_list *kids = children_of(g);
+    bool *shown = calloc(g->count, sizeof(*shown));
+    roar_buf prefix = ROAR_BUF_INIT;
+
+    if (!shown)
+        oom();
+    text_node(out, g, kids, shown, 0, &prefix, true, true);
+    if (g->count == 1 && g->nodes[0].kind == ROAR_LINEAGE_ARTIFACT)
+        CHECK(roar_buf_puts(out, g->down ? "no recorded job read this content\n"
+                                         : "no recorded job produced this content\n"));
+    roar_buf_dispose(&prefix);
+    free(shown);
+    children_free(kids, g->count);
+}
+
+/* ---- json ------------------------------------------------------------------------ */
+
+static void put_time(roar_buf *out, int64_t ms)
+{
+    if (roar_time_format(out, ms) < 0) {
+        roar_error_clear();
+        CHECK(roar_buf_printf(out, "@%lld", (long long)ms));
+    }
+}
+
+static void put_json(roar_buf *out, const roar_lineage_graph *g, unsigned depth)
+{
+    roar_buf cmd = ROAR_BUF_INIT;
+    size_t i;
+
+    CHECK(roar_buf_printf(out, "{\"version\":%d,\"direction\":\"%s\",\"depth\":",
+                          ROAR_QUERY_JSON_VERSION, g->down ? "down" : "up"));
+    CHECK(depth ? roar_buf_printf(out, "%u", depth) : roar_buf_puts(out, "null"));
+    CHECK(roar_buf_puts(out, ",\"root\":0,\"nodes\":["));
+    for (i = 0; i < g->count; i++) {
+        const roar_lineage_node *n = &g->nodes[i];
+        CHECK(roar_buf_printf(out, "%s{\"index\":%zu,\"kind\":\"%s\",\"depth\":%u,", i ? "," : "",
+                              i, n->kind == ROAR_LINEAGE_JOB ? "job" : "artifact", n->depth));
+        if (n->kind == ROAR_LINEAGE_JOB) {
+            roar_buf_clear(&cmd);
+            CHECK(roar_quote_argv(&cmd, (const char *const *)n->job.argv, n->job.argc));
+            CHECK(roar_buf_printf(out, "\"id\":\"%s\",\"command\":", n->job.id));
+            CHECK(roar_json_cstr(out, cmd.ptr));
+            CHECK(roar_buf_putc(out, ','));
+            CHECK(roar_query_json_path(out, "cwd", n->job.cwd));
+            CHECK(roar_buf_puts(out, ",\"end\":\""));
+            put_time(out, n->job.end_ms);
+            CHECK(n->job.end_kind == ROAR_END_SIGNAL
+                      ? roar_buf_printf(out, "\",\"exit\":null,\"signal\":%d", n->job.end_code)
+                      : roar_buf_printf(out, "\",\"exit\":%d,\"signal\":null", n->job.end_code));
+        } else {
+            if (n->path)
+                CHECK(roar_query_json_path(out, "path", n->path));
+            else
+                CHECK(roar_buf_puts(out, "\"path\":null"));
+            CHECK(n->id_known ? roar_buf_printf(out, ",\"id\":\"%s\"", n->id)
+                              : roar_buf_puts(out, ",\"id\":null"));
+            CHECK(roar_buf_printf(out, ",\"size\":%llu", (unsigned long long)n->size));
+        }
+        CHECK(roar_buf_printf(out, ",\"truncated\":%s}", n->truncated ? "true" : "false"));
+    }
+    CHECK(roar_buf_puts(out, "],\"edges\":["));
+    for (i = 0; i < g->edge_count; i++)
+        CHECK(roar_buf_printf(out, "%s{\"from\":%zu,\"to\":%zu,\"role\":\"%s\"}", i ? "," : "",
+                              g->edges[i].from, g->edges[i].to,
+                              g->edges[i].role == ROAR_ROLE_IN ? "in" : "out"));
+    CHECK(roar_buf_puts(out, "]}\n"));
+    roar_buf_dispose(&cmd);
+}
+
+/* ---- dot and mermaid ---------------------------------------------------------------- */
+
+/* A node's label with each character the target syntax reserves escaped. The label's
+ * bytes are already printable: paths C-quoted, commands shell-quoted. */
+static void put_escaped_label(roar_buf *out, const roar_lineage_node *n, bool mermaid)
+{
+    roar_buf raw = ROAR_BUF_INIT;
+    put_label(&raw, n, "\n");
+    for (size_t i = 0; i < raw.size; i++) {
+        char c = raw.ptr[i];
+        if (c == '\n')
+            CHECK(roar_buf_puts(out, mermaid ? "<br/>" : "\\n"));
+        else if (!mermaid && (c == '"' || c == '\\'))
+            CHECK(roar_buf_printf(out, "\\%c", c));
+        else if (mermaid && (c == '"' || c == '<' || c == '>' || c == '#' || c == '`' || c == '&'))
+            CHECK(roar_buf_printf(out, "#%d;", (unsigned char)c));
+        else
+            CHECK(roar_buf_putc(out, c));
+    }
+    roar_buf_dispose(&raw);
+}
+
+static void put_dot(roar_buf *out, const roar_lineage_graph *g)
+{
+    size_t i;
+    CHECK(roar_buf_puts(out, "digraph lineage {\n  rankdir=LR;\n"));
+    for (i = 0; i < g->count; i++) {
+        CHECK(roar_buf_printf(out, "  n%zu [shape=%s, label=\"", i,
+                              g->nodes[i].kind == ROAR_LINEAGE_JOB ? "box" : "ellipse"));
+        put_escaped_label(out, &g->nodes[i], false);
+        CHECK(roar_buf_puts(out, "\"];\n"));
+    }
+    for (i = 0; i < g->edge_count; i++)
+        CHECK(roar_buf_printf(out, "  n%zu -> n%zu;\n", g->edges[i].from, g->edges[i].to));
+    CHECK(roar_buf_puts(out, "}\n"));
+}
+
+static void put_mermaid(roar_buf *out, const roar_lineage_graph *g)
+{
+    size_t i;
+    CHECK(roar_buf_puts(out, "flowchart LR\n"));
+    for (i = 0; i < g->count; i++) {
+        bool job = g->nodes[i].kind == ROAR_LINEAGE_JOB;
+        CHECK(roar_buf_printf(out, "  n%zu%s\"", i, job ? "[" : "(["));
+        put_escaped_label(out, &g->nodes[i], true);
+        CHECK(roar_buf_printf(out, "\"%s\n", job ? "]" : "])"));
+    }
+    for (i = 0; i < g->edge_count; i++)
+        CHECK(roar_buf_printf(out, "  n%zu --> n%zu\n", g->edges[i].from, g->edges[i].to));
+}
+
+int roar_cmd_lineage(roar_cli_ctx *ctx)
+{
+    const char *format = roar_cli_opt_string(ctx, "format", "text");
+    roar_lineage_opts opts = {roar_cli_opt_set(ctx, "down"), 0};
+    roar_lineage_graph g = ROAR_LINEAGE_GRAPH_INIT;
+    roar_buf out = ROAR_BUF_INIT;
+    roar_objref ref;
+    roar_query *q;
+    roar_cache *cache;
+    char wt[ROAR_OID_HEXSZ + 1];
+    int error;
+
+    if (roar_cli_opt_set(ctx, "depth")) {
+        long depth = roar_cli_opt_int(ctx, "depth", 0);
+        if (depth < 1 || depth > 1000000)
+            roar_cli_usage_error(ctx->cmd, "--depth must be between 1 and 1000000");
+        opts.depth = (unsigned)depth;
+    }
+    q = roar_query_open(ctx);
+    cache = roar_query_cache(q);
+    roar_objref_init(&ref);
+    if (roar_objref_resolve(&ref, q, ctx->repo, ctx->argv[0], ROAR_OBJREF_CONTENT | ROAR_OBJREF_JOB,
+                            ctx->dashdash == 0) < 0)
+        roar_cli_die_error();
+    if (ref.kind == ROAR_OBJREF_PATH && !ref.exists)
+        roar_cli_die("'%s' does not exist; lineage follows content", ctx->argv[0]);
+    if (!cache) {
+        if (!ctx->quiet)
+            printf("no jobs recorded yet\n");
+        goto done;
+    }
+
+    if (ref.kind == ROAR_OBJREF_JOB) {
+        error = roar_lineage_from_job(&g, cache, ref.job, &opts);
+    } else {
+        const char *blob = ref.blob;
+        /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
+        if (ref.kind == ROAR_OBJREF_REVPATH) {
+            if (roar_objref_worktree_blob(wt, ctx->repo, ref.blob, ref.path,
+                                          ref.commit[0] ? ref.commit : NULL) < 0)
+                roar_cli_die_error();
+            blob = wt;
+        }
+        error = roar_lineage_from_blob(&g, cache, ref.path, blob, ref.size, &opts);
+    }
+    if (error < 0)
+        roar_cli_die_error();
+
+    if (!strcmp(format, "json"))
+        put_json(&out, &g, opts.depth);
+    else if (!strcmp(format, "dot"))
+        put_dot(&out, &g);
+    else if (!strcmp(format, "mermaid"))
+        put_mermaid(&out, &g);
+    else
+        put_text(&out, &g);
+    roar_query_flush(&out);
+
+done:
+    roar_buf_dispose(&out);
+    roar_lineage_graph_dispose(&g);
+    roar_objref_dispose(&ref);
+    roar_query_free(q);
+    return ROAR_EXIT_OK;
+}

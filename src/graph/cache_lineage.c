@@ -1,0 +1,70 @@
+/* The queries behind lineage and status (cache_lineage.h): they ride on the indexes of
+ * schema v1 (edges' primary key (job, seq), edges_by_blob, attachments_by_commit). */
+#include "graph/cache_lineage.h"
+#include "graph/cache_internal.h"
+#include "util/err.h"
+
+#include <string.h>
+
+int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const char *job_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_int64 pk;
+    int error;
+
+    /* The pk first: an unknown job is ROAR_ENOTFOUND, not an empty list. */
+    if ((error = roar_cache__job_pk(&pk, cache, job_id)) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT " EDGE_COLUMNS EDGE_FROM
+                                     "WHERE e.job = ?1 ORDER BY e.seq")) < 0)
+        return error;
+    sqlite3_bind_int64(stmt, 1, pk);
+    error = roar_cache__collect_edges(out, cache, stmt);
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int roar_cache_out_edges(roar_cache_edge_list *out, roar_cache *cache, bool successful_only)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = roar_cache__prepare(
+             &stmt, cache, -1,
+             successful_only
+                 ? "SELECT " EDGE_COLUMNS EDGE_FROM "WHERE e.role = 1 AND j.end_kind = 0 AND "
+                   "j.end_code = 0 ORDER BY e.path, j.end_ms DESC, j.start_ms DESC, j.id DESC"
+                 : "SELECT " EDGE_COLUMNS EDGE_FROM
+                   "WHERE e.role = 1 ORDER BY e.path, j.end_ms DESC, j.start_ms DESC, j.id DESC")) <
+        0)
+        return error;
+    error = roar_cache__collect_edges(out, cache, stmt);
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    out->count = 0;
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT DISTINCT commit_id FROM attachments "
+                                     "ORDER BY commit_id")) < 0)
+        return error;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0) {
+            error = roar_error_set(ROAR_ENOMEM, "out of memory");
+            break;
+        }
+        if ((error = roar_cache__col_id(out->items[out->count], cache, stmt, 0)) < 0)
+            break;
+        out->count++;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading attachments");
+    sqlite3_finalize(stmt);
+    return error;
+}

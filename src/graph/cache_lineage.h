@@ -1,0 +1,23 @@
+/* Cache queries of the lineage and status walks beyond cache.h: a job's edges without
+ * loading its record, every output edge at once, and the commits jobs are attached to. */
+#ifndef ROAR_GRAPH_CACHE_LINEAGE_H
+#define ROAR_GRAPH_CACHE_LINEAGE_H
+
+#include <stdbool.h>
+
+#include "graph/cache.h"
+
+/* The in/out/del edges of one job, in record order. Cheaper than roar_cache_job_get
+ * (no argv, env or incomplete lines): the walks read many jobs' edges. ROAR_ENOTFOUND
+ * when the job is not stored. Replaces the contents of the caller's list. */
+int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const char *job_id);
+
+/* Every `out` edge of every stored job, ordered by path (memcmp) and, for one path,
+ * newest job first (end, then start, then id). With successful_only, only of jobs that
+ * exited 0 (SPEC §6.2: jobs that failed produce nothing). Replaces the list's contents. */
+int roar_cache_out_edges(roar_cache_edge_list *out, roar_cache *cache, bool successful_only);
+
+/* The distinct commits any job is attached to, sorted. Replaces the list's contents. */
+int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache);
+
+#endif

@@ -1,0 +1,527 @@
+/* Output states and rerun plans (status.h): producers from the cache's output edges,
+ * job states memoised over the producer graph, files read through the stat cache. */
+#include "graph/status.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/cache_lineage.h"
+#include "graph/hash.h"
+#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/buf.h"
+#include "util/err.h"
+
+enum { STATE_UNSEEN = -1, STATE_BUSY = -2 };
+enum { PLAN_NONE = 0, PLAN_BUSY, PLAN_DONE, PLAN_SKIPPED };
+
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    int64_t end_ms;
+    bool loaded;
+    roar_cache_edge_list edges; /* record order */
+    int state;                  /* a roar_status_state (OK, UNKNOWN, STALE) or STATE_* */
+    const char *because;        /* borrowed from edges */
+    bool needs_rerun;           /* one of its outputs is missing, modified or stale */
+    int plan;                   /* PLAN_* */
+} sjob;
+
+/* A file's content now, looked up once per path. */
+typedef struct {
+    bool exists;
+    char id[ROAR_OID_HEXSZ + 1];
+} current_info;
+
+struct roar_status_graph {
+    roar_cache *cache;
+    char *worktree;
+    roar_status_scope_cb in_scope;
+    void *payload;
+    roar_cache_edge_list outs; /* successful out edges by path, newest first */
+    roar_keymap producer;      /* path -> index in outs + 1 of its producer's edge */
+    roar_keymap jobs;          /* id -> sjob * */
+    roar_keymap current;       /* path -> current_info * */
+    roar_cache_edge_list tmp;
+    roar_buf abs;
+};
+
+static int oom(void)
+{
+    return roar_error_set(ROAR_ENOMEM, "out of memory");
+}
+
+const char *roar_status_state_name(roar_status_state state)
+{
+    switch (state) {
+    case ROAR_STATUS_OK:
+        return "ok";
+    case ROAR_STATUS_UNKNOWN:
+        return "unknown";
+    case ROAR_STATUS_STALE:
+        return "stale";
+    case ROAR_STATUS_MODIFIED:
+        return "modified";
+    case ROAR_STATUS_MISSING:
+        return "missing";
+    }
+    return "?";
+}
+
+/* ---- the graph ----------------------------------------------------------------- */
+
+static void graph_free(roar_status_graph *g)
+{
+    size_t i;
+    if (!g)
+        return;
+    for (i = 0; i < g->jobs.cap; i++) {
+        sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
+        if (j) {
+            roar_cache_edge_list_dispose(&j->edges);
+            free(j);
+        }
+    }
+    for (i = 0; i < g->current.cap; i++)
+        if (g->current.slots[i].key)
+            free(g->current.slots[i].value);
+    roar_keymap_dispose(&g->jobs);
+    roar_keymap_dispose(&g->current);
+    roar_keymap_dispose(&g->producer);
+    roar_cache_edge_list_dispose(&g->outs);
+    roar_cache_edge_list_dispose(&g->tmp);
+    roar_buf_dispose(&g->abs);
+    free(g->worktree);
+    free(g);
+}
+
+static int get_job(sjob **out, roar_status_graph *g, const char *id)
+{
+    sjob *j = roar_keymap_gets(&g->jobs, id);
+    if (!j) {
+        if (!(j = calloc(1, sizeof(*j))))
+            return oom();
+        memcpy(j->id, id, ROAR_OID_HEXSZ + 1);
+        j->state = STATE_UNSEEN;
+        j->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+        if (roar_keymap_puts(&g->jobs, id, j) < 0) {
+            free(j);
+            return oom();
+        }
+    }
+    *out = j;
+    return 0;
+}
+
+static int load_edges(roar_status_graph *g, sjob *j)
+{
+    int error;
+    if (j->loaded)
+        return 0;
+    if ((error = roar_cache_job_edges(&j->edges, g->cache, j->id)) < 0)
+        return error;
+    if (j->edges.count)
+        j->end_ms = j->edges.items[0].end_ms;
+    j->loaded = true;
+    return 0;
+}
+
+/* Whether the job itself wrote or deleted `path`. */
+static bool job_changed(const sjob *j, const char *path)
+{
+    for (size_t i = 0; i < j->edges.count; i++)
+        if (j->edges.items[i].role != ROAR_ROLE_IN && !strcmp(j->edges.items[i].path, path))
+            return true;
+    return false;
+}
+
+static int current(const current_info **out, roar_status_graph *g, const char *path)
+{
+    current_info *ci = roar_keymap_gets(&g->current, path);
+    int error = 0, tries;
+
+    if (ci) {
+        *out = ci;
+        return 0;
+    }
+    if (!(ci = calloc(1, sizeof(*ci))))
+        return oom();
+    roar_buf_clear(&g->abs);
+    if (path[0] != '/' && roar_buf_printf(&g->abs, "%s/", g->worktree) < 0)
+        error = oom();
+    if (!error && roar_buf_puts(&g->abs, path) < 0)
+        error = oom();
+    /* A file being rewritten right now changes under the hash: look again. */
+    for (tries = 0; !error && tries < 3; tries++) {
+        error = roar_hash_file(ci->id, NULL, g->cache, g->abs.ptr, NULL);
+        if (error != ROAR_ECHANGED)
+            break;
+    }
+    if (error == 0) {
+        ci->exists = true;
+    } else if (error == ROAR_ENOTFOUND || error == ROAR_EINVALID) {
+        /* Gone, or no longer a regular file (a directory in its place): missing. */
+        roar_error_clear();
+        error = 0;
+    }
+    if (!error && roar_keymap_puts(&g->current, path, ci) < 0)
+        error = oom();
+    if (error < 0) {
+        free(ci);
+        return error;
+    }
+    *out = ci;
+    return 0;
+}
+
+static const roar_cache_edge *producer_of(roar_status_graph *g, const char *path)
+{
+    void *found = roar_keymap_gets(&g->producer, path);
+    return found ? &g->outs.items[(size_t)(uintptr_t)found - 1] : NULL;
+}
+
+/* The job that produced the content `j` read at `path` and then changed itself: an
+ * in-scope, successful writer of exactly that id at that path, other than j, ended
+ * no later than j; the newest. *out = NULL when none (a source edited in place). */
+static int producer_before(sjob **out, roar_status_graph *g, const sjob *j, const char *path,
+                           const char *id)
+{
+    int error;
+    *out = NULL;
+    if ((error = roar_cache_producers(&g->tmp, g->cache, id)) < 0)
+        return error;
+    for (size_t i = 0; i < g->tmp.count; i++) {
+        const roar_cache_edge *e = &g->tmp.items[i];
+        if (e->end_kind != ROAR_END_EXIT || e->end_code != 0 || strcmp(e->path, path) ||
+            !strcmp(e->job_id, j->id) || e->end_ms > j->end_ms ||
+            !g->in_scope(e->job_id, g->payload))
+            continue;
+        return get_job(out, g, e->job_id);
+    }
+    return 0;
+}
+
+static void worsen(sjob *j, int state, const char *because)
+{
+    if (state > j->state) {
+        j->state = state;
+        j->because = because;
+    }
+}
+
+/* OK, UNKNOWN or STALE, from the job's inputs (status.h). A cycle back to a job being
+ * judged counts as ok: the cycle's other edges decide. */
+static int job_state(int *out, roar_status_graph *g, sjob *j)
+{
+    int error, sub;
+    size_t i;
+
+    if (j->state == STATE_BUSY) {
+        *out = ROAR_STATUS_OK;
+        return 0;
+    }
+    if (j->state != STATE_UNSEEN) {
+        *out = j->state;
+        return 0;
+    }
+    if ((error = load_edges(g, j)) < 0)
+        return error;
+    j->state = STATE_BUSY;
+    int state = ROAR_STATUS_OK;
+    const char *because = NULL;
+    for (i = 0; i < j->edges.count && state != ROAR_STATUS_STALE; i++) {
+        const roar_cache_edge *e = &j->edges.items[i];
+        const roar_cache_edge *pe;
+        const current_info *ci;
+        sjob *r = NULL;
+
+        if (e->role != ROAR_ROLE_IN)
+            continue;
+        if (!e->id_known) {
+            if (state < ROAR_STATUS_UNKNOWN) {
+                state = ROAR_STATUS_UNKNOWN;
+                because = e->path;
+            }
+            continue;
+        }
+        if (job_changed(j, e->path)) {
+            if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+                goto fail;
+        } else {
+            if ((error = current(&ci, g, e->path)) < 0)
+                goto fail;
+            if (!ci->exists || strcmp(ci->id, e->id)) {
+                state = ROAR_STATUS_STALE;
+                because = e->path;
+                break;
+            }
+            /* The file holds what was read: whether that is current depends on the
+             * job that wrote it, when that job's output is exactly this content. */
+            pe = producer_of(g, e->path);
+            if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
+                (error = get_job(&r, g, pe->job_id)) < 0)
+                goto fail;
+        }
+        if (r) {
+            if ((error = job_state(&sub, g, r)) < 0)
+                goto fail;
+            if (sub > state) {
+                state = sub;
+                because = e->path;
+            }
+        }
+    }
+    j->state = STATE_UNSEEN;
+    worsen(j, state, because);
+    *out = j->state;
+    return 0;
+fail:
+    j->state = STATE_UNSEEN;
+    return error;
+}
+
+/* ---- plans ------------------------------------------------------------------- */
+
+static int id_list_add(roar_cache_id_list *l, const char *id)
+{
+    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
+        return oom();
+    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
+    return 0;
+}
+
+/* Post-order over the producers of j's inputs: dependencies land in `out` first.
+ * `forced`: j must run whatever its outputs say (it restores what a later job read
+ * and then updated in place). */
+static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *j, bool forced)
+{
+    int error;
+    size_t i;
+
+    if (j->plan == PLAN_BUSY || j->plan == PLAN_DONE || (j->plan == PLAN_SKIPPED && !forced))
+        return 0;
+    if (!forced && !j->needs_rerun) {
+        j->plan = PLAN_SKIPPED;
+        return 0;
+    }
+    if ((error = load_edges(g, j)) < 0)
+        return error;
+    j->plan = PLAN_BUSY;
+    for (i = 0; i < j->edges.count; i++) {
+        const roar_cache_edge *e = &j->edges.items[i];
+        const roar_cache_edge *pe;
+        const current_info *ci;
+        sjob *r = NULL;
+
+        if (e->role != ROAR_ROLE_IN)
+            continue;
+        if (e->id_known && job_changed(j, e->path)) {
+            if ((error = current(&ci, g, e->path)) < 0)
+                return error;
+            if (ci->exists && !strcmp(ci->id, e->id))
+                continue; /* what it read is there again */
+            if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+                return error;
+            if (r && (error = plan_visit(out, g, r, true)) < 0)
+                return error;
+            continue;
+        }
+        if ((pe = producer_of(g, e->path)) != NULL && strcmp(pe->job_id, j->id) &&
+            ((error = get_job(&r, g, pe->job_id)) < 0 ||
+             (error = plan_visit(out, g, r, false)) < 0))
+            return error;
+    }
+    j->plan = PLAN_DONE;
+    return id_list_add(out, j->id);
+}
+
+static void plan_reset(roar_status_graph *g)
+{
+    for (size_t i = 0; i < g->jobs.cap; i++)
+        if (g->jobs.slots[i].key)
+            ((sjob *)g->jobs.slots[i].value)->plan = PLAN_NONE;
+}
+
+int roar_status_plan(roar_cache_id_list *out, roar_status *st, const char *job_id)
+{
+    roar_status_graph *g = st->graph;
+    sjob *j;
+    int error;
+
+    out->count = 0;
+    plan_reset(g);
+    if ((error = get_job(&j, g, job_id)) < 0 || (error = load_edges(g, j)) < 0)
+        return error;
+    return plan_visit(out, g, j, false);
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+void roar_status_dispose(roar_status *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->count; i++)
+        free(st->outputs[i].path);
+    free(st->outputs);
+    roar_cache_id_list_dispose(&st->rerun);
+    graph_free(st->graph);
+    *st = (roar_status)ROAR_STATUS_INIT;
+}
+
+const roar_status_output *roar_status_find(const roar_status *st, const char *path)
+{
+    size_t lo = 0, hi = st->count;
+    while (lo < hi) { /* outputs are sorted by path, as memcmp orders them */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(st->outputs[mid].path, path);
+        if (!c)
+            return &st->outputs[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Producers: for each path (the edges come grouped by path, newest first), the first
+ * in-scope edge. */
+static int find_producers(roar_status *st, roar_status_graph *g)
+{
+    size_t i = 0, k;
+    while (i < g->outs.count) {
+        const char *path = g->outs.items[i].path;
+        for (k = i; k < g->outs.count && !strcmp(g->outs.items[k].path, path); k++)
+            ;
+        for (; i < k; i++) {
+            const roar_cache_edge *e = &g->outs.items[i];
+            roar_status_output *o;
+            if (!g->in_scope(e->job_id, g->payload))
+                continue;
+            if (roar_keymap_puts(&g->producer, path, (void *)(uintptr_t)(i + 1)) < 0 ||
+                ROAR_ALLOC_GROW(st->outputs, st->count + 1, st->alloc) < 0)
+                return oom();
+            o = &st->outputs[st->count];
+            memset(o, 0, sizeof(*o));
+            if (!(o->path = strdup(path)))
+                return oom();
+            st->count++;
+            memcpy(o->job, e->job_id, sizeof(o->job));
+            o->id_known = e->id_known;
+            memcpy(o->id, e->id, sizeof(o->id));
+            break;
+        }
+        i = k;
+    }
+    return 0;
+}
+
+static int judge(roar_status_output *o, roar_status_graph *g)
+{
+    const current_info *ci;
+    sjob *j;
+    int error, state;
+
+    if ((error = current(&ci, g, o->path)) < 0 || (error = get_job(&j, g, o->job)) < 0)
+        return error;
+    if (!ci->exists) {
+        o->state = ROAR_STATUS_MISSING;
+    } else if (o->id_known && strcmp(ci->id, o->id)) {
+        o->state = ROAR_STATUS_MODIFIED;
+        o->current_known = true;
+        memcpy(o->current, ci->id, sizeof(o->current));
+    } else {
+        if ((error = job_state(&state, g, j)) < 0)
+            return error;
+        o->state = (roar_status_state)state;
+        o->because = j->because;
+        if (!o->id_known && o->state < ROAR_STATUS_UNKNOWN)
+            o->state = ROAR_STATUS_UNKNOWN;
+    }
+    if (ci->exists && !o->current_known) {
+        o->current_known = true;
+        memcpy(o->current, ci->id, sizeof(o->current));
+    }
+    if (o->state >= ROAR_STATUS_STALE)
+        j->needs_rerun = true;
+    return 0;
+}
+
+static int by_end(const void *a, const void *b)
+{
+    const sjob *x = *(sjob *const *)a, *y = *(sjob *const *)b;
+    if (x->end_ms != y->end_ms)
+        return x->end_ms < y->end_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* Every job that needs to run, in the order they first ran, each after its inputs'
+ * producers (a depth-first post-order is a topological order). */
+static int rerun_list(roar_status *st, roar_status_graph *g)
+{
+    sjob **todo = NULL;
+    size_t n = 0, i;
+    int error = 0;
+
+    if (!(todo = calloc(g->jobs.count + 1, sizeof(*todo))))
+        return oom();
+    for (i = 0; i < g->jobs.cap; i++) {
+        sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
+        if (j && j->needs_rerun && (error = load_edges(g, j)) >= 0)
+            todo[n++] = j;
+        if (error < 0)
+            goto done;
+    }
+    qsort(todo, n, sizeof(*todo), by_end);
+    plan_reset(g);
+    for (i = 0; i < n && !error; i++)
+        error = plan_visit(&st->rerun, g, todo[i], false);
+done:
+    free(todo);
+    return error;
+}
+
+int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktree,
+                        roar_status_scope_cb in_scope, void *payload)
+{
+    roar_status_graph *g;
+    int error;
+    size_t i;
+
+    roar_status_dispose(out);
+    if (!(g = calloc(1, sizeof(*g))) || !(g->worktree = strdup(worktree))) {
+        free(g);
+        return oom();
+    }
+    out->graph = g;
+    g->cache = cache;
+    g->in_scope = in_scope;
+    g->payload = payload;
+    g->producer = (roar_keymap)ROAR_KEYMAP_INIT;
+    g->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
+    g->current = (roar_keymap)ROAR_KEYMAP_INIT;
+    g->outs = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    g->tmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    roar_buf_init(&g->abs);
+
+    /* One transaction for the stat cache rows of the files hashed on the way. */
+    if ((error = roar_cache_begin(cache)) < 0)
+        goto fail;
+    if ((error = roar_cache_out_edges(&g->outs, cache, true)) < 0 ||
+        (error = find_producers(out, g)) < 0)
+        goto rollback;
+    for (i = 0; i < out->count; i++)
+        if ((error = judge(&out->outputs[i], g)) < 0)
+            goto rollback;
+    if ((error = rerun_list(out, g)) < 0)
+        goto rollback;
+    if (roar_cache_commit(cache) < 0)
+        roar_error_clear(); /* only the stat cache rows are lost: derived data */
+    return 0;
+
+rollback:
+    roar_cache_rollback(cache);
+fail:
+    roar_status_dispose(out);
+    return error;
+}

@@ -1,0 +1,19 @@
+# Helpers of the lineage/status/reproduce tests (t05xx), sourced after lib.sh and
+# lib-run.sh: pipelines of real `git roar run` jobs made of small shell steps.
+
+PY=/usr/bin/python3
+
+# step CMD: one traced job running the shell command CMD, quietly.
+step() {
+    git roar run -q sh -c "$1"
+}
+
+# last_job: the full id of the newest recorded job.
+last_job() {
+    git roar log -n 1 --json | $PY -c 'import json, sys; print(json.load(sys.stdin)["jobs"][0]["id"])'
+}
+
+# state_of PATH: the state `git roar status` gives PATH.
+state_of() {
+    git roar status | awk -v p="$1" '$2 == p { print $1 }'
+}

@@ -1,0 +1,150 @@
+#!/bin/bash
+# git roar status (SPEC §6.2) over real `git roar run` jobs: states and their precedence,
+# cascades through producers, failed jobs, in-place updates, the rerun order, --json,
+# --exit-code.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-run.sh"
+. "$(dirname "$0")/lib-queries.sh"
+
+if ! test -f "$PRELOAD_LIB"; then
+    test_skip 'git roar status' "libroar-preload.so not built"
+    test_done
+fi
+
+# Two independent branches: raw -> clean -> model, and other -> side.
+two_branches() {
+    roar_setup &&
+    echo raw >raw && echo other >other &&
+    step "tr a-z A-Z <raw >clean" && CLEAN=$(last_job) &&
+    step "cat clean clean >model" && MODEL=$(last_job) &&
+    step "rev <other >side" && SIDE=$(last_job)
+}
+
+test_expect_success 'all ok; --exit-code 0; no outputs at all is ok too' '
+    roar_setup &&
+    git roar status >out && echo "no recorded outputs" >expect && test_cmp expect out &&
+    git roar status --exit-code &&
+    two_branches &&
+    git roar status >out &&
+    printf "%-9s %s\n" ok clean ok model ok side >expect &&
+    test_cmp expect out &&
+    git roar status --exit-code
+'
+
+test_expect_success 'change the raw input: every downstream output stale, the other branch ok' '
+    two_branches &&
+    echo changed >raw &&
+    test "$(state_of clean)" = stale && test "$(state_of model)" = stale &&
+    test "$(state_of side)" = ok &&
+    git roar status >out &&
+    grep "^stale     model  (input clean)$" out &&
+    test_expect_code 1 git roar status --exit-code >/dev/null &&
+    git roar status >/dev/null
+'
+
+test_expect_success 'the jobs to rerun come in dependency order' '
+    two_branches &&
+    echo changed >raw &&
+    git roar status --json >json &&
+    $PY - "$CLEAN" "$MODEL" <<-\PY
+	import json, sys
+	d = json.load(open("json"))
+	assert [j["id"] for j in d["rerun"]] == sys.argv[1:3], d["rerun"]
+	PY
+'
+
+test_expect_success 'an output edited by hand is modified; its consumers stale' '
+    two_branches &&
+    echo hand >clean &&
+    test "$(state_of clean)" = modified && test "$(state_of model)" = stale
+'
+
+test_expect_success 'a deleted intermediate is missing, and what it fed stale' '
+    two_branches &&
+    rm clean &&
+    test "$(state_of clean)" = missing && test "$(state_of model)" = stale &&
+    test "$(state_of side)" = ok
+'
+
+test_expect_success 'missing wins over stale; modified wins over stale' '
+    two_branches &&
+    echo changed >raw && rm model &&
+    test "$(state_of model)" = missing &&
+    echo x >model &&
+    test "$(state_of model)" = modified
+'
+
+test_expect_success 'a failed job produces nothing' '
+    roar_setup &&
+    step "echo good >out" && GOOD=$(last_job) &&
+    test_must_fail git roar run -q sh -c "echo bad >out; exit 1" &&
+    test "$(state_of out)" = modified &&
+    git roar status --json | $PY -c "import json, sys; \
+o = json.load(sys.stdin)[\"outputs\"]; assert [x[\"job\"] for x in o] == [\"$GOOD\"], o"
+'
+
+test_expect_success 'a file updated in place keeps its chain: judged through its previous writer' '
+    roar_setup &&
+    echo src >src &&
+    step "cat src >log" && FIRST=$(last_job) &&
+    step "echo more >>log" && SECOND=$(last_job) &&
+    test "$(state_of log)" = ok &&
+    echo new >src &&
+    test "$(state_of log)" = stale &&
+    git roar status --json >json &&
+    $PY - "$FIRST" "$SECOND" <<-\PY
+	import json, sys
+	d = json.load(open("json"))
+	assert d["outputs"][0]["job"] == sys.argv[2]
+	assert [j["id"] for j in d["rerun"]] == sys.argv[1:3], d["rerun"]
+	PY
+'
+
+test_expect_success 'an input recorded "-" makes its outputs unknown, not ok' '
+    roar_setup &&
+    echo result >result &&
+    printf "command %s\ncwd .\ndirty 0\ntracer preload\nstart %s\nend %s\nexit 0\n%s\n%s\n" \
+        "./make-result" 2026-01-01T00:00:00.000Z 2026-01-01T00:00:01.000Z \
+        "in - 3 source" "out $(git hash-object result) 7 result" |
+        "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending &&
+    test "$(state_of result)" = unknown &&
+    step "cat result >after" &&
+    test "$(state_of after)" = unknown &&
+    test_expect_code 1 git roar status --exit-code >/dev/null
+'
+
+test_expect_success '--json: the documented fields' '
+    two_branches &&
+    rm side && echo changed >raw &&
+    git roar status --json >json &&
+    $PY - "$CLEAN" "$MODEL" "$SIDE" <<-\PY
+	import json, sys
+	clean, model, side = sys.argv[1:4]
+	d = json.load(open("json"))
+	assert d["version"] == 1
+	o = {x["path"]: x for x in d["outputs"]}
+	assert sorted(o) == ["clean", "model", "side"]
+	assert o["clean"]["state"] == "stale" and o["clean"]["job"] == clean
+	assert o["clean"]["because"] == "raw" and len(o["clean"]["id"]) == 40
+	assert o["clean"]["current"] == o["clean"]["id"]
+	assert o["model"]["state"] == "stale" and o["model"]["because"] == "clean"
+	assert o["side"]["state"] == "missing" and o["side"]["current"] is None
+	assert o["side"]["because"] is None
+	r = [j["id"] for j in d["rerun"]]
+	assert r.index(clean) < r.index(model) and side in r, r
+	assert all("command" in j and "cwd" in j for j in d["rerun"])
+	PY
+'
+
+test_expect_success 'scope: a job attached only to a commit HEAD cannot reach is not a producer' '
+    roar_setup &&
+    git commit -q --allow-empty -m base &&
+    git checkout -q -b other &&
+    step "echo from-other >f" &&
+    git commit -q --allow-empty -m other && git roar attach >/dev/null 2>&1 &&
+    git checkout -q - &&
+    git roar status >out &&
+    echo "no recorded outputs" >expect && test_cmp expect out
+'
+
+test_done
