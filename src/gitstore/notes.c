@@ -13,6 +13,7 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 
+#include "gitstore/remote.h"
 #include "graph/oid.h"
 #include "util/err.h"
 
@@ -90,7 +91,7 @@ cleanup:
 
 int roar_notes_add_rewrite_ref(bool *added, roar_repo *repo, const char *ref)
 {
-    git_config *cfg = NULL, *local = NULL, *snap = NULL;
+    git_config *cfg = NULL, *snap = NULL;
     git_config_iterator *it = NULL;
     git_config_entry *entry;
     int rc, error = 0;
@@ -106,18 +107,14 @@ int roar_notes_add_rewrite_ref(bool *added, roar_repo *repo, const char *ref)
             goto cleanup;
     if (rc != GIT_ITEROVER)
         goto fail;
-    /* A multivar set whose pattern matches no existing value appends, as
-     * `git config --add` does ("^$" could only match an empty, meaningless value). */
-    if (git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0 ||
-        git_config_set_multivar(local, "notes.rewriteRef", "^$", ref) < 0)
-        goto fail;
+    if ((error = roar_remote_config_add(repo, "notes.rewriteRef", ref)) < 0)
+        goto cleanup;
     *added = true;
     goto cleanup;
 fail:
     error = git_fail(ROAR_ERROR, "cannot update notes.rewriteRef");
 cleanup:
     git_config_iterator_free(it);
-    git_config_free(local);
     git_config_free(snap);
     git_config_free(cfg);
     return error;

@@ -123,14 +123,32 @@ static const char *git_said(roar_buf *text)
 
 int roar_remote_exists(bool *out, roar_repo *repo, const char *name)
 {
-    git_remote *r = NULL;
-    int rc = git_remote_lookup(&r, roar_repo_git(repo), name);
-    git_remote_free(r);
-    *out = rc == 0;
-    if (rc == 0 || rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
-        return 0;
-    return roar_error_set(ROAR_ERROR, "cannot read remote '%s': %s", name,
-                          git_error_last() ? git_error_last()->message : "libgit2 error");
+    static const char *const keys[] = {"url", "pushurl"};
+    git_config *cfg = NULL;
+    git_config_entry *entry = NULL;
+    roar_buf key = ROAR_BUF_INIT;
+    size_t i;
+    int error = 0;
+
+    /* Looked up by key: git_remote_lookup leaks in libgit2 1.5 (its url.*.insteadOf
+     * scan goes through a regex matcher that does not free its match data). */
+    *out = false;
+    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) < 0)
+        return roar_error_set(ROAR_ERROR, "cannot read the git config: %s",
+                              git_error_last() ? git_error_last()->message : "libgit2 error");
+    for (i = 0; i < 2 && !*out && !error; i++) {
+        roar_buf_clear(&key);
+        if ((error = roar_buf_printf(&key, "remote.%s.%s", name, keys[i])) < 0)
+            break;
+        if (git_config_get_entry(&entry, cfg, key.ptr) == 0)
+            *out = true;
+        git_config_entry_free(entry);
+        entry = NULL;
+    }
+    git_error_clear();
+    roar_buf_dispose(&key);
+    git_config_free(cfg);
+    return error;
 }
 
 int roar_remote_tracking_ref(roar_buf *out, const char *name)
@@ -165,6 +183,21 @@ static int run_git_here(roar_git_result *out, roar_repo *repo, const char *const
     return error;
 }
 
+int roar_remote_config_add(roar_repo *repo, const char *key, const char *value)
+{
+    const char *args[] = {"config", "--add", key, value, NULL};
+    roar_git_result res;
+    int error;
+
+    roar_git_result_init(&res);
+    if ((error = run_git_here(&res, repo, args, ROAR_GIT_CAPTURE_OUT | ROAR_GIT_CAPTURE_ERR)) ==
+            0 &&
+        res.status != 0)
+        error = roar_error_set(ROAR_ERROR, "cannot add %s: %s", key, git_said(&res.err));
+    roar_git_result_dispose(&res);
+    return error;
+}
+
 int roar_remote_add_fetch_refspec(bool *added, roar_repo *repo, const char *name,
                                   const char *notes_ref)
 {
@@ -188,11 +221,8 @@ int roar_remote_add_fetch_refspec(bool *added, roar_repo *repo, const char *name
     while ((rc = git_config_next(&entry, it)) == 0)
         if (!strcmp(entry->value, spec.ptr) || !strcmp(entry->value, spec.ptr + 1))
             goto cleanup; /* already there */
-    if (git_remote_add_fetch(roar_repo_git(repo), name, spec.ptr) < 0) {
-        error = roar_error_set(ROAR_ERROR, "cannot add %s: %s", key.ptr,
-                               git_error_last() ? git_error_last()->message : "libgit2 error");
+    if ((error = roar_remote_config_add(repo, key.ptr, spec.ptr)) < 0)
         goto cleanup;
-    }
     *added = true;
 
 cleanup:

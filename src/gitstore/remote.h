@@ -34,7 +34,12 @@ int roar_remote_run_git(roar_git_result *out, const char *const *args, unsigned 
 
 /* ---- config set by init ----------------------------------------------------------- */
 
-/* Whether `name` is a configured remote (remote.<name>.url or .fetch exists). */
+/* Appends `value` to the multi-valued `key` of the repository's config, as
+ * `git config --add` does (which it runs: libgit2 1.5's multivar writer leaks through
+ * its regex matcher). */
+int roar_remote_config_add(roar_repo *repo, const char *key, const char *value);
+
+/* Whether `name` is a configured remote (remote.<name>.url or .pushurl exists). */
 int roar_remote_exists(bool *out, roar_repo *repo, const char *name);
 
 /* The ref `git roar fetch NAME` and the init refspec fill:
