@@ -133,6 +133,29 @@ test_expect_success 'pre-push pushes the notes; a chained pre-push gets the ref 
     test "$(git -C ../remote.git rev-parse main)" = "$(git rev-parse HEAD~1)"
 '
 
+test_expect_success 'pushing the notes ref by hand still works with the pre-push hook' '
+    with_remote &&
+    git roar init -q &&
+    git notes --ref=roar add -m "by hand" HEAD &&
+    git push -q origin refs/notes/roar &&
+    test "$(git -C ../remote.git rev-parse refs/notes/roar)" = "$(git rev-parse refs/notes/roar)" &&
+    git config roar.notesRef lineage &&
+    git notes --ref=lineage add -m "by hand" HEAD &&
+    git push -q origin refs/notes/lineage &&
+    test "$(git -C ../remote.git rev-parse refs/notes/lineage)" = "$(git rev-parse refs/notes/lineage)"
+'
+
+test_expect_success 'an older version of the hook is replaced by init' '
+    git commit -q --allow-empty -m base &&
+    git roar init -q &&
+    sed "s/^exit 0\$/exit 0 # old/" .git/hooks/pre-push >old && cat old >.git/hooks/pre-push &&
+    git roar init 2>err &&
+    test_grep "updated the pre-push hook" err &&
+    test_cmp "$ROAR_SOURCE_DIR/hooks/pre-push" .git/hooks/pre-push &&
+    test_path_is_missing() { ! test -e "$1"; } &&
+    test_path_is_missing .git/hooks/pre-push.roar-chained
+'
+
 test_expect_success 'a failing git roar never blocks a commit or a push' '
     with_remote &&
     git roar init -q &&
