@@ -34,6 +34,11 @@ static int do_rename(int odir, const char *oldp, int ndir, const char *newp, uns
     have = fstatat(odir, oldp, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (ok && !(flags & RENAME_NOREPLACE))
         destroy_if_regular(ROAR_EV_RENAME, 0, ndir, newp, b);
+    /* A directory rename moves the names of every file beneath it: an input read there
+     * moments ago whose open the collector has not hashed yet would be gone from its
+     * name. The round trip makes the collector catch up (and hash) first. */
+    if (ok && have && S_ISDIR(st.st_mode))
+        roar_shim_destroy_wait(ROAR_EV_RENAME, 0, a, -1, &st);
     errno = saved;
     rc = call(odir, oldp, ndir, newp, flags);
     saved = errno;
