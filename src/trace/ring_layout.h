@@ -40,7 +40,8 @@ struct roar_ring_hdr {
     uint32_t hdr_size;      /* ROAR_RING_HDR_SIZE: offset of the data area */
     uint64_t data_size;     /* power of two, >= ROAR_RING_MIN_DATA */
     uint64_t collector_pid; /* producers drop events once this pid is gone */
-    uint8_t pad0[32];
+    uint64_t names_gen;     /* bumped by producers after each rename (shim's cwd cache) */
+    uint8_t pad0[24];
     uint64_t reserve; /* producers: next byte to reserve (CAS) */
     uint8_t pad1[56];
     uint64_t read; /* consumer: everything before it is consumed and zeroed */

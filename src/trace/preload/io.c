@@ -95,7 +95,7 @@ static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
     h.fd = fd;
     h.flags = (unsigned)flags;
     h.arg = mode;
-    if (fstat(fd, &st) == 0)
+    if (roar_shim_fstat(fd, &st) == 0)
         roar_shim_ident(&h, &st);
     h.created = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) && !c->existed;
     roar_shim_emit(&h, c->abs, NULL);
@@ -432,7 +432,7 @@ static void note_write(int fd, ssize_t n)
     roar_shim_hdr(&h, ROAR_EV_WRITE);
     h.fd = fd;
     h.ret = n;
-    if (fstat(fd, &st) == 0)
+    if (roar_shim_fstat(fd, &st) == 0)
         roar_shim_ident(&h, &st);
     roar_shim_emit(&h, NULL, NULL);
     roar_shim_leave(saved);
@@ -537,7 +537,7 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
 
     if (fd < 0 || (flags & MAP_ANONYMOUS) || !roar_shim_enter(&saved))
         return real(addr, len, prot, flags, fd, off);
-    have = fstat(fd, &st) == 0;
+    have = roar_shim_fstat(fd, &st) == 0;
     if (have && S_ISREG(st.st_mode) && (prot & PROT_WRITE) && (flags & MAP_SHARED))
         roar_shim_destroy_wait(ROAR_EV_MMAP, (uint64_t)prot, NULL, fd, &st);
     errno = saved;

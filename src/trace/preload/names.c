@@ -2,6 +2,8 @@
  * fallocate, the fd-to-fd copies, chdir. Each destroying one asks first (SPEC §4.6). */
 #include "trace/preload/shim.h"
 
+#include <fts.h>
+#include <ftw.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,18 +75,29 @@ static int call_renameat2(int o, const char *op, int n, const char *np, unsigned
     return real_renameat2(o, op, n, np, f);
 }
 
+/* A rename may move a directory above some traced process's cwd: every cached cwd
+ * becomes suspect (roar_shim_names_changed), traced call or not. */
 ROAR_EXPORT int rename(const char *oldp, const char *newp)
 {
-    return do_rename(AT_FDCWD, oldp, AT_FDCWD, newp, 0, call_rename);
+    int rc = do_rename(AT_FDCWD, oldp, AT_FDCWD, newp, 0, call_rename);
+    if (rc == 0)
+        roar_shim_names_changed();
+    return rc;
 }
 ROAR_EXPORT int renameat(int odir, const char *oldp, int ndir, const char *newp)
 {
-    return do_rename(odir, oldp, ndir, newp, 0, call_renameat);
+    int rc = do_rename(odir, oldp, ndir, newp, 0, call_renameat);
+    if (rc == 0)
+        roar_shim_names_changed();
+    return rc;
 }
 ROAR_EXPORT int renameat2(int odir, const char *oldp, int ndir, const char *newp,
                           unsigned flags)
 {
-    return do_rename(odir, oldp, ndir, newp, flags, call_renameat2);
+    int rc = do_rename(odir, oldp, ndir, newp, flags, call_renameat2);
+    if (rc == 0)
+        roar_shim_names_changed();
+    return rc;
 }
 
 static int do_link(int odir, const char *oldp, int ndir, const char *newp, int flags,
@@ -382,17 +395,25 @@ static void chdir_event(int fd)
     roar_shim_emit(&h, a, NULL);
 }
 
+/* The cwd cache's generation moves on every successful change, traced or not (a
+ * signal handler's chdir inside one of our wrappers is a change too). */
 ROAR_EXPORT int chdir(const char *path)
 {
     int saved, rc;
     ROAR_REAL(chdir);
-    if (!roar_shim_enter(&saved))
-        return real_chdir(path);
+    if (!roar_shim_enter(&saved)) {
+        rc = real_chdir(path);
+        if (rc == 0)
+            roar_shim_cwd_changed();
+        return rc;
+    }
     errno = saved;
     rc = real_chdir(path);
     saved = errno;
-    if (rc == 0)
+    if (rc == 0) {
+        roar_shim_cwd_changed();
         chdir_event(-1);
+    }
     roar_shim_leave(saved);
     return rc;
 }
@@ -401,13 +422,66 @@ ROAR_EXPORT int fchdir(int fd)
 {
     int saved, rc;
     ROAR_REAL(fchdir);
-    if (!roar_shim_enter(&saved))
-        return real_fchdir(fd);
+    if (!roar_shim_enter(&saved)) {
+        rc = real_fchdir(fd);
+        if (rc == 0)
+            roar_shim_cwd_changed();
+        return rc;
+    }
     errno = saved;
     rc = real_fchdir(fd);
     saved = errno;
-    if (rc == 0)
+    if (rc == 0) {
+        roar_shim_cwd_changed();
         chdir_event(fd);
+    }
     roar_shim_leave(saved);
     return rc;
 }
+
+/* chroot changes what getcwd() says without changing the cwd. */
+ROAR_EXPORT int chroot(const char *path)
+{
+    int rc;
+    ROAR_REAL(chroot);
+    rc = real_chroot(path);
+    if (rc == 0)
+        roar_shim_cwd_changed();
+    return rc;
+}
+
+/* glibc's nftw (with FTW_CHDIR) and fts change directory through internal calls we
+ * never see: no cached cwd while nftw runs (its callback opens relative names), and a
+ * new generation after each fts call (fts changes directory only inside them). */
+#define NFTW_BODY(name, functype)                                                         \
+    ROAR_EXPORT int name(const char *dir, functype fn, int nfd, int flags)                \
+    {                                                                                     \
+        int rc, e;                                                                        \
+        ROAR_REAL(name);                                                                  \
+        if (!(flags & FTW_CHDIR))                                                         \
+            return real_##name(dir, fn, nfd, flags);                                      \
+        roar_shim_cwd_nocache(1);                                                         \
+        rc = real_##name(dir, fn, nfd, flags);                                            \
+        e = errno;                                                                        \
+        roar_shim_cwd_nocache(-1);                                                        \
+        errno = e;                                                                        \
+        return rc;                                                                        \
+    }
+NFTW_BODY(nftw, __nftw_func_t)
+NFTW_BODY(nftw64, __nftw64_func_t)
+
+#define FTS_BODY(ret, name, params, args)                                                 \
+    ROAR_EXPORT ret name params                                                           \
+    {                                                                                     \
+        ret rc;                                                                           \
+        ROAR_REAL(name);                                                                  \
+        rc = real_##name args;                                                            \
+        roar_shim_cwd_changed();                                                          \
+        return rc;                                                                        \
+    }
+FTS_BODY(FTSENT *, fts_read, (FTS * f), (f))
+FTS_BODY(FTSENT *, fts_children, (FTS * f, int opts), (f, opts))
+FTS_BODY(int, fts_close, (FTS * f), (f))
+FTS_BODY(FTSENT64 *, fts64_read, (FTS64 * f), (f))
+FTS_BODY(FTSENT64 *, fts64_children, (FTS64 * f, int opts), (f, opts))
+FTS_BODY(int, fts64_close, (FTS64 * f), (f))

@@ -115,6 +115,86 @@ static void normalise(char *p)
     p[w] = '\0';
 }
 
+/* ---- the cwd cache --------------------------------------------------------------------
+ * getcwd() was a system call per relative open (~0.5 us, a third of the shim's cost in
+ * bench/run.sh's loop). The cwd is cached under a generation: cwd_gen moves after every
+ * cwd change this process makes through us (chdir, fchdir, chroot) and while glibc may
+ * change it behind our back (nftw with FTW_CHDIR, fts); the ring header's names_gen moves
+ * after every rename by any traced process (renaming a directory above a cwd changes what
+ * getcwd() says). The cached value is used only if both generations are the ones it was
+ * read under. A seqlock (cwd_seq odd while written) lets threads and signal handlers read
+ * it without locks: a reader that races a writer just calls getcwd(). fork keeps the
+ * cache (same cwd); exec starts from an empty one. */
+static unsigned cwd_gen = 1; /* 0 never matches: cwd_cached_gen 0 = nothing cached */
+static unsigned cwd_nocache; /* > 0: inside a glibc call that may chdir internally */
+static unsigned cwd_seq;
+static unsigned cwd_cached_gen;
+static uint64_t cwd_cached_names;
+static size_t cwd_len;
+static char cwd_buf[ROAR_SHIM_PATH];
+
+void roar_shim_cwd_changed(void)
+{
+    __atomic_add_fetch(&cwd_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+void roar_shim_cwd_nocache(int delta)
+{
+    __atomic_add_fetch(&cwd_nocache, (unsigned)delta, __ATOMIC_SEQ_CST);
+    roar_shim_cwd_changed();
+}
+
+void roar_shim_names_changed(void)
+{
+    if (roar_shim_on)
+        __atomic_add_fetch(&roar_shim_ring.hdr->names_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t names_gen(void)
+{
+    return roar_shim_on ? __atomic_load_n(&roar_shim_ring.hdr->names_gen, __ATOMIC_ACQUIRE)
+                        : 0;
+}
+
+/* The cwd into out[ROAR_SHIM_PATH]; returns its length, or -1 with getcwd's errno. */
+static long cwd_get(char *out)
+{
+    unsigned g = __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE), s;
+    uint64_t ng = names_gen();
+    size_t n;
+
+    if (!__atomic_load_n(&cwd_nocache, __ATOMIC_ACQUIRE)) {
+        s = __atomic_load_n(&cwd_seq, __ATOMIC_ACQUIRE);
+        n = __atomic_load_n(&cwd_len, __ATOMIC_RELAXED);
+        if (!(s & 1) && __atomic_load_n(&cwd_cached_gen, __ATOMIC_RELAXED) == g &&
+            __atomic_load_n(&cwd_cached_names, __ATOMIC_RELAXED) == ng && n < ROAR_SHIM_PATH) {
+            memcpy(out, cwd_buf, n);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (__atomic_load_n(&cwd_seq, __ATOMIC_RELAXED) == s) {
+                out[n] = '\0';
+                return (long)n;
+            }
+        }
+    }
+    if (!getcwd(out, ROAR_SHIM_PATH))
+        return -1;
+    n = strlen(out);
+    /* Cache it under the generations read before getcwd: a change since then leaves
+     * an entry that no reader accepts. A busy writer (another thread, or the code this
+     * signal handler interrupted) means we just do not cache this time. */
+    s = __atomic_load_n(&cwd_seq, __ATOMIC_RELAXED);
+    if (!(s & 1) && !__atomic_load_n(&cwd_nocache, __ATOMIC_ACQUIRE) &&
+        __atomic_compare_exchange_n(&cwd_seq, &s, s + 1, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        memcpy(cwd_buf, out, n + 1);
+        __atomic_store_n(&cwd_len, n, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_cached_gen, g, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_cached_names, ng, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_seq, s + 2, __ATOMIC_RELEASE);
+    }
+    return (long)n;
+}
+
 int roar_shim_abspath(char *out, int dirfd, const char *path)
 {
     size_t base = 0, n;
@@ -124,7 +204,7 @@ int roar_shim_abspath(char *out, int dirfd, const char *path)
     n = strlen(path);
     if (path[0] != '/') {
         if (dirfd == AT_FDCWD) {
-            if (!getcwd(out, ROAR_SHIM_PATH))
+            if (cwd_get(out) < 0)
                 goto too_long_or_unknown;
         } else {
             char link[32];
@@ -176,6 +256,10 @@ int roar_shim_fd_first(int fd, unsigned bit)
 {
     if (fd < 0 || fd >= FD_TABLE)
         return 1;
+    /* A plain load first: after the first call the bit is set, and a locked RMW per
+     * read() or write() would cost more than the check. */
+    if (__atomic_load_n(&fd_bits[fd], __ATOMIC_RELAXED) & bit)
+        return 0;
     return !(__atomic_fetch_or(&fd_bits[fd], (unsigned char)bit, __ATOMIC_RELAXED) & bit);
 }
 
