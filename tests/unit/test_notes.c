@@ -18,6 +18,9 @@
 #include <git2.h>
 
 #include "gitstore/notes.h"
+#include "gitstore/pending.h"
+#include "gitstore/reindex.h"
+#include "graph/cache.h"
 #include "gitstore/repo.h"
 #include "graph/oid.h"
 #include "graph/record.h"
@@ -903,6 +906,179 @@ static void test_no_change_no_commit(void **state)
     roar_note_dispose(&n);
 }
 
+/* ---- reindex: the cache follows notes refs and pending/ -------------------------- */
+
+static size_t attachment_count(roar_cache *cache, const char *job)
+{
+    roar_cache_id_list l = ROAR_CACHE_ID_LIST_INIT;
+    size_t n;
+    int rc = roar_cache_attachments(&l, cache, job);
+    assert_true(rc == 0 || rc == ROAR_ENOTFOUND);
+    n = l.count;
+    roar_cache_id_list_dispose(&l);
+    return n;
+}
+
+static bool job_cached(roar_cache *cache, const char *id)
+{
+    roar_job j;
+    int rc;
+    roar_job_init(&j);
+    rc = roar_cache_job_get(&j, cache, id);
+    roar_job_dispose(&j);
+    assert_true(rc == 0 || rc == ROAR_ENOTFOUND);
+    return rc == 0;
+}
+
+typedef struct {
+    int calls;
+    char object[ROAR_OID_HEXSZ + 1];
+    char ref[64];
+    size_t line;
+} reindex_log;
+
+static int log_reindex_problem(const roar_reindex_problem *p, void *payload)
+{
+    reindex_log *log = payload;
+    log->calls++;
+    if (p->object)
+        memcpy(log->object, p->object, ROAR_OID_HEXSZ + 1);
+    if (p->ref)
+        snprintf(log->ref, sizeof(log->ref), "%s", p->ref);
+    log->line = p->line;
+    return 0;
+}
+
+/* Incremental reindex: only changed notes are read; a record gone from the local ref
+ * stays attached while a remote tracking ref still has it; orphans go. */
+static void test_reindex_follows_refs(void **state)
+{
+    fixture *fx = *state;
+    roar_cache *cache = NULL;
+    roar_reindex_stats st;
+    roar_note n;
+    roar_notes_edit edit;
+    char commit[ROAR_OID_HEXSZ + 1], a[ROAR_OID_HEXSZ + 1], b[ROAR_OID_HEXSZ + 1];
+    const char *ids[1];
+
+    new_commit(commit, fx, "second");
+    write_range(fx, 0, 300);
+    roar_note_init(&n);
+    add_job(&n, 9001, 1700000000000);
+    add_job(&n, 9002, 1700000001000);
+    memcpy(a, n.records[0].job.id, sizeof(a));
+    memcpy(b, n.records[1].job.id, sizeof(b));
+    memset(&edit, 0, sizeof(edit));
+    memcpy(edit.object, commit, sizeof(commit));
+    edit.add = &n;
+    assert_int_equal(
+        roar_notes_write(NULL, fx->repo, "refs/notes/roar", &edit, 1, "add", NULL, NULL), 0);
+
+    assert_int_equal(roar_reindex_open_cache(&cache, fx->repo, false), 0);
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.notes_read, 301);
+    assert_int_equal(st.jobs_indexed, 302);
+    assert_int_equal(attachment_count(cache, a), 1);
+    assert_int_equal(attachment_count(cache, b), 1);
+
+    /* Nothing moved: nothing read. */
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.notes_read, 0);
+    assert_int_equal(st.refs_indexed, 0);
+
+    /* A remote tracking ref holds the same notes; the local ref drops A. */
+    sh("git -C '%s' update-ref refs/notes/remotes/origin/roar refs/notes/roar", fx->dir);
+    edit.add = NULL;
+    ids[0] = a;
+    edit.remove = ids;
+    edit.remove_count = 1;
+    assert_int_equal(
+        roar_notes_write(NULL, fx->repo, "refs/notes/roar", &edit, 1, "drop", NULL, NULL), 0);
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.refs_indexed, 2);
+    assert_int_equal(st.notes_read, 1 + 301);
+    assert_int_equal(st.detached, 0);
+    assert_int_equal(attachment_count(cache, a), 1);
+
+    /* The remote ref goes: A has no holder left and leaves the cache; B stays. */
+    sh("git -C '%s' update-ref -d refs/notes/remotes/origin/roar", fx->dir);
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.detached, 1);
+    assert_false(job_cached(cache, a));
+    assert_true(job_cached(cache, b));
+    assert_int_equal(attachment_count(cache, b), 1);
+
+    /* --full gives the same state from scratch. */
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, true, NULL, NULL), 0);
+    assert_int_equal(st.notes_read, 301);
+    assert_false(job_cached(cache, a));
+    assert_int_equal(attachment_count(cache, b), 1);
+
+    roar_cache_free(cache);
+    roar_note_dispose(&n);
+}
+
+/* Pending records are marked for their worktree's git dir, unmarked when gone; a note's
+ * unreadable record is reported on every refresh, with its commit and line. */
+static void test_reindex_pending_and_problems(void **state)
+{
+    fixture *fx = *state;
+    roar_cache *cache = NULL;
+    roar_cache_jobinfo_list pend = ROAR_CACHE_JOBINFO_LIST_INIT;
+    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
+    roar_reindex_stats st;
+    roar_buf dir = ROAR_BUF_INIT, path = ROAR_BUF_INIT;
+    reindex_log log;
+    roar_note n;
+    char commit[ROAR_OID_HEXSZ + 1], id[ROAR_OID_HEXSZ + 1];
+
+    roar_note_init(&n);
+    add_job(&n, 42, 1700000000000);
+    memcpy(id, n.records[0].job.id, sizeof(id));
+    assert_int_equal(roar_repo_ensure_roar_dir(fx->repo), 0);
+    assert_int_equal(roar_pending_dir(&dir, fx->repo), 0);
+    assert_int_equal(
+        roar_pending_write(&path, dir.ptr, id, "main", n.records[0].text, n.records[0].len), 0);
+    assert_int_equal(roar_reindex_open_cache(&cache, fx->repo, false), 0);
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.pending_marked, 1);
+    opts.pending_only = true;
+    assert_int_equal(roar_cache_job_list(&pend, cache, &opts), 0);
+    assert_int_equal(pend.count, 1);
+    assert_string_equal(pend.items[0].id, id);
+    assert_string_equal(pend.items[0].pending_worktree, roar_repo_gitdir(fx->repo));
+
+    assert_int_equal(unlink(path.ptr), 0);
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
+    assert_int_equal(st.pending_unmarked, 1);
+    assert_false(job_cached(cache, id));
+
+    new_commit(commit, fx, "second");
+    sh("git -C '%s' notes --ref=roar add -m junk %s", fx->dir, commit);
+    memset(&log, 0, sizeof(log));
+    assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, log_reindex_problem, &log),
+                     0);
+    assert_int_equal(log.calls, 1);
+    assert_string_equal(log.object, commit);
+    assert_string_equal(log.ref, "refs/notes/roar");
+    assert_int_equal(log.line, 1);
+    memset(&log, 0, sizeof(log));
+    assert_int_equal(roar_reindex_refresh(fx->repo, cache, log_reindex_problem, &log), 0);
+    assert_int_equal(log.calls, 1);
+    assert_string_equal(log.object, commit);
+    /* Fixed note: no more warnings. */
+    sh("git -C '%s' notes --ref=roar remove %s 2>/dev/null", fx->dir, commit);
+    memset(&log, 0, sizeof(log));
+    assert_int_equal(roar_reindex_refresh(fx->repo, cache, log_reindex_problem, &log), 0);
+    assert_int_equal(log.calls, 0);
+
+    roar_cache_jobinfo_list_dispose(&pend);
+    roar_cache_free(cache);
+    roar_buf_dispose(&dir);
+    roar_buf_dispose(&path);
+    roar_note_dispose(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -919,6 +1095,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_committer_without_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_change_no_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reindex_follows_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reindex_pending_and_problems, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
