@@ -19,6 +19,7 @@
 #include "graph/cache.h"
 #include "graph/hash.h"
 #include "graph/record.h"
+#include "trace/ebpf/loader.h"
 #include "util/err.h"
 #include "util/quote.h"
 
@@ -42,8 +43,16 @@ static int run_hash(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t *out_size, const 
         want.mtime_ns = expected->mtime_ns;
         want.ctime_ns = expected->ctime_ns;
     }
-    if ((error = roar_hash_file(out, &key, h->cache, path, expected ? &want : NULL)) < 0)
-        return error;
+    if ((error = roar_hash_file(out, &key, h->cache, path, expected ? &want : NULL)) < 0) {
+        /* Changed or gone since the tracer saw it open (the eBPF tracer cannot hold the
+         * call back): the cache may still know the content under that identity. */
+        if (error != ROAR_ECHANGED && error != ROAR_ENOTFOUND)
+            return error;
+        if (!expected || roar_hash_cache_lookup(out, h->cache, &want) < 0)
+            return error;
+        roar_error_clear();
+        key = want;
+    }
     *out_size = key.size;
     return 0;
 }
@@ -124,18 +133,21 @@ static void warn_gaps(const roar_job *job)
 }
 
 /* The event source `-t` asks for. SPEC §3: auto = eBPF when it can load, else preload.
- * The eBPF tracer plugs in here (a roar_trace_source, collector.h) once it lands; the
- * choice is made before anything is written, so that a fatal error leaves no trace. */
-static void check_tracer(const char *tracer)
+ * The eBPF tracer is loaded here, before anything is written, so that a fatal error
+ * (`-t ebpf` without root) leaves no trace. auto still means preload: the collector
+ * does not yet hash eBPF inputs through the process's fd (SPEC §4.6), so an eBPF job
+ * loses more pre-job ids to races than a preload one (docs/ebpf.md). */
+static void check_tracer(roar_trace_source *out, const char *tracer)
 {
-    if (!strcmp(tracer, "ebpf"))
-        roar_cli_die("the eBPF tracer is not available in this build yet");
+    memset(out, 0, sizeof(*out));
+    if (!strcmp(tracer, "ebpf") && roar_ebpf_source_new(out, NULL) < 0)
+        roar_cli_die_error();
 }
 
-static void open_source(roar_trace_source *out, const char *tracer, const char *preload_lib,
-                        unsigned hash_wait_ms)
+static void open_source(roar_trace_source *out, const char *preload_lib, unsigned hash_wait_ms)
 {
-    (void)tracer; /* auto and preload: the preload tracer */
+    if (out->self)
+        return; /* the eBPF tracer, loaded by check_tracer */
     if (roar_preload_source_new(out, preload_lib, hash_wait_ms) < 0)
         roar_cli_die_error();
 }
@@ -179,11 +191,11 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
 
     memset(&source, 0, sizeof(source));
     memset(&res, 0, sizeof(res));
-    check_tracer(tracer);
+    check_tracer(&source, tracer);
 
     if (roar_repo_ensure_roar_dir(repo) < 0 || roar_run_config_read(&cfg, repo) < 0)
         roar_cli_die_error();
-    if (roar_run_find_preload(&lib) < 0)
+    if (!source.self && roar_run_find_preload(&lib) < 0)
         roar_cli_die_error();
 
     /* The cache is derived data: without it the job is still recorded (SPEC §6.1). */
@@ -221,7 +233,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     host[sizeof(host) - 1] = '\0';
     user = user_name();
 
-    open_source(&source, tracer, lib.ptr, cfg.hash_wait_ms);
+    open_source(&source, lib.ptr, cfg.hash_wait_ms);
 
     memset(&copts, 0, sizeof(copts));
     copts.worktree = roar_repo_worktree(repo);

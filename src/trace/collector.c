@@ -1066,8 +1066,10 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     outer_open(&c, environ);
 
     /* SPEC §8: a program the shim cannot load into runs without it, and the job says
-     * so; its children (a static busybox sh starting dynamic programs) are lost too. */
-    if (roar_collector__resolve(&prog, argv[0], roar_collector__env_get(base, "PATH")) == 0 &&
+     * so; its children (a static busybox sh starting dynamic programs) are lost too.
+     * Only a source with a shim to load (a token) has this gap: eBPF sees them all. */
+    if (token &&
+        roar_collector__resolve(&prog, argv[0], roar_collector__env_get(base, "PATH")) == 0 &&
         (why = roar_collector__exec_check(prog.ptr)) != 0) {
         roar_path_kind kind;
         const char *p = prog.ptr;
