@@ -28,6 +28,7 @@ static FILE *out;
 static pid_t pids[4096];
 static int npids;
 static int bad_records;
+static int show_ident; /* -i: identities too (they differ from run to run) */
 
 static int pname(pid_t pid)
 {
@@ -89,6 +90,10 @@ static void print_event(const roar_event *ev)
         fprintf(out, " created=%u %s", h->created, ftype(ev));
         if (ev->path2)
             fprintf(out, " canon=%s", ev->path2);
+        if (show_ident && h->has_ident)
+            fprintf(out, " ident=%llu:%llu:%llu:%lld:%lld", (unsigned long long)h->dev,
+                    (unsigned long long)h->ino, (unsigned long long)h->size,
+                    (long long)h->mtime_ns, (long long)h->ctime_ns);
         break;
     case ROAR_EV_CLOSE:
         if (h->fd2 != h->fd)
@@ -196,7 +201,8 @@ static uint64_t now_us(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: roar-ebpfdump [-o FILE] [-r RING_BYTES] [-d DRAIN_MS] [-w WALK_BUDGET]\n"
-                    "                     [-T] [-q] -- CMD [ARG...]\n"
+                    "                     [-i] [-T] [-q] -- CMD [ARG...]\n"
+                    "  -i  print the identity of opened files (dev:ino:size:mtime_ns:ctime_ns)\n"
                     "  -T  print the tracer's load/attach/detach times on stderr\n"
                     "  -q  print nothing but the last line (end lost=N)\n");
     exit(129);
@@ -213,7 +219,7 @@ int main(int argc, char **argv)
     pid_t child, w;
 
     memset(&opts, 0, sizeof(opts));
-    while ((opt = getopt(argc, argv, "+o:r:d:w:Tq")) != -1) {
+    while ((opt = getopt(argc, argv, "+o:r:d:w:iTq")) != -1) {
         if (opt == 'o')
             outpath = optarg;
         else if (opt == 'r')
@@ -222,6 +228,8 @@ int main(int argc, char **argv)
             opts.drain_ms = (unsigned)strtoul(optarg, NULL, 0);
         else if (opt == 'w')
             opts.walk_budget = (uint32_t)strtoul(optarg, NULL, 0);
+        else if (opt == 'i')
+            show_ident = 1;
         else if (opt == 'T')
             timing = 1;
         else if (opt == 'q')

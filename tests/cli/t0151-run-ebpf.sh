@@ -1,0 +1,194 @@
+#!/bin/bash
+# git roar run -t ebpf: the same jobs as under the preload tracer (SPEC §4: one program,
+# one job, whichever tracer), except where eBPF sees more (static programs) or cannot
+# block a call (an input rewritten before it was hashed: `-`, never the new id).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-run.sh"
+
+EDUMP="$TRACE_DIR/roar-ebpfdump"
+
+if ! test -x "$EDUMP" || ! test -f "$PRELOAD_LIB"; then
+    test_skip 'git roar run -t ebpf' "roar-ebpfdump or libroar-preload.so not built"
+    test_done
+fi
+if ! "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
+    test_skip 'git roar run -t ebpf' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why")"
+    test_done
+fi
+
+# same SETUP CMD...: CMD run under each tracer in a repository of its own, each first
+# prepared by SETUP (shell code); their in/out/del and incomplete lines must be equal.
+same() {
+    local setup=$1 t
+    shift
+    for t in preload ebpf; do
+        git init -q "$TEST_DIR/$t" &&
+        (
+            cd "$TEST_DIR/$t" && roar_setup && eval "$setup" &&
+            # fixtures expect fd 3 to be the lowest free number
+            roar_run -t $t "$@" >"$TEST_DIR/out" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &&
+            test "$(record_field tracer)" = $t &&
+            { grep -E "^(in|out|del|incomplete) " "$TEST_DIR/rec" || true; } >"$TEST_DIR/$t.lines"
+        ) || {
+            echo "same: the run under $t failed; its stderr and record:"
+            cat "$TEST_DIR/err" "$TEST_DIR/rec"
+            return 1
+        }
+    done
+    test_cmp "$TEST_DIR/preload.lines" "$TEST_DIR/ebpf.lines"
+}
+
+test_expect_success '-t ebpf: the record says ebpf, the summary line, the exit status' '
+    roar_setup &&
+    echo a >a &&
+    test_expect_code 3 roar_run -t ebpf sh -c "cat a >b; exit 3" &&
+    test "$(record_field tracer)" = ebpf &&
+    test "$(record_field exit)" = 3 &&
+    test_grep "^roar: job [0-9a-f]\{7\} · 1 in · 1 out · exit 3 · " "$TEST_DIR/err" &&
+    expect_edges <<-EOF
+	$(edge in a)
+	$(edge out b)
+	EOF
+'
+
+test_expect_success '-t ebpf needs no preload library' '
+    inst="$TEST_DIR/bare" &&
+    mkdir -p "$inst/bin" &&
+    cp "$ROAR_BUILD_DIR/git-roar" "$inst/bin/" &&
+    echo a >a &&
+    "$inst/bin/git-roar" run -q -t ebpf cat a >/dev/null &&
+    grep -x "tracer ebpf" .git/roar/pending/*
+'
+
+for f in read write_trunc creat_excl rdwr_creat_trunc rdwr_trunc_read rdwr_trunc_mmap rename \
+    link create_unlink pipe_reuse dup2 fork spawn openat chdir sendfile zero_write \
+    mkstemp_rename fopen; do
+    test_expect_success "fixture $f: the same job under both tracers" "
+        same 'echo some-input >in; echo previous >out; echo old >old; echo old >f;
+              echo old >target; mkdir sub; echo x >sub/x' \"\$(fx $f)\"
+    "
+done
+
+test_expect_success 'shell redirections, a pipeline, cp, sort: the same jobs' '
+    same "printf \"b\\na\\nb\\n\" >in" sh -c "sort <in | uniq >out; cp out copy; cat in >>log"
+'
+
+test_expect_success 'a directory renamed by the job: the same job (its files, moved)' '
+    same "mkdir -p d/sub && echo 1 >d/one && echo 2 >d/sub/two" mv d e
+'
+
+test_expect_success 'python3 (open, json, os.replace): the same job' '
+    same "echo \"{\\\"a\\\": 1}\" >in.json" /usr/bin/python3 -c "
+import json, os
+d = json.load(open(\"in.json\"))
+with open(\"tmp.json\", \"w\") as f:
+    json.dump(d, f)
+os.replace(\"tmp.json\", \"out.json\")
+"
+'
+
+test_expect_success 'numpy np.save / np.savez: the same job' '
+    if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+        echo "# SKIP: no numpy for /usr/bin/python3" >&2
+    else
+        same "echo 1 2 3 >in.txt" /usr/bin/python3 -c "
+import numpy as np
+a = np.loadtxt(\"in.txt\")
+np.save(\"a.npy\", a)
+np.savez(\"b.npz\", a=a)
+"
+    fi
+'
+
+test_expect_success '6. in-place edit with the stat cache seeded from the index: the old id' '
+    roar_setup &&
+    echo "abcdef" >f && touch -d "-1 minute" f &&
+    sleep 1.1 && # the index is written later than the racy margin: its stat is trusted
+    git add f && git commit -qm f &&
+    old=$(edge in f) &&
+    roar_run -t ebpf "$(fx rdwr_inplace)" &&
+    echo "Xbcdef" >expect && test_cmp expect f &&
+    expect_edges <<-EOF &&
+	$old
+	$(edge out f)
+	EOF
+    expect_no_incomplete
+'
+
+test_expect_success '6. in-place edit, cold: the old id or -, never the new one' '
+    roar_setup &&
+    for i in 1 2 3; do
+        echo "abcdef" >f &&
+        old=$(oid f) &&
+        roar_run -t ebpf "$(fx rdwr_inplace)" &&
+        new=$(oid f) &&
+        id=$(sed -n "s/^in \([^ ]*\) 7 f$/\1/p" "$TEST_DIR/rec") &&
+        test -n "$id" && test "$id" != "$new" &&
+        if test "$id" = -; then
+            test_grep -x "incomplete hash-unknown f" "$TEST_DIR/rec"
+        else
+            test "$id" = "$old"
+        fi || return 1
+    done
+'
+
+test_expect_success 'a static program is seen fully: its input and output, no incomplete' '
+    bb=$(command -v busybox) && test -n "$bb" &&
+    ! grep -q "INTERP" <(readelf -l "$bb" 2>/dev/null) &&
+    roar_setup &&
+    echo data >src &&
+    roar_run -t ebpf "$bb" cp src dst &&
+    test_cmp src dst &&
+    expect_edges <<-EOF &&
+	$(edge in src)
+	$(edge out dst)
+	EOF
+    expect_no_incomplete
+'
+
+test_expect_success 'a static shell starting programs: all of them seen' '
+    bb=$(command -v busybox) && test -n "$bb" &&
+    roar_setup &&
+    echo data >in &&
+    roar_run -t ebpf "$bb" sh -c "cat in >mid; /bin/cat mid >out" &&
+    expect_edges <<-EOF &&
+	$(edge in in)
+	$(edge out mid)
+	$(edge out out)
+	EOF
+    expect_no_incomplete
+'
+
+test_expect_success 'io_uring: incomplete io_uring' '
+    roar_setup &&
+    "$(fx io_uring)"; rc=$? &&
+    if test $rc = 77; then
+        echo "# SKIP: io_uring_setup refused by this kernel" >&2
+    else
+        roar_run -t ebpf "$(fx io_uring)" &&
+        test_grep -x "incomplete io_uring" "$TEST_DIR/rec" &&
+        test_grep "^warning: incomplete io_uring" "$TEST_DIR/err"
+    fi
+'
+
+test_expect_success 'without privileges: fatal naming the fix, nothing written' '
+    if ! command -v setpriv >/dev/null; then
+        echo "# SKIP: no setpriv" >&2
+        exit 0
+    fi
+    # a repository the unprivileged user owns, reachable through our scratch dirs
+    chmod o+x "$TEST_ROOT" "$TEST_DIR" &&
+    mkdir "$TEST_DIR/nb" && chown 65534:65534 "$TEST_DIR/nb" &&
+    nb() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+            env HOME="$TEST_DIR/nb" GIT_CONFIG_NOSYSTEM=1 "$@"
+    } &&
+    (cd "$TEST_DIR/nb" && nb git init -q r) &&
+    cd "$TEST_DIR/nb/r" &&
+    test_expect_code 128 nb "$ROAR_BUILD_DIR/git-roar" run -t ebpf true 2>err &&
+    test_grep "^fatal: the eBPF tracer needs root (CAP_BPF and CAP_PERFMON)" err &&
+    test_grep "use .-t preload." err &&
+    ! test -d .git/roar/pending
+'
+
+test_done
