@@ -17,6 +17,8 @@ typedef enum {
     CACHE_STMT_EDGE_INSERT,
     CACHE_STMT_KV_INSERT,
     CACHE_STMT_INCOMPLETE_INSERT,
+    CACHE_STMT_LINEAGE_BY_BLOB,    /* cache_lineage.c: once per node of a walk */
+    CACHE_STMT_LINEAGE_JOB_EDGES,
     CACHE_STMT__COUNT
 } cache_stmt_id;
 

@@ -15,13 +15,35 @@ int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const cha
     /* The pk first: an unknown job is ROAR_ENOTFOUND, not an empty list. */
     if ((error = roar_cache__job_pk(&pk, cache, job_id)) < 0)
         return error;
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_LINEAGE_JOB_EDGES,
                                      "SELECT " EDGE_COLUMNS EDGE_FROM
                                      "WHERE e.job = ?1 ORDER BY e.seq")) < 0)
         return error;
     sqlite3_bind_int64(stmt, 1, pk);
     error = roar_cache__collect_edges(out, cache, stmt);
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
+int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,
+                          roar_role role)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error;
+
+    if ((error = roar_cache__check_id(blob_id, "blob")) < 0)
+        return error;
+    /* Kept prepared: a walk asks once per node, and preparing this join costs more
+     * than running it on the edges_by_blob index. */
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_LINEAGE_BY_BLOB,
+                                     "SELECT " EDGE_COLUMNS EDGE_FROM
+                                     "WHERE e.blob = ?1 AND e.role = ?2 ORDER BY j.end_ms DESC, "
+                                     "j.start_ms DESC, j.id DESC, e.seq")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, blob_id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, (int)role);
+    error = roar_cache__collect_edges(out, cache, stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 

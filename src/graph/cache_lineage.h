@@ -12,6 +12,12 @@
  * when the job is not stored. Replaces the contents of the caller's list. */
 int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const char *job_id);
 
+/* The `out` (role ROAR_ROLE_OUT: producers) or `in` (ROAR_ROLE_IN: consumers) edges
+ * whose blob id is `blob_id`, newest job first: roar_cache_producers/_consumers through
+ * a statement kept prepared, for walks that ask once per node. */
+int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,
+                          roar_role role);
+
 /* Every `out` edge of every stored job, ordered by path (memcmp) and, for one path,
  * newest job first (end, then start, then id). With successful_only, only of jobs that
  * exited 0 (SPEC §6.2: jobs that failed produce nothing). Replaces the list's contents. */

@@ -159,7 +159,7 @@ static int expand_producer(walk *w, size_t i)
 
     if (!n->id_known)
         return 0;
-    if ((error = roar_cache_producers(&w->edges, w->cache, n->id)) < 0)
+    if ((error = roar_cache_blob_edges(&w->edges, w->cache, n->id, ROAR_ROLE_OUT)) < 0)
         return error;
     for (k = 0; k < w->edges.count; k++) {
         const roar_cache_edge *e = &w->edges.items[k];
@@ -197,7 +197,7 @@ static int expand_consumers(walk *w, size_t i)
         return 0;
     if (via != SIZE_MAX)
         memcpy(writer, w->g->nodes[via].job.id, sizeof(writer));
-    if ((error = roar_cache_consumers(&w->edges, w->cache, n->id)) < 0)
+    if ((error = roar_cache_blob_edges(&w->edges, w->cache, n->id, ROAR_ROLE_IN)) < 0)
         return error;
     for (k = 0; k < w->edges.count; k++) {
         const roar_cache_edge *e = &w->edges.items[k];

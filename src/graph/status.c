@@ -187,7 +187,7 @@ static int producer_before(sjob **out, roar_status_graph *g, const sjob *j, cons
 {
     int error;
     *out = NULL;
-    if ((error = roar_cache_producers(&g->tmp, g->cache, id)) < 0)
+    if ((error = roar_cache_blob_edges(&g->tmp, g->cache, id, ROAR_ROLE_OUT)) < 0)
         return error;
     for (size_t i = 0; i < g->tmp.count; i++) {
         const roar_cache_edge *e = &g->tmp.items[i];
