@@ -298,10 +298,36 @@ t.start(); t.join()
     test_grep -v -E "^p2 " ev
 '
 
-test_expect_success 'a symlink: the name used, and the canonical name beside it' '
+test_expect_success 'a symlink: the name the program used (SPEC §4.2)' '
     mkdir real && echo x >real/f && ln -s real link &&
     trace -- cat link/f >/dev/null &&
-    has "p1 open T/link/f fd=3 flags=rdonly created=0 reg canon=T/real/f"
+    has "p1 open T/link/f fd=3 flags=rdonly created=0 reg"
+'
+
+test_expect_success 'a /proc/self/fd reopen: the file'"'"'s own name instead' '
+    echo x >f &&
+    trace -- sh -c "cat /proc/self/fd/3 3<f" >out &&
+    test_cmp f out &&
+    test_grep -E "^p1 open T/f fd=3 flags=rdonly created=0 reg$" ev &&
+    test_grep -E "^p2 open T/f fd=[0-9]+ flags=rdonly created=0 reg$" ev &&
+    test_grep -v "open /proc/" ev
+'
+
+test_expect_success 'the cwd follows chdir, fork and exec: relative names resolve' '
+    mkdir -p a/b && echo x >a/b/f &&
+    trace -- sh -c "cd a; (cd b; cat f); cat b/f; /bin/sh -c \"cd b && exec cat f\"" >out &&
+    test "$(grep -c " open T/a/b/f fd=3 flags=rdonly created=0 reg$" ev)" = 3
+'
+
+test_expect_success 'identity at open: dev, ino, size, mtime and ctime as stat says' '
+    echo some-bytes >f &&
+    "$EDUMP" -i -o ev.raw -- cat f >/dev/null &&
+    stat -c "%d:%i:%s" f >want.prefix &&
+    line=$(grep -F " open $(pwd -P)/f fd=3 " ev.raw) &&
+    ident=${line##* ident=} &&
+    test "$(echo "$ident" | cut -d: -f1-3)" = "$(cat want.prefix)" &&
+    test "$(echo "$ident" | cut -d: -f4)" = "$(stat -c "%.9Y" f | tr -d .)" &&
+    test "$(echo "$ident" | cut -d: -f5)" = "$(stat -c "%.9Z" f | tr -d .)"
 '
 
 test_expect_success 'mounts are crossed: a relative open under /dev/shm' '

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "trace/ebpf/loader.h"
 #include "trace/ebpf/roar_bpf.h"
@@ -412,6 +413,142 @@ static void test_exec_and_foreign_arch(void **state)
     assert_string_equal(got[0], "incomplete foreign-arch /opt/prog32");
 }
 
+/* ---- the cwd the loader keeps for each process ---- */
+
+static void rec_exec(uint32_t tgid, int ncwd, const char *c1, const char *c2)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_EXEC);
+    e->h.tgid = e->h.tid = tgid;
+    rec_walk(0, 2, "bin", "prog");
+    if (ncwd == 2)
+        rec_walk(1, 2, c1, c2);
+    else
+        rec_walk(1, 1, c1);
+    convert();
+}
+
+static void rec_unlink_rel(uint32_t tgid, const char *name)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_UNLINK);
+    e->h.tgid = e->h.tid = tgid;
+    rec_str(0, name);
+    e->pflags[0] |= ROAR_BPF_P_CWD;
+    convert();
+}
+
+static void rec_fork(uint32_t parent, uint32_t child, uint64_t flags)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_FORK);
+    e->h.tgid = e->h.tid = parent;
+    e->h.pid2 = child;
+    e->h.ret = child;
+    e->h.flags = flags;
+    convert();
+}
+
+static void rec_chdir(uint32_t tgid, const char *dir, uint64_t flags)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_CHDIR);
+    e->h.tgid = e->h.tid = tgid;
+    e->h.flags = flags;
+    rec_walk(0, 1, dir);
+    convert();
+}
+
+/* tgids far above pid_max: /proc knows none of them */
+#define P1 0x7ffffff0u
+#define P2 0x7ffffff1u
+#define P3 0x7ffffff2u
+
+static void test_cwd_from_exec_chdir_fork(void **state)
+{
+    (void)state;
+    rec_exec(P1, 2, "home", "w");
+    assert_string_equal(got[0], "exec fd=-1 /bin/prog seq=1");
+    rec_unlink_rel(P1, "a/../x");
+    assert_string_equal(got[0], "unlink fd=-1 /home/w/x seq=2");
+
+    /* a fork starts in its parent's cwd, and then goes its own way */
+    rec_fork(P1, P2, 0);
+    rec_chdir(P2, "tmp", 0);
+    assert_string_equal(got[0], "chdir fd=-1 /tmp seq=4");
+    rec_unlink_rel(P2, "y");
+    assert_string_equal(got[0], "unlink fd=-1 /tmp/y seq=5");
+    rec_unlink_rel(P1, "y");
+    assert_string_equal(got[0], "unlink fd=-1 /home/w/y seq=6");
+
+    /* CLONE_FS: one cwd for both, until one unshares it */
+    rec_fork(P1, P3, CLONE_FS);
+    rec_chdir(P3, "srv", 0);
+    rec_unlink_rel(P1, "z");
+    assert_string_equal(got[0], "unlink fd=-1 /srv/z seq=9");
+    rec_chdir(P3, "opt", ROAR_BPF_CHDIR_UNSHARED);
+    assert_string_equal(got[0], "chdir fd=-1 /opt seq=10");
+    rec_unlink_rel(P1, "z");
+    assert_string_equal(got[0], "unlink fd=-1 /srv/z seq=11");
+    rec_unlink_rel(P3, "z");
+    assert_string_equal(got[0], "unlink fd=-1 /opt/z seq=12");
+    assert_int_equal(roar_ebpf_conv_unnamed(conv), 0);
+}
+
+static void test_cwd_gone_with_the_process(void **state)
+{
+    struct roar_bpf_event *e;
+    (void)state;
+    rec_exec(P1, 1, "w", NULL);
+    e = rec_start(ROAR_EV_EXIT);
+    e->h.tgid = e->h.tid = P1;
+    convert();
+    assert_string_equal(got[0], "exit fd=-1 seq=2");
+    /* a name relative to a cwd nobody knows: not recorded, but counted */
+    rec_unlink_rel(P1, "x");
+    assert_int_equal(ngot, 0);
+    assert_int_equal(roar_ebpf_conv_unnamed(conv), 1);
+}
+
+static void test_cwd_too_long(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_EXEC);
+    (void)state;
+    e->h.tgid = e->h.tid = P1;
+    rec_walk(0, 1, "prog");
+    e->pflags[1] |= ROAR_BPF_P_WALK | ROAR_BPF_P_LONG;
+    convert();
+    assert_string_equal(got[0], "exec fd=-1 /prog seq=1");
+    e = rec_start(ROAR_EV_OPEN);
+    e->h.tgid = e->h.tid = P1;
+    e->h.fd = e->h.ret = 3;
+    rec_str(0, "f");
+    e->pflags[0] |= ROAR_BPF_P_CWD;
+    convert();
+    assert_int_equal(ngot, 2);
+    assert_string_equal(got[0], "incomplete path-too-long");
+    assert_string_equal(got[1], "fdnew fd=3 seq=3");
+    /* an absolute name needs no cwd */
+    e = rec_start(ROAR_EV_OPEN);
+    e->h.tgid = e->h.tid = P1;
+    e->h.fd = e->h.ret = 4;
+    rec_str(0, "/etc/passwd");
+    e->pflags[0] |= ROAR_BPF_P_CWD;
+    convert();
+    assert_string_equal(got[0], "open fd=4 /etc/passwd seq=4");
+}
+
+/* A process the records never introduced (its fork record was lost): /proc tells. */
+static void test_cwd_from_proc(void **state)
+{
+    struct roar_bpf_event *e = rec_start(ROAR_EV_UNLINK);
+    char cwd[4096], want[4200];
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    e->h.tgid = e->h.tid = (uint32_t)getpid();
+    rec_str(0, "x");
+    e->pflags[0] |= ROAR_BPF_P_CWD;
+    convert();
+    snprintf(want, sizeof(want), "unlink fd=-1 %s/x seq=1", strcmp(cwd, "/") ? cwd : "");
+    assert_string_equal(got[0], want);
+}
+
 static void test_small_records_pass_through(void **state)
 {
     struct roar_bpf_event *e = rec_start(ROAR_EV_CLOSE);
@@ -490,8 +627,8 @@ static void test_random_records_never_give_bad_output(void **state)
                 rec[sizeof(*e) + k] = '/';
         }
         seed = seed * 1103515245u + 12345u;
-        e->pflags[0] = (__u16)((seed >> 4) & 0xf);
-        e->pflags[1] = (__u16)((seed >> 8) & 0xf);
+        e->pflags[0] = (__u16)((seed >> 4) & 0x1f);
+        e->pflags[1] = (__u16)((seed >> 8) & 0x1f);
         e->str_len[0] = (seed >> 12) % 40;
         e->walk_len[0] = (seed >> 16) % 40;
         e->str_len[1] = (seed >> 20) % 40;
@@ -536,6 +673,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_from_proc_fd_names_the_fd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_and_foreign_arch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cwd_from_exec_chdir_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cwd_gone_with_the_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cwd_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cwd_from_proc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_records_pass_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_records_never_give_bad_output, setup, teardown),

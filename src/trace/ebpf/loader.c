@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "trace/ebpf/roar_bpf.h"
+#include "trace/keymap.h"
 #include "trace/pathcanon.h"
 #include "trace/ring_layout.h"
 #include "util/buf.h"
@@ -20,13 +22,110 @@
 
 /* ---- conversion ------------------------------------------------------------------------ */
 
+/* The cwd of one or more processes (several when they share it: clone(CLONE_FS)). */
+typedef struct {
+    int refs;
+    bool too_long; /* its walk did not fit: names relative to it are too long too */
+    roar_buf path; /* absolute, canonical (a dentry walk) */
+} cwd_group;
+
 struct roar_ebpf_conv {
     uint64_t seq;
+    uint64_t unnamed; /* records dropped for a name that could not be had */
     roar_buf path[2];
     roar_buf base;
+    roar_keymap cwds; /* tgid (4 bytes) -> cwd_group: every process the records named */
     unsigned char *out; /* one encoded record */
     size_t outcap;
 };
+
+static void group_unref(cwd_group *g)
+{
+    if (g && --g->refs == 0) {
+        roar_buf_dispose(&g->path);
+        free(g);
+    }
+}
+
+static int group_new(cwd_group **out, const char *path)
+{
+    cwd_group *g = calloc(1, sizeof(*g));
+    *out = NULL;
+    if (!g)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    g->refs = 1;
+    roar_buf_init(&g->path);
+    if (roar_buf_puts(&g->path, path) < 0) {
+        free(g);
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    *out = g;
+    return 0;
+}
+
+/* Makes tgid use g (one more reference taken), dropping what it used before. */
+static int cwd_bind(roar_ebpf_conv *c, uint32_t tgid, cwd_group *g)
+{
+    cwd_group *old = roar_keymap_get(&c->cwds, &tgid, sizeof(tgid));
+    if (old == g)
+        return 0;
+    if (roar_keymap_put(&c->cwds, &tgid, sizeof(tgid), g) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    g->refs++;
+    group_unref(old);
+    return 0;
+}
+
+/* Sets the cwd of tgid (and of the processes sharing it, unless `alone`); path NULL:
+ * a cwd too long to walk. */
+static int cwd_set(roar_ebpf_conv *c, uint32_t tgid, const char *path, bool alone)
+{
+    cwd_group *g = roar_keymap_get(&c->cwds, &tgid, sizeof(tgid));
+    int error;
+
+    if (!g || (alone && g->refs > 1)) {
+        if ((error = group_new(&g, "/")) < 0)
+            return error;
+        error = cwd_bind(c, tgid, g);
+        group_unref(g);
+        if (error < 0)
+            return error;
+    }
+    g->too_long = path == NULL;
+    roar_buf_clear(&g->path);
+    return roar_buf_puts(&g->path, path ? path : "/");
+}
+
+static void cwd_forget(roar_ebpf_conv *c, uint32_t tgid)
+{
+    group_unref(roar_keymap_remove(&c->cwds, &tgid, sizeof(tgid)));
+}
+
+/* The cwd of tgid: as its records told (exec, chdir, fork), else as /proc says now (a
+ * process whose fork record was lost), else NULL. *too_long when its walk did not fit. */
+static const char *cwd_of(roar_ebpf_conv *c, uint32_t tgid, bool *too_long)
+{
+    cwd_group *g = roar_keymap_get(&c->cwds, &tgid, sizeof(tgid));
+    char link[64], buf[4096];
+    ssize_t n;
+
+    *too_long = false;
+    if (g) {
+        *too_long = g->too_long;
+        return g->path.ptr;
+    }
+    snprintf(link, sizeof(link), "/proc/%u/cwd", (unsigned)tgid);
+    n = readlink(link, buf, sizeof(buf) - 1);
+    if (n <= 0 || buf[0] != '/')
+        return NULL;
+    buf[n] = '\0';
+    if (cwd_set(c, tgid, buf, true) < 0) {
+        roar_error_clear();
+        return NULL;
+    }
+    g = roar_keymap_get(&c->cwds, &tgid, sizeof(tgid));
+    return g ? g->path.ptr : NULL;
+}
 
 int roar_ebpf_conv_new(roar_ebpf_conv **out)
 {
@@ -50,9 +149,14 @@ int roar_ebpf_conv_new(roar_ebpf_conv **out)
 
 void roar_ebpf_conv_free(roar_ebpf_conv *c)
 {
+    size_t k;
     int i;
     if (!c)
         return;
+    for (k = 0; k < c->cwds.cap; k++)
+        if (c->cwds.slots[k].key)
+            group_unref(c->cwds.slots[k].value);
+    roar_keymap_dispose(&c->cwds);
     for (i = 0; i < 2; i++)
         roar_buf_dispose(&c->path[i]);
     roar_buf_dispose(&c->base);
@@ -66,7 +170,8 @@ enum piece_state { PIECE_NONE, PIECE_OK, PIECE_LONG, PIECE_UNKNOWN };
 /* Builds path i into c->path[i] from its string (str, slen bytes with the NUL) and its
  * walk (names leaf first, wlen bytes). */
 static int build_path(enum piece_state *out, roar_ebpf_conv *c, int i, unsigned pflags,
-                      const char *str, size_t slen, const char *walk, size_t wlen)
+                      const char *str, size_t slen, const char *walk, size_t wlen,
+                      uint32_t tgid)
 {
     roar_buf *p = &c->path[i];
     int error = 0;
@@ -83,14 +188,25 @@ static int build_path(enum piece_state *out, roar_ebpf_conv *c, int i, unsigned 
         *out = PIECE_UNKNOWN;
         return 0;
     }
-    if ((pflags & ROAR_BPF_P_STR) && (slen == 0 || ((pflags & ROAR_BPF_P_WALK) == 0 && str[0] != '/'))) {
+    if ((pflags & ROAR_BPF_P_STR) &&
+        (slen == 0 ||
+         ((pflags & (ROAR_BPF_P_WALK | ROAR_BPF_P_CWD)) == 0 && str[0] != '/'))) {
         *out = PIECE_UNKNOWN; /* a relative name without its base */
         return 0;
     }
 
-    /* The walk's names, root last, become "/a/b/c". */
+    /* The base: the process's cwd, or the walk's names, root last, as "/a/b/c". */
     roar_buf_clear(&c->base);
-    if (pflags & ROAR_BPF_P_WALK) {
+    if ((pflags & ROAR_BPF_P_STR) && (pflags & ROAR_BPF_P_CWD) && str[0] != '/') {
+        bool long_cwd;
+        const char *cwd = cwd_of(c, tgid, &long_cwd);
+        if (!cwd || long_cwd) {
+            *out = long_cwd ? PIECE_LONG : PIECE_UNKNOWN;
+            return 0;
+        }
+        if ((error = roar_buf_puts(&c->base, cwd)) < 0)
+            return error;
+    } else if (pflags & ROAR_BPF_P_WALK) {
         size_t end = wlen;
         if ((error = roar_buf_putc(&c->base, '/')) < 0)
             return error;
@@ -162,6 +278,11 @@ static int emit(roar_ebpf_conv *c, const struct roar_event_hdr *h, const char *p
     return cb(c->out, n, payload);
 }
 
+uint64_t roar_ebpf_conv_unnamed(const roar_ebpf_conv *c)
+{
+    return c->unnamed;
+}
+
 /* `incomplete path-too-long` for the process of h. */
 static int emit_too_long(roar_ebpf_conv *c, const struct roar_event_hdr *h,
                          roar_ebpf_record_cb cb, void *payload)
@@ -227,8 +348,8 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
             if (!piece_ok(walk[i], wlen[i], false))
                 return roar_error_set(ROAR_EINVALID, "ebpf: walk %d is not terminated", i);
         }
-        if ((error = build_path(&st[i], c, i, e.pflags[i], str[i], slen[i], walk[i], wlen[i])) <
-            0)
+        if ((error = build_path(&st[i], c, i, e.pflags[i], str[i], slen[i], walk[i], wlen[i],
+                                e.h.tgid)) < 0)
             return error;
     }
 
@@ -257,9 +378,12 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
             /* The fd names a file we cannot name: it must at least stop naming what
              * it named before. */
             struct roar_event_hdr x = h;
-            if ((st[0] == PIECE_LONG || (st[0] == PIECE_NONE && st[1] == PIECE_LONG)) &&
-                (error = emit_too_long(c, &h, cb, payload)) < 0)
-                return error;
+            if (st[0] == PIECE_LONG || (st[0] == PIECE_NONE && st[1] == PIECE_LONG)) {
+                if ((error = emit_too_long(c, &h, cb, payload)) < 0)
+                    return error;
+            } else {
+                c->unnamed++;
+            }
             x.type = ROAR_EV_FDNEW;
             x.fd2 = -1;
             return emit(c, &x, NULL, NULL, cb, payload);
@@ -267,11 +391,44 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
         return emit(c, &h, p1, p2, cb, payload);
 
     case ROAR_EV_EXEC:
+        /* walk 1 is the cwd the new image starts in */
+        if ((p2 || st[1] == PIECE_LONG) && (error = cwd_set(c, h.tgid, p2, false)) < 0)
+            return error;
         if (st[0] == PIECE_LONG)
             return emit_too_long(c, &h, cb, payload);
         if (!p1)
             return 0; /* a program with no name (see docs/ebpf.md) */
         return emit(c, &h, p1, NULL, cb, payload);
+
+    case ROAR_EV_CHDIR:
+        if ((p1 || st[0] == PIECE_LONG) &&
+            (error = cwd_set(c, h.tgid, p1, (h.flags & ROAR_BPF_CHDIR_UNSHARED) != 0)) < 0)
+            return error;
+        h.flags = 0;
+        if (st[0] == PIECE_LONG && (error = emit_too_long(c, &h, cb, payload)) < 0)
+            return error;
+        return emit(c, &h, p1, NULL, cb, payload);
+
+    case ROAR_EV_FORK:
+        /* a new process starts in its parent's cwd, or shares it (CLONE_FS) */
+        if (h.ret >= 0 && h.pid2 != h.tgid && !(h.flags & CLONE_THREAD)) {
+            cwd_group *g = roar_keymap_get(&c->cwds, &h.tgid, sizeof(h.tgid));
+            if (g && (h.flags & CLONE_FS))
+                error = cwd_bind(c, h.pid2, g);
+            else if (g)
+                error = cwd_set(c, h.pid2, g->too_long ? NULL : g->path.ptr, true);
+            else
+                error = 0;
+            if (error < 0)
+                return error;
+        }
+        return emit(c, &h, NULL, NULL, cb, payload);
+
+    case ROAR_EV_EXIT:
+        if ((error = emit(c, &h, NULL, NULL, cb, payload)) < 0)
+            return error;
+        cwd_forget(c, h.tgid);
+        return 0;
 
     case ROAR_EV_RENAME:
     case ROAR_EV_LINK:
@@ -304,16 +461,18 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
         }
         if ((h.type == ROAR_EV_RENAME && (!p1 || !p2)) ||
             (h.type == ROAR_EV_LINK && ((!p1 && h.fd < 0) || !p2)) ||
-            (h.type == ROAR_EV_UNLINK && !p1) || (h.type == ROAR_EV_TRUNCATE && !p1 && h.fd < 0))
+            (h.type == ROAR_EV_UNLINK && !p1) || (h.type == ROAR_EV_TRUNCATE && !p1 && h.fd < 0)) {
+            if (st[0] == PIECE_UNKNOWN || st[1] == PIECE_UNKNOWN) {
+                c->unnamed++; /* a base directory we could not name */
+                return 0;
+            }
             return roar_error_set(ROAR_EINVALID, "ebpf: %s with a name that cannot be had",
                                   roar_event_type_name(h.type));
+        }
         return emit(c, &h, p1, p2, cb, payload);
 
     default:
-        /* chdir, incomplete (foreign-arch) carry a path when they have one */
-        if (st[0] == PIECE_LONG && h.type != ROAR_EV_INCOMPLETE &&
-            (error = emit_too_long(c, &h, cb, payload)) < 0)
-            return error;
+        /* incomplete (foreign-arch) carries a path when it has one */
         return emit(c, &h, p1, NULL, cb, payload);
     }
 }
@@ -627,7 +786,8 @@ int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wai
 uint64_t roar_ebpf_lost(roar_ebpf *t)
 {
     return __atomic_load_n(&t->skel->bss->lost, __ATOMIC_RELAXED) +
-           __atomic_load_n(&t->skel->bss->untracked, __ATOMIC_RELAXED) + t->bad;
+           __atomic_load_n(&t->skel->bss->untracked, __ATOMIC_RELAXED) + t->bad +
+           roar_ebpf_conv_unnamed(t->conv);
 }
 
 unsigned roar_ebpf_drain_ms(const roar_ebpf *t)

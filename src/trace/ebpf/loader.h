@@ -57,7 +57,8 @@ int roar_ebpf_consume(roar_ebpf *t, roar_ebpf_record_cb cb, void *payload);
 int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wait_ms);
 
 /* Records the kernel side could not deliver so far: ring full (or a record larger than
- * the ring), plus processes of the job that did not fit in the traced map. */
+ * the ring), processes of the job that did not fit in the traced map, and records the
+ * loader could not read or name. */
 uint64_t roar_ebpf_lost(roar_ebpf *t);
 
 /* The drain interval in use, ms. */
@@ -77,10 +78,12 @@ int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts);
 
 /* ---- record conversion (exposed for tests; needs no BPF) -----------------------------
  * Turns one kernel record (roar_bpf.h: a header and path pieces) into event.h records:
- * pieces joined and normalised lexically into absolute paths, /proc/self/fd/N link
- * sources into their fd, and a path that could not be had in full reported as
- * `incomplete path-too-long` (an open whose name is lost still replaces its fd number,
- * as FDNEW). Records are numbered (seq) in the order converted. */
+ * pieces joined and normalised lexically into absolute paths (a name relative to the
+ * cwd is joined with the process's cwd, which the conversion follows through exec,
+ * chdir, fork and exit records), /proc/self/fd/N link sources into their fd, and a
+ * path that could not be had in full reported as `incomplete path-too-long` (an open
+ * whose name is lost still replaces its fd number, as FDNEW). Records are numbered
+ * (seq) in the order converted; feed them all, in the ring's order. */
 typedef struct roar_ebpf_conv roar_ebpf_conv;
 int roar_ebpf_conv_new(roar_ebpf_conv **out);
 void roar_ebpf_conv_free(roar_ebpf_conv *c);
@@ -90,5 +93,9 @@ void roar_ebpf_conv_free(roar_ebpf_conv *c);
  * ROAR_EINVALID. Returns what cb returned if it was negative, else 0. */
 int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_ebpf_record_cb cb,
                           void *payload);
+
+/* Records dropped because a name they need could not be had (a relative name in a
+ * process whose cwd is unknown); roar_ebpf_lost counts them. */
+uint64_t roar_ebpf_conv_unnamed(const roar_ebpf_conv *c);
 
 #endif

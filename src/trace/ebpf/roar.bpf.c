@@ -35,16 +35,24 @@ struct {
     __type(value, struct roar_bpf_proc);
 } traced SEC(".maps");
 
-/* First read / first write already reported for an open file, keyed by its struct file.
- * Reset when an open returns that pointer (a freed file's address is reused). LRU: an
- * evicted entry only costs one more event. */
-#define SEEN_READ 0x1
-#define SEEN_WRITE 0x2
+/* First read / first write already reported for an open file, keyed by its struct file:
+ * a direct-mapped cache of (file pointer | bits) words, reset when an open returns that
+ * pointer (a freed file's address is reused). A hash map would do, but an LRU update
+ * costs ~200 ns here and this is on every read; a collision only costs one more event.
+ * Pointer and bits share one word (struct file is 8-byte aligned), so that two CPUs
+ * racing on a slot can never leave one file's pointer with another's bits. */
+#define SEEN_READ 0x1ull
+#define SEEN_WRITE 0x2ull
+#define SEEN_BITS 0x7ull
+#define SEEN_SLOTS 4096
+struct seen_cache {
+    __u64 slot[SEEN_SLOTS];
+};
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u64);
-    __type(value, __u8);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct seen_cache);
 } seen SEC(".maps");
 
 /* Records with paths are built here and copied into the ring with their real length.
@@ -133,13 +141,35 @@ static __always_inline struct file *fd_file(int fd)
 {
     struct task_struct *task = current_task();
     struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    struct file **arr = BPF_CORE_READ(fdt, fd);
+    struct file **arr;
     struct file *f = NULL;
+    __u64 b[2];
 
-    if (fd < 0 || (unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
+    if (fd < 0)
         return NULL;
+    /* max_fds and the array in one read where they are the first 16 bytes (6.x) */
+    if (bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
+        bpf_core_field_size(struct fdtable, max_fds) == 4 &&
+        bpf_core_field_offset(struct fdtable, fd) == 8) {
+        if (bpf_probe_read_kernel(b, sizeof(b), fdt) < 0 || (unsigned)fd >= (__u32)b[0])
+            return NULL;
+        arr = (struct file **)b[1];
+    } else {
+        if ((unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
+            return NULL;
+        arr = BPF_CORE_READ(fdt, fd);
+    }
     bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
     return f;
+}
+
+static __always_inline __u64 *seen_slot(struct file *f)
+{
+    __u32 zero = 0;
+    struct seen_cache *c = bpf_map_lookup_elem(&seen, &zero);
+    if (!c)
+        return NULL;
+    return &c->slot[(((__u64)f * 0x9e3779b97f4a7c15ull) >> 40) & (SEEN_SLOTS - 1)];
 }
 
 /* userspace's st_dev encoding of a kernel dev_t (new_encode_dev) */
@@ -149,21 +179,55 @@ static __always_inline __u64 encode_dev(__u32 dev)
     return (__u64)((minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12));
 }
 
-/* Identity of an inode as fstat would report it (SPEC §4.3). */
+/* Offset of an inode field from i_mode, the first of those put_ident wants. */
+#define INODE_OFF(field)                                                                   \
+    (bpf_core_field_offset(struct inode, field) - bpf_core_field_offset(struct inode, i_mode))
+#define INODE_SPAN 128
+
+/* Identity of an inode as fstat would report it (SPEC §4.3). Each probe read costs ~30 ns
+ * here, and this runs at every open and first write: the fields from i_mode to
+ * i_ctime_nsec are read as one block (124 bytes on 6.x kernels), then the superblock's
+ * s_dev. The offsets are CO-RE constants; a kernel whose block is larger takes the
+ * field-by-field way (the test is a constant: the verifier keeps one branch). */
 static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *ino)
 {
+    unsigned char b[INODE_SPAN];
+    struct super_block *sb;
+    __s64 ms = 0, cs = 0;
+    __u32 mn = 0, cn = 0;
+
     if (!ino)
         return;
-    h->dev = encode_dev(BPF_CORE_READ(ino, i_sb, s_dev));
-    h->ino = BPF_CORE_READ(ino, i_ino);
-    h->size = (__u64)BPF_CORE_READ(ino, i_size);
-    h->mode = BPF_CORE_READ(ino, i_mode);
-    if (bpf_core_field_exists(ino->i_mtime_sec)) {
-        __s64 ms = BPF_CORE_READ(ino, i_mtime_sec), cs = BPF_CORE_READ(ino, i_ctime_sec);
-        __u32 mn = BPF_CORE_READ(ino, i_mtime_nsec), cn = BPF_CORE_READ(ino, i_ctime_nsec);
-        h->mtime_ns = ms * 1000000000ll + mn;
-        h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
+    if (bpf_core_field_exists(ino->i_mtime_sec) && INODE_OFF(i_ctime_nsec) + 4 <= INODE_SPAN &&
+        INODE_OFF(i_sb) + 8 <= INODE_SPAN && INODE_OFF(i_ino) + 8 <= INODE_SPAN &&
+        INODE_OFF(i_size) + 8 <= INODE_SPAN && INODE_OFF(i_mtime_sec) + 8 <= INODE_SPAN &&
+        INODE_OFF(i_ctime_sec) + 8 <= INODE_SPAN && INODE_OFF(i_mtime_nsec) + 4 <= INODE_SPAN) {
+        if (bpf_probe_read_kernel(b, INODE_OFF(i_ctime_nsec) + 4,
+                                  (char *)ino + bpf_core_field_offset(struct inode, i_mode)) < 0)
+            return;
+        h->mode = *(__u16 *)b;
+        sb = *(struct super_block **)(b + INODE_OFF(i_sb));
+        h->ino = *(__u64 *)(b + INODE_OFF(i_ino));
+        h->size = *(__u64 *)(b + INODE_OFF(i_size));
+        ms = *(__s64 *)(b + INODE_OFF(i_mtime_sec));
+        cs = *(__s64 *)(b + INODE_OFF(i_ctime_sec));
+        mn = *(__u32 *)(b + INODE_OFF(i_mtime_nsec));
+        cn = *(__u32 *)(b + INODE_OFF(i_ctime_nsec));
+    } else {
+        sb = BPF_CORE_READ(ino, i_sb);
+        h->ino = BPF_CORE_READ(ino, i_ino);
+        h->size = (__u64)BPF_CORE_READ(ino, i_size);
+        h->mode = BPF_CORE_READ(ino, i_mode);
+        if (bpf_core_field_exists(ino->i_mtime_sec)) {
+            ms = BPF_CORE_READ(ino, i_mtime_sec);
+            cs = BPF_CORE_READ(ino, i_ctime_sec);
+            mn = BPF_CORE_READ(ino, i_mtime_nsec);
+            cn = BPF_CORE_READ(ino, i_ctime_nsec);
+        }
     }
+    h->dev = encode_dev(BPF_CORE_READ(sb, s_dev));
+    h->mtime_ns = ms * 1000000000ll + mn;
+    h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
     h->has_ident = 1;
 }
 
@@ -306,7 +370,6 @@ __noinline int roar_put_walk(__u32 i, __u64 path)
  * garbled). */
 __noinline int roar_put_name(__u32 i, __u64 uptr, int dfd)
 {
-    struct task_struct *task = current_task();
     struct scratch *s = scratch_mine();
     struct file *f;
     __u32 o;
@@ -330,8 +393,12 @@ __noinline int roar_put_name(__u32 i, __u64 uptr, int dfd)
     s->off = o + (__u32)n;
     if (s->data[o] == '/')
         return 0;
-    if (dfd == ROAR_BPF_AT_FDCWD)
-        return roar_put_walk(i, cwd_path(task));
+    /* Relative to the cwd: the loader knows each process's cwd (from its exec, chdirs
+     * and forks), which saves a dentry walk at every relative open. */
+    if (dfd == ROAR_BPF_AT_FDCWD) {
+        s->ev.pflags[i] |= ROAR_BPF_P_CWD;
+        return 0;
+    }
     f = fd_file(dfd);
     if (!f) {
         s->ev.pflags[i] |= ROAR_BPF_P_WALK | ROAR_BPF_P_UNREACHED;
@@ -381,30 +448,33 @@ static __always_inline void send_incomplete(__u32 reason)
     small_send(e);
 }
 
-/* First read / first write through an open file: one record each per struct file. */
-static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u8 bit)
+/* First read / first write through an open file: one record each per struct file. A
+ * read says nothing about the file (SPEC §4.4: the open decides), so it carries no
+ * identity; a write or copy carries the destination's, so that an fd the job's events
+ * never named (one inherited) can still be placed. */
+static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u64 bit)
 {
     struct file *f = fd_file(type == ROAR_EV_COPY ? fd2 : fd);
-    __u64 key = (__u64)f;
-    __u8 *v, nv;
     struct roar_bpf_event *e;
+    __u64 *slot, v;
 
-    if (!f)
+    if (!f || !(slot = seen_slot(f)))
         return;
-    v = bpf_map_lookup_elem(&seen, &key);
-    if (v && (*v & bit))
-        return;
-    nv = (v ? *v : 0) | bit;
-    if (v)
-        *v = nv;
-    else
-        bpf_map_update_elem(&seen, &key, &nv, BPF_ANY);
+    v = *slot;
+    if ((v & ~SEEN_BITS) == (__u64)f) {
+        if (v & bit)
+            return;
+        *slot = v | bit;
+    } else {
+        *slot = (__u64)f | bit;
+    }
     if (!(e = small_take(type)))
         return;
     e->h.ret = ret;
     e->h.fd = fd;
     e->h.fd2 = fd2;
-    put_file_ident(&e->h, f);
+    if (type != ROAR_EV_READ)
+        put_file_ident(&e->h, f);
     small_send(e);
 }
 
@@ -415,12 +485,13 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
 {
     struct file *f = fd_file((int)ret);
     struct scratch *s;
-    __u64 key = (__u64)f;
+    __u64 key = (__u64)f, *slot;
 
     if (!f)
         return 0;
     /* a new open file at this address: its reads and writes are news again */
-    bpf_map_delete_elem(&seen, &key);
+    if ((slot = seen_slot(f)))
+        *slot = key;
     if (!(s = scratch_take()))
         return 0;
     hdr_task(&s->ev.h, ROAR_EV_OPEN);
@@ -428,13 +499,31 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
     s->ev.h.fd = (int)ret;
     s->ev.h.flags = flags;
     s->ev.h.arg = mode;
-    s->ev.h.created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-    put_file_ident(&s->ev.h, f);
-    /* path: the name the program used, made absolute (SPEC §4.2); path2: the file's
-     * canonical path, from its own dentries */
+    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
+    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
+        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
+        unsigned char b[64];
+        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
+            __u32 mode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
+            s->ev.h.created = (mode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+            put_ident(&s->ev.h,
+                      *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
+        }
+    } else {
+        s->ev.h.created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+        put_file_ident(&s->ev.h, f);
+    }
+    /* path: the name the program used, made absolute (SPEC §4.2). The file's own
+     * canonical path (its dentries, walked up) only where that name cannot serve: no
+     * name at all (open_by_handle_at), or a /proc magic link (it names a file of the
+     * opener, which means another one in the collector). The collector canonicalises
+     * the rest itself, as it does for the preload tracer. */
     if (upath)
         roar_put_name(0, upath, dfd);
-    roar_put_walk(1, (__u64)f + bpf_core_field_offset(struct file, f_path));
+    if (!upath || (s->ev.str_len[0] > 6 && s->data[0] == '/' && s->data[1] == 'p' &&
+                   s->data[2] == 'r' && s->data[3] == 'o' && s->data[4] == 'c' &&
+                   s->data[5] == '/'))
+        roar_put_walk(1, (__u64)f + bpf_core_field_offset(struct file, f_path));
     scratch_send(s);
     return 0;
 }
@@ -479,7 +568,7 @@ static __always_inline void on_linkat(int odfd, const char *op, int ndfd, const 
     on_names(ROAR_EV_LINK, odfd, op, ndfd, np, flags, 0, ret);
 }
 
-static __always_inline void on_chdir(int fd, long ret)
+static __always_inline void on_chdir(int fd, long ret, __u64 flags)
 {
     struct task_struct *task = current_task();
     struct scratch *s = scratch_take();
@@ -489,6 +578,7 @@ static __always_inline void on_chdir(int fd, long ret)
     hdr_task(&s->ev.h, ROAR_EV_CHDIR);
     s->ev.h.ret = ret;
     s->ev.h.fd = fd;
+    s->ev.h.flags = flags;
     roar_put_walk(0, cwd_path(task));
     scratch_send(s);
 }
@@ -665,10 +755,15 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
                  regs.si, ret);
         break;
     case ROAR_NR_chdir:
-        on_chdir(-1, ret);
+        on_chdir(-1, ret, 0);
         break;
     case ROAR_NR_fchdir:
-        on_chdir((int)regs.di, ret);
+        on_chdir((int)regs.di, ret, 0);
+        break;
+    case ROAR_NR_unshare:
+        /* a cwd shared with other processes (CLONE_FS) is now this one's own */
+        if (regs.di & ROAR_BPF_CLONE_FS)
+            on_chdir(-1, ret, ROAR_BPF_CHDIR_UNSHARED);
         break;
 
     case ROAR_NR_pipe:
@@ -790,6 +885,8 @@ int roar_exec(struct bpf_raw_tracepoint_args *ctx)
     s->ev.h.pid2 = BPF_CORE_READ(task, real_parent, tgid);
     put_file_ident(&s->ev.h, f);
     roar_put_walk(0, fpath);
+    /* the cwd the new image starts in: the loader resolves relative names with it */
+    roar_put_walk(1, cwd_path(current_task()));
     scratch_send(s);
     if (compat) {
         /* the same path again, as the job's foreign-arch line */

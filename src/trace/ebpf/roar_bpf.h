@@ -30,12 +30,20 @@
 #define ROAR_BPF_P_LONG 0x4u      /* the walk did not fit its budget or depth */
 #define ROAR_BPF_P_UNREACHED 0x8u /* the walk could not reach a root (pseudo file,
                                    * detached mount) or a read faulted */
+#define ROAR_BPF_P_CWD 0x10u      /* the string is relative to the process's cwd, which
+                                   * the loader keeps (no walk sent) */
+
+/* ROAR_EV_CHDIR records: the process left a cwd it shared (unshare(CLONE_FS)); the
+ * loader clears it before passing the event on. */
+#define ROAR_BPF_CHDIR_UNSHARED 0x1u
 
 /* One record. Widest fields first, no implicit padding: roar.bpf.c and the loader are
  * compiled by different compilers. Data follows the struct, for path 0 then path 1:
  * the string (if P_STR), then the walk (if P_WALK). A string that is absolute comes
- * without a walk; a relative one with the walk of its base directory (the dirfd or the
- * cwd); a path with no string is the walk alone (already canonical). */
+ * without a walk; a relative one with the walk of its dirfd, or flagged P_CWD; a path
+ * with no string is the walk alone (already canonical). Besides paths, EXEC records
+ * carry the process's cwd as walk 1 and CHDIR records the new cwd as walk 0: from those
+ * and FORK's CLONE_FS the loader knows every process's cwd. */
 struct roar_bpf_event {
     /* As event.h says, except: seq, len, path_len, path2_len and version are the
      * loader's to set (len here is 0), and paths are the pieces below. */
@@ -124,6 +132,7 @@ enum roar_bpf_nr {
     ROAR_NR_unlinkat = 263,
     ROAR_NR_renameat = 264,
     ROAR_NR_linkat = 265,
+    ROAR_NR_unshare = 272,
     ROAR_NR_splice = 275,
     ROAR_NR_signalfd = 282,
     ROAR_NR_timerfd_create = 283,
