@@ -182,4 +182,25 @@ int roar_cache_path_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
 int roar_cache_path_latest_writer(roar_cache_edge *out, roar_cache *cache, const char *path,
                                   bool successful_only);
 
+/* ---- lookups from the small side (cache_blob.c) -------------------------------- */
+
+/* A blob id that an edge of a stored job names, with its size. */
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    uint64_t size;
+} roar_cache_blob;
+
+/* Fills out[0 .. *count) with the distinct blob ids that start with `prefix` (4 to 40
+ * hex digits, either case) and that an `in` or `out` edge of a stored job names, in id
+ * order, at most `max` of them (`out` is the caller's array of `max` entries). A range
+ * scan of the artifacts key: the cost follows the matches, not the number of jobs.
+ * ROAR_EINVALID for a malformed prefix; no match is 0 with *count == 0. */
+int roar_cache_blob_resolve(roar_cache_blob *out, size_t *count, size_t max, roar_cache *cache,
+                            const char *prefix);
+
+/* The pending jobs (only those of worktree git dir `worktree` when not NULL), newest
+ * first: what roar_cache_job_list gives with pending_only, read from the pending marks
+ * outwards, so the cost follows the pending jobs, not all jobs. */
+int roar_cache_pending_list(roar_cache_jobinfo_list *out, roar_cache *cache, const char *worktree);
+
 #endif
