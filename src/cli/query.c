@@ -125,11 +125,9 @@ static bool reachable(roar_query *q, const char *commit)
 
 static void load_pending(roar_query *q)
 {
-    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
     if (q->pending_loaded || !q->cache)
         return;
-    opts.pending_only = true;
-    if (roar_cache_job_list(&q->pending, q->cache, &opts) < 0)
+    if (roar_cache_pending_list(&q->pending, q->cache, NULL) < 0)
         roar_cli_die_error();
     q->pending_loaded = true;
 }
@@ -194,7 +192,6 @@ static void load_status_scope(roar_query *q)
 {
     roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT, jobs = ROAR_CACHE_ID_LIST_INIT;
     roar_cache_jobinfo_list pending = ROAR_CACHE_JOBINFO_LIST_INIT;
-    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
     size_t i, k;
 
     q->status_scope_loaded = true;
@@ -212,9 +209,7 @@ static void load_status_scope(roar_query *q)
             if (roar_keymap_puts(&q->status_scope, jobs.items[k], REACHABLE) < 0)
                 die_oom();
     }
-    opts.pending_only = true;
-    opts.worktree = roar_repo_gitdir(q->repo);
-    if (roar_cache_job_list(&pending, q->cache, &opts) < 0)
+    if (roar_cache_pending_list(&pending, q->cache, roar_repo_gitdir(q->repo)) < 0)
         roar_cli_die_error();
     for (i = 0; i < pending.count; i++)
         if (roar_keymap_puts(&q->status_scope, pending.items[i].id, REACHABLE) < 0)
