@@ -1,5 +1,5 @@
 /* The cache follows the notes refs by diffing notes trees from the last indexed commit of
- * each ref (kept in cache meta), and follows pending/ by comparing listings. */
+ * each ref, and pending/ by comparing listings; both bookmarks live in cache meta. */
 #include "gitstore/reindex.h"
 
 #include <dirent.h>
@@ -433,6 +433,60 @@ static bool pending_has(const pending_files *p, const char *id)
     return false;
 }
 
+/* A signature of the pending records on disk: the SHA-1 of the common dir (marks hold
+ * worktree git dirs derived from it) and every listed name, claimed ones with their
+ * claim dir. Record files are written once under their job id and never change, so
+ * equal names mean equal records. */
+static int pending_signature(char out[HEXSZ + 1], roar_repo *repo, const pending_files *p)
+{
+    roar_buf text = ROAR_BUF_INIT;
+    char **claimed = NULL;
+    git_oid oid;
+    size_t i;
+    int error;
+
+    if ((error = roar_buf_printf(&text, "%s\n", roar_repo_commondir(repo))) < 0)
+        goto cleanup;
+    for (i = 0; i < p->list.count && !error; i++)
+        error = roar_buf_printf(&text, "%s\n", p->list.items[i].name);
+    if (error < 0)
+        goto cleanup;
+    /* Claim dirs come in readdir order: sort them for a stable signature. */
+    if (p->claims.count && !(claimed = calloc(p->claims.count, sizeof(*claimed)))) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (i = 0; i < p->claims.count; i++) {
+        const char *slash = strrchr(p->claim_dirs[i], '/');
+        roar_buf line = ROAR_BUF_INIT;
+        if ((error = roar_buf_printf(&line, "%s/%s", slash ? slash + 1 : p->claim_dirs[i],
+                                     p->claims.items[i].name)) < 0)
+            goto cleanup;
+        claimed[i] = roar_buf_detach(&line);
+        if (!claimed[i]) {
+            error = roar_error_set(ROAR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
+    if (p->claims.count > 1)
+        qsort(claimed, p->claims.count, sizeof(*claimed), cmp_str_ptr);
+    for (i = 0; i < p->claims.count && !error; i++)
+        error = roar_buf_printf(&text, "%s\n", claimed[i]);
+    if (error < 0)
+        goto cleanup;
+    if (git_odb_hash(&oid, text.ptr, text.size, GIT_OBJECT_BLOB) < 0) {
+        error = roar_error_set(ROAR_ERROR, "cannot hash the pending listing: %s",
+                               git_error_last() ? git_error_last()->message : "libgit2 error");
+        goto cleanup;
+    }
+    git_oid_tostr(out, HEXSZ + 1, &oid);
+
+cleanup:
+    roar_reindex_refs_free(claimed, p->claims.count);
+    roar_buf_dispose(&text);
+    return error;
+}
+
 /* ---- the update ------------------------------------------------------------------- */
 
 typedef struct {
@@ -445,6 +499,10 @@ typedef struct {
     const char *ref; /* the ref being indexed */
     roar_reindex_problem_cb cb;
     void *payload;
+    /* A listed pending record was broken or vanished, so the marks do not match the
+     * listing: its signature must not be kept, or the next call would skip the check
+     * (and stop reporting the broken record). */
+    bool pending_unsettled;
 } update_ctx;
 
 static int keep_note_problem(const roar_notes_problem *p, void *payload)
@@ -562,6 +620,7 @@ static int report_pending_problem(update_ctx *u, const char *dir, const char *na
     int error;
 
     u->stats->problems++;
+    u->pending_unsettled = true;
     if (!u->cb)
         return 0;
     if ((error = roar_buf_printf(&path, "%s/%s", dir, name)) < 0)
@@ -585,6 +644,7 @@ static int index_pending_file(update_ctx *u, const char *dir, const roar_pending
     roar_job_init(&job);
     error = roar_pending_read(&text, dir, e->name);
     if (error == ROAR_ENOTFOUND) { /* attached or dropped meanwhile */
+        u->pending_unsettled = true;
         error = 0;
         goto cleanup;
     }
@@ -617,14 +677,14 @@ cleanup:
     return error;
 }
 
-/* Whether the cache's pending marks match the files exactly; else what to fix. */
-static int pending_plan(bool *in_sync, update_ctx *u, roar_cache_jobinfo_list *marks, bool fix)
+/* Makes the cache's pending marks match the files: marks what is not marked (for the
+ * right worktree), unmarks what has no file any more. */
+static int pending_sync(update_ctx *u, const roar_cache_jobinfo_list *marks)
 {
     roar_buf gitdir = ROAR_BUF_INIT, dir = ROAR_BUF_INIT;
     size_t i, k;
     int error = 0;
 
-    *in_sync = true;
     if ((error = roar_pending_dir(&dir, u->repo)) < 0)
         goto cleanup;
     for (k = 0; k < 2; k++) {
@@ -640,17 +700,12 @@ static int pending_plan(bool *in_sync, update_ctx *u, roar_cache_jobinfo_list *m
                 goto cleanup;
             if (mark && mark->pending_worktree && !strcmp(mark->pending_worktree, gitdir.ptr))
                 continue;
-            *in_sync = false;
-            if (fix &&
-                (error = index_pending_file(u, k ? u->pending->claim_dirs[i] : dir.ptr, e)) != 0)
+            if ((error = index_pending_file(u, k ? u->pending->claim_dirs[i] : dir.ptr, e)) != 0)
                 goto cleanup;
         }
     }
     for (i = 0; i < marks->count; i++) {
         if (pending_has(u->pending, marks->items[i].id))
-            continue;
-        *in_sync = false;
-        if (!fix)
             continue;
         error = roar_cache_pending_unmark(u->cache, marks->items[i].id);
         if (error == ROAR_ENOTFOUND)
@@ -709,11 +764,11 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     problem_list problems = {0};
     pending_files pending;
     roar_cache_jobinfo_list marks = ROAR_CACHE_JOBINFO_LIST_INIT;
-    roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
+    roar_buf seen = ROAR_BUF_INIT;
     update_ctx u;
-    char **refs = NULL;
+    char **refs = NULL, sig[HEXSZ + 1];
     size_t nrefs = 0, i;
-    bool notes_work = false, in_sync, began = false;
+    bool notes_work = false, pending_seen = false, began = false;
     int error;
 
     memset(&stats, 0, sizeof(stats));
@@ -739,11 +794,17 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     for (i = 0; i < indexed.count && !notes_work; i++)
         notes_work = !ref_list_find(&current, indexed.items[i].ref);
 
-    if ((error = pending_files_read(&pending, repo)) < 0)
+    if ((error = pending_files_read(&pending, repo)) < 0 ||
+        (error = pending_signature(sig, repo, &pending)) < 0)
         goto cleanup;
-    opts.pending_only = true;
-    if ((error = roar_cache_job_list(&marks, cache, &opts)) < 0)
-        goto cleanup;
+    if (!full) {
+        error = roar_cache_meta_get(&seen, cache, ROAR_REINDEX_META_PENDING);
+        if (error == 0)
+            pending_seen = !strcmp(seen.ptr, sig);
+        else if (error != ROAR_ENOTFOUND)
+            goto cleanup;
+        error = 0;
+    }
 
     memset(&u, 0, sizeof(u));
     u.repo = repo;
@@ -754,9 +815,10 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     u.pending = &pending;
     u.cb = cb;
     u.payload = payload;
-    if ((error = pending_plan(&in_sync, &u, &marks, false)) < 0)
-        goto cleanup;
-    if (!full && !notes_work && in_sync)
+    /* Every reading command comes here first: when no ref moved and pending/ lists what
+     * it listed when the marks were last made to match it, there is nothing to compare,
+     * and no job is read. Only the stored problems are reported again. */
+    if (!full && !notes_work && pending_seen)
         goto report;
 
     if ((error = roar_cache_begin(cache)) < 0)
@@ -786,13 +848,13 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
             goto cleanup;
         problem_list_forget(&problems, was->ref, NULL);
     }
-    if (full) {
-        roar_cache_jobinfo_list_dispose(&marks); /* cleared with the jobs */
-        marks.items = NULL;
-        marks.count = marks.alloc = 0;
-    }
-    if ((error = pending_plan(&in_sync, &u, &marks, true)) != 0 ||
+    /* The marks are read inside the write transaction, so the signature kept below
+     * describes exactly the marks this transaction leaves. */
+    if ((error = roar_cache_pending_list(&marks, cache, NULL)) < 0 ||
+        (error = pending_sync(&u, &marks)) != 0 ||
         (error = save_meta(cache, &current, &problems)) < 0 ||
+        (error = roar_cache_meta_set(cache, ROAR_REINDEX_META_PENDING,
+                                     u.pending_unsettled ? NULL : sig)) < 0 ||
         (error = roar_cache_commit(cache)) < 0)
         goto cleanup;
     began = false;
@@ -806,6 +868,7 @@ cleanup:
     if (out)
         *out = stats;
     roar_cache_jobinfo_list_dispose(&marks);
+    roar_buf_dispose(&seen);
     pending_files_dispose(&pending);
     problem_list_dispose(&problems);
     ref_list_dispose(&current);

@@ -18,6 +18,9 @@
  * "<ref> TAB <commit> TAB <line> TAB <message>". */
 #define ROAR_REINDEX_META_INDEXED "notes-indexed"
 #define ROAR_REINDEX_META_PROBLEMS "notes-problems"
+/* ... and a signature (40 hex) of the pending records listed when the cache's pending
+ * marks were last made to match them; absent while a listed record is broken. */
+#define ROAR_REINDEX_META_PENDING "pending-listed"
 
 /* Something that could not be indexed: an unreadable record in a note, or a pending
  * record that does not parse. Every field is borrowed for the call. */
@@ -65,8 +68,10 @@ int roar_reindex_open_cache(roar_cache **out, roar_repo *repo, bool recreate);
  * Problems (unreadable records in notes, broken pending files) are remembered in the
  * cache and reported to cb (may be NULL) on EVERY call, so each reading command can
  * warn until they are fixed. `out` may be NULL.
- * Cheap when nothing moved (a few ref reads, one directory listing, one query):
- * reading commands (log, show, lineage, status, review, export) call it first. */
+ * Cheap when nothing moved (a few ref reads, one directory listing, two meta reads; no
+ * job is read, nothing is written): reading commands (log, show, lineage, status,
+ * review, export) call it first. Any change (a ref moved, a pending name came or
+ * went, the stored signature is missing) does the work above in one transaction. */
 int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *cache, bool full,
                         roar_reindex_problem_cb cb, void *payload);
 
