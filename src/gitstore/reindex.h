@@ -68,7 +68,7 @@ int roar_reindex_open_cache(roar_cache **out, roar_repo *repo, bool recreate);
  * Problems (unreadable records in notes, broken pending files) are remembered in the
  * cache and reported to cb (may be NULL) on EVERY call, so each reading command can
  * warn until they are fixed. `out` may be NULL.
- * Cheap when nothing moved (a few ref reads, one directory listing, two meta reads; no
+ * Cheap when nothing moved (a few ref reads, one directory listing, three meta reads; no
  * job is read, nothing is written): reading commands (log, show, lineage, status,
  * review, export) call it first. Any change (a ref moved, a pending name came or
  * went, the stored signature is missing) does the work above in one transaction. */
