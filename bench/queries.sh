@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# bench/queries.sh: times `git roar lineage --depth 50` on a synthetic cache of 100,000
-# jobs and 1,000,000 edges, and `git roar status` over 10,000 unchanged outputs.
+# bench/queries.sh: times `git roar lineage --depth 50` and `git roar show` (of a job id, a
+# blob id and a path) on a synthetic cache of 100,000 jobs and 1,000,000 edges, and
+# `git roar status` over 10,000 unchanged outputs.
 # Usage: bench/queries.sh [JOBS] [STATUS_OUTPUTS]; the build in $ROAR_BUILD_DIR or build/.
+# RUNS (default 5): runs per measurement, the best one counts.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +14,7 @@ outputs=${2:-10000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/roar-bench-queries.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 py=/usr/bin/python3
+runs=${RUNS:-5}
 
 # best_ms N CMD...: the best wall time of N runs of CMD, in ms.
 best_ms() {
@@ -122,9 +125,19 @@ cd "$tmp/lin"
 # `-- root.txt`: a path and nothing else, so the time is the walk's, not OBJ resolution's.
 nodes=$(git roar lineage --depth 50 --format json -- root.txt | $py -c 'import json,sys; d=json.load(sys.stdin); print(sum(n["kind"]=="job" for n in d["nodes"]), len(d["nodes"]))')
 echo "lineage --depth 50: jobs, nodes = $nodes"
-echo "lineage --depth 50 (text):   $(best_ms 5 git roar lineage --depth 50 -- root.txt) ms (best of 5)"
-echo "lineage --depth 50 (json):   $(best_ms 5 git roar lineage --depth 50 --format json -- root.txt) ms (best of 5)"
-echo "show (blob id resolution):   $(best_ms 1 git roar show -- root.txt) ms (once)"
+# The last job (it wrote root.txt) and root.txt's blob, as a user would abbreviate them.
+job=$($py -c 'import hashlib,sys; print(hashlib.sha1(b"job %d" % (int(sys.argv[1]) - 1)).hexdigest())' "$jobs")
+blob=$(git hash-object root.txt)
+git roar show "${job:0:12}" | grep "^job $job" >/dev/null # each resolves to what it names
+git roar show "${blob:0:12}" | grep "^blob $blob" >/dev/null
+echo "git roar --version:            $(best_ms "$runs" git roar --version) ms (process start, git's dispatch)"
+echo "lineage --depth 1 (fixed cost): $(best_ms "$runs" git roar lineage --depth 1 -- root.txt) ms"
+echo "lineage --depth 50 (text):     $(best_ms "$runs" git roar lineage --depth 50 -- root.txt) ms"
+echo "lineage --depth 50 (json):     $(best_ms "$runs" git roar lineage --depth 50 --format json -- root.txt) ms"
+echo "lineage --depth 50 BLOB:       $(best_ms "$runs" git roar lineage --depth 50 "${blob:0:10}") ms (a 10-digit blob id)"
+echo "show JOB:                      $(best_ms "$runs" git roar show "${job:0:12}") ms (a 12-digit job id)"
+echo "show BLOB:                     $(best_ms "$runs" git roar show "${blob:0:12}") ms (a 12-digit blob id)"
+echo "show PATH:                     $(best_ms "$runs" git roar show root.txt) ms"
 
 (status_repo)
 cd "$tmp/st"
