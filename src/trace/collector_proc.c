@@ -1,9 +1,9 @@
 /* The collector's process plumbing: the command's environment, PATH search and exec
  * without the shim's wrappers, the static/setuid/foreign check, fds and descendants. */
 #include "trace/collector_internal.h"
+#include "trace/execcheck.h"
 
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,19 +15,6 @@
 #include <unistd.h>
 
 #include "util/err.h"
-
-#if defined(__x86_64__)
-#define OUR_CLASS ELFCLASS64
-#define OUR_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define OUR_CLASS ELFCLASS64
-#define OUR_MACHINE EM_AARCH64
-#elif defined(__i386__)
-#define OUR_CLASS ELFCLASS32
-#define OUR_MACHINE EM_386
-#else
-#error "teach collector_proc.c this architecture's ELF class and machine"
-#endif
 
 #define PRELOAD_BASENAME "libroar-preload.so"
 
@@ -168,47 +155,12 @@ static unsigned check_path(const char *path, int depth);
 
 static unsigned check_fd(int fd, int depth)
 {
-    unsigned char buf[256];
-    Elf64_Ehdr eh;
-    struct stat st;
-    ssize_t n;
-    int i;
-
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        return 0;
-    if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-        ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
-        return ROAR_INC_SETUID;
-    n = pread(fd, buf, sizeof(buf) - 1, 0);
-    if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
-        char *p = (char *)buf + 2, *end;
-        buf[n] = '\0';
-        while (*p == ' ' || *p == '\t')
-            p++;
-        end = p + strcspn(p, " \t\n");
-        *end = '\0';
-        return (*p == '/' && depth < 4) ? check_path(p, depth + 1) : 0;
-    }
-    if (n < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG) != 0)
-        return 0;
-    if (buf[EI_CLASS] != OUR_CLASS)
-        return ROAR_INC_FOREIGN_ARCH;
-    if (n < (ssize_t)sizeof(eh))
-        return 0;
-    memcpy(&eh, buf, sizeof(eh));
-    if (eh.e_machine != OUR_MACHINE)
-        return ROAR_INC_FOREIGN_ARCH;
-    if (eh.e_phentsize < sizeof(Elf64_Phdr))
-        return 0;
-    for (i = 0; i < eh.e_phnum; i++) {
-        Elf64_Phdr ph;
-        if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
-            (ssize_t)sizeof(ph))
-            return 0;
-        if (ph.p_type == PT_INTERP)
-            return 0;
-    }
-    return ROAR_INC_STATIC_BINARY;
+    unsigned char head[ROAR_EXECCHECK_HEAD];
+    const char *interp = NULL;
+    int r = roar_execcheck_fd(fd, head, &interp);
+    if (r == ROAR_EXECCHECK_SCRIPT)
+        return (*interp == '/' && depth < 4) ? check_path(interp, depth + 1) : 0;
+    return (unsigned)r;
 }
 
 static unsigned check_path(const char *path, int depth)
