@@ -572,6 +572,20 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
     return 0;
 }
 
+/* Words of the fast filter (one bit per pid): kernel.pid_max rounded up, 4M pids by
+ * default (512 KiB). */
+static uint32_t active_words(void)
+{
+    unsigned long pid_max = 4194304;
+    FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+    if (f) {
+        if (fscanf(f, "%lu", &pid_max) != 1 || pid_max == 0 || pid_max > (1ul << 30))
+            pid_max = 4194304;
+        fclose(f);
+    }
+    return (uint32_t)((pid_max + 63) / 64);
+}
+
 static int unsupported(int err, const char *what)
 {
     err = err < 0 ? -err : err;
@@ -664,7 +678,8 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         goto cleanup;
     }
     if ((err = bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o.ring_bytes)) < 0 ||
-        (err = bpf_map__set_max_entries(t->skel->maps.scratch, (uint32_t)ncpu)) < 0) {
+        (err = bpf_map__set_max_entries(t->skel->maps.scratch, (uint32_t)ncpu)) < 0 ||
+        (err = bpf_map__set_max_entries(t->skel->maps.active, active_words())) < 0) {
         error = unsupported(err, "size its maps");
         goto cleanup;
     }
@@ -821,9 +836,17 @@ static uint64_t es_lost(void *self)
 static void es_stop(void *self)
 {
     roar_ebpf *t = self;
+    size_t len = (size_t)bpf_map__max_entries(t->skel->maps.active) * sizeof(uint64_t);
+    int fd = bpf_map__fd(t->skel->maps.traced), afd = bpf_map__fd(t->skel->maps.active);
     uint32_t key, next;
-    int fd = bpf_map__fd(t->skel->maps.traced);
+    void *bits;
 
+    /* the fast filter first: from here on no syscall of the job is looked at */
+    bits = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, afd, 0);
+    if (bits != MAP_FAILED) {
+        memset(bits, 0, len);
+        munmap(bits, len);
+    }
     while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
         key = next;
         if (bpf_map_delete_elem(fd, &key) < 0)

@@ -35,6 +35,18 @@ struct {
     __type(value, struct roar_bpf_proc);
 } traced SEC(".maps");
 
+/* The fast filter: one bit per pid, set for a traced process that is live (past the
+ * gate's exec, not a 32-bit image). Every syscall of every task on the machine tests it
+ * (an inlined array access) instead of looking the tgid up in the hash above. The
+ * loader sizes it from kernel.pid_max. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u64);
+} active SEC(".maps");
+
 /* First read / first write already reported for an open file, keyed by its struct file:
  * a direct-mapped cache of (file pointer | bits) words, reset when an open returns that
  * pointer (a freed file's address is reused). A hash map would do, but an LRU update
@@ -90,6 +102,28 @@ static __always_inline void count_lost(void)
 static __always_inline struct roar_bpf_proc *traced_proc(__u32 tgid)
 {
     return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static __always_inline bool is_active(__u32 tgid)
+{
+    __u32 k = tgid >> 6;
+    __u64 *w = bpf_map_lookup_elem(&active, &k);
+    return w && (*w & (1ull << (tgid & 63)));
+}
+
+/* Keeps the fast filter in step with a traced process's flags. False when the pid is
+ * beyond the filter (a pid_max raised after load): that process cannot be traced. */
+static __always_inline bool set_active(__u32 tgid, __u32 flags)
+{
+    __u32 k = tgid >> 6;
+    __u64 *w = bpf_map_lookup_elem(&active, &k), bit = 1ull << (tgid & 63);
+    if (!w)
+        return false;
+    if (flags & (ROAR_BPF_T_WAIT_EXEC | ROAR_BPF_T_COMPAT))
+        __sync_fetch_and_and(w, ~bit);
+    else
+        __sync_fetch_and_or(w, bit);
+    return true;
 }
 
 static __always_inline struct scratch *scratch_take(void)
@@ -614,20 +648,55 @@ static __always_inline void on_fd_pair(const int *ufds, long ret)
  * tp_btf program makes libbpf parse the whole kernel BTF (~20 ms) to find its attach
  * point, while everything else here can be relocated against the small BTF subset
  * the build extracts (docs/ebpf.md, "Load time"). */
+/* The saved user registers from r10 to orig_ax: the ptrace ABI's layout of the end of
+ * struct pt_regs. */
+struct sysargs {
+    __u64 r10, r9, r8, ax, cx, dx, si, di, orig_ax;
+};
+
 SEC("raw_tp/sys_exit")
 int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
     __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-    struct roar_bpf_proc *p = traced_proc(tgid);
     long ret = (long)ctx->args[1], nr;
-    struct pt_regs regs;
+    struct sysargs regs;
+    char *saved = (char *)ctx->args[0];
 
-    if (!p || (p->flags & (ROAR_BPF_T_WAIT_EXEC | ROAR_BPF_T_COMPAT)) || ret < 0)
+    if (!is_active(tgid) || ret < 0)
         return 0;
-    /* one read of the saved registers (their layout is the ptrace ABI) */
-    if (bpf_probe_read_kernel(&regs, sizeof(regs), (void *)ctx->args[0]) < 0)
+    /* The number and the first argument first: the calls made most (read, write, close)
+     * need nothing else. */
+    if (bpf_probe_read_kernel(&regs.di, 16, saved + bpf_core_field_offset(struct pt_regs, di)) < 0)
         return 0;
     nr = regs.orig_ax;
+    switch (nr) {
+    case ROAR_NR_read:
+    case ROAR_NR_pread64:
+    case ROAR_NR_readv:
+    case ROAR_NR_preadv:
+    case ROAR_NR_preadv2:
+        first_io(ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
+        return 0;
+    case ROAR_NR_write:
+    case ROAR_NR_pwrite64:
+    case ROAR_NR_writev:
+    case ROAR_NR_pwritev:
+    case ROAR_NR_pwritev2:
+        if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
+            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+        return 0;
+    case ROAR_NR_close:
+        send_fds(ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
+        return 0;
+    case ROAR_NR_dup:
+        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        return 0;
+    default:
+        break;
+    }
+    if (bpf_probe_read_kernel(&regs, sizeof(regs) - 16,
+                              saved + bpf_core_field_offset(struct pt_regs, r10)) < 0)
+        return 0;
     switch (nr) {
     case ROAR_NR_open:
         roar_on_open(ROAR_BPF_AT_FDCWD, regs.di, regs.si, regs.dx, ret);
@@ -649,21 +718,6 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         roar_on_open(ROAR_BPF_AT_FDCWD, 0, regs.dx, 0, ret);
         break;
 
-    case ROAR_NR_read:
-    case ROAR_NR_pread64:
-    case ROAR_NR_readv:
-    case ROAR_NR_preadv:
-    case ROAR_NR_preadv2:
-        first_io(ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
-        break;
-    case ROAR_NR_write:
-    case ROAR_NR_pwrite64:
-    case ROAR_NR_writev:
-    case ROAR_NR_pwritev:
-    case ROAR_NR_pwritev2:
-        if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
-            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
-        break;
     case ROAR_NR_sendfile:
         if (ret > 0)
             first_io(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
@@ -686,9 +740,6 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         on_fd_op(ROAR_EV_FALLOCATE, (int)regs.di, regs.si, 0, ret);
         break;
 
-    case ROAR_NR_close:
-        send_fds(ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
-        break;
     case ROAR_NR_close_range: {
         __u32 lo = (__u32)regs.di, hi = (__u32)regs.si;
         if (lo > 0x7fffffff)
@@ -699,9 +750,6 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
                  (regs.dx & ROAR_BPF_CLOSE_RANGE_CLOEXEC) ? ROAR_CLOSE_F_CLOEXEC : 0);
         break;
     }
-    case ROAR_NR_dup:
-        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
-        break;
     case ROAR_NR_dup2:
         if ((int)regs.di != (int)ret)
             send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
@@ -825,7 +873,8 @@ int roar_fork(struct bpf_raw_tracepoint_args *ctx)
     cpid = BPF_CORE_READ(child, pid);
     thread = ctgid == ptgid;
     np.flags = p->flags;
-    if (!thread && bpf_map_update_elem(&traced, &ctgid, &np, BPF_ANY) < 0)
+    if (!thread && (bpf_map_update_elem(&traced, &ctgid, &np, BPF_ANY) < 0 ||
+                    !set_active(ctgid, np.flags)))
         __sync_fetch_and_add(&untracked, 1);
     if (np.flags & ROAR_BPF_T_WAIT_EXEC)
         return 0;
@@ -873,6 +922,8 @@ int roar_exec(struct bpf_raw_tracepoint_args *ctx)
         p->flags |= ROAR_BPF_T_COMPAT;
     else
         p->flags &= ~ROAR_BPF_T_COMPAT;
+    if (!set_active(tgid, p->flags))
+        __sync_fetch_and_add(&untracked, 1);
     f = BPF_CORE_READ(bprm, file); /* a plain value: global functions take no pointers */
     fpath = (__u64)f + bpf_core_field_offset(struct file, f_path);
     if (!(s = scratch_take()))
@@ -915,6 +966,7 @@ int roar_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     if (bpf_map_delete_elem(&traced, &tgid) != 0)
         return 0;
+    set_active(tgid, ROAR_BPF_T_WAIT_EXEC); /* clears the bit */
     if (!(e = small_take(ROAR_EV_EXIT)))
         return 0;
     e->h.tgid = tgid;
