@@ -23,6 +23,8 @@
 #include "graph/oid.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 struct fixture {
     char dir[256];  /* holds repo/ and cache.db */
     char repo[300]; /* the work tree */
@@ -32,20 +34,6 @@ struct fixture {
 };
 
 static struct fixture fx;
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    int n = snprintf(cmd, sizeof(cmd), "cd '%s' && (", fx.repo);
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-    va_end(ap);
-    snprintf(cmd + n, sizeof(cmd) - (size_t)n, ") >/dev/null 2>&1");
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
 
 static void write_file(const char *name, const char *text)
 {
@@ -190,11 +178,12 @@ static void test_seeds_committed_files_except_converted_or_changed(void **state)
     write_file("skipped.txt", "skip-worktree\n");
     write_file("assumed.txt", "assume-unchanged\n");
     write_file("future.txt", "from the future\n");
-    sh("chmod 755 run.sh && ln -s plain.txt link && touch -d '+1 hour' future.txt");
+    roar_test_sh_in(fx.repo,
+                    "chmod 755 run.sh && ln -s plain.txt link && touch -d '+1 hour' future.txt");
     sleep_past_racy_margin(); /* so the index is written well after the files */
-    sh("git add -A && git commit -q -m files && "
-       "git update-index --skip-worktree skipped.txt && "
-       "git update-index --assume-unchanged assumed.txt");
+    roar_test_sh_in(fx.repo, "git add -A && git commit -q -m files && "
+                             "git update-index --skip-worktree skipped.txt && "
+                             "git update-index --assume-unchanged assumed.txt");
     write_file("modified.txt", "after\n");
     open_repo();
 
@@ -222,7 +211,7 @@ static void test_seeds_committed_files_except_converted_or_changed(void **state)
      * attributes that kept them out, and their index ids are their work-tree ids. */
     write_file(".gitattributes", "binary.dat -text\n");
     /* Committed too: libgit2 also reads the index's copy (see index_seed.h). */
-    sh("git add .gitattributes && git commit -q -m 'no conversions'");
+    roar_test_sh_in(fx.repo, "git add .gitattributes && git commit -q -m 'no conversions'");
     open_repo();
     assert_int_equal(seed(), 6);
     assert_seeded("filtered.dat");
@@ -242,16 +231,16 @@ static void test_autocrlf_seeds_nothing(void **state)
     write_file("plain.txt", "plain\n");
     write_file("other.txt", "other\n");
     sleep_past_racy_margin();
-    sh("git add -A && git commit -q -m files");
+    roar_test_sh_in(fx.repo, "git add -A && git commit -q -m files");
     for (size_t i = 0; i < 2; i++) {
-        sh("git config core.autocrlf %s", values[i]);
+        roar_test_sh_in(fx.repo, "git config core.autocrlf %s", values[i]);
         open_repo();
         assert_int_equal(seed(), 0);
         assert_not_seeded("plain.txt");
         assert_not_seeded("other.txt");
     }
     /* The same repository seeds once autocrlf is off: the refusal was autocrlf's. */
-    sh("git config core.autocrlf false");
+    roar_test_sh_in(fx.repo, "git config core.autocrlf false");
     open_repo();
     assert_int_equal(seed(), 2);
     assert_seeded("plain.txt");
@@ -263,7 +252,7 @@ static void test_racy_index_seeds_nothing(void **state)
     (void)state;
     /* Written and committed within the same second: git itself would rehash these. */
     write_file("plain.txt", "plain\n");
-    sh("git add -A && git commit -q -m files");
+    roar_test_sh_in(fx.repo, "git add -A && git commit -q -m files");
     open_repo();
     assert_int_equal(seed(), 0);
     assert_not_seeded("plain.txt");

@@ -26,6 +26,8 @@
 #include "graph/record.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 /* Time budgets are the figures; sanitizer builds run several times slower. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SLOWDOWN 6.0
@@ -44,35 +46,6 @@ typedef struct {
     char dir[PATH_MAX]; /* the repository's work tree */
     roar_repo *repo;
 } fixture;
-
-static void fmt_path(char *out, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fmt_path(char *out, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(out, size, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= size)
-        fail_msg("path too long: %s", out);
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    rc = system(cmd);
-    if (rc != 0)
-        fail_msg("command failed (%d): %s", rc, cmd);
-}
 
 /* Runs a command and returns all of its output (the caller frees it). */
 static char *sh_all(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -96,26 +69,6 @@ static char *sh_all(const char *fmt, ...)
     return roar_buf_detach(&out);
 }
 
-/* The first line of a command's output, newline stripped. */
-static void sh_line(char *out, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sh_line(char *out, size_t size, const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-    FILE *p;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    if (!fgets(out, (int)size, p))
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    assert_int_equal(pclose(p), 0);
-}
-
 static long count_lines(const char *s)
 {
     long n = 0;
@@ -133,26 +86,11 @@ static double now_s(void)
 
 static int group_setup(void **state)
 {
-    char tmpl[] = "/tmp/roar-test-notes.XXXXXX";
-    char home[PATH_MAX];
     (void)state;
 
-    if (!mkdtemp(tmpl) || !realpath(tmpl, root))
+    if (roar_test_git_sandbox(root, "notes") < 0)
         return -1;
-    fmt_path(home, sizeof(home), "%s/home", root);
-    if (mkdir(home, 0777) < 0)
-        return -1;
-    setenv("HOME", home, 1);
-    setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-    setenv("GIT_CEILING_DIRECTORIES", root, 1);
-    setenv("GIT_AUTHOR_NAME", "A U Thor", 1);
-    setenv("GIT_AUTHOR_EMAIL", "author@example.com", 1);
-    setenv("GIT_COMMITTER_NAME", "C O Mitter", 1);
-    setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
     setenv("LC_ALL", "C", 1);
-    unsetenv("GIT_DIR");
-    unsetenv("GIT_WORK_TREE");
-    unsetenv("GIT_INDEX_FILE");
     unsetenv("GIT_NOTES_REF");
     git_libgit2_init();
     return 0;
@@ -162,7 +100,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     git_libgit2_shutdown();
-    sh("rm -rf '%s'", root);
+    roar_test_sh("rm -rf '%s'", root);
     return 0;
 }
 
@@ -173,9 +111,9 @@ static int setup(void **state)
 
     if (!fx)
         return -1;
-    fmt_path(fx->dir, sizeof(fx->dir), "%s/t%u", root, ++counter);
-    sh("git init -q -b main '%s' && cd '%s' && git commit -q --allow-empty -m first", fx->dir,
-       fx->dir);
+    roar_test_fmt_path(fx->dir, sizeof(fx->dir), "%s/t%u", root, ++counter);
+    roar_test_sh("git init -q -b main '%s' && cd '%s' && git commit -q --allow-empty -m first",
+                 fx->dir, fx->dir);
     if (roar_repo_open(&fx->repo, fx->dir) < 0)
         return -1;
     *state = fx;
@@ -186,7 +124,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
     roar_repo_free(fx->repo);
-    sh("rm -rf '%s'", fx->dir);
+    roar_test_sh("rm -rf '%s'", fx->dir);
     free(fx);
     return 0;
 }
@@ -195,8 +133,8 @@ static int teardown(void **state)
 static void new_commit(char out[ROAR_OID_HEXSZ + 1], fixture *fx, const char *msg)
 {
     char line[128];
-    sh("cd '%s' && git commit -q --allow-empty -m '%s'", fx->dir, msg);
-    sh_line(line, sizeof(line), "git -C '%s' rev-parse HEAD", fx->dir);
+    roar_test_sh("cd '%s' && git commit -q --allow-empty -m '%s'", fx->dir, msg);
+    roar_test_sh_line(line, sizeof(line), "git -C '%s' rev-parse HEAD", fx->dir);
     assert_int_equal(strlen(line), ROAR_OID_HEXSZ);
     memcpy(out, line, ROAR_OID_HEXSZ + 1);
 }
@@ -245,16 +183,16 @@ static void test_ref_name_from_config(void **state)
 
     notes_ref(fx, &ref);
     assert_string_equal(ref.ptr, "refs/notes/roar");
-    sh("git -C '%s' config roar.notesRef lineage", fx->dir);
+    roar_test_sh("git -C '%s' config roar.notesRef lineage", fx->dir);
     notes_ref(fx, &ref);
     assert_string_equal(ref.ptr, "refs/notes/lineage");
-    sh("git -C '%s' config roar.notesRef notes/x", fx->dir);
+    roar_test_sh("git -C '%s' config roar.notesRef notes/x", fx->dir);
     notes_ref(fx, &ref);
     assert_string_equal(ref.ptr, "refs/notes/x");
-    sh("git -C '%s' config roar.notesRef refs/notes/team/roar", fx->dir);
+    roar_test_sh("git -C '%s' config roar.notesRef refs/notes/team/roar", fx->dir);
     notes_ref(fx, &ref);
     assert_string_equal(ref.ptr, "refs/notes/team/roar");
-    sh("git -C '%s' config roar.notesRef 'bad..name'", fx->dir);
+    roar_test_sh("git -C '%s' config roar.notesRef 'bad..name'", fx->dir);
     assert_int_equal(roar_notes_ref(&ref, fx->repo), ROAR_EINVALID);
     roar_buf_dispose(&ref);
 }
@@ -337,12 +275,12 @@ static void test_reads_note_from_stock_git(void **state)
     roar_note_init(&read);
     add_job(&mine, 1, 1700000000000);
     assert_int_equal(roar_note_serialize(&text, &mine), 0);
-    fmt_path(file, sizeof(file), "%s/../record-%d", fx->dir, (int)getpid());
+    roar_test_fmt_path(file, sizeof(file), "%s/../record-%d", fx->dir, (int)getpid());
     f = fopen(file, "w");
     assert_non_null(f);
     fwrite(text.ptr, 1, text.size, f);
     fclose(f);
-    sh("git -C '%s' notes --ref=roar add -F '%s' %s", fx->dir, file, commit);
+    roar_test_sh("git -C '%s' notes --ref=roar add -F '%s' %s", fx->dir, file, commit);
 
     assert_int_equal(roar_notes_tip(&tip, fx->repo, "refs/notes/roar"), 0);
     assert_int_equal(roar_notes_read(&read, fx->repo, &tip, commit, NULL, NULL), 0);
@@ -353,7 +291,7 @@ static void test_reads_note_from_stock_git(void **state)
     /* Another commit has no note. */
     roar_note_dispose(&read);
     roar_note_init(&read);
-    sh_line(commit, sizeof(commit), "git -C '%s' rev-parse HEAD~1", fx->dir);
+    roar_test_sh_line(commit, sizeof(commit), "git -C '%s' rev-parse HEAD~1", fx->dir);
     assert_int_equal(roar_notes_read(&read, fx->repo, &tip, commit, NULL, NULL), ROAR_ENOTFOUND);
     assert_int_equal(read.count, 0);
 
@@ -390,16 +328,17 @@ static void test_reads_union_and_concatenated_notes(void **state)
     add_job(&b, 2, 1700000005000);
     assert_int_equal(roar_note_serialize(&ta, &a), 0);
     assert_int_equal(roar_note_serialize(&tb, &b), 0);
-    fmt_path(fa, sizeof(fa), "%s/../a-%d", fx->dir, (int)getpid());
-    fmt_path(fb, sizeof(fb), "%s/../b-%d", fx->dir, (int)getpid());
+    roar_test_fmt_path(fa, sizeof(fa), "%s/../a-%d", fx->dir, (int)getpid());
+    roar_test_fmt_path(fb, sizeof(fb), "%s/../b-%d", fx->dir, (int)getpid());
     write_file(fa, ta.ptr, ta.size);
     write_file(fb, tb.ptr, tb.size);
 
     /* Ours: A. Theirs: A then B (an append). Union merge: A, A, B's lines. */
-    sh("cd '%s' && git notes --ref=roar add -F '%s' %s && "
-       "git notes --ref=theirs add -F '%s' %s && git notes --ref=theirs append -F '%s' %s && "
-       "git notes --ref=roar merge -q -s union refs/notes/theirs",
-       fx->dir, fa, commit, fa, commit, fb, commit);
+    roar_test_sh(
+        "cd '%s' && git notes --ref=roar add -F '%s' %s && "
+        "git notes --ref=theirs add -F '%s' %s && git notes --ref=theirs append -F '%s' %s && "
+        "git notes --ref=roar merge -q -s union refs/notes/theirs",
+        fx->dir, fa, commit, fa, commit, fb, commit);
     shown = sh_all("git -C '%s' notes --ref=roar show %s | grep -c '^job '", fx->dir, commit);
     assert_true(atol(shown) >= 2);
     free(shown);
@@ -411,7 +350,7 @@ static void test_reads_union_and_concatenated_notes(void **state)
     assert_non_null(roar_note_find(&read, b.records[0].job.id));
 
     /* Append the same record again: still two. */
-    sh("git -C '%s' notes --ref=roar append -F '%s' %s", fx->dir, fa, commit);
+    roar_test_sh("git -C '%s' notes --ref=roar append -F '%s' %s", fx->dir, fa, commit);
     roar_note_dispose(&read);
     roar_note_init(&read);
     assert_int_equal(roar_notes_tip(&tip, fx->repo, "refs/notes/roar"), 0);
@@ -471,7 +410,7 @@ static void test_stock_git_reads_our_notes(void **state)
     assert_string_equal(out,
                         "C O Mitter <committer@example.com>|Notes added by 'git roar attach'\n");
     free(out);
-    sh("git -C '%s' fsck --no-progress --strict >/dev/null 2>&1", fx->dir);
+    roar_test_sh("git -C '%s' fsck --no-progress --strict >/dev/null 2>&1", fx->dir);
 
     roar_note_dispose(&n1);
     roar_note_dispose(&n2);
@@ -597,9 +536,9 @@ static void test_bad_record_reported_rest_loads(void **state)
     assert_int_equal(roar_buf_puts(&text, "\nthis is not a record\n\n"), 0);
     assert_int_equal(roar_note_serialize(&ta, &b), 0);
     assert_int_equal(roar_buf_put(&text, ta.ptr, ta.size), 0);
-    fmt_path(file, sizeof(file), "%s/../bad-%d", fx->dir, (int)getpid());
+    roar_test_fmt_path(file, sizeof(file), "%s/../bad-%d", fx->dir, (int)getpid());
     write_file(file, text.ptr, text.size);
-    sh("git -C '%s' notes --ref=roar add -F '%s' %s", fx->dir, file, commit);
+    roar_test_sh("git -C '%s' notes --ref=roar add -F '%s' %s", fx->dir, file, commit);
 
     memset(&log, 0, sizeof(log));
     assert_int_equal(roar_notes_tip(&tip, fx->repo, "refs/notes/roar"), 0);
@@ -751,7 +690,7 @@ static void test_merge(void **state)
     assert_int_equal(roar_notes_tip(&their_tip, fx->repo, "refs/notes/roar"), 0);
 
     /* Ours: back at base (flat), + A on commit. */
-    sh("git -C '%s' update-ref refs/notes/roar %s", fx->dir, base_hex);
+    roar_test_sh("git -C '%s' update-ref refs/notes/roar %s", fx->dir, base_hex);
     roar_note_init(&mine);
     add_job(&mine, 7000, 1700000008000);
     edit.add = &mine;
@@ -794,7 +733,7 @@ static void test_merge(void **state)
     assert_false(res.update.changed);
 
     /* Fast-forward: a ref at base takes theirs as is. */
-    sh("git -C '%s' update-ref refs/notes/other %s", fx->dir, base_hex);
+    roar_test_sh("git -C '%s' update-ref refs/notes/other %s", fx->dir, base_hex);
     assert_int_equal(
         roar_notes_merge(&res, fx->repo, "refs/notes/other", &their_tip, "merge", NULL, NULL), 0);
     assert_int_equal(res.kind, ROAR_NOTES_FAST_FORWARD);
@@ -987,7 +926,7 @@ static void test_reindex_follows_refs(void **state)
     assert_int_equal(st.refs_indexed, 0);
 
     /* A remote tracking ref holds the same notes; the local ref drops A. */
-    sh("git -C '%s' update-ref refs/notes/remotes/origin/roar refs/notes/roar", fx->dir);
+    roar_test_sh("git -C '%s' update-ref refs/notes/remotes/origin/roar refs/notes/roar", fx->dir);
     edit.add = NULL;
     ids[0] = a;
     edit.remove = ids;
@@ -1001,7 +940,7 @@ static void test_reindex_follows_refs(void **state)
     assert_int_equal(attachment_count(cache, a), 1);
 
     /* The remote ref goes: A has no holder left and leaves the cache; B stays. */
-    sh("git -C '%s' update-ref -d refs/notes/remotes/origin/roar", fx->dir);
+    roar_test_sh("git -C '%s' update-ref -d refs/notes/remotes/origin/roar", fx->dir);
     assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, NULL, NULL), 0);
     assert_int_equal(st.detached, 1);
     assert_false(job_cached(cache, a));
@@ -1054,7 +993,7 @@ static void test_reindex_pending_and_problems(void **state)
     assert_false(job_cached(cache, id));
 
     new_commit(commit, fx, "second");
-    sh("git -C '%s' notes --ref=roar add -m junk %s", fx->dir, commit);
+    roar_test_sh("git -C '%s' notes --ref=roar add -m junk %s", fx->dir, commit);
     memset(&log, 0, sizeof(log));
     assert_int_equal(roar_reindex_update(&st, fx->repo, cache, false, log_reindex_problem, &log),
                      0);
@@ -1067,7 +1006,7 @@ static void test_reindex_pending_and_problems(void **state)
     assert_int_equal(log.calls, 1);
     assert_string_equal(log.object, commit);
     /* Fixed note: no more warnings. */
-    sh("git -C '%s' notes --ref=roar remove %s 2>/dev/null", fx->dir, commit);
+    roar_test_sh("git -C '%s' notes --ref=roar remove %s 2>/dev/null", fx->dir, commit);
     memset(&log, 0, sizeof(log));
     assert_int_equal(roar_reindex_refresh(fx->repo, cache, log_reindex_problem, &log), 0);
     assert_int_equal(log.calls, 0);

@@ -16,24 +16,12 @@
 #include "trace/pathcanon.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 static char tmp[256];    /* realpath of the scratch directory */
 static char top[320];    /* tmp/repo: the main work tree */
 static char gitdir[340]; /* tmp/repo/.git */
 static roar_pathcanon *pc;
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    int n = snprintf(cmd, sizeof(cmd), "cd '%s' && (", tmp);
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-    va_end(ap);
-    snprintf(cmd + n, sizeof(cmd) - (size_t)n, ") >/dev/null 2>&1");
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
 
 static int setup(void **state)
 {
@@ -46,7 +34,8 @@ static int setup(void **state)
     free(real);
     snprintf(top, sizeof(top), "%s/repo", tmp);
     snprintf(gitdir, sizeof(gitdir), "%s/.git", top);
-    sh("git init -q repo && mkdir -p repo/data outside/deep && echo x > outside/big.csv");
+    roar_test_sh_in(
+        tmp, "git init -q repo && mkdir -p repo/data outside/deep && echo x > outside/big.csv");
     gitdirs[0] = gitdir;
     return roar_pathcanon_new(&pc, top, gitdirs, 1);
 }
@@ -127,7 +116,8 @@ static void test_inside_lexically(void **state)
 static void test_data_symlink_stays_inside(void **state)
 {
     (void)state;
-    sh("ln -s ../../outside/big.csv repo/data/link.csv && ln -s ../outside repo/ext");
+    roar_test_sh_in(tmp,
+                    "ln -s ../../outside/big.csv repo/data/link.csv && ln -s ../outside repo/ext");
     expect_map(pc, T("/repo/data/link.csv"), ROAR_PATH_WORKTREE, "data/link.csv");
     /* Even through a symlinked directory inside the work tree. */
     expect_map(pc, T("/repo/ext/big.csv"), ROAR_PATH_WORKTREE, "ext/big.csv");
@@ -137,7 +127,8 @@ static void test_data_symlink_stays_inside(void **state)
 static void test_symlinked_cwd_maps_inside(void **state)
 {
     (void)state;
-    sh("ln -s repo alias && ln -s repo/data datalink && mkdir hop && ln -s ../alias hop/up");
+    roar_test_sh_in(
+        tmp, "ln -s repo alias && ln -s repo/data datalink && mkdir hop && ln -s ../alias hop/up");
     expect_map(pc, T("/alias/data/x.csv"), ROAR_PATH_WORKTREE, "data/x.csv");
     expect_map(pc, T("/datalink/x.csv"), ROAR_PATH_WORKTREE, "data/x.csv");
     expect_map(pc, T("/hop/up/data/x.csv"), ROAR_PATH_WORKTREE, "data/x.csv");
@@ -146,7 +137,7 @@ static void test_symlinked_cwd_maps_inside(void **state)
     expect_map(pc, T("/datalink/../x.csv"), ROAR_PATH_OUTSIDE, "@/x.csv");
     /* The file itself is not resolved: a symlink outside that points inside is the
      * outside name (its directory is what decides). */
-    sh("ln -s repo/data/x.csv filelink");
+    roar_test_sh_in(tmp, "ln -s repo/data/x.csv filelink");
     expect_map(pc, T("/filelink"), ROAR_PATH_OUTSIDE, "@/filelink");
 }
 
@@ -165,7 +156,7 @@ static void test_dotdot_across_the_top(void **state)
 static void test_outside_resolved(void **state)
 {
     (void)state;
-    sh("ln -s outside/deep dl && ln -s big.csv outside/cur.csv");
+    roar_test_sh_in(tmp, "ln -s outside/deep dl && ln -s big.csv outside/cur.csv");
     expect_map(pc, T("/dl/f.bin"), ROAR_PATH_OUTSIDE, "@/outside/deep/f.bin");
     expect_map(pc, T("/dl/../x"), ROAR_PATH_OUTSIDE, "@/x");
     /* The name itself is kept: the file may be a symlink. */
@@ -175,7 +166,7 @@ static void test_outside_resolved(void **state)
 static void test_deleted_files_and_directories(void **state)
 {
     (void)state;
-    sh("ln -s repo alias && mkdir -p outside/gone && ln -s outside/gone gl");
+    roar_test_sh_in(tmp, "ln -s repo alias && mkdir -p outside/gone && ln -s outside/gone gl");
     expect_map(pc, T("/repo/data/deleted.csv"), ROAR_PATH_WORKTREE, "data/deleted.csv");
     /* Missing directories resolve through their nearest existing ancestor. */
     expect_map(pc, T("/alias/new/sub/x"), ROAR_PATH_WORKTREE, "new/sub/x");
@@ -183,7 +174,7 @@ static void test_deleted_files_and_directories(void **state)
     /* A directory resolved once keeps its resolution when it is removed later in the
      * job (a file deleted with its directory is still named consistently). */
     expect_map(pc, T("/gl/f"), ROAR_PATH_OUTSIDE, "@/outside/gone/f");
-    sh("rm -r outside/gone gl");
+    roar_test_sh_in(tmp, "rm -r outside/gone gl");
     expect_map(pc, T("/gl/f"), ROAR_PATH_OUTSIDE, "@/outside/gone/f");
 }
 
@@ -198,7 +189,7 @@ static void test_git_dirs(void **state)
     expect_map(pc, T("/repo/.git"), ROAR_PATH_GITDIR, "@/repo/.git");
     expect_map(pc, T("/repo/data/../.git/objects/ab/cd"), ROAR_PATH_GITDIR,
                "@/repo/.git/objects/ab/cd");
-    sh("ln -s repo/.git gitlink && mkdir -p repo/vendor/lib/.git");
+    roar_test_sh_in(tmp, "ln -s repo/.git gitlink && mkdir -p repo/vendor/lib/.git");
     expect_map(pc, T("/gitlink/config"), ROAR_PATH_GITDIR, "@/repo/.git/config");
     /* A nested repository's git dir inside the work tree. */
     expect_map(pc, T("/repo/vendor/lib/.git/index"), ROAR_PATH_GITDIR,
@@ -208,8 +199,9 @@ static void test_git_dirs(void **state)
     expect_map(pc, T("/repo/.github/x.yml"), ROAR_PATH_WORKTREE, ".github/x.yml");
 
     /* A linked worktree: its own git dir under the common one, and a `.git` file. */
-    sh("cd repo && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m c && "
-       "git worktree add -q ../wt");
+    roar_test_sh_in(
+        tmp, "cd repo && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m c && "
+             "git worktree add -q ../wt");
     snprintf(wt, sizeof(wt), "%s/wt", tmp);
     snprintf(wgit, sizeof(wgit), "%s/worktrees/wt", gitdir);
     gitdirs[0] = wgit;
@@ -229,9 +221,9 @@ static void test_git_dirs(void **state)
 static void test_odd_names(void **state)
 {
     (void)state;
-    sh("mkdir -p 'repo/sp ace' \"$(printf 'out\\nside')\" && "
-       "ln -s \"$(printf 'out\\nside')\" \"$(printf 'l\\377nk')\" && "
-       "ln -s repo 'al ias'");
+    roar_test_sh_in(tmp, "mkdir -p 'repo/sp ace' \"$(printf 'out\\nside')\" && "
+                         "ln -s \"$(printf 'out\\nside')\" \"$(printf 'l\\377nk')\" && "
+                         "ln -s repo 'al ias'");
     expect_map(pc, T("/repo/sp ace/a b.csv"), ROAR_PATH_WORKTREE, "sp ace/a b.csv");
     expect_map(pc, T("/repo/new\nline"), ROAR_PATH_WORKTREE, "new\nline");
     expect_map(pc, T("/repo/\xff\xfe.bin"), ROAR_PATH_WORKTREE, "\xff\xfe.bin");
@@ -261,7 +253,9 @@ static void test_cache_consistency(void **state)
 {
     int i, round;
     (void)state;
-    sh("ln -s repo alias && for i in 0 1 2 3 4 5 6 7 8 9; do mkdir -p repo/d$i outside/o$i; done");
+    roar_test_sh_in(
+        tmp,
+        "ln -s repo alias && for i in 0 1 2 3 4 5 6 7 8 9; do mkdir -p repo/d$i outside/o$i; done");
     for (round = 0; round < 2; round++) {
         for (i = 0; i < 200; i++) {
             char want[64];

@@ -17,25 +17,13 @@
 #include "trace/pathfilter.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 /* Scratch under the build directory, not /tmp: /tmp is itself filtered outside the
  * work tree, and the outside cases need directories that are not. */
 static char scratch[512];
 static char top[600];
 static roar_pathfilter *pf;
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    int n = snprintf(cmd, sizeof(cmd), "cd '%s' && (", scratch);
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-    va_end(ap);
-    snprintf(cmd + n, sizeof(cmd) - (size_t)n, ") >/dev/null 2>&1");
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
 
 static const char *S(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *S(const char *fmt, ...)
@@ -97,7 +85,7 @@ static int setup(void **state)
     snprintf(scratch, sizeof(scratch), "%s", real);
     free(real);
     snprintf(top, sizeof(top), "%s/repo", scratch);
-    sh("mkdir -p repo");
+    roar_test_sh_in(scratch, "mkdir -p repo");
     pf = NULL;
     return 0;
 }
@@ -197,9 +185,11 @@ static void test_everywhere_python_defaults(void **state)
 static void test_pyvenv_roots(void **state)
 {
     (void)state;
-    sh("mkdir -p repo/.venv/lib repo/tools/env/bin venvish outvenv/lib/x repo/nested/a/b && "
-       "touch repo/.venv/pyvenv.cfg repo/tools/env/pyvenv.cfg outvenv/pyvenv.cfg && "
-       "mkdir repo/notvenv && mkdir repo/notvenv/pyvenv.cfg");
+    roar_test_sh_in(
+        scratch,
+        "mkdir -p repo/.venv/lib repo/tools/env/bin venvish outvenv/lib/x repo/nested/a/b && "
+        "touch repo/.venv/pyvenv.cfg repo/tools/env/pyvenv.cfg outvenv/pyvenv.cfg && "
+        "mkdir repo/notvenv && mkdir repo/notvenv/pyvenv.cfg");
     make_filter(NULL, 0, NULL, 0, NULL);
     DROP(".venv/lib/python3.11/os.py", W);
     DROP(".venv/pyvenv.cfg", W);
@@ -221,7 +211,7 @@ static void test_pyvenv_roots(void **state)
 static void test_pyvenv_at_top_ignored(void **state)
 {
     (void)state;
-    sh("touch repo/pyvenv.cfg");
+    roar_test_sh_in(scratch, "touch repo/pyvenv.cfg");
     make_filter(NULL, 0, NULL, 0, NULL);
     KEEP("data.csv", W);
     KEEP("sub/data.csv", W);
@@ -230,7 +220,7 @@ static void test_pyvenv_at_top_ignored(void **state)
 static void test_exec_prefixes(void **state)
 {
     (void)state;
-    sh("mkdir -p pyenv/versions/3.11/bin");
+    roar_test_sh_in(scratch, "mkdir -p pyenv/versions/3.11/bin");
     make_filter(NULL, 0, NULL, 0, NULL);
     assert_int_equal(roar_pathfilter_add_exec(pf, S("/pyenv/versions/3.11/bin/python3.11")), 0);
     DROP(S("/pyenv/versions/3.11/lib/python3.11/os.py"), O);

@@ -21,25 +21,13 @@
 #include "graph/record.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 static char dir[256];
 static char pend[300];
 
 static const char ID1[] = "0123456789abcdef0123456789abcdef01234567";
 static const char ID2[] = "fedcba9876543210fedcba9876543210fedcba98";
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    int n = snprintf(cmd, sizeof(cmd), "cd '%s' && (", dir);
-    va_list ap;
-    va_start(ap, fmt);
-    n += vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-    va_end(ap);
-    snprintf(cmd + n, sizeof(cmd) - (size_t)n, ") >/dev/null 2>&1");
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
 
 static int setup(void **state)
 {
@@ -211,9 +199,10 @@ static void test_worktree_key(void **state)
     char p[512], want[600];
     (void)state;
 
-    sh("git init -q main && cd main && git config user.name T && "
-       "git config user.email t@example.com && git commit -q --allow-empty -m one && "
-       "git worktree add -q ../linked-wt");
+    roar_test_sh_in(dir,
+                    "git init -q main && cd main && git config user.name T && "
+                    "git config user.email t@example.com && git commit -q --allow-empty -m one && "
+                    "git worktree add -q ../linked-wt");
     snprintf(p, sizeof(p), "%s/main", dir);
     assert_int_equal(roar_repo_open(&repo, p), 0);
     assert_int_equal(roar_pending_worktree_key(&key, repo), 0);

@@ -18,6 +18,8 @@
 #include "gitstore/repo.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 static char root[PATH_MAX]; /* realpath of this run's temp dir; also the ceiling */
 
 /* Per-test directory under root, created by setup and removed by teardown. */
@@ -25,79 +27,12 @@ typedef struct {
     char dir[PATH_MAX];
 } fixture;
 
-/* snprintf that fails the test instead of truncating (and keeps -Wformat-truncation,
- * which cannot see the real lengths, quiet). */
-static void fmt_path(char *out, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fmt_path(char *out, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(out, size, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= size)
-        fail_msg("path too long: %s", out);
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-    int rc;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    rc = system(cmd);
-    if (rc != 0)
-        fail_msg("command failed (%d): %s", rc, cmd);
-}
-
-/* Runs a command and returns its first output line (newline stripped). */
-static void sh_out(char *out, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sh_out(char *out, size_t size, const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-    FILE *p;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    if (!fgets(out, (int)size, p))
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    assert_int_equal(pclose(p), 0);
-}
-
 static int group_setup(void **state)
 {
-    char tmpl[] = "/tmp/roar-test-repo.XXXXXX";
-    char home[PATH_MAX];
     (void)state;
 
-    if (!mkdtemp(tmpl) || !realpath(tmpl, root))
+    if (roar_test_git_sandbox(root, "repo") < 0)
         return -1;
-    fmt_path(home, sizeof(home), "%s/home", root);
-    if (mkdir(home, 0777) < 0)
-        return -1;
-    /* A hermetic git: no system or user config leaks in, discovery stops at root. */
-    setenv("HOME", home, 1);
-    setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-    setenv("GIT_CEILING_DIRECTORIES", root, 1);
-    setenv("GIT_AUTHOR_NAME", "A U Thor", 1);
-    setenv("GIT_AUTHOR_EMAIL", "author@example.com", 1);
-    setenv("GIT_COMMITTER_NAME", "C O Mitter", 1);
-    setenv("GIT_COMMITTER_EMAIL", "committer@example.com", 1);
-    unsetenv("GIT_DIR");
-    unsetenv("GIT_WORK_TREE");
-    unsetenv("GIT_INDEX_FILE");
     unsetenv("GIT_OBJECT_DIRECTORY");
     unsetenv("GIT_COMMON_DIR");
     git_libgit2_init();
@@ -108,7 +43,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     git_libgit2_shutdown();
-    sh("rm -rf '%s'", root);
+    roar_test_sh("rm -rf '%s'", root);
     return 0;
 }
 
@@ -119,7 +54,7 @@ static int setup(void **state)
 
     if (!fx)
         return -1;
-    fmt_path(fx->dir, sizeof(fx->dir), "%s/t%u", root, ++counter);
+    roar_test_fmt_path(fx->dir, sizeof(fx->dir), "%s/t%u", root, ++counter);
     if (mkdir(fx->dir, 0777) < 0)
         return -1;
     *state = fx;
@@ -131,7 +66,7 @@ static int teardown(void **state)
     fixture *fx = *state;
     unsetenv("GIT_DIR");
     unsetenv("GIT_WORK_TREE");
-    sh("rm -rf '%s'", fx->dir);
+    roar_test_sh("rm -rf '%s'", fx->dir);
     free(fx);
     return 0;
 }
@@ -142,20 +77,20 @@ static void make_repo(char *out, const fixture *fx, const char *name, ...)
     va_list ap;
     const char *msg;
 
-    fmt_path(out, PATH_MAX, "%s/%s", fx->dir, name);
-    sh("git init -q -b main '%s'", out);
+    roar_test_fmt_path(out, PATH_MAX, "%s/%s", fx->dir, name);
+    roar_test_sh("git init -q -b main '%s'", out);
     va_start(ap, name);
     while ((msg = va_arg(ap, const char *)) != NULL)
-        sh("cd '%s' && echo '%s' >> history.txt && git add history.txt && "
-           "git commit -q -m '%s'",
-           out, msg, msg);
+        roar_test_sh("cd '%s' && echo '%s' >> history.txt && git add history.txt && "
+                     "git commit -q -m '%s'",
+                     out, msg, msg);
     va_end(ap);
 }
 
 static void rev_parse(char out[ROAR_OID_HEXSZ + 1], const char *repo, const char *rev)
 {
     char line[256];
-    sh_out(line, sizeof(line), "git -C '%s' rev-parse '%s'", repo, rev);
+    roar_test_sh_line(line, sizeof(line), "git -C '%s' rev-parse '%s'", repo, rev);
     assert_int_equal(strlen(line), ROAR_OID_HEXSZ);
     memcpy(out, line, ROAR_OID_HEXSZ + 1);
 }
@@ -163,7 +98,7 @@ static void rev_parse(char out[ROAR_OID_HEXSZ + 1], const char *repo, const char
 static void hash_object(char out[ROAR_OID_HEXSZ + 1], const char *path)
 {
     char line[256];
-    sh_out(line, sizeof(line), "git hash-object --no-filters '%s'", path);
+    roar_test_sh_line(line, sizeof(line), "git hash-object --no-filters '%s'", path);
     assert_int_equal(strlen(line), ROAR_OID_HEXSZ);
     memcpy(out, line, ROAR_OID_HEXSZ + 1);
 }
@@ -175,15 +110,15 @@ static void test_discovers_from_subdirectory(void **state)
     roar_repo *repo = NULL;
 
     make_repo(repo_dir, fx, "repo", "first", NULL);
-    fmt_path(sub, sizeof(sub), "%s/a/b", repo_dir);
-    sh("mkdir -p '%s'", sub);
+    roar_test_fmt_path(sub, sizeof(sub), "%s/a/b", repo_dir);
+    roar_test_sh("mkdir -p '%s'", sub);
 
     assert_int_equal(roar_repo_open(&repo, sub), 0);
     assert_string_equal(roar_repo_worktree(repo), repo_dir);
-    fmt_path(want, sizeof(want), "%s/.git", repo_dir);
+    roar_test_fmt_path(want, sizeof(want), "%s/.git", repo_dir);
     assert_string_equal(roar_repo_gitdir(repo), want);
     assert_string_equal(roar_repo_commondir(repo), want);
-    fmt_path(want, sizeof(want), "%s/.git/roar", repo_dir);
+    roar_test_fmt_path(want, sizeof(want), "%s/.git/roar", repo_dir);
     assert_string_equal(roar_repo_roar_dir(repo), want);
     assert_non_null(roar_repo_git(repo));
     assert_int_equal(roar_repo_require_worktree(repo), 0);
@@ -205,9 +140,9 @@ static void test_honours_git_dir(void **state)
     roar_repo *repo = NULL;
 
     make_repo(repo_dir, fx, "repo", "first", NULL);
-    fmt_path(gitdir, sizeof(gitdir), "%s/.git", repo_dir);
-    fmt_path(elsewhere, sizeof(elsewhere), "%s/elsewhere", fx->dir);
-    sh("mkdir -p '%s'", elsewhere);
+    roar_test_fmt_path(gitdir, sizeof(gitdir), "%s/.git", repo_dir);
+    roar_test_fmt_path(elsewhere, sizeof(elsewhere), "%s/elsewhere", fx->dir);
+    roar_test_sh("mkdir -p '%s'", elsewhere);
 
     setenv("GIT_DIR", gitdir, 1);
     setenv("GIT_WORK_TREE", repo_dir, 1);
@@ -236,10 +171,10 @@ static void test_worktree_is_realpath(void **state)
     roar_repo *repo = NULL;
 
     make_repo(repo_dir, fx, "repo", "first", NULL);
-    sh("mkdir -p '%s/sub'", repo_dir);
-    fmt_path(link, sizeof(link), "%s/link", fx->dir);
+    roar_test_sh("mkdir -p '%s/sub'", repo_dir);
+    roar_test_fmt_path(link, sizeof(link), "%s/link", fx->dir);
     assert_int_equal(symlink(repo_dir, link), 0);
-    fmt_path(start, sizeof(start), "%s/sub", link);
+    roar_test_fmt_path(start, sizeof(start), "%s/sub", link);
 
     assert_int_equal(roar_repo_open(&repo, start), 0);
     assert_string_equal(roar_repo_worktree(repo), repo_dir); /* not .../link */
@@ -256,13 +191,13 @@ static void test_linked_worktree_shares_commondir(void **state)
     mode_t mask;
 
     make_repo(repo_dir, fx, "repo", "first", NULL);
-    fmt_path(wt, sizeof(wt), "%s/wt", fx->dir);
-    sh("git -C '%s' worktree add -q '%s' 2>/dev/null", repo_dir, wt);
+    roar_test_fmt_path(wt, sizeof(wt), "%s/wt", fx->dir);
+    roar_test_sh("git -C '%s' worktree add -q '%s' 2>/dev/null", repo_dir, wt);
 
     assert_int_equal(roar_repo_open(&main_repo, repo_dir), 0);
     assert_int_equal(roar_repo_open(&linked, wt), 0);
     assert_string_equal(roar_repo_worktree(linked), wt);
-    fmt_path(want, sizeof(want), "%s/.git/worktrees/wt", repo_dir);
+    roar_test_fmt_path(want, sizeof(want), "%s/.git/worktrees/wt", repo_dir);
     assert_string_equal(roar_repo_gitdir(linked), want);
     assert_string_equal(roar_repo_commondir(linked), roar_repo_commondir(main_repo));
     assert_string_equal(roar_repo_roar_dir(linked), roar_repo_roar_dir(main_repo));
@@ -272,7 +207,7 @@ static void test_linked_worktree_shares_commondir(void **state)
     assert_int_equal(roar_repo_ensure_roar_dir(linked), 0);
     assert_int_equal(roar_repo_ensure_roar_dir(linked), 0); /* idempotent */
     umask(mask);
-    fmt_path(pending, sizeof(pending), "%s/.git/roar/pending", repo_dir);
+    roar_test_fmt_path(pending, sizeof(pending), "%s/.git/roar/pending", repo_dir);
     assert_int_equal(stat(pending, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0755);
@@ -288,8 +223,8 @@ static void test_bare_repository(void **state)
     roar_repo *repo = NULL;
     bool dirty;
 
-    fmt_path(bare, sizeof(bare), "%s/bare.git", fx->dir);
-    sh("git init -q --bare '%s'", bare);
+    roar_test_fmt_path(bare, sizeof(bare), "%s/bare.git", fx->dir);
+    roar_test_sh("git init -q --bare '%s'", bare);
     assert_int_equal(roar_repo_open(&repo, bare), 0);
     assert_null(roar_repo_worktree(repo));
     assert_string_equal(roar_repo_gitdir(repo), bare);
@@ -305,8 +240,8 @@ static void test_not_a_repository(void **state)
     char plain[PATH_MAX];
     roar_repo *repo = (roar_repo *)0x1;
 
-    fmt_path(plain, sizeof(plain), "%s/plain/deeper", fx->dir);
-    sh("mkdir -p '%s'", plain);
+    roar_test_fmt_path(plain, sizeof(plain), "%s/plain/deeper", fx->dir);
+    roar_test_sh("mkdir -p '%s'", plain);
     assert_int_equal(roar_repo_open(&repo, plain), ROAR_ENOTFOUND);
     assert_null(repo);
     assert_string_equal(roar_error_last(),
@@ -319,21 +254,22 @@ static void test_sha256_repository(void **state)
     char dir[PATH_MAX], sub[PATH_MAX + 8], want[2 * PATH_MAX];
     roar_repo *repo = NULL;
 
-    fmt_path(dir, sizeof(dir), "%s/s256", fx->dir);
-    sh("git init -q --object-format=sha256 '%s'", dir);
-    fmt_path(sub, sizeof(sub), "%s/sub", dir);
-    sh("mkdir -p '%s'", sub);
-    fmt_path(want, sizeof(want),
-             "repository '%s/.git' uses SHA-256 object names, which git roar cannot read yet "
-             "(libgit2 1.5)",
-             dir);
+    roar_test_fmt_path(dir, sizeof(dir), "%s/s256", fx->dir);
+    roar_test_sh("git init -q --object-format=sha256 '%s'", dir);
+    roar_test_fmt_path(sub, sizeof(sub), "%s/sub", dir);
+    roar_test_sh("mkdir -p '%s'", sub);
+    roar_test_fmt_path(
+        want, sizeof(want),
+        "repository '%s/.git' uses SHA-256 object names, which git roar cannot read yet "
+        "(libgit2 1.5)",
+        dir);
 
     assert_int_equal(roar_repo_open(&repo, sub), ROAR_EUNSUPPORTED);
     assert_null(repo);
     assert_string_equal(roar_error_last(), want);
 
     /* The same through GIT_DIR, as `git --git-dir` users reach it. */
-    fmt_path(sub, sizeof(sub), "%s/.git", dir);
+    roar_test_fmt_path(sub, sizeof(sub), "%s/.git", dir);
     setenv("GIT_DIR", sub, 1);
     assert_int_equal(roar_repo_open(&repo, fx->dir), ROAR_EUNSUPPORTED);
     assert_string_equal(roar_error_last(), want);
@@ -350,14 +286,14 @@ static void test_head(void **state)
     assert_int_equal(roar_repo_head(hex, repo), ROAR_ENOTFOUND);
     assert_non_null(strstr(roar_error_last(), "unborn"));
 
-    sh("cd '%s' && git commit -q --allow-empty -m one", repo_dir);
+    roar_test_sh("cd '%s' && git commit -q --allow-empty -m one", repo_dir);
     rev_parse(want, repo_dir, "HEAD");
     assert_int_equal(roar_repo_head(hex, repo), 0);
     assert_string_equal(hex, want);
 
     /* Detached HEAD too. */
-    sh("cd '%s' && git commit -q --allow-empty -m two && git checkout -q --detach HEAD~1",
-       repo_dir);
+    roar_test_sh("cd '%s' && git commit -q --allow-empty -m two && git checkout -q --detach HEAD~1",
+                 repo_dir);
     assert_int_equal(roar_repo_head(hex, repo), 0);
     assert_string_equal(hex, want);
     roar_repo_free(repo);
@@ -376,9 +312,10 @@ static void test_ancestry_full_history(void **state)
     rev_parse(c1, dir, "HEAD~2");
     rev_parse(c2, dir, "HEAD~1");
     rev_parse(c3, dir, "HEAD");
-    sh("cd '%s' && git checkout -q -b side HEAD~2 && echo s > side.txt && git add side.txt && "
-       "git commit -q -m side && git checkout -q main && git merge -q --no-edit side",
-       dir);
+    roar_test_sh(
+        "cd '%s' && git checkout -q -b side HEAD~2 && echo s > side.txt && git add side.txt && "
+        "git commit -q -m side && git checkout -q main && git merge -q --no-edit side",
+        dir);
     rev_parse(side, dir, "side");
     rev_parse(merge, dir, "main");
 
@@ -423,8 +360,8 @@ static void test_shallow_clone(void **state)
     rev_parse(c2, origin, "HEAD~1");
     rev_parse(c3, origin, "HEAD");
 
-    fmt_path(clone, sizeof(clone), "%s/depth1", fx->dir);
-    sh("git clone -q --depth 1 'file://%s' '%s'", origin, clone);
+    roar_test_fmt_path(clone, sizeof(clone), "%s/depth1", fx->dir);
+    roar_test_sh("git clone -q --depth 1 'file://%s' '%s'", origin, clone);
     assert_int_equal(roar_repo_open(&repo, clone), 0);
     assert_int_equal(roar_repo_is_shallow(&shallow, repo), 0);
     assert_true(shallow);
@@ -439,7 +376,7 @@ static void test_shallow_clone(void **state)
     assert_false(is);
 
     /* New work on top of the shallow root. */
-    sh("cd '%s' && echo c4 >> history.txt && git commit -q -am c4", clone);
+    roar_test_sh("cd '%s' && echo c4 >> history.txt && git commit -q -am c4", clone);
     rev_parse(c4, clone, "HEAD");
     assert_int_equal(roar_repo_is_ancestor(&is, repo, c3, c4), 0);
     assert_true(is);
@@ -447,8 +384,8 @@ static void test_shallow_clone(void **state)
     assert_false(is);
     roar_repo_free(repo);
 
-    fmt_path(clone2, sizeof(clone2), "%s/depth2", fx->dir);
-    sh("git clone -q --depth 2 'file://%s' '%s'", origin, clone2);
+    roar_test_fmt_path(clone2, sizeof(clone2), "%s/depth2", fx->dir);
+    roar_test_sh("git clone -q --depth 2 'file://%s' '%s'", origin, clone2);
     assert_int_equal(roar_repo_open(&repo, clone2), 0);
     assert_int_equal(roar_repo_shallow_roots(&roots, &nroots, repo), 0);
     assert_int_equal(nroots, 1);
@@ -461,7 +398,7 @@ static void test_shallow_clone(void **state)
 
     /* A shallow file whose root's parent object does exist (deepened later) must
      * still stop the walk there, as git does. */
-    sh("echo %s > '%s/.git/shallow'", c2, origin);
+    roar_test_sh("echo %s > '%s/.git/shallow'", c2, origin);
     assert_int_equal(roar_repo_open(&repo, origin), 0);
     assert_int_equal(roar_repo_is_ancestor(&is, repo, c1, c3), 0);
     assert_false(is);
@@ -479,18 +416,19 @@ static void test_dirty(void **state)
     bool dirty;
 
     make_repo(dir, fx, "repo", NULL);
-    sh("cd '%s' && mkdir -p src data && echo 'print(1)' > src/train.py && "
-       "printf 'data/\\n*.bin\\n' > .gitignore && git add .gitignore src/train.py && "
-       "git commit -q -m init",
-       dir);
-    fmt_path(path, sizeof(path), "%s/src/train.py", dir);
+    roar_test_sh("cd '%s' && mkdir -p src data && echo 'print(1)' > src/train.py && "
+                 "printf 'data/\\n*.bin\\n' > .gitignore && git add .gitignore src/train.py && "
+                 "git commit -q -m init",
+                 dir);
+    roar_test_fmt_path(path, sizeof(path), "%s/src/train.py", dir);
     hash_object(tracked_id, path);
-    sh("echo 'print(2)' > '%s'", path);
+    roar_test_sh("echo 'print(2)' > '%s'", path);
     hash_object(modified_id, path);
-    sh("cd '%s' && echo new > notes.txt && echo 1,2 > data/raw.csv && echo x > w.bin", dir);
-    fmt_path(path, sizeof(path), "%s/notes.txt", dir);
+    roar_test_sh("cd '%s' && echo new > notes.txt && echo 1,2 > data/raw.csv && echo x > w.bin",
+                 dir);
+    roar_test_fmt_path(path, sizeof(path), "%s/notes.txt", dir);
     hash_object(untracked_id, path);
-    fmt_path(path, sizeof(path), "%s/data/raw.csv", dir);
+    roar_test_fmt_path(path, sizeof(path), "%s/data/raw.csv", dir);
     hash_object(ignored_id, path);
 
     assert_int_equal(roar_repo_open(&repo, dir), 0);
@@ -511,7 +449,7 @@ static void test_dirty(void **state)
     assert_true(dirty); /* a tree in HEAD is not the file read */
 
     /* Staged but not committed: tracked, yet HEAD does not hold it. */
-    sh("cd '%s' && git add notes.txt", dir);
+    roar_test_sh("cd '%s' && git add notes.txt", dir);
     assert_int_equal(roar_repo_path_is_dirty(&dirty, repo, "notes.txt", untracked_id), 0);
     assert_true(dirty);
 
@@ -528,8 +466,8 @@ static void test_dirty_without_head(void **state)
     bool dirty;
 
     make_repo(dir, fx, "repo", NULL);
-    sh("cd '%s' && echo '*.csv' > .gitignore && echo a > a.txt && echo 1 > d.csv", dir);
-    fmt_path(path, sizeof(path), "%s/a.txt", dir);
+    roar_test_sh("cd '%s' && echo '*.csv' > .gitignore && echo a > a.txt && echo 1 > d.csv", dir);
+    roar_test_fmt_path(path, sizeof(path), "%s/a.txt", dir);
     hash_object(id, path);
     assert_int_equal(roar_repo_open(&repo, dir), 0);
     assert_int_equal(roar_repo_path_is_dirty(&dirty, repo, "a.txt", id), 0);
