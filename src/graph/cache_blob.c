@@ -63,7 +63,7 @@ cleanup:
 int roar_cache_pending_list(roar_cache_jobinfo_list *out, roar_cache *cache, const char *worktree)
 {
     sqlite3_stmt *stmt = NULL;
-    int error, rc;
+    int error;
 
     for (size_t i = 0; i < out->count; i++)
         free(out->items[i].pending_worktree);
@@ -73,40 +73,16 @@ int roar_cache_pending_list(roar_cache_jobinfo_list *out, roar_cache *cache, con
      * at 100,000 jobs); a handful of pending rows sorted in a temp b-tree costs ~0. */
     if ((error = roar_cache__prepare(
              &stmt, cache, -1,
-             worktree ? "SELECT j.id, j.start_ms, j.end_ms, j.end_kind, j.end_code, j.incomplete, "
-                        "p.worktree FROM pending p CROSS JOIN jobs j ON j.pk = p.job "
-                        "WHERE p.worktree = ?1 "
-                        "ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC"
-                      : "SELECT j.id, j.start_ms, j.end_ms, j.end_kind, j.end_code, j.incomplete, "
-                        "p.worktree FROM pending p CROSS JOIN jobs j ON j.pk = p.job "
-                        "ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC")) < 0)
+             worktree
+                 ? "SELECT " JOBINFO_COLUMNS "FROM pending p CROSS JOIN jobs j ON j.pk = p.job "
+                   "WHERE p.worktree = ?1 "
+                   "ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC"
+                 : "SELECT " JOBINFO_COLUMNS "FROM pending p CROSS JOIN jobs j ON j.pk = p.job "
+                   "ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC")) < 0)
         return error;
     if (worktree)
         roar_cache__bind_str(stmt, 1, worktree);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        roar_cache_jobinfo *info;
-        if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        info = &out->items[out->count];
-        memset(info, 0, sizeof(*info));
-        if ((error = roar_cache__col_id(info->id, cache, stmt, 0)) < 0)
-            goto cleanup;
-        info->start_ms = sqlite3_column_int64(stmt, 1);
-        info->end_ms = sqlite3_column_int64(stmt, 2);
-        info->end_kind = (roar_end_kind)sqlite3_column_int(stmt, 3);
-        info->end_code = sqlite3_column_int(stmt, 4);
-        info->incomplete_count = (size_t)sqlite3_column_int64(stmt, 5);
-        info->pending_worktree = roar_cache__col_strdup(stmt, 6, &error);
-        if (error)
-            goto cleanup;
-        out->count++;
-    }
-    if (rc != SQLITE_DONE)
-        error = roar_cache__error(cache, rc, "listing pending jobs");
-
-cleanup:
+    error = roar_cache__collect_jobinfos(out, cache, stmt, "listing pending jobs");
     sqlite3_finalize(stmt);
     return error;
 }

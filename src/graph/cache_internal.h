@@ -68,4 +68,15 @@ int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id);
  * its rows. */
 int roar_cache__collect_edges(roar_cache_edge_list *out, roar_cache *cache, sqlite3_stmt *stmt);
 
+/* The columns roar_cache__collect_jobinfos reads, in its order: a job with its pending
+ * work tree (so the query joins jobs j with pending p). Shared by cache_query.c and
+ * cache_blob.c. */
+#define JOBINFO_COLUMNS                                                                            \
+    "j.id, j.start_ms, j.end_ms, j.end_kind, j.end_code, j.incomplete, p.worktree "
+/* Steps a bound statement selecting JOBINFO_COLUMNS and appends its rows to the list
+ * (the list owns each pending_worktree); `what` names the query in an SQLite error.
+ * The statement stays the caller's to finalize. */
+int roar_cache__collect_jobinfos(roar_cache_jobinfo_list *out, roar_cache *cache,
+                                 sqlite3_stmt *stmt, const char *what);
+
 #endif

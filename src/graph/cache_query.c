@@ -218,7 +218,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
     path_range *ranges = NULL;
     sqlite3_stmt *stmt = NULL;
     size_t path_count;
-    int error = 0, rc;
+    int error = 0;
 
     if (!opts)
         opts = &no_opts;
@@ -241,8 +241,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
             goto cleanup;
     }
 
-    if ((error = roar_buf_puts(&sql, "SELECT j.id, j.start_ms, j.end_ms, j.end_kind, "
-                                     "j.end_code, j.incomplete, p.worktree FROM jobs j ")) < 0 ||
+    if ((error = roar_buf_puts(&sql, "SELECT " JOBINFO_COLUMNS "FROM jobs j ")) < 0 ||
         (error = roar_buf_puts(&sql, opts->pending_only ? "JOIN" : "LEFT JOIN")) < 0 ||
         (error = roar_buf_puts(&sql, " pending p ON p.job = j.pk WHERE 1")) < 0)
         goto cleanup;
@@ -274,28 +273,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
         sqlite3_bind_blob(stmt, (int)(4 + 3 * i), ranges[i].hi.ptr, (int)ranges[i].hi.size,
                           SQLITE_STATIC);
     }
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        roar_cache_jobinfo *info;
-        if ((error = ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc)) < 0) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        info = &out->items[out->count];
-        memset(info, 0, sizeof(*info));
-        if ((error = roar_cache__col_id(info->id, cache, stmt, 0)) < 0)
-            goto cleanup;
-        info->start_ms = sqlite3_column_int64(stmt, 1);
-        info->end_ms = sqlite3_column_int64(stmt, 2);
-        info->end_kind = (roar_end_kind)sqlite3_column_int(stmt, 3);
-        info->end_code = sqlite3_column_int(stmt, 4);
-        info->incomplete_count = (size_t)sqlite3_column_int64(stmt, 5);
-        info->pending_worktree = roar_cache__col_strdup(stmt, 6, &error);
-        if (error)
-            goto cleanup;
-        out->count++;
-    }
-    if (rc != SQLITE_DONE)
-        error = roar_cache__error(cache, rc, "listing jobs");
+    error = roar_cache__collect_jobinfos(out, cache, stmt, "listing jobs");
 
 cleanup:
     sqlite3_finalize(stmt);
@@ -379,6 +357,32 @@ int roar_cache__collect_edges(roar_cache_edge_list *out, roar_cache *cache, sqli
 {
     edge_list_clear(out);
     return collect_edges(out, cache, stmt);
+}
+
+int roar_cache__collect_jobinfos(roar_cache_jobinfo_list *out, roar_cache *cache,
+                                 sqlite3_stmt *stmt, const char *what)
+{
+    int error = 0, rc;
+
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        roar_cache_jobinfo *info;
+        if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0)
+            return roar_error_set(ROAR_ENOMEM, "out of memory");
+        info = &out->items[out->count];
+        memset(info, 0, sizeof(*info));
+        if ((error = roar_cache__col_id(info->id, cache, stmt, 0)) < 0)
+            return error;
+        info->start_ms = sqlite3_column_int64(stmt, 1);
+        info->end_ms = sqlite3_column_int64(stmt, 2);
+        info->end_kind = (roar_end_kind)sqlite3_column_int(stmt, 3);
+        info->end_code = sqlite3_column_int(stmt, 4);
+        info->incomplete_count = (size_t)sqlite3_column_int64(stmt, 5);
+        info->pending_worktree = roar_cache__col_strdup(stmt, 6, &error);
+        if (error)
+            return error;
+        out->count++;
+    }
+    return rc == SQLITE_DONE ? 0 : roar_cache__error(cache, rc, what);
 }
 
 static int edges_by_blob(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,
