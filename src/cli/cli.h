@@ -54,6 +54,7 @@ enum {
     ROAR_CMD_NEED_REPO = 1 << 0,     /* discover the repository; fatal outside one */
     ROAR_CMD_NEED_WORKTREE = 1 << 1, /* ... and fatal in a bare one (implies NEED_REPO) */
     ROAR_CMD_STOP_AT_ARG = 1 << 2,   /* options end at the first argument (`run CMD -x`) */
+    ROAR_CMD_PAGER = 1 << 3,         /* page stdout when it is a terminal (cli/pager.h) */
 };
 
 typedef struct roar_cli_ctx roar_cli_ctx;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/pager.h"
 #include "cli/query.h"
 #include "graph/status.h"
 #include "util/err.h"
@@ -20,6 +21,20 @@ static void oom(void)
             oom();                                                                                 \
     } while (0)
 
+/* Green for ok, yellow for what a rerun fixes, red for what someone changed or lost. */
+static roar_color state_color(roar_status_state state)
+{
+    switch (state) {
+    case ROAR_STATUS_OK:
+        return ROAR_COLOR_GOOD;
+    case ROAR_STATUS_STALE:
+    case ROAR_STATUS_UNKNOWN:
+        return ROAR_COLOR_WARN;
+    default:
+        return ROAR_COLOR_BAD;
+    }
+}
+
 static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
 {
     roar_query_job j;
@@ -31,7 +46,8 @@ static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
     }
     for (i = 0; i < st->count; i++) {
         const roar_status_output *o = &st->outputs[i];
-        CHECK(roar_buf_printf(out, "%-9s ", roar_status_state_name(o->state)));
+        CHECK(roar_buf_printf(out, "%s%-9s%s ", roar_cli_color(state_color(o->state)),
+                              roar_status_state_name(o->state), roar_cli_color(ROAR_COLOR_RESET)));
         CHECK(roar_query_put_path(out, o->path));
         if (o->because) {
             CHECK(roar_buf_puts(out, "  (input "));

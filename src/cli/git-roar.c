@@ -7,6 +7,7 @@
 #include <git2.h>
 
 #include "cli/cli.h"
+#include "cli/pager.h"
 #include "util/err.h"
 
 /* ---- option declarations, one array per command (SPEC §3) ---------------------- */
@@ -81,6 +82,7 @@ static const roar_option export_options[] = {
 
 #define REPO ROAR_CMD_NEED_REPO
 #define WORKTREE (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)
+#define PAGER ROAR_CMD_PAGER
 
 const roar_cli_command roar_cli_commands[] = {
     {"init", "[--no-hooks] [--remote NAME]",
@@ -94,18 +96,18 @@ const roar_cli_command roar_cli_commands[] = {
     {"drop", "[--from-notes] JOB...", "Discard pending jobs", roar_cmd_drop, REPO, 1, -1,
      drop_options},
     {"log", "[-n N] [--pending] [--json] [-- PATH...]", "List jobs, newest first", roar_cmd_log,
-     REPO, 0, -1, log_options},
+     REPO | PAGER, 0, -1, log_options},
     {"show", "[--json] OBJ", "Show a job, or the jobs behind a file, blob or commit",
-     roar_cmd_show, REPO, 1, 1, json_options},
+     roar_cmd_show, REPO | PAGER, 1, 1, json_options},
     {"lineage", "[--down] [--depth N] [--format text|json|dot|mermaid] OBJ",
-     "Show what OBJ was derived from, or what was derived from it", roar_cmd_lineage, REPO, 1,
+     "Show what OBJ was derived from, or what was derived from it", roar_cmd_lineage, REPO | PAGER, 1,
      1, lineage_options},
     {"status", "[--json] [--exit-code]", "Show whether each recorded output is up to date",
-     roar_cmd_status, WORKTREE, 0, 0, status_options},
+     roar_cmd_status, WORKTREE | PAGER, 0, 0, status_options},
     {"reproduce", "[-n] [--yes] OBJ", "Rerun the jobs needed to rebuild OBJ", roar_cmd_reproduce,
      WORKTREE, 1, 1, reproduce_options},
     {"review", "[--format text|markdown] RANGE",
-     "Explain the data changes of a commit range, for reviewers", roar_cmd_review, REPO, 1, 1,
+     "Explain the data changes of a commit range, for reviewers", roar_cmd_review, REPO | PAGER, 1, 1,
      review_options},
     {"fetch", "[REMOTE]", "Fetch and merge the remote's notes", roar_cmd_fetch, REPO, 0, 1,
      NULL},
@@ -208,6 +210,10 @@ int main(int argc, char **argv)
         roar_cli_die_error();
     if ((cmd->flags & ROAR_CMD_NEED_WORKTREE) && roar_repo_require_worktree(ctx.repo) < 0)
         roar_cli_die_error();
+
+    if (cmd->flags & ROAR_CMD_PAGER)
+        roar_cli_pager_start(ctx.repo);
+    roar_cli_color_init(ctx.repo);
 
     if (!cmd->fn)
         roar_cli_die("'git roar %s' is not implemented yet", cmd->name);

@@ -1,6 +1,7 @@
 /* Shared machinery of the query commands: scope (reachable from HEAD + pending),
  * path arguments mapped as the tracer maps paths, and job output in text and JSON. */
 #include "cli/query.h"
+#include "cli/pager.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -286,7 +287,9 @@ int roar_query_job_line(roar_buf *out, const roar_query_job *j)
     int error;
     size_t i;
 
-    if ((error = roar_buf_printf(out, "%.*s  ", ROAR_QUERY_ABBREV, j->job.id)) < 0 ||
+    if ((error = roar_buf_printf(out, "%s%.*s%s  ", roar_cli_color(ROAR_COLOR_ID),
+                                 ROAR_QUERY_ABBREV, j->job.id,
+                                 roar_cli_color(ROAR_COLOR_RESET))) < 0 ||
         (error = put_time(out, j->job.end_ms)) < 0 || (error = roar_buf_puts(out, "  ")) < 0 ||
         (error = put_end(out, &j->job)) < 0 || (error = roar_buf_puts(out, "  ")) < 0)
         return error;
