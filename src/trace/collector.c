@@ -138,22 +138,70 @@ static bool keep_now(collector *c, const char *fed, bool *gitdir)
 
 /* ---- hashing -------------------------------------------------------------------------- */
 
-static void hash_now(collector *c, roar_fsfile *file, const char *path, const roar_ident *ident)
+/* Whether st is the file `ident` names with the same content: equal identity, or one
+ * whose ctime alone moved (a rename, link or unlink of the inode; a write moves mtime). */
+static bool same_content(const struct stat *st, const roar_ident *ident)
+{
+    return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == ident->dev &&
+           (uint64_t)st->st_ino == ident->ino && (uint64_t)st->st_size == ident->size &&
+           (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == ident->mtime_ns;
+}
+
+/* SPEC §4.6: the eBPF tracer cannot hold the program back, so an input is hashed
+ * through the process's own fd while that still names the content seen at open (the
+ * file may be renamed over or unlinked by then; the fd keeps the old inode). The fd is
+ * reopened through /proc, non-blocking (it may name a FIFO by now), and hashed only if
+ * its identity is the one captured at open, its ctime aside (see same_content). 0 and
+ * the id, or an error: then the caller goes on by path. */
+static int hash_via_fd(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size,
+                       uint32_t tgid, int fd, const roar_ident *ident)
+{
+    char proc[64], self[64];
+    struct stat st;
+    roar_ident now;
+    int pfd, rc;
+
+    if (fd < 0 || !tgid || !ident || !ident->known)
+        return ROAR_ENOTFOUND;
+    snprintf(proc, sizeof(proc), "/proc/%u/fd/%d", (unsigned)tgid, fd);
+    /* stat first: never open what is no longer that regular file (a device, a FIFO) */
+    if (stat(proc, &st) < 0 || !same_content(&st, ident))
+        return ROAR_ECHANGED;
+    if ((pfd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+        return ROAR_ENOTFOUND;
+    if (fstat(pfd, &st) < 0 || !same_content(&st, ident)) {
+        close(pfd);
+        return ROAR_ECHANGED;
+    }
+    now = *ident;
+    now.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+    rc = c->opts->hash(id, size, self, &now, c->opts->hash_payload);
+    close(pfd);
+    roar_error_clear();
+    return rc;
+}
+
+static void hash_now(collector *c, roar_fsfile *file, const char *path, const roar_ident *ident,
+                     uint32_t tgid, int fd)
 {
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t size = 0;
     int64_t t0 = mono_ms();
-    int rc =
-        c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL, c->opts->hash_payload);
     struct stat st;
+    int rc;
+
+    if (hash_via_fd(c, id, &size, tgid, fd, ident) == 0) {
+        roar_fdstate_set_preimage(c->st, file, id, size);
+        return;
+    }
+    rc = c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL, c->opts->hash_payload);
 
     /* A rename or link source is hashed at its new name after the call, and both
      * calls change the inode's ctime: a ctime that alone moved is the same content
      * (a write would have moved mtime too). */
     if (rc == ROAR_ECHANGED && ident && ident->known && stat(path, &st) == 0 &&
-        (uint64_t)st.st_dev == ident->dev && (uint64_t)st.st_ino == ident->ino &&
-        (uint64_t)st.st_size == ident->size &&
-        (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == ident->mtime_ns) {
+        same_content(&st, ident)) {
         roar_ident now = *ident;
         now.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
         roar_error_clear();
@@ -202,7 +250,7 @@ static void serve_hashes(collector *c, bool urgent)
         else if (!urgent && !keep)
             defer_hash(c, &rq);
         else
-            hash_now(c, rq.file, rq.path, &rq.ident);
+            hash_now(c, rq.file, rq.path, &rq.ident, rq.tgid, rq.fd);
     }
 }
 

@@ -79,6 +79,8 @@ typedef struct {
     roar_hash_reason reason;
     roar_ident ident;
     char *path; /* owned */
+    uint32_t tgid;
+    int fd;
 } fs_hashreq;
 
 typedef struct {
@@ -302,7 +304,7 @@ static int place(roar_fsfile **out, roar_fdstate *st, const char *path, const ro
 /* ---- hash requests ------------------------------------------------------ */
 
 static int request_hash(roar_fdstate *st, roar_fsfile *f, roar_hash_reason reason,
-                        const roar_ident *id, const char *path)
+                        const roar_ident *id, const char *path, uint32_t tgid, int fd)
 {
     fs_hashreq *r;
     const char *name;
@@ -319,6 +321,8 @@ static int request_hash(roar_fdstate *st, roar_fsfile *f, roar_hash_reason reaso
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     r->file = f;
     r->reason = reason;
+    r->tgid = tgid;
+    r->fd = fd;
     if (id)
         r->ident = *id;
     else
@@ -342,6 +346,8 @@ bool roar_fdstate_next_hash(roar_fdstate *st, roar_fdstate_hashreq *out)
     out->file = r->file;
     out->path = r->path;
     out->ident = r->ident;
+    out->tgid = r->tgid;
+    out->fd = r->fd;
     return true;
 }
 
@@ -362,7 +368,7 @@ void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *
 /* §4.4: the file is an input if the job has not yet changed it. Recorded under its name
  * at this moment (a later rename does not move an input). */
 static int make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id,
-                      const char *path, bool hash_now)
+                      const char *path, bool hash_now, uint32_t tgid, int fd)
 {
     if (f->input || f->changed || !f->preexisting || f->name_count == 0)
         return 0;
@@ -371,7 +377,7 @@ static int make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id,
     f->input = true;
     if (id)
         f->input_ident = *id;
-    return hash_now ? request_hash(st, f, ROAR_HASH_INPUT, id, path) : 0;
+    return hash_now ? request_hash(st, f, ROAR_HASH_INPUT, id, path, tgid, fd) : 0;
 }
 
 typedef enum { CHANGE_TRUNC_ZERO, CHANGE_OTHER } change_kind;
@@ -391,7 +397,7 @@ static int mark_change(roar_fdstate *st, roar_fsfile *f, change_kind kind)
      * does one to a file that was empty at that open: nothing can be derived from no
      * bytes (`git roar run cmd > out`: the shell truncated out before the job). */
     if (kind != CHANGE_TRUNC_ZERO && f->write_pending && !pending_was_empty(f))
-        error = make_input(st, f, &f->pending_ident, NULL, false);
+        error = make_input(st, f, &f->pending_ident, NULL, false, 0, -1);
     f->changed = true;
     return error;
 }
@@ -556,7 +562,7 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
         return error;
     if (!f)
         return 0;
-    if (rd && (error = make_input(st, f, &id, ev->path, true)) < 0)
+    if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
         return error;
     if ((error = ofd_new(&o, f, rd, wr)) < 0)
         return error;
@@ -606,12 +612,13 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
     if (trunc && (error = mark_change(st, f, CHANGE_TRUNC_ZERO)) < 0)
         return error;
     if (!created && !trunc) {
-        if (rd && (error = make_input(st, f, &id, ev->path, true)) < 0)
+        if (rd && (error = make_input(st, f, &id, ev->path, true, ev->h.tgid, ev->h.fd)) < 0)
             return error;
         if (wr && !f->changed && !f->write_pending) {
             f->write_pending = true;
             f->pending_ident = id;
-            if ((error = request_hash(st, f, ROAR_HASH_PREIMAGE, &id, ev->path)) < 0)
+            if ((error = request_hash(st, f, ROAR_HASH_PREIMAGE, &id, ev->path, ev->h.tgid,
+                                          ev->h.fd)) < 0)
                 return error;
         }
     }
@@ -756,7 +763,7 @@ static int ev_exec(roar_fdstate *st, const roar_event *ev)
     if ((error = place(&f, st, ev->path, &id, false)) < 0)
         return error;
     f->executed = true;
-    return make_input(st, f, &id, ev->path, true);
+    return make_input(st, f, &id, ev->path, true, ev->h.tgid, -1);
 }
 
 static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
@@ -842,7 +849,7 @@ static int rename_one(roar_fdstate *st, const char *oldp, const char *newp, cons
         return error;
     if (roar_keymap_gets(&st->by_path, newp) == f)
         return 0; /* two links of one file: rename(2) does nothing */
-    if ((error = make_input(st, f, id, oldp, false)) < 0)
+    if ((error = make_input(st, f, id, oldp, false, 0, -1)) < 0)
         return error;
     unbind_path(st, newp);
     idx = name_index(f, oldp);
@@ -862,7 +869,7 @@ static int rename_one(roar_fdstate *st, const char *oldp, const char *newp, cons
         return error;
     /* The content did not change: hash it at its new name, if it became an input. */
     if (f->input && !f->hash_requested)
-        return request_hash(st, f, ROAR_HASH_INPUT, id, newp);
+        return request_hash(st, f, ROAR_HASH_INPUT, id, newp, 0, -1);
     return 0;
 }
 
@@ -964,12 +971,12 @@ static int ev_link(roar_fdstate *st, const roar_event *ev)
         if (!f)
             return 0;
     }
-    if ((error = make_input(st, f, &id, ev->path, false)) < 0 ||
+    if ((error = make_input(st, f, &id, ev->path, false, 0, -1)) < 0 ||
         (error = bind_path(st, f, ev->path2, true)) < 0 ||
         (error = mark_path(&st->madepaths, ev->path2)) < 0)
         return error;
     if (f->input && !f->hash_requested)
-        return request_hash(st, f, ROAR_HASH_INPUT, &id, ev->path2);
+        return request_hash(st, f, ROAR_HASH_INPUT, &id, ev->path2, 0, -1);
     return 0;
 }
 
@@ -1007,7 +1014,7 @@ static int ev_about_to_destroy(roar_fdstate *st, const roar_event *ev, bool *out
         return 0;
     if (!f->hash_requested &&
         (error = request_hash(st, f, f->input ? ROAR_HASH_INPUT : ROAR_HASH_PREIMAGE, &id,
-                              ev->path)) < 0)
+                              ev->path, 0, -1)) < 0)
         return error;
     *out_wait = f->hash_requested;
     return 0;

@@ -40,6 +40,12 @@ typedef struct {
     roar_fsfile *file;
     const char *path; /* borrowed: valid until the next roar_fdstate_* call; copy it */
     roar_ident ident;
+    /* The open that made the request: process `tgid` has the file as `fd` (-1: no such
+     * fd, e.g. a rename, an exec). The fd may be closed or reused by the time the
+     * request is served: the collector hashes through /proc/<tgid>/fd/<fd> only while
+     * its identity still matches `ident` (SPEC §4.6, the eBPF tracer). */
+    uint32_t tgid;
+    int fd;
 } roar_fdstate_hashreq;
 
 /* Applies one decoded event (roar_event_decode has validated it). Failed calls

@@ -132,6 +132,41 @@ test_expect_success '6. in-place edit, cold: the old id or -, never the new one'
     done
 '
 
+# SPEC §4.6: the collector hashes an eBPF input through the process's own fd while that
+# still names the content seen at open. A file read, then replaced by a rename over it:
+# the path names the new content at once, the fd the old one until it is closed.
+test_expect_success 'read, then a new file renamed over it at once: the old id or -, never the new one' '
+    roar_setup &&
+    for i in 1 2 3; do
+        echo "old content $i" >f &&
+        old=$(oid f) &&
+        roar_run -t ebpf "$(fx read_rename_over)" &&
+        new=$(oid f) && test "$new" != "$old" &&
+        id=$(sed -n "s/^in \([^ ]*\) [0-9]* f$/\1/p" "$TEST_DIR/rec") &&
+        test -n "$id" && test "$id" != "$new" &&
+        test_grep -x "out $new 12 f" "$TEST_DIR/rec" &&
+        if test "$id" = -; then
+            test_grep -x "incomplete hash-unknown f" "$TEST_DIR/rec"
+        else
+            test "$id" = "$old"
+        fi || return 1
+    done
+'
+
+test_expect_success 'read, fd held 200 ms across a rename over the file: the old id, through the fd' '
+    roar_setup &&
+    for mode in quick hold; do
+        echo "old content $mode" >f &&
+        in=$(edge in f) &&
+        roar_run -t ebpf "$(fx read_rename_over)" $mode &&
+        expect_edges <<-EOF &&
+	$in
+	$(edge out f)
+	EOF
+        expect_no_incomplete || return 1
+    done
+'
+
 test_expect_success 'a static program is seen fully: its input and output, no incomplete' '
     bb=$(command -v busybox) && test -n "$bb" &&
     ! grep -q "INTERP" <(readelf -l "$bb" 2>/dev/null) &&
