@@ -134,14 +134,28 @@ static void warn_gaps(const roar_job *job)
 
 /* The event source `-t` asks for. SPEC §3: auto = eBPF when it can load, else preload.
  * The eBPF tracer is loaded here, before anything is written, so that a fatal error
- * (`-t ebpf` without root) leaves no trace. auto still means preload: the collector
- * does not yet hash eBPF inputs through the process's fd (SPEC §4.6), so an eBPF job
- * loses more pre-job ids to races than a preload one (docs/ebpf.md). */
-static void check_tracer(roar_trace_source *out, const char *tracer)
+ * (`-t ebpf` without root) leaves no trace. For auto, a tracer that is built in but
+ * cannot load (not root, a kernel that refuses it) is said in one line on stderr,
+ * unless -q: the job is still complete, the preload tracer gives every SPEC §4
+ * guarantee; a build without the tracer says nothing (docs/run.md). */
+static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
 {
     memset(out, 0, sizeof(*out));
-    if (!strcmp(tracer, "ebpf") && roar_ebpf_source_new(out, NULL) < 0)
+    if (!strcmp(tracer, "preload"))
+        return;
+    if (roar_ebpf_source_new(out, NULL) == 0)
+        return;
+    if (!strcmp(tracer, "ebpf"))
         roar_cli_die_error();
+#ifdef ROAR_HAVE_EBPF
+    if (!quiet)
+        fprintf(stderr, "roar: eBPF unavailable (%s); using the preload tracer\n",
+                roar_error_last());
+#else
+    (void)quiet;
+#endif
+    roar_error_clear();
+    memset(out, 0, sizeof(*out));
 }
 
 static void open_source(roar_trace_source *out, const char *preload_lib, unsigned hash_wait_ms)
@@ -191,7 +205,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
 
     memset(&source, 0, sizeof(source));
     memset(&res, 0, sizeof(res));
-    check_tracer(&source, tracer);
+    check_tracer(&source, tracer, quiet);
 
     if (roar_repo_ensure_roar_dir(repo) < 0 || roar_run_config_read(&cfg, repo) < 0)
         roar_cli_die_error();

@@ -8,6 +8,12 @@ step() {
     git roar run -q sh -c "$1"
 }
 
+# step_preload CMD: step under the preload tracer, for tests whose in-place edits need
+# its round trip (under eBPF a write at once after the open may leave the input `-`).
+step_preload() {
+    git roar run -t preload -q sh -c "$1"
+}
+
 # last_job: the full id of the newest recorded job.
 last_job() {
     git roar log -n 1 --json | $PY -c 'import json, sys; print(json.load(sys.stdin)["jobs"][0]["id"])'

@@ -226,4 +226,27 @@ test_expect_success 'without privileges: fatal naming the fix, nothing written' 
     ! test -d .git/roar/pending
 '
 
+test_expect_success 'without privileges, -t auto: one notice line, then the preload tracer; -q: none' '
+    if ! command -v setpriv >/dev/null; then
+        echo "# SKIP: no setpriv" >&2
+        exit 0
+    fi
+    chmod o+x "$TEST_ROOT" "$TEST_DIR" &&
+    mkdir "$TEST_DIR/na" && chown 65534:65534 "$TEST_DIR/na" &&
+    na() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+            env HOME="$TEST_DIR/na" GIT_CONFIG_NOSYSTEM=1 "$@"
+    } &&
+    (cd "$TEST_DIR/na" && na git init -q r) &&
+    cd "$TEST_DIR/na/r" &&
+    na sh -c "echo a >a" &&
+    na "$ROAR_BUILD_DIR/git-roar" run -t auto cat a >out 2>err &&
+    test_grep -x "roar: eBPF unavailable (.*); using the preload tracer" err &&
+    test "$(grep -c "eBPF unavailable" err)" = 1 &&
+    test_grep "^roar: job " err &&
+    grep -x "tracer preload" .git/roar/pending/* &&
+    na "$ROAR_BUILD_DIR/git-roar" run -q cat a >out 2>err &&
+    test_must_be_empty err
+'
+
 test_done

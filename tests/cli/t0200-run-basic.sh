@@ -12,7 +12,7 @@ fi
 test_expect_success 'a plain run: one pending record, every field, a valid job id' '
     roar_setup &&
     echo hello >in && git add in && git commit -qm base &&
-    roar_run "$(fx read)" &&
+    roar_run -t preload "$(fx read)" &&
     expect_valid_id &&
     test "$(record_field command)" = "$(fx read)" &&
     test "$(record_field cwd)" = "." &&
@@ -169,17 +169,23 @@ test_expect_success 'SIGCHLD ignored by the caller: the status is still seen, an
     test $(( 0x$mask & (1 << 16) )) -ne 0
 '
 
-test_expect_success '-t preload and -t auto trace with preload; -t ebpf with eBPF where it loads' '
+test_expect_success '-t preload traces with preload; -t auto and -t ebpf with eBPF where it loads' '
     roar_setup &&
     echo a >a &&
     roar_run -t preload cat a &&
     test "$(record_field tracer)" = preload &&
-    roar_run -t auto cat a &&
-    test "$(record_field tracer)" = preload &&
     if "$TRACE_DIR/roar-ebpfdump" -q -- true 2>/dev/null; then
+        roar_run -t auto cat a &&
+        test "$(record_field tracer)" = ebpf &&
+        test_grep -v "eBPF unavailable" "$TEST_DIR/err" &&
         roar_run -t ebpf cat a &&
         test "$(record_field tracer)" = ebpf
     else
+        roar_run -t auto cat a &&
+        test "$(record_field tracer)" = preload &&
+        if test -x "$TRACE_DIR/roar-ebpfdump"; then
+            test_grep "^roar: eBPF unavailable (.*); using the preload tracer$" "$TEST_DIR/err"
+        fi &&
         test_expect_code 128 git roar run -t ebpf true 2>err &&
         test_grep "^fatal: the eBPF tracer" err
     fi

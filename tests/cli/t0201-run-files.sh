@@ -69,7 +69,7 @@ test_expect_success '6. O_RDWR, read, then at once write in place: in = old id, 
     roar_setup &&
     echo "abcdef" >f &&
     old=$(edge in f) &&
-    roar_run "$(fx rdwr_inplace)" &&
+    roar_run -t preload "$(fx rdwr_inplace)" &&
     echo "Xbcdef" >expect && test_cmp expect f &&
     expect_edges <<-EOF &&
 	$old
@@ -82,7 +82,7 @@ test_expect_success '6. the same on a large file: still the old id, never the ne
     roar_setup &&
     head -c 20000000 /dev/zero | tr "\0" a >f &&
     old=$(edge in f) &&
-    roar_run "$(fx rdwr_inplace)" &&
+    roar_run -t preload "$(fx rdwr_inplace)" &&
     expect_edges <<-EOF
 	$old
 	$(edge out f)
@@ -154,7 +154,7 @@ test_expect_success '19. fopen r: in; fopen w: out; fopen a + write on an existi
     roar_setup &&
     echo "read me" >in && echo "appended to" >app &&
     in_app=$(edge in app) &&
-    roar_run "$(fx fopen)" &&
+    roar_run -t preload "$(fx fopen)" &&
     expect_edges <<-EOF
 	$in_app
 	$(edge in in)
@@ -177,7 +177,7 @@ test_expect_success '19. sed -i (temp file + rename) reads and replaces: in old,
     roar_setup &&
     printf "one\ntwo\n" >f &&
     old=$(edge in f) &&
-    roar_run sed -i s/one/ONE/ f &&
+    roar_run -t preload sed -i s/one/ONE/ f &&
     expect_edges <<-EOF
 	$old
 	$(edge out f)
@@ -204,7 +204,7 @@ test_expect_success '20. ": > f" on a non-empty file: out (empty)' '
 test_expect_success '20. touch of an existing file: nothing' '
     roar_setup &&
     echo "x" >f &&
-    roar_run touch f &&
+    roar_run -t preload touch f &&
     expect_edges </dev/null
 '
 
@@ -223,7 +223,7 @@ test_expect_success '7. mmap PROT_WRITE|MAP_SHARED: in (old) and out (new)' '
     roar_setup &&
     printf "abcd" >f && head -c 8192 /dev/zero >>f &&
     old=$(edge in f) &&
-    roar_run "$(fx mmap)" &&
+    roar_run -t preload "$(fx mmap)" &&
     expect_edges <<-EOF
 	$old
 	$(edge out f)

@@ -86,7 +86,7 @@ test_expect_success '35. without the library next to git-roar: fatal, naming whe
     inst="$TEST_DIR/bare" &&
     mkdir -p "$inst/bin" &&
     cp "$ROAR_BUILD_DIR/git-roar" "$inst/bin/" &&
-    test_expect_code 128 "$inst/bin/git-roar" run true 2>err &&
+    test_expect_code 128 "$inst/bin/git-roar" run -t preload true 2>err &&
     test_grep "fatal: cannot find the preload library: .*$inst/bin/lib/roar/libroar-preload.so" err
 '
 

@@ -22,7 +22,7 @@ test_expect_success '6. json.load then json.dump to the same path: in old, out n
 	with open("state.json", "w") as f:
 	    json.dump(d, f)
 	EOF
-    roar_run $PY "$TEST_DIR/bump.py" &&
+    roar_run -t preload $PY "$TEST_DIR/bump.py" &&
     test_grep "\"n\": 2" state.json &&
     expect_edges <<-EOF &&
 	$old
@@ -35,7 +35,7 @@ test_expect_success '6. r+ open, read, seek, write in place: in old, out new' '
     roar_setup &&
     echo "hello world" >f &&
     old=$(edge in f) &&
-    roar_run $PY -c "f = open(\"f\", \"r+\"); s = f.read(); f.seek(0); f.write(s.upper()); f.close()" &&
+    roar_run -t preload $PY -c "f = open(\"f\", \"r+\"); s = f.read(); f.seek(0); f.write(s.upper()); f.close()" &&
     echo "HELLO WORLD" >expect && test_cmp expect f &&
     expect_edges <<-EOF
 	$old

@@ -107,7 +107,7 @@ test_expect_success '34. nested in-place edit: the outer job too has the old id 
     roar_setup &&
     echo "abcdef" >f &&
     old=$(edge in f) &&
-    git roar run -q sh -c "git roar run -q \"$(fx rdwr_inplace)\"" &&
+    git roar run -t preload -q sh -c "git roar run -t preload -q \"$(fx rdwr_inplace)\"" &&
     pick_nested &&
     expect_edges <<-EOF &&
 	$old
@@ -127,7 +127,7 @@ test_expect_success '26. a static program: incomplete static-binary, the job sti
     fi
     roar_setup &&
     echo x >in &&
-    roar_run "$bb" cat in &&
+    roar_run -t preload "$bb" cat in &&
     test_grep "^incomplete static-binary " "$TEST_DIR/rec" &&
     test_grep "^warning: incomplete static-binary" "$TEST_DIR/err" &&
     test_grep -v "ERROR: ld.so" "$TEST_DIR/err"
@@ -140,7 +140,7 @@ test_expect_success '26. a static program started by a traced shell: incomplete 
     fi
     roar_setup &&
     echo x >in &&
-    roar_run sh -c "\"$bb\" cat in >/dev/null; cat in >out" &&
+    roar_run -t preload sh -c "\"$bb\" cat in >/dev/null; cat in >out" &&
     test_grep "^incomplete static-binary " "$TEST_DIR/rec" &&
     test_grep -x "$(edge out out)" "$TEST_DIR/rec"
 '
@@ -185,7 +185,7 @@ test_expect_success 'a program that scribbles over the event ring: counted, neve
 	open("in").read()
 	open("out", "w").write("still traced\n")
 	EOF
-    roar_run /usr/bin/python3 "$TEST_DIR/scribble.py" &&
+    roar_run -t preload /usr/bin/python3 "$TEST_DIR/scribble.py" &&
     test "$(record_field exit)" = 0 &&
     test_grep -x "$(edge out out)" "$TEST_DIR/rec"
 '
@@ -210,7 +210,7 @@ test_expect_success 'a forged record in the ring: counted as events-lost 1, the 
 	open("in").read()
 	open("out", "w").write("after the forged record\n")
 	EOF
-    roar_run /usr/bin/python3 "$TEST_DIR/forge.py" &&
+    roar_run -t preload /usr/bin/python3 "$TEST_DIR/forge.py" &&
     expect_edges <<-EOF &&
 	$(edge in in)
 	$(edge out out)
@@ -223,7 +223,7 @@ test_expect_success 'roar.hashWait exceeded: the input is -, incomplete hash-tim
     roar_setup &&
     git config roar.hashWait 1ms &&
     head -c 150000000 /dev/zero >f &&
-    roar_run "$(fx rdwr_inplace)" &&
+    roar_run -t preload "$(fx rdwr_inplace)" &&
     expect_edges <<-EOF &&
 	in - 150000000 f
 	$(edge out f)

@@ -16,7 +16,7 @@ test_expect_success '18. relative opens after chdir, fchdir, a rename of the cwd
     echo v1 >v/z && echo g >f/g && echo u >t/u &&
     git add . && git commit -qm files &&
     oid_b=$(oid d/b) oid_c=$(oid d/c) &&
-    roar_run "$(fx cwd_cache)" &&
+    roar_run -t preload "$(fx cwd_cache)" &&
     expect_edges <<-EOF &&
 	in $(oid a) 2 a
 	in $oid_b 2 d/b

@@ -91,9 +91,9 @@ test_expect_success 'a failed job is shown but never taken as a producer' '
 
 test_expect_success 'a file updated in place: each version points at its own writer' '
     roar_setup &&
-    step "echo v1 >log" && V1=$(last_job) &&
-    step "echo v2 >>log" && V2=$(last_job) &&
-    step "echo v3 >>log" && V3=$(last_job) &&
+    step_preload "echo v1 >log" && V1=$(last_job) &&
+    step_preload "echo v2 >>log" && V2=$(last_job) &&
+    step_preload "echo v3 >>log" && V3=$(last_job) &&
     lineage_nodes log >nodes &&
     printf "%s\n" "artifact log" "artifact log" "artifact log" "job $V1" "job $V2" "job $V3" |
         sort >expect &&

@@ -86,8 +86,8 @@ o = json.load(sys.stdin)[\"outputs\"]; assert [x[\"job\"] for x in o] == [\"$GOO
 test_expect_success 'a file updated in place keeps its chain: judged through its previous writer' '
     roar_setup &&
     echo src >src &&
-    step "cat src >log" && FIRST=$(last_job) &&
-    step "echo more >>log" && SECOND=$(last_job) &&
+    step_preload "cat src >log" && FIRST=$(last_job) &&
+    step_preload "echo more >>log" && SECOND=$(last_job) &&
     test "$(state_of log)" = ok &&
     echo new >src &&
     test "$(state_of log)" = stale &&
