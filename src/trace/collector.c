@@ -182,8 +182,10 @@ static int hash_via_fd(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *
     return rc;
 }
 
+/* `waited`: a shim is blocked on this hash (a round trip), so content that changed
+ * before we could read it means the shim stopped waiting: roar.hashWait ran out. */
 static void hash_now(collector *c, roar_fsfile *file, const char *path, const roar_ident *ident,
-                     uint32_t tgid, int fd)
+                     uint32_t tgid, int fd, bool waited)
 {
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t size = 0;
@@ -212,8 +214,9 @@ static void hash_now(collector *c, roar_fsfile *file, const char *path, const ro
         return;
     }
     roar_fdstate_set_preimage(c->st, file, NULL, ident ? ident->size : 0);
-    /* The shim stopped waiting after roar.hashWait and went on changing the file. */
-    if (rc == ROAR_ECHANGED && mono_ms() - t0 >= (int64_t)c->opts->hash_wait_ms &&
+    /* The shim stopped waiting after roar.hashWait and went on changing the file:
+     * during a hash that outlasted the wait, or before a late collector began it. */
+    if (rc == ROAR_ECHANGED && (waited || mono_ms() - t0 >= (int64_t)c->opts->hash_wait_ms) &&
         roar_keymap_put(&c->timedout, &file, sizeof(file), PRESENT) < 0)
         c->bad++;
     roar_error_clear();
@@ -250,7 +253,7 @@ static void serve_hashes(collector *c, bool urgent)
         else if (!urgent && !keep)
             defer_hash(c, &rq);
         else
-            hash_now(c, rq.file, rq.path, &rq.ident, rq.tgid, rq.fd);
+            hash_now(c, rq.file, rq.path, &rq.ident, rq.tgid, rq.fd, urgent);
     }
 }
 
