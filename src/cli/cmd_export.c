@@ -6,6 +6,7 @@
 
 #include <git2.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/objref.h"
 #include "cli/query.h"
@@ -20,17 +21,6 @@
     "https://openlineage.io/spec/facets/1-0-0/DatasetVersionDatasetFacet.json#/$defs/"             \
     "DatasetVersionDatasetFacet"
 
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
-
 typedef struct {
     roar_query_job *items;
     size_t count, alloc;
@@ -43,7 +33,7 @@ static void add_job(job_set *set, roar_query *q, const char *id, bool scoped)
         if (!strcmp(set->items[i].job.id, id))
             return;
     if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
-        oom();
+        roar_cli_oom();
     roar_query_job_init(&set->items[set->count]);
     roar_query_job_load(&set->items[set->count], q, id);
     if (scoped && !roar_query_job_in_scope(&set->items[set->count]))

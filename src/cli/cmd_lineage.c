@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/objref.h"
 #include "cli/query.h"
@@ -12,17 +13,6 @@
 #include "util/json.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
-
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
 
 /* For each node, the nodes one step further from the root, in the order found. */
 typedef struct {
@@ -35,7 +25,7 @@ static child_list *children_of(const roar_lineage_graph *g)
     child_list *c = calloc(g->count ? g->count : 1, sizeof(*c));
     size_t i;
     if (!c)
-        oom();
+        roar_cli_oom();
     for (i = 0; i < g->edge_count; i++) {
         const roar_lineage_edge *e = &g->edges[i];
         size_t parent = g->down ? e->from : e->to, child = g->down ? e->to : e->from;
@@ -113,7 +103,7 @@ static void put_text(roar_buf *out, const roar_lineage_graph *g)
     roar_buf prefix = ROAR_BUF_INIT;
 
     if (!shown)
-        oom();
+        roar_cli_oom();
     text_node(out, g, kids, shown, 0, &prefix, true, true);
     if (g->count == 1 && g->nodes[0].kind == ROAR_LINEAGE_ARTIFACT)
         CHECK(roar_buf_puts(out, g->down ? "no recorded job read this content\n"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/objref.h"
 #include "cli/query.h"
@@ -15,17 +16,6 @@
 #include "util/err.h"
 #include "util/quote.h"
 #include "util/redact.h"
-
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
 
 /* The job whose outputs OBJ names. A deleted intermediate is the usual target, so a
  * path that no longer exists still counts when an in-scope job produced it. */
@@ -163,7 +153,7 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
 
     /* The plan: what will run, where, exactly as the notes say. */
     if (!(jobs = calloc(plan.count, sizeof(*jobs))))
-        oom();
+        roar_cli_oom();
     roar_query_job_init(&j);
     CHECK(roar_buf_printf(&out, "plan: %zu job%s to rerun, in order:\n", plan.count,
                           plan.count == 1 ? "" : "s"));

@@ -6,6 +6,7 @@
 
 #include <git2.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/explain.h"
 #include "cli/objref.h"
@@ -72,17 +73,6 @@ static const char *const default_code_globs[] = {
     NULL,
 };
 
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
-
 typedef struct {
     char **items;
     size_t count, alloc;
@@ -91,7 +81,7 @@ typedef struct {
 static void strlist_add(strlist *l, const char *s)
 {
     if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0 || !(l->items[l->count] = strdup(s)))
-        oom();
+        roar_cli_oom();
     l->count++;
 }
 
@@ -204,11 +194,11 @@ static void find_stale(stale_list *out, roar_query *q, roar_repo *repo, const ch
             if (!present || same)
                 continue;
             if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0)
-                oom();
+                roar_cli_oom();
             stale_item *s = &out->items[out->count++];
             memcpy(s->job, j.job.id, sizeof(s->job));
             if (!(s->output = strdup(outputs->items[i])) || !(s->input = strdup(edge->path)))
-                oom();
+                roar_cli_oom();
             s->missing = false;
             break;
         }

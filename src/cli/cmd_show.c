@@ -9,6 +9,7 @@
 
 #include <git2.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/explain.h"
 #include "cli/objref.h"
@@ -17,17 +18,6 @@
 #include "util/err.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
-
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
 
 /* ---- a job -------------------------------------------------------------------- */
 
@@ -146,7 +136,7 @@ static size_t scoped_edges(roar_query_job **jobs, roar_query *q, const roar_cach
     size_t i, k, n = 0;
     *jobs = calloc(edges->count ? edges->count : 1, sizeof(**jobs));
     if (!*jobs)
-        oom();
+        roar_cli_oom();
     for (i = 0; i < edges->count; i++) {
         for (k = 0; k < n && strcmp((*jobs)[k].job.id, edges->items[i].job_id) != 0; k++)
             ;
@@ -227,7 +217,7 @@ static void move_edges(roar_cache_edge_list *dst, roar_cache_edge_list *src)
     size_t i;
     for (i = 0; i < src->count; i++) {
         if (ROAR_ALLOC_GROW(dst->items, dst->count + 1, dst->alloc) < 0)
-            oom();
+            roar_cli_oom();
         dst->items[dst->count++] = src->items[i];
         src->items[i].path = NULL;
     }
@@ -289,7 +279,7 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
                     continue;
                 /* Move one edge into `writes` (newest first, so the first in scope wins). */
                 if (ROAR_ALLOC_GROW(writes.items, writes.count + 1, writes.alloc) < 0)
-                    oom();
+                    roar_cli_oom();
                 writes.items[writes.count++] = all.items[i];
                 all.items[i].path = NULL;
             }

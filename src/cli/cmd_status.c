@@ -3,23 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/pager.h"
 #include "cli/query.h"
 #include "graph/status.h"
 #include "util/err.h"
 #include "util/json.h"
-
-static void oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if ((expr) < 0)                                                                            \
-            oom();                                                                                 \
-    } while (0)
 
 /* Green for ok, yellow for what a rerun fixes, red for what someone changed or lost. */
 static roar_color state_color(roar_status_state state)

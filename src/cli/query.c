@@ -1,6 +1,7 @@
 /* Shared machinery of the query commands: scope (reachable from HEAD + pending),
  * path arguments mapped as the tracer maps paths, and job output in text and JSON. */
 #include "cli/query.h"
+#include "cli/check.h"
 #include "cli/pager.h"
 
 #include <errno.h>
@@ -36,11 +37,6 @@ struct roar_query {
     bool status_scope_loaded;
 };
 
-static void die_oom(void)
-{
-    roar_cli_die("out of memory");
-}
-
 static bool has_sources(roar_repo *repo)
 {
     bool has = false;
@@ -56,11 +52,11 @@ roar_query *roar_query_open(roar_cli_ctx *ctx)
     struct stat st;
 
     if (!q)
-        die_oom();
+        roar_cli_oom();
     q->ctx = ctx;
     q->repo = ctx->repo;
     if (roar_buf_printf(&path, "%s/cache.db", roar_repo_roar_dir(q->repo)) < 0)
-        die_oom();
+        roar_cli_oom();
     /* No cache yet and nothing to build one from (no notes, no pending record) means
      * no job was ever recorded here: not an error, and nothing to create for a
      * read-only question. Otherwise the cache first catches up with the notes refs (a
@@ -120,7 +116,7 @@ static bool reachable(roar_query *q, const char *commit)
     }
     roar_error_clear();
     if (roar_keymap_puts(&q->reach, commit, is ? REACHABLE : UNREACHABLE) < 0)
-        die_oom();
+        roar_cli_oom();
     return is;
 }
 
@@ -153,7 +149,7 @@ void roar_query_job_dispose(roar_query_job *j)
 static void id_list_add(roar_cache_id_list *l, const char *id)
 {
     if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        die_oom();
+        roar_cli_oom();
     memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
 }
 
@@ -178,7 +174,7 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
             out->pending = true;
             if (q->pending.items[i].pending_worktree &&
                 !(out->pending_worktree = strdup(q->pending.items[i].pending_worktree)))
-                die_oom();
+                roar_cli_oom();
             break;
         }
     }
@@ -208,13 +204,13 @@ static void load_status_scope(roar_query *q)
             roar_cli_die_error();
         for (k = 0; k < jobs.count; k++)
             if (roar_keymap_puts(&q->status_scope, jobs.items[k], REACHABLE) < 0)
-                die_oom();
+                roar_cli_oom();
     }
     if (roar_cache_pending_list(&pending, q->cache, roar_repo_gitdir(q->repo)) < 0)
         roar_cli_die_error();
     for (i = 0; i < pending.count; i++)
         if (roar_keymap_puts(&q->status_scope, pending.items[i].id, REACHABLE) < 0)
-            die_oom();
+            roar_cli_oom();
     roar_cache_id_list_dispose(&commits);
     roar_cache_id_list_dispose(&jobs);
     roar_cache_jobinfo_list_dispose(&pending);
@@ -245,17 +241,17 @@ void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char
         if (!cwd)
             roar_cli_die("unable to get current working directory: %s", strerror(errno));
         if (roar_buf_printf(&full, "%s/%s", cwd, arg) < 0)
-            die_oom();
+            roar_cli_oom();
         free(cwd);
     } else if (roar_buf_puts(&full, arg) < 0) {
-        die_oom();
+        roar_cli_oom();
     }
     if (roar_pathcanon_map(out, &kind, q->pc, full.ptr) < 0)
         roar_cli_die_error();
     if (kind == ROAR_PATH_GITDIR)
         roar_cli_die("'%s' is inside the git directory", arg);
     if (abs && roar_buf_puts(abs, full.ptr) < 0)
-        die_oom();
+        roar_cli_oom();
     roar_buf_dispose(&full);
 }
 
@@ -288,8 +284,8 @@ int roar_query_job_line(roar_buf *out, const roar_query_job *j)
     size_t i;
 
     if ((error = roar_buf_printf(out, "%s%.*s%s  ", roar_cli_color(ROAR_COLOR_ID),
-                                 ROAR_QUERY_ABBREV, j->job.id,
-                                 roar_cli_color(ROAR_COLOR_RESET))) < 0 ||
+                                 ROAR_QUERY_ABBREV, j->job.id, roar_cli_color(ROAR_COLOR_RESET))) <
+            0 ||
         (error = put_time(out, j->job.end_ms)) < 0 || (error = roar_buf_puts(out, "  ")) < 0 ||
         (error = put_end(out, &j->job)) < 0 || (error = roar_buf_puts(out, "  ")) < 0)
         return error;
