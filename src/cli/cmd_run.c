@@ -20,6 +20,8 @@
 #include "graph/hash.h"
 #include "graph/record.h"
 #include "trace/ebpf/loader.h"
+#include "trace/privdrop_source.h"
+#include "util/privdrop.h"
 #include "util/err.h"
 #include "util/quote.h"
 
@@ -140,11 +142,20 @@ static void warn_gaps(const roar_job *job)
  * guarantee; a build without the tracer says nothing (docs/run.md). */
 static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
 {
+    int error;
+
     memset(out, 0, sizeof(*out));
     if (!strcmp(tracer, "preload"))
         return;
-    if (roar_ebpf_source_new(out, NULL) == 0)
+    /* Under sudo, loading is one of the few things done as root (SPEC §8). */
+    if ((error = roar_privdrop_become_root()) == 0) {
+        error = roar_ebpf_source_new(out, NULL);
+        roar_privdrop_become_user();
+    }
+    if (error == 0) {
+        roar_privdrop_wrap_source(out);
         return;
+    }
     if (!strcmp(tracer, "ebpf"))
         roar_cli_die_error();
 #ifdef ROAR_HAVE_EBPF

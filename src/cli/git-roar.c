@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/pager.h"
+#include "util/privdrop.h"
 #include "util/err.h"
 
 /* ---- option declarations, one array per command (SPEC §3) ---------------------- */
@@ -204,6 +205,10 @@ int main(int argc, char **argv)
 
     roar_cli_parse(&ctx, cmd, argc - 1, argv + 1);
 
+    /* SPEC §8: under sudo, act as the user; only the commands that trace keep a way
+     * back to root (the eBPF loader), the others drop it for good. */
+    if (roar_privdrop_init(cmd->fn == roar_cmd_run || cmd->fn == roar_cmd_reproduce) < 0)
+        roar_cli_die_error();
     git_libgit2_init();
     if ((cmd->flags & (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)) &&
         roar_repo_open(&ctx.repo, NULL) < 0)

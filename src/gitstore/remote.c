@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/privdrop.h"
 
 #define HEXSZ ROAR_OID_HEXSZ
 
@@ -83,8 +84,8 @@ int roar_remote_run_git(roar_git_result *out, const char *const *args, unsigned 
     if (pid == 0) {
         int null = open("/dev/null", O_RDONLY);
         if (null < 0 || dup2(null, 0) < 0 || (fds[0] >= 0 && dup2(fds[0], 1) < 0) ||
-            (fds[1] >= 0 && dup2(fds[1], 2) < 0))
-            _exit(126);
+            (fds[1] >= 0 && dup2(fds[1], 2) < 0) || roar_privdrop_child() != 0)
+            _exit(126); /* roar_privdrop_child: git as the sudo user only (SPEC §8) */
         signal(SIGPIPE, SIG_DFL);
         execvp("git", (char *const *)argv);
         _exit(errno == ENOENT ? 127 : 126);
