@@ -249,7 +249,11 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     for (i = 0; i < meta->argc; i++) {
         roar_buf_clear(&b);
-        if ((error = roar_redact_arg(&b, meta->argv[i])) < 0)
+        if (i > 0 && roar_redact_takes_value(meta->argv[i - 1]))
+            error = roar_buf_puts(&b, ROAR_REDACTED); /* `--password VALUE` */
+        else
+            error = roar_redact_arg(&b, meta->argv[i]);
+        if (error < 0)
             goto cleanup;
         if (!(argv[i] = strdup(b.ptr))) {
             error = roar_error_set(ROAR_ENOMEM, "out of memory");

@@ -89,6 +89,44 @@ static bool next_url_password(const char *s, const char **pw, size_t *pw_len)
     return false;
 }
 
+/* Case-insensitive: s[0..len) ends with the upper-case word. */
+static bool ends_with_word(const char *s, size_t len, const char *word)
+{
+    size_t wlen = strlen(word), i;
+    if (len < wlen)
+        return false;
+    for (i = 0; i < wlen; i++)
+        if (upper(s[len - wlen + i]) != word[i])
+            return false;
+    return true;
+}
+
+bool roar_redact_takes_value(const char *arg)
+{
+    const char *name = arg, *p;
+    size_t len, i;
+
+    if (!arg || arg[0] != '-' || strchr(arg, '='))
+        return false;
+    name += arg[1] == '-' ? 2 : 1;
+    len = strlen(name);
+    if (len == 0 || (len > 3 && !strncmp(name, "no-", 3)))
+        return false;
+    for (p = name; *p; p++)
+        if (!option_char(*p))
+            return false;
+    /* The name must end with the secret word, as a whole word: `--password`,
+     * `--api-key`, `--token`; `--key-file`, `--skip-key-check` and `--monkey` name
+     * something else. */
+    for (i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++) {
+        size_t wlen = strlen(secret_words[i]);
+        if (ends_with_word(name, len, secret_words[i]) &&
+            (len == wlen || strchr("-_.", name[len - wlen - 1])))
+            return true;
+    }
+    return false;
+}
+
 bool roar_redact_arg_needed(const char *arg)
 {
     const char *pw;

@@ -25,6 +25,13 @@ bool roar_redact_env_name(const char *name);
  * partial append). `arg` is borrowed. */
 int roar_redact_arg(roar_buf *out, const char *arg);
 
+/* Whether arg is an option whose value comes as the next argument and is secret:
+ * `-`/`--` then a name of [A-Za-z0-9_.-] without `=`, not starting with `no-`, whose
+ * name ends with the word TOKEN, SECRET, PASSWORD or KEY (case-insensitive; the whole
+ * name or after `-`, `_`, `.`): `--password`, `--api-key`, `-token`, `--AWS_SECRET`. The caller records the next argument as
+ * ROAR_REDACTED, whatever it is (a secret may start with `-`). */
+bool roar_redact_takes_value(const char *arg);
+
 /* Whether roar_redact_arg would change arg. */
 bool roar_redact_arg_needed(const char *arg);
 

@@ -80,12 +80,34 @@ static void test_url_credentials(void **state)
     expect_redacted("data/train.csv", "data/train.csv");
 }
 
+/* `--password VALUE`: the option is kept, the caller redacts the next argument. */
+static void test_options_taking_the_next_argument(void **state)
+{
+    static const char *const takes[] = {
+        "--password", "-password", "--api-key", "--token", "--AWS_SECRET", "-p.key",
+        "--db-Password", "--client_secret", "-KEY",
+    };
+    static const char *const plain[] = {
+        "--password=x", "--key-file", "--skip-key-check", "--no-password", "password",
+        "--", "-", "--tokens", "--pass word", "--monkey", "--apikey", NULL,
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(takes) / sizeof(takes[0]); i++)
+        assert_true(roar_redact_takes_value(takes[i]));
+    for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        assert_false(roar_redact_takes_value(plain[i]));
+    /* The option itself is not a secret: it is recorded as it is. */
+    expect_redacted("--password", "--password");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_names),
         cmocka_unit_test(test_secret_options),
         cmocka_unit_test(test_url_credentials),
+        cmocka_unit_test(test_options_taking_the_next_argument),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
