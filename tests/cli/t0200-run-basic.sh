@@ -248,6 +248,14 @@ test_expect_success 'secrets in argv are redacted in the command line' '
     test_grep -v hunter2 "$TEST_DIR/rec"
 '
 
+test_expect_success 'a secret given as the argument after its option is redacted' '
+    roar_setup &&
+    roar_run sh -c true sh --password hunter2 --api-key -k3y --key-file data.txt &&
+    test "$(record_field command)" = "sh -c true sh --password '"'"'***'"'"' --api-key '"'"'***'"'"' --key-file data.txt" &&
+    test_grep -v hunter2 "$TEST_DIR/rec" &&
+    test_grep -v k3y "$TEST_DIR/rec"
+'
+
 test_expect_success 'roar.env: named variables only, never secret-looking names' '
     roar_setup &&
     git config roar.env PYTHONHASHSEED &&
