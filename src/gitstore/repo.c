@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "gitstore/cmdline_config.h"
 #include "graph/oid.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -256,7 +257,8 @@ int roar_repo_open(roar_repo **out, const char *start_dir)
         error = open_error(rc, start_dir);
         goto cleanup;
     }
-    if ((error = apply_env_worktree(repo->git, start_dir)) < 0)
+    if ((error = roar_cmdline_config_apply(repo->git)) < 0 ||
+        (error = apply_env_worktree(repo->git, start_dir)) < 0)
         goto cleanup;
 
     if (!git_repository_is_bare(repo->git) && git_repository_workdir(repo->git) &&

@@ -208,4 +208,25 @@ test_expect_success '.roarignore and roar.exclude drop work-tree paths' '
 	EOF
 '
 
+test_expect_success 'git -c roar.exclude=... applies to that run only' '
+    roar_setup &&
+    echo l >x.log && echo k >keep &&
+    (git() { command git -c roar.exclude="**/*.log" "$@"; } && roar_run cat x.log keep) &&
+    expect_edges <<-EOF &&
+	$(edge in keep)
+	EOF
+    roar_run cat x.log keep &&
+    expect_edges <<-EOF
+	$(edge in keep)
+	$(edge in x.log)
+	EOF
+'
+
+test_expect_success 'a malformed GIT_CONFIG_PARAMETERS is refused before the command runs' '
+    roar_setup &&
+    test_must_fail env GIT_CONFIG_PARAMETERS="roar.exclude=x" git roar run touch ran 2>err &&
+    test_grep "bogus format in GIT_CONFIG_PARAMETERS" err &&
+    test ! -e ran
+'
+
 test_done
