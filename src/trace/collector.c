@@ -183,6 +183,26 @@ static int hash_via_fd(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *
     return rc;
 }
 
+/* Hashes `path`, accepting the id only under `ident` when known (SPEC §4.6). A rename
+ * or link source is hashed at its new name after the call, and both calls change the
+ * inode's ctime: a ctime that alone moved is the same content (a write would have
+ * moved mtime too). */
+static int hash_path(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size,
+                     const char *path, const roar_ident *ident)
+{
+    struct stat st;
+    int rc = c->opts->hash(id, size, path, ident && ident->known ? ident : NULL,
+                           c->opts->hash_payload);
+    if (rc == ROAR_ECHANGED && ident && ident->known && stat(path, &st) == 0 &&
+        same_content(&st, ident)) {
+        roar_ident now = *ident;
+        now.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        roar_error_clear();
+        rc = c->opts->hash(id, size, path, &now, c->opts->hash_payload);
+    }
+    return rc;
+}
+
 /* `waited`: a shim is blocked on this hash (a round trip), so content that changed
  * before we could read it means the shim stopped waiting: roar.hashWait ran out. */
 static void hash_now(collector *c, roar_fsfile *file, const char *path, const roar_ident *ident,
@@ -191,25 +211,13 @@ static void hash_now(collector *c, roar_fsfile *file, const char *path, const ro
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t size = 0;
     int64_t t0 = mono_ms();
-    struct stat st;
     int rc;
 
     if (hash_via_fd(c, id, &size, tgid, fd, ident) == 0) {
         roar_fdstate_set_preimage(c->st, file, id, size);
         return;
     }
-    rc = c->opts->hash(id, &size, path, ident && ident->known ? ident : NULL, c->opts->hash_payload);
-
-    /* A rename or link source is hashed at its new name after the call, and both
-     * calls change the inode's ctime: a ctime that alone moved is the same content
-     * (a write would have moved mtime too). */
-    if (rc == ROAR_ECHANGED && ident && ident->known && stat(path, &st) == 0 &&
-        same_content(&st, ident)) {
-        roar_ident now = *ident;
-        now.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-        roar_error_clear();
-        rc = c->opts->hash(id, &size, path, &now, c->opts->hash_payload);
-    }
+    rc = hash_path(c, id, &size, path, ident);
     if (rc == 0) {
         roar_fdstate_set_preimage(c->st, file, id, size);
         return;
@@ -942,6 +950,7 @@ static int build_result(collector *c, size_t running)
         const deferred_hash *d;
         char id[ROAR_FDSTATE_OIDSZ + 1];
         uint64_t size = e->ident.size;
+        const char *name;
         const char *idp = NULL;
 
         if (!record_form(c, e->path, &inside))
@@ -954,6 +963,11 @@ static int build_result(collector *c, size_t running)
                    c->opts->hash(id, &size, d->path, d->ident.known ? &d->ident : NULL,
                                  c->opts->hash_payload) == 0) {
             idp = id; /* put off while filtered, wanted now: unchanged since, verified */
+        } else if (e->ident.known && (name = roar_fdstate_file_name(e->file)) &&
+                   hash_path(c, id, &size, name, &e->ident) == 0) {
+            /* Not hashed in time (eBPF): gone from its name by then (a directory
+             * renamed right after the read), but still the content seen at open. */
+            idp = id;
         } else {
             roar_error_clear();
             size = e->ident.size;

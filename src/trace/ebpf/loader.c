@@ -101,6 +101,77 @@ static void cwd_forget(roar_ebpf_conv *c, uint32_t tgid)
     group_unref(roar_keymap_remove(&c->cwds, &tgid, sizeof(tgid)));
 }
 
+/* The canonical form of a renamed name: realpath of what exists now (the new name), or
+ * of the parent of what no longer does (the old one). Lexical form when neither works. */
+static void rename_canon(roar_buf *out, const char *path, bool gone)
+{
+    char *r = NULL, *slash;
+    roar_buf_clear(out);
+    if (!gone) {
+        r = realpath(path, NULL);
+    } else if ((slash = strrchr(path, '/')) && slash != path) {
+        char *dir = strndup(path, (size_t)(slash - path));
+        char *rd = dir ? realpath(dir, NULL) : NULL;
+        if (rd && roar_buf_puts(out, strcmp(rd, "/") ? rd : "") == 0 &&
+            roar_buf_puts(out, slash) == 0) {
+            free(rd);
+            free(dir);
+            return;
+        }
+        free(rd);
+        free(dir);
+        roar_buf_clear(out);
+    }
+    if (roar_buf_puts(out, r ? r : path) < 0)
+        roar_error_clear();
+    free(r);
+}
+
+/* A directory renamed by the job moves the cwds at or beneath it: the kernel follows
+ * the cwd's dentry, and relative names must follow it too (chdir d; mv ../d ../e;
+ * open c names e/c). With `exchange` the two trade places. A rename made outside the
+ * job is not seen (docs/ebpf.md, Known gaps). */
+static int cwd_renamed(roar_ebpf_conv *c, const char *from, const char *to, bool exchange)
+{
+    roar_buf a, b, tmp;
+    size_t k, la, lb;
+    int error = 0;
+
+    roar_buf_init(&a);
+    roar_buf_init(&b);
+    roar_buf_init(&tmp);
+    rename_canon(&a, from, !exchange);
+    rename_canon(&b, to, false);
+    la = a.size;
+    lb = b.size;
+    for (k = 0; k < c->cwds.cap && error == 0; k++) {
+        cwd_group *g = c->cwds.slots[k].value;
+        const char *p;
+        size_t skip;
+        if (!c->cwds.slots[k].key || g->too_long || !la || !lb)
+            continue;
+        p = g->path.ptr;
+        if (!strncmp(p, a.ptr, la) && (p[la] == '/' || !p[la]))
+            skip = la;
+        else if (exchange && !strncmp(p, b.ptr, lb) && (p[lb] == '/' || !p[lb]))
+            skip = lb;
+        else
+            continue;
+        roar_buf_clear(&tmp);
+        if (roar_buf_puts(&tmp, skip == la ? b.ptr : a.ptr) < 0 ||
+            roar_buf_puts(&tmp, p + skip) < 0) {
+            error = ROAR_ENOMEM;
+            break;
+        }
+        roar_buf_clear(&g->path);
+        error = roar_buf_puts(&g->path, tmp.ptr);
+    }
+    roar_buf_dispose(&a);
+    roar_buf_dispose(&b);
+    roar_buf_dispose(&tmp);
+    return error;
+}
+
 /* The cwd of tgid: as its records told (exec, chdir, fork), else as /proc says now (a
  * process whose fork record was lost), else NULL. *too_long when its walk did not fit. */
 static const char *cwd_of(roar_ebpf_conv *c, uint32_t tgid, bool *too_long)
@@ -459,6 +530,9 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
                 h.mode = st.st_mode;
             }
         }
+        if (h.type == ROAR_EV_RENAME && p1 && p2 && (h.flags & ROAR_RENAME_F_DIR) &&
+            (error = cwd_renamed(c, p1, p2, (h.flags & RENAME_EXCHANGE) != 0)) < 0)
+            return error;
         if ((h.type == ROAR_EV_RENAME && (!p1 || !p2)) ||
             (h.type == ROAR_EV_LINK && ((!p1 && h.fd < 0) || !p2)) ||
             (h.type == ROAR_EV_UNLINK && !p1) || (h.type == ROAR_EV_TRUNCATE && !p1 && h.fd < 0)) {
