@@ -140,8 +140,7 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
     case ROAR_OBJREF_REVPATH: {
         char wt[ROAR_OID_HEXSZ + 1];
         add_edge_jobs(set, q, ref.blob);
-        if (roar_objref_worktree_blob(wt, ctx->repo, ref.blob, ref.path,
-                                      ref.commit[0] ? ref.commit : NULL) == 0 &&
+        if (roar_objref_revpath_worktree_blob(wt, ctx->repo, &ref) == 0 &&
             strcmp(wt, ref.blob) != 0)
             add_edge_jobs(set, q, wt);
         break;
@@ -196,6 +195,38 @@ static void put_agent(roar_buf *out, const char *user)
     CHECK(roar_buf_printf(&id, "agent:%s", user));
     CHECK(roar_json_string(out, id.ptr, id.size, NULL));
     roar_buf_dispose(&id);
+}
+
+/* The `used` (inputs, at the job's start) or `wasGeneratedBy` (outputs, at its end)
+ * relations of every job's edges whose content is known, numbered on from *n. */
+static void put_prov_edges(roar_buf *out, const job_set *set, roar_role role, size_t *n)
+{
+    bool first = true;
+    size_t i, e;
+
+    for (i = 0; i < set->count; i++) {
+        const roar_job *job = &set->items[i].job;
+        for (e = 0; e < job->edge_count; e++) {
+            const roar_edge *edge = &job->edges[e];
+            if (edge->role != role || !edge->id_known)
+                continue;
+            if (role == ROAR_ROLE_IN)
+                CHECK(roar_buf_printf(out,
+                                      "%s\n\"_:u%zu\":{\"prov:activity\":\"job:%s\","
+                                      "\"prov:entity\":\"blob:%s\",\"prov:time\":\"",
+                                      first ? "" : ",", ++*n, job->id, edge->id));
+            else
+                CHECK(roar_buf_printf(out,
+                                      "%s\n\"_:g%zu\":{\"prov:entity\":\"blob:%s\","
+                                      "\"prov:activity\":\"job:%s\",\"prov:time\":\"",
+                                      first ? "" : ",", ++*n, edge->id, job->id));
+            put_time(out, role == ROAR_ROLE_IN ? job->start_ms : job->end_ms);
+            CHECK(roar_buf_puts(out, "\",\"roar:path\":"));
+            CHECK(roar_json_cstr(out, edge->path));
+            CHECK(roar_buf_putc(out, '}'));
+            first = false;
+        }
+    }
 }
 
 /* Entities are contents (blob ids): one content read by one job and written by another
@@ -265,43 +296,9 @@ static void export_prov(roar_buf *out, const job_set *set)
         first = false;
     }
     CHECK(roar_buf_puts(out, "},\n\"used\":{"));
-    first = true;
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        for (e = 0; e < job->edge_count; e++) {
-            const roar_edge *edge = &job->edges[e];
-            if (edge->role != ROAR_ROLE_IN || !edge->id_known)
-                continue;
-            CHECK(roar_buf_printf(out,
-                                  "%s\n\"_:u%zu\":{\"prov:activity\":\"job:%s\","
-                                  "\"prov:entity\":\"blob:%s\",\"prov:time\":\"",
-                                  first ? "" : ",", ++n, job->id, edge->id));
-            put_time(out, job->start_ms);
-            CHECK(roar_buf_puts(out, "\",\"roar:path\":"));
-            CHECK(roar_json_cstr(out, edge->path));
-            CHECK(roar_buf_putc(out, '}'));
-            first = false;
-        }
-    }
+    put_prov_edges(out, set, ROAR_ROLE_IN, &n);
     CHECK(roar_buf_puts(out, "},\n\"wasGeneratedBy\":{"));
-    first = true;
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        for (e = 0; e < job->edge_count; e++) {
-            const roar_edge *edge = &job->edges[e];
-            if (edge->role != ROAR_ROLE_OUT || !edge->id_known)
-                continue;
-            CHECK(roar_buf_printf(out,
-                                  "%s\n\"_:g%zu\":{\"prov:entity\":\"blob:%s\","
-                                  "\"prov:activity\":\"job:%s\",\"prov:time\":\"",
-                                  first ? "" : ",", ++n, edge->id, job->id));
-            put_time(out, job->end_ms);
-            CHECK(roar_buf_puts(out, "\",\"roar:path\":"));
-            CHECK(roar_json_cstr(out, edge->path));
-            CHECK(roar_buf_putc(out, '}'));
-            first = false;
-        }
-    }
+    put_prov_edges(out, set, ROAR_ROLE_OUT, &n);
     CHECK(roar_buf_puts(out, "},\n\"wasAssociatedWith\":{"));
     first = true;
     for (i = 0; i < set->count; i++) {

@@ -257,8 +257,7 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
         const char *blob = ref.blob;
         /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
         if (ref.kind == ROAR_OBJREF_REVPATH) {
-            if (roar_objref_worktree_blob(wt, ctx->repo, ref.blob, ref.path,
-                                          ref.commit[0] ? ref.commit : NULL) < 0)
+            if (roar_objref_revpath_worktree_blob(wt, ctx->repo, &ref) < 0)
                 roar_cli_die_error();
             blob = wt;
         }

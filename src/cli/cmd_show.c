@@ -1,6 +1,5 @@
 /* `git roar show [--json] OBJ`: a job's whole record; for a file, `<rev>:<path>` or blob
  * the jobs that produced and consumed that content; for a commit, what explains it. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,9 +256,7 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
     const char *kind = ref->kind == ROAR_OBJREF_PATH ? "file" : "blob";
 
     /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
-    if (ref->kind == ROAR_OBJREF_REVPATH &&
-        roar_objref_worktree_blob(wt, repo, ref->blob, ref->path,
-                                  ref->commit[0] ? ref->commit : NULL) < 0)
+    if (ref->kind == ROAR_OBJREF_REVPATH && roar_objref_revpath_worktree_blob(wt, repo, ref) < 0)
         roar_cli_die_error();
 
     if (cache) {
@@ -424,10 +421,8 @@ static void show_commit(roar_query *q, roar_repo *repo, const char *commit, bool
     roar_cache_id_list attached = ROAR_CACHE_ID_LIST_INIT;
     roar_explain_list files = ROAR_EXPLAIN_LIST_INIT;
     roar_buf out = ROAR_BUF_INIT;
-    roar_query_job j;
     size_t i, k, produced = 0;
 
-    roar_query_job_init(&j);
     if (cache && roar_cache_commit_jobs(&attached, cache, commit) < 0)
         roar_cli_die_error();
     if (roar_explain_commit(&files, repo, cache, commit) < 0)
@@ -439,11 +434,7 @@ static void show_commit(roar_query *q, roar_repo *repo, const char *commit, bool
         CHECK(roar_buf_printf(&out,
                               "{\"version\":%d,\"kind\":\"commit\",\"commit\":\"%s\",\"jobs\":[",
                               ROAR_QUERY_JSON_VERSION, commit));
-        for (i = 0; i < attached.count; i++) {
-            roar_query_job_load(&j, q, attached.items[i]);
-            CHECK(roar_buf_puts(&out, i ? "," : ""));
-            CHECK(roar_query_json_job(&out, &j, false));
-        }
+        roar_query_put_json_jobs(&out, q, &attached);
         CHECK(roar_buf_puts(&out, "],\"files\":["));
         for (i = 0; i < files.count; i++) {
             const roar_explain_file *f = &files.items[i];
@@ -469,12 +460,7 @@ static void show_commit(roar_query *q, roar_repo *repo, const char *commit, bool
     CHECK(roar_buf_printf(&out, "commit %s\n\njobs attached (%zu):\n", commit, attached.count));
     if (!attached.count)
         CHECK(roar_buf_puts(&out, "  none\n"));
-    for (i = 0; i < attached.count; i++) {
-        roar_query_job_load(&j, q, attached.items[i]);
-        CHECK(roar_buf_puts(&out, "  "));
-        CHECK(roar_query_job_line(&out, &j));
-        CHECK(roar_buf_putc(&out, '\n'));
-    }
+    roar_query_put_job_lines(&out, q, &attached, "  ");
     CHECK(roar_buf_printf(&out, "\nfiles changed (%zu, %zu produced by a recorded job):\n",
                           files.count, produced));
     for (i = 0; i < files.count; i++) {
@@ -495,21 +481,9 @@ static void show_commit(roar_query *q, roar_repo *repo, const char *commit, bool
     roar_query_flush(&out);
 
 cleanup:
-    roar_query_job_dispose(&j);
     roar_cache_id_list_dispose(&attached);
     roar_explain_list_dispose(&files);
     roar_buf_dispose(&out);
-}
-
-static bool is_hex(const char *s)
-{
-    size_t n = strlen(s), i;
-    if (n < 4 || n > ROAR_OID_HEXSZ)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return false;
-    return true;
 }
 
 /* ---- dispatch ----------------------------------------------------------------- */
@@ -525,7 +499,8 @@ int roar_cmd_show(roar_cli_ctx *ctx)
 
     roar_objref_init(&ref);
     error = roar_objref_resolve(&ref, q, ctx->repo, arg, ROAR_OBJREF_ANY, after_dashdash);
-    if (error == ROAR_ENOTFOUND && is_hex(arg) && !roar_query_cache(q)) {
+    if (error == ROAR_ENOTFOUND && roar_objref_is_hex(arg, 4, ROAR_OID_HEXSZ) &&
+        !roar_query_cache(q)) {
         /* Not an error: a job id, but nothing was ever recorded here. */
         if (json)
             printf("{\"version\":%d,\"kind\":\"none\"}\n", ROAR_QUERY_JSON_VERSION);
@@ -533,7 +508,7 @@ int roar_cmd_show(roar_cli_ctx *ctx)
             printf("no jobs recorded yet\n");
         goto done;
     }
-    if (error == ROAR_ENOTFOUND && is_hex(arg))
+    if (error == ROAR_ENOTFOUND && roar_objref_is_hex(arg, 4, ROAR_OID_HEXSZ))
         roar_cli_die("no job matches '%s', and it is not a file, a commit or a blob", arg);
     if (error < 0)
         roar_cli_die_error();

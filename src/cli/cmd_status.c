@@ -27,7 +27,6 @@ static roar_color state_color(roar_status_state state)
 
 static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
 {
-    roar_query_job j;
     size_t i;
 
     if (!st->count) {
@@ -49,19 +48,11 @@ static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
     if (!st->rerun.count)
         return;
     CHECK(roar_buf_printf(out, "\njobs to rerun, in order (%zu):\n", st->rerun.count));
-    roar_query_job_init(&j);
-    for (i = 0; i < st->rerun.count; i++) {
-        roar_query_job_load(&j, q, st->rerun.items[i]);
-        CHECK(roar_buf_puts(out, "  "));
-        CHECK(roar_query_job_line(out, &j));
-        CHECK(roar_buf_putc(out, '\n'));
-    }
-    roar_query_job_dispose(&j);
+    roar_query_put_job_lines(out, q, &st->rerun, "  ");
 }
 
 static void put_json(roar_buf *out, roar_query *q, const roar_status *st)
 {
-    roar_query_job j;
     size_t i;
 
     CHECK(roar_buf_printf(out, "{\"version\":%d,\"outputs\":[", ROAR_QUERY_JSON_VERSION));
@@ -83,14 +74,7 @@ static void put_json(roar_buf *out, roar_query *q, const roar_status *st)
         CHECK(roar_buf_putc(out, '}'));
     }
     CHECK(roar_buf_puts(out, "],\"rerun\":["));
-    roar_query_job_init(&j);
-    for (i = 0; i < st->rerun.count; i++) {
-        roar_query_job_load(&j, q, st->rerun.items[i]);
-        if (i)
-            CHECK(roar_buf_putc(out, ','));
-        CHECK(roar_query_json_job(out, &j, false));
-    }
-    roar_query_job_dispose(&j);
+    roar_query_put_json_jobs(out, q, &st->rerun);
     CHECK(roar_buf_puts(out, "]}\n"));
 }
 

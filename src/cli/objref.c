@@ -47,7 +47,7 @@ const char *roar_objref_kind_name(roar_objref_kind kind)
     return "object";
 }
 
-static bool is_hex(const char *s, size_t min, size_t max)
+bool roar_objref_is_hex(const char *s, size_t min, size_t max)
 {
     size_t n = strlen(s), i;
     if (n < min || n > max)
@@ -148,7 +148,7 @@ static int try_job(roar_objref *out, roar_query *q, const char *arg)
     roar_cache *cache = roar_query_cache(q);
     int error;
 
-    if (!cache || !is_hex(arg, 4, ROAR_OID_HEXSZ))
+    if (!cache || !roar_objref_is_hex(arg, 4, ROAR_OID_HEXSZ))
         return 0;
     error = roar_cache_job_resolve(out->job, cache, arg);
     if (error == ROAR_ENOTFOUND) {
@@ -195,7 +195,7 @@ static int try_blob(roar_objref *out, roar_query *q, roar_repo *repo, const char
     git_oid short_id, full;
     int error = 0;
 
-    if (!is_hex(arg, 4, ROAR_OID_HEXSZ))
+    if (!roar_objref_is_hex(arg, 4, ROAR_OID_HEXSZ))
         return 0;
     if (git_repository_odb(&odb, roar_repo_git(repo)) < 0) {
         error = set_git_error("cannot open the object database");
@@ -425,4 +425,11 @@ cleanup:
     git_buf_dispose(&buf);
     git_blob_free(blob);
     return error;
+}
+
+int roar_objref_revpath_worktree_blob(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo,
+                                      const roar_objref *ref)
+{
+    return roar_objref_worktree_blob(out, repo, ref->blob, ref->path,
+                                     ref->commit[0] ? ref->commit : NULL);
 }

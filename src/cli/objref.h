@@ -77,4 +77,12 @@ const char *roar_objref_kind_name(roar_objref_kind kind);
 int roar_objref_worktree_blob(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo, const char *blob_hex,
                               const char *path, const char *commit_hex);
 
+/* roar_objref_worktree_blob for a REVPATH ref: its blob as checked out from the commit
+ * rev names (as the work tree would check it out when rev is not a commit). */
+int roar_objref_revpath_worktree_blob(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo,
+                                      const roar_objref *ref);
+
+/* Whether `s` is min..max hex digits (a job or blob id prefix has 4 to 40). */
+bool roar_objref_is_hex(const char *s, size_t min, size_t max);
+
 #endif

@@ -451,6 +451,37 @@ cleanup:
     return error;
 }
 
+void roar_query_put_job_lines(roar_buf *out, roar_query *q, const roar_cache_id_list *ids,
+                              const char *indent)
+{
+    roar_query_job j;
+    size_t i;
+
+    roar_query_job_init(&j);
+    for (i = 0; i < ids->count; i++) {
+        roar_query_job_load(&j, q, ids->items[i]);
+        CHECK(roar_buf_puts(out, indent));
+        CHECK(roar_query_job_line(out, &j));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    roar_query_job_dispose(&j);
+}
+
+void roar_query_put_json_jobs(roar_buf *out, roar_query *q, const roar_cache_id_list *ids)
+{
+    roar_query_job j;
+    size_t i;
+
+    roar_query_job_init(&j);
+    for (i = 0; i < ids->count; i++) {
+        roar_query_job_load(&j, q, ids->items[i]);
+        if (i)
+            CHECK(roar_buf_putc(out, ','));
+        CHECK(roar_query_json_job(out, &j, false));
+    }
+    roar_query_job_dispose(&j);
+}
+
 void roar_query_flush(roar_buf *buf)
 {
     if (buf->size && fwrite(buf->ptr, 1, buf->size, stdout) != buf->size)

@@ -76,6 +76,15 @@ int roar_query_json_path(roar_buf *out, const char *key, const char *path);
  * deleted). */
 int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full);
 
+/* Each job of `ids`, loaded by id, as `<indent><summary line>\n` (dies on a cache error
+ * or out of memory). */
+void roar_query_put_job_lines(roar_buf *out, roar_query *q, const roar_cache_id_list *ids,
+                              const char *indent);
+
+/* The jobs of `ids` as summary JSON objects, comma-separated, without the brackets
+ * (dies on a cache error or out of memory). */
+void roar_query_put_json_jobs(roar_buf *out, roar_query *q, const roar_cache_id_list *ids);
+
 /* Writes buf to stdout (dies when stdout fails) and empties it. */
 void roar_query_flush(roar_buf *buf);
 
