@@ -94,6 +94,11 @@ enum roar_event_type {
 /* ROAR_EV_CLOSE flags */
 #define ROAR_CLOSE_F_CLOEXEC 0x1u
 
+/* ROAR_EV_WRITE flags: the fd may now write before the end of the file although it was
+ * opened O_APPEND (eBPF: fcntl(F_SETFL) without O_APPEND, sent with ret 0; pwritev2
+ * with RWF_NOAPPEND). The old content is then no longer a prefix (docs/ebpf.md). */
+#define ROAR_WRITE_F_NOAPPEND 0x1u
+
 /* ROAR_EV_RENAME flags, above the kernel's RENAME_* bits (1, 2, 4). */
 #define ROAR_RENAME_F_DIR (1u << 16)  /* the source is a directory */
 #define ROAR_RENAME_F_FILE (1u << 17) /* the source is known not to be a directory */
@@ -162,25 +167,29 @@ static inline size_t roar_event_wire_size(size_t path_strlen, size_t path2_strle
 /* Encodes one record into out[0..cap): copies *hdr, fills len, path_len, path2_len and
  * version, appends the paths (either may be NULL) and zero padding. Returns the record
  * size, or 0 when it does not fit in cap or a path is too long (nothing is then
- * meaningful in out). Header-only and libc-only so the preload shim can use it. */
-static inline size_t roar_event_encode(void *out, size_t cap, const struct roar_event_hdr *hdr,
-                                       const char *path, const char *path2)
+ * meaningful in out). Header-only and libc-only so the preload shim can use it.
+ * roar_event_encode_len takes the paths' strlen, for callers that know them. */
+static inline size_t roar_event_encode_len(void *out, size_t cap,
+                                           const struct roar_event_hdr *hdr, const char *path,
+                                           size_t l1, const char *path2, size_t l2)
 {
-    size_t l1 = path ? strlen(path) : 0, l2 = path2 ? strlen(path2) : 0;
     size_t total = roar_event_wire_size(l1, l2, path != NULL, path2 != NULL);
-    struct roar_event_hdr h;
     unsigned char *p = (unsigned char *)out;
     size_t at = ROAR_EVENT_HDR_SIZE;
+    __u32 len = (__u32)total, pl1 = path ? (__u32)(l1 + 1) : 0;
+    __u32 pl2 = path2 ? (__u32)(l2 + 1) : 0;
+    __u16 version = ROAR_EVENT_VERSION;
 
     if (total == 0 || total > cap)
         return 0;
-    h = *hdr;
-    h.version = ROAR_EVENT_VERSION;
-    h.len = (__u32)total;
-    h.path_len = path ? (__u32)(l1 + 1) : 0;
-    h.path2_len = path2 ? (__u32)(l2 + 1) : 0;
-    memset(h.reserved, 0, sizeof(h.reserved));
-    memcpy(p, &h, sizeof(h));
+    /* Straight into out (no aligned copy of the header in between), then the fields
+     * this function owns; out need not be aligned. */
+    memcpy(p, hdr, sizeof(*hdr));
+    memcpy(p + offsetof(struct roar_event_hdr, len), &len, sizeof(len));
+    memcpy(p + offsetof(struct roar_event_hdr, path_len), &pl1, sizeof(pl1));
+    memcpy(p + offsetof(struct roar_event_hdr, path2_len), &pl2, sizeof(pl2));
+    memcpy(p + offsetof(struct roar_event_hdr, version), &version, sizeof(version));
+    memset(p + offsetof(struct roar_event_hdr, reserved), 0, sizeof(hdr->reserved));
     if (path) {
         memcpy(p + at, path, l1 + 1);
         at += l1 + 1;
@@ -191,6 +200,13 @@ static inline size_t roar_event_encode(void *out, size_t cap, const struct roar_
     }
     memset(p + at, 0, total - at);
     return total;
+}
+
+static inline size_t roar_event_encode(void *out, size_t cap, const struct roar_event_hdr *hdr,
+                                       const char *path, const char *path2)
+{
+    return roar_event_encode_len(out, cap, hdr, path, path ? strlen(path) : 0, path2,
+                                 path2 ? strlen(path2) : 0);
 }
 
 /* A file's identity at one moment (SPEC §4.3). */

@@ -25,6 +25,10 @@ struct roar_ring {
     unsigned stall_ms;    /* see roar_ring_set_stall_ms */
     uint64_t stall_pos;   /* position of the slot we are waiting for, if any */
     uint64_t stall_since; /* ms, monotonic; 0 = not stalled */
+    /* Last hdr->reserve seen. Producers write that cache line on every record: reading
+     * it per record would pull it away from them each time, so a published slot is
+     * checked against this copy first, and the real cursor read only when needed. */
+    uint64_t reserve_seen;
 };
 
 #define DEFAULT_STALL_MS 10000u
@@ -205,12 +209,17 @@ int roar_ring_read(roar_ring *r, void *buf, size_t cap, size_t *out_len, int wai
     *out_len = 0;
     for (;;) {
         uint64_t rd = __atomic_load_n(&r->hdr->read, __ATOMIC_RELAXED);
-        uint64_t reserve = __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE);
-        uint64_t off = rd & (r->size - 1), word, len;
+        uint64_t off = rd & (r->size - 1), word, len, reserve = r->reserve_seen;
 
+        word = __atomic_load_n((uint64_t *)(r->data + off), __ATOMIC_ACQUIRE);
+        /* The copy lags behind, so it can only fail a slot that is good: then the slot
+         * is judged against the real cursor, exactly as if no copy were kept. */
+        if (word == 0 || !word_valid(r, rd, word, reserve)) {
+            reserve = __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE);
+            r->reserve_seen = reserve;
+        }
         if (reserve == rd)
             return 0;
-        word = __atomic_load_n((uint64_t *)(r->data + off), __ATOMIC_ACQUIRE);
         if (word == 0) {
             /* Reserved, not yet published: a producer is copying, or died copying. */
             uint64_t now = now_ms();

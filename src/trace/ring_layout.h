@@ -18,7 +18,9 @@
 #include "trace/event.h"
 
 #define ROAR_RING_MAGIC 0x31474e4952524f52ull /* "RORRING1" little-endian */
-#define ROAR_RING_VERSION 1u
+/* 2: seq is derived from the slot position (version 1 took it from a shared counter),
+ * so producers of both versions must never share a ring. */
+#define ROAR_RING_VERSION 2u
 /* The header occupies one page; the data area follows it. */
 #define ROAR_RING_HDR_SIZE 4096u
 #define ROAR_RING_DEFAULT_DATA (16u << 20)
@@ -47,8 +49,7 @@ struct roar_ring_hdr {
     uint64_t read; /* consumer: everything before it is consumed and zeroed */
     uint8_t pad2[56];
     uint64_t lost; /* events dropped by producers (ring full, collector gone) */
-    uint64_t seq;  /* last event sequence number handed out (fetch-add) */
-    uint8_t pad3[48];
+    uint8_t pad3[56];
 };
 _Static_assert(sizeof(struct roar_ring_hdr) == 256, "ring header layout");
 _Static_assert(sizeof(struct roar_ring_hdr) <= ROAR_RING_HDR_SIZE, "ring header fits a page");
@@ -85,12 +86,17 @@ struct roar_ctl_rep {
 /* ---- producer (the shim; test_ring) ------------------------------------------------ */
 
 /* A producer's view of one mapped ring. data_size is copied at map time, never re-read
- * from shared memory (a scribbled header must not send a producer out of bounds). */
+ * from shared memory (a scribbled header must not send a producer out of bounds).
+ * read_seen is a private copy of hdr->read (0 at first): the consumer writes that cache
+ * line after every record, so reading it on every reserve would cost a cross-core miss
+ * each time. The copy lags behind the real cursor, which only grows, so it can only
+ * make the ring look fuller than it is; the real cursor is read when it looks full. */
 struct roar_ringp {
     struct roar_ring_hdr *hdr;
     unsigned char *data;
     uint64_t size;
     uint32_t full_wait_ms; /* bound on waiting for space before dropping */
+    uint64_t read_seen;    /* <= hdr->read; shared by this process's threads */
 };
 
 /* A reserved slot: the record goes to rec[0..cap), then roar_ringp_commit. */
@@ -129,9 +135,9 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
                                      size_t rec_len)
 {
     struct roar_ring_hdr *h = r->hdr;
-    uint64_t need = ROAR_SLOT_WORD + rec_len, pos, total, off, tail, deadline = 0;
+    uint64_t need = ROAR_SLOT_WORD + rec_len, pos, total, off, tail, rd, deadline = 0;
     unsigned spins = 0;
-    int saved = errno;
+    int saved = 0;
 
     if (rec_len == 0 || rec_len % ROAR_EVENT_ALIGN || need > r->size / 2)
         return -1;
@@ -141,7 +147,14 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
         tail = r->size - off;
         /* A record that would cross the end is placed at offset 0 behind a pad slot. */
         total = tail < need ? tail + need : need;
-        if (pos + total - __atomic_load_n(&h->read, __ATOMIC_ACQUIRE) <= r->size) {
+        /* Acquire pairs with the release below (or the consumer's): the consumer zeroed
+         * what lies before that cursor before it published it. */
+        rd = __atomic_load_n(&r->read_seen, __ATOMIC_ACQUIRE);
+        if (pos + total - rd > r->size) {
+            rd = __atomic_load_n(&h->read, __ATOMIC_ACQUIRE);
+            __atomic_store_n(&r->read_seen, rd, __ATOMIC_RELEASE);
+        }
+        if (pos + total - rd <= r->size) {
             if (__atomic_compare_exchange_n(&h->reserve, &pos, pos + total, 0,
                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
                 break;
@@ -149,6 +162,7 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
         }
         /* Full: wait for the consumer in short sleeps, never past the bound. */
         if (++spins == 1) {
+            saved = errno; /* only this slow path makes system calls */
             deadline = roar_ringp_now_ms() + r->full_wait_ms;
         } else if (roar_ringp_now_ms() > deadline || !roar_ringp_collector_alive(r)) {
             errno = saved;
@@ -170,7 +184,8 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
     out->rec = r->data + off + ROAR_SLOT_WORD;
     out->pos = pos;
     out->len = (uint32_t)need;
-    errno = saved;
+    if (spins)
+        errno = saved;
     return 0;
 }
 
@@ -181,10 +196,12 @@ static inline void roar_ringp_commit(struct roar_ringp_slot *s)
                      __ATOMIC_RELEASE);
 }
 
-/* Hands out the next sequence number (global across every traced process). */
-static inline uint64_t roar_ringp_next_seq(struct roar_ringp *r)
+/* The sequence number of the record in a reserved slot: its position in the ring (in
+ * 8-byte units, from 1). Unique across every traced process and increasing in ring
+ * order, with no shared counter to bump. The collector only matches round trips by it. */
+static inline uint64_t roar_ringp_slot_seq(const struct roar_ringp_slot *s)
 {
-    return __atomic_add_fetch(&r->hdr->seq, 1, __ATOMIC_RELAXED);
+    return (s->pos >> 3) + 1;
 }
 
 /* Encodes and publishes one event; hdr->seq is set here. Returns 0, or -1 when the
@@ -200,8 +217,8 @@ static inline int roar_ringp_publish(struct roar_ringp *r, struct roar_event_hdr
         roar_ringp_lose(r);
         return -1;
     }
-    hdr->seq = roar_ringp_next_seq(r);
-    roar_event_encode(s.rec, len, hdr, path, path2);
+    hdr->seq = roar_ringp_slot_seq(&s);
+    roar_event_encode_len(s.rec, len, hdr, path, l1, path2, l2);
     roar_ringp_commit(&s);
     return 0;
 }

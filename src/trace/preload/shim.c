@@ -195,17 +195,27 @@ static long cwd_get(char *out)
     return (long)n;
 }
 
+/* Whether normalise(p) would change p: only a "//", a component starting with a dot or
+ * a trailing slash can make it differ, and a clean path (the usual case: a cwd from the
+ * kernel joined with "file") skips the per-component pass. */
+static int needs_normalise(const char *p, size_t len)
+{
+    return strstr(p, "/.") || strstr(p, "//") || (len > 1 && p[len - 1] == '/');
+}
+
 int roar_shim_abspath(char *out, int dirfd, const char *path)
 {
     size_t base = 0, n;
+    long cwd_len;
 
     if (!path)
         return -2;
     n = strlen(path);
     if (path[0] != '/') {
         if (dirfd == AT_FDCWD) {
-            if (cwd_get(out) < 0)
+            if ((cwd_len = cwd_get(out)) < 0)
                 goto too_long_or_unknown;
+            base = (size_t)cwd_len;
         } else {
             char link[32];
             ssize_t r;
@@ -214,8 +224,8 @@ int roar_shim_abspath(char *out, int dirfd, const char *path)
             if (r <= 0 || out[0] != '/')
                 return -2;
             out[r] = '\0';
+            base = (size_t)r;
         }
-        base = strlen(out);
         if (base + 1 + n + 1 > ROAR_SHIM_PATH)
             goto too_long;
         out[base++] = '/';
@@ -223,7 +233,8 @@ int roar_shim_abspath(char *out, int dirfd, const char *path)
         goto too_long;
     }
     memcpy(out + base, path, n + 1);
-    normalise(out);
+    if (needs_normalise(out, base + n))
+        normalise(out);
     return 0;
 
 too_long_or_unknown:
@@ -411,7 +422,7 @@ void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
     roar_shim_hdr(&h, ROAR_EV_FORK);
     h.ret = child > 0 ? child : -err;
     h.pid2 = child > 0 ? (uint32_t)child : 0;
-    h.seq = roar_ringp_next_seq(&roar_shim_ring);
+    h.seq = roar_ringp_slot_seq(&fs->slot);
     roar_event_encode(fs->slot.rec, fs->slot.len - ROAR_SLOT_WORD, &h, NULL, NULL);
     roar_ringp_commit(&fs->slot);
 }
