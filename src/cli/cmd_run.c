@@ -268,6 +268,10 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     copts.hash_wait_ms = cfg.hash_wait_ms;
     copts.hash = run_hash;
     copts.hash_payload = &hctx;
+    /* Only the eBPF tracer reports every way an O_APPEND fd can write before the end
+     * (F_SETFL, RWF_NOAPPEND): an append's old content can be its prefix (docs/ebpf.md). */
+    if (source.name && !strcmp(source.name, "ebpf"))
+        copts.hash_prefix = roar_hash_fd_prefix;
     fflush(stdout);
     fflush(stderr);
     if (roar_collector_run(&res, &copts, &source, argv) < 0) {

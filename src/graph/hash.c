@@ -209,6 +209,37 @@ cleanup:
     return error;
 }
 
+int roar_hash_fd_prefix(char out[ROAR_OID_HEXSZ + 1], int fd, uint64_t len)
+{
+    roar_blob_hasher *h = NULL;
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t bufsz = len < HASH_BUF_MAX ? (size_t)len : HASH_BUF_MAX;
+    int error;
+
+    out[0] = '\0';
+    if ((error = fstat_regular(&st, fd)) < 0)
+        return error;
+    if ((uint64_t)st.st_size < len)
+        return roar_error_set(ROAR_ECHANGED, "file shorter than the prefix to hash");
+    if ((error = roar_blob_hasher_new(&h, len)) < 0)
+        return error;
+    if (bufsz && !(buf = malloc(bufsz)))
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+    if (error == 0)
+        error = feed_range(h, fd, buf, bufsz, 0, len);
+    /* shrunk meanwhile: the bytes read may be anything */
+    if (error == 0 && (error = fstat_regular(&st, fd)) == 0 && (uint64_t)st.st_size < len)
+        error = roar_error_set(ROAR_ECHANGED, "file shrank while it was being hashed");
+    if (error == 0)
+        error = roar_blob_hasher_final(out, h);
+    if (error < 0)
+        out[0] = '\0';
+    roar_blob_hasher_free(h);
+    free(buf);
+    return error;
+}
+
 int roar_hash_path(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, const char *path,
                    const roar_stat_key *expected)
 {

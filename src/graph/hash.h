@@ -41,6 +41,12 @@ bool roar_stat_key_equal(const roar_stat_key *a, const roar_stat_key *b);
 int roar_hash_fd(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, int fd,
                  const roar_stat_key *expected);
 
+/* Blob id of the first `len` bytes of the regular file open as `fd` (pread: the offset
+ * stays). ROAR_ECHANGED when the file is shorter than len, before or after reading.
+ * Identity checks are the caller's: this is for an append-only file whose old content
+ * is its first `len` bytes (docs/ebpf.md). */
+int roar_hash_fd_prefix(char out[ROAR_OID_HEXSZ + 1], int fd, uint64_t len);
+
 /* As roar_hash_fd, opening `path` read-only (following symlinks) for the duration.
  * ROAR_ENOTFOUND when the path does not exist. */
 int roar_hash_path(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, const char *path,

@@ -203,6 +203,49 @@ static int hash_path(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *si
     return rc;
 }
 
+/* Whether st is the inode `ident` names, at least as long as it was then. */
+static bool same_inode_grown(const struct stat *st, const roar_ident *ident)
+{
+    return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == ident->dev &&
+           (uint64_t)st->st_ino == ident->ino && (uint64_t)st->st_size >= ident->size;
+}
+
+/* The file changed before we could hash it (eBPF: `>>` writes at once). If the job only
+ * appended to it, its old content is its first ident->size bytes: hash those, through
+ * the process's fd, else the path, and let fdstate decide at the end whether the job
+ * was append-only (roar_fdstate_set_prefix). A writer outside the job can change the
+ * bytes meanwhile, as for every hash made after the open (docs/ebpf.md). */
+static void hash_prefix(collector *c, roar_fsfile *file, const char *path,
+                        const roar_ident *ident, uint32_t tgid, int fd)
+{
+    char proc[64], id[ROAR_FDSTATE_OIDSZ + 1];
+    const char *cand[2] = {NULL, path};
+    struct stat st;
+    int i, pfd;
+
+    if (!c->opts->hash_prefix || !ident || !ident->known || !ident->size)
+        return;
+    if (fd >= 0 && tgid) {
+        snprintf(proc, sizeof(proc), "/proc/%u/fd/%d", (unsigned)tgid, fd);
+        cand[0] = proc;
+    }
+    for (i = 0; i < 2; i++) {
+        /* stat first: never open what is no longer that regular file (a FIFO) */
+        if (!cand[i] || stat(cand[i], &st) < 0 || !same_inode_grown(&st, ident))
+            continue;
+        if ((pfd = open(cand[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+            continue;
+        if (fstat(pfd, &st) == 0 && same_inode_grown(&st, ident) &&
+            c->opts->hash_prefix(id, pfd, ident->size) == 0) {
+            close(pfd);
+            roar_fdstate_set_prefix(c->st, file, id, ident->size);
+            return;
+        }
+        close(pfd);
+        roar_error_clear();
+    }
+}
+
 /* `waited`: a shim is blocked on this hash (a round trip), so content that changed
  * before we could read it means the shim stopped waiting: roar.hashWait ran out. */
 static void hash_now(collector *c, roar_fsfile *file, const char *path, const roar_ident *ident,
@@ -223,6 +266,8 @@ static void hash_now(collector *c, roar_fsfile *file, const char *path, const ro
         return;
     }
     roar_fdstate_set_preimage(c->st, file, NULL, ident ? ident->size : 0);
+    if (rc == ROAR_ECHANGED && !waited)
+        hash_prefix(c, file, path, ident, tgid, fd);
     /* The shim stopped waiting after roar.hashWait and went on changing the file:
      * during a hash that outlasted the wait, or before a late collector began it. */
     if (rc == ROAR_ECHANGED && (waited || mono_ms() - t0 >= (int64_t)c->opts->hash_wait_ms) &&

@@ -63,6 +63,10 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
 typedef int (*roar_collector_hash_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t *out_size,
                                       const char *path, const roar_ident *expected, void *payload);
 
+/* Blob id of the first `len` bytes of the regular file open as `fd`; ROAR_ECHANGED when
+ * it is shorter (roar_hash_fd_prefix). */
+typedef int (*roar_collector_prefix_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], int fd, uint64_t len);
+
 typedef struct {
     const char *worktree;         /* realpath of the work tree's top level, no trailing slash */
     roar_pathcanon *canon;        /* borrowed: SPEC §4.2 mapping */
@@ -71,6 +75,7 @@ typedef struct {
     unsigned hash_wait_ms;        /* roar.hashWait */
     roar_collector_hash_fn hash;
     void *hash_payload;
+    roar_collector_prefix_fn hash_prefix; /* NULL: an append's old content stays `-` */
     /* Environment for the command, NULL-terminated "NAME=value" (borrowed); the source's
      * variables and LD_PRELOAD are added to a copy of it. NULL: environ. */
     char *const *envp;

@@ -94,6 +94,11 @@ enum roar_event_type {
 /* ROAR_EV_CLOSE flags */
 #define ROAR_CLOSE_F_CLOEXEC 0x1u
 
+/* ROAR_EV_WRITE flags: the fd may now write before the end of the file although it was
+ * opened O_APPEND (eBPF: fcntl(F_SETFL) without O_APPEND, sent with ret 0; pwritev2
+ * with RWF_NOAPPEND). The old content is then no longer a prefix (docs/ebpf.md). */
+#define ROAR_WRITE_F_NOAPPEND 0x1u
+
 /* ROAR_EV_RENAME flags, above the kernel's RENAME_* bits (1, 2, 4). */
 #define ROAR_RENAME_F_DIR (1u << 16)  /* the source is a directory */
 #define ROAR_RENAME_F_FILE (1u << 17) /* the source is known not to be a directory */

@@ -33,6 +33,10 @@ struct roar_fsfile {
     bool changed;     /* created, truncated or written by the job */
     bool input;
     bool executed;
+    /* Something of the job may have changed bytes before the file's end: a write-capable
+     * open without O_APPEND (or with O_TRUNC, or one we missed), a truncate, fallocate,
+     * shared writable mmap, copy into it, or an fd that dropped O_APPEND. */
+    bool nonappend;
 
     /* A write-capable open without O_TRUNC before any change: the first change (unless a
      * truncation to 0) makes the file an input, and if none is seen, the end-of-job check
@@ -48,6 +52,11 @@ struct roar_fsfile {
     bool preimage_known;
     char preimage[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t preimage_size;
+    /* The id of the first prefix_size bytes, hashed after the file grew: its pre-job id
+     * if the job only ever appended to it (!nonappend, decided at the end). */
+    bool prefix_known;
+    char prefix[ROAR_FDSTATE_OIDSZ + 1];
+    uint64_t prefix_size;
 };
 
 /* An open file description: dup'd and inherited fds share one. */
@@ -351,6 +360,16 @@ bool roar_fdstate_next_hash(roar_fdstate *st, roar_fdstate_hashreq *out)
     return true;
 }
 
+void roar_fdstate_set_prefix(roar_fdstate *st, roar_fsfile *file, const char *id,
+                             uint64_t size)
+{
+    (void)st;
+    file->prefix_known = true;
+    memcpy(file->prefix, id, ROAR_FDSTATE_OIDSZ);
+    file->prefix[ROAR_FDSTATE_OIDSZ] = '\0';
+    file->prefix_size = size;
+}
+
 void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *id,
                                uint64_t size)
 {
@@ -562,6 +581,8 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
         return error;
     if (!f)
         return 0;
+    if (wr)
+        f->nonappend = true; /* an open we missed: O_APPEND or not, nobody knows */
     if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
         return error;
     if ((error = ofd_new(&o, f, rd, wr)) < 0)
@@ -609,6 +630,8 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
         return error;
     }
 
+    if (wr && (!(flags & O_APPEND) || (flags & O_TRUNC)))
+        f->nonappend = true;
     if (trunc && (error = mark_change(st, f, CHANGE_TRUNC_ZERO)) < 0)
         return error;
     if (!created && !trunc) {
@@ -786,19 +809,22 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
         return 0;
     case ROAR_EV_WRITE:
     case ROAR_EV_COPY:
+        if (ev->h.type == ROAR_EV_COPY || (ev->h.flags & ROAR_WRITE_F_NOAPPEND))
+            f->nonappend = true;
         /* A zero-byte write changes nothing (§4.5). */
         change = ev->h.ret > 0;
         break;
     case ROAR_EV_MMAP:
         if ((ev->h.arg & PROT_WRITE) && (ev->h.flags & MAP_SHARED))
-            change = true;
+            change = f->nonappend = true;
         else
             o->read_seen = true;
         break;
     case ROAR_EV_FALLOCATE:
-        change = true;
+        change = f->nonappend = true;
         break;
     case ROAR_EV_TRUNCATE:
+        f->nonappend = true;
         o->write_seen = true;
         return mark_change(st, f, ev->h.arg == 0 ? CHANGE_TRUNC_ZERO : CHANGE_OTHER);
     default:
@@ -818,6 +844,7 @@ static int ev_truncate_path(roar_fdstate *st, const roar_event *ev)
     roar_event_ident(&id, ev);
     if ((error = place(&f, st, ev->path, &id, false)) < 0)
         return error;
+    f->nonappend = true;
     return mark_change(st, f, ev->h.arg == 0 ? CHANGE_TRUNC_ZERO : CHANGE_OTHER);
 }
 
@@ -1209,6 +1236,10 @@ static int entry_add(entry_list *l, const char *path, roar_fsfile *f, const roar
         e->id_known = true;
         memcpy(e->id, f->preimage, sizeof(e->id));
         e->id_size = f->preimage_size;
+    } else if (with_id && f && f->prefix_known && !f->nonappend) {
+        e->id_known = true;
+        memcpy(e->id, f->prefix, sizeof(e->id));
+        e->id_size = f->prefix_size;
     }
     return 0;
 }

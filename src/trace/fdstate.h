@@ -68,6 +68,16 @@ bool roar_fdstate_next_hash(roar_fdstate *st, roar_fdstate_hashreq *out);
 void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *id,
                                uint64_t size);
 
+/* The collector could not hash `file` before it changed, but its identity (dev, ino)
+ * is the one at open and it has grown: `id` is the blob id of its first `size` bytes,
+ * `size` as in the identity of the request. It stands as the pre-job id only if, at the
+ * end, every write-capable open of the file in the job had O_APPEND and nothing else of
+ * the job could change bytes before its end (no O_TRUNC, truncate, fallocate, shared
+ * writable mmap, copy into it, fd that dropped O_APPEND, open we missed): the eBPF
+ * tracer's `>>` (docs/ebpf.md). */
+void roar_fdstate_set_prefix(roar_fdstate *st, roar_fsfile *file, const char *id,
+                             uint64_t size);
+
 /* For a directory renamed by the job (ROAR_EV_RENAME of a directory), the collector
  * lists the regular files now beneath the new name and reports each one the job never
  * touched: `old_path` is where it was, `new_path` where it is, `ident` its identity.

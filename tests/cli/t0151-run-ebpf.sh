@@ -73,6 +73,48 @@ test_expect_success 'shell redirections, a pipeline, cp, sort: the same jobs' '
     same "printf \"b\\na\\nb\\n\" >in" sh -c "sort <in | uniq >out; cp out copy; cat in >>log"
 '
 
+# An append lands before the collector can hash the old content; the job only appended,
+# so that content is the file's first old-size bytes (docs/ebpf.md). Untracked files: no
+# stat cache to fall back on.
+test_expect_success '>> on an existing file, cold: the same job (the old id)' '
+    same "echo old-log >log" sh -c "echo x >>log; echo y >>log" &&
+    test_grep "^in [0-9a-f]\{40\} 8 log$" "$TEST_DIR/ebpf.lines"
+'
+
+test_expect_success 'fopen "a" + fputs on an existing file, cold: the same job (the old id)' '
+    same "echo in >in; echo old-app >app" "$(fx fopen)" &&
+    test_grep "^in [0-9a-f]\{40\} 8 app$" "$TEST_DIR/ebpf.lines"
+'
+
+# Not an append: the fd drops O_APPEND (F_SETFL) or writes with RWF_NOAPPEND, at offset
+# 0. The prefix would be new bytes: the old id or -, never that.
+test_expect_success 'O_APPEND dropped, or RWF_NOAPPEND: the old id or -, never the prefix' '
+    roar_setup &&
+    for how in setfl noappend; do
+        echo "old content" >f &&
+        old=$(oid f) &&
+        roar_run -t ebpf /usr/bin/python3 -c "
+import fcntl, os, sys
+fd = os.open(\"f\", os.O_WRONLY | os.O_APPEND)
+os.write(fd, b\"more\\n\")
+if sys.argv[1] == \"setfl\":
+    fcntl.fcntl(fd, fcntl.F_SETFL, 0)
+    os.pwrite(fd, b\"X\", 0)
+else:
+    os.pwritev(fd, [b\"X\"], 0, 0x20)
+" $how &&
+        echo "Xld content" >expect && echo more >>expect && test_cmp expect f &&
+        prefix=$(head -c 12 f | git hash-object --no-filters --stdin) &&
+        id=$(sed -n "s/^in \([^ ]*\) 12 f$/\1/p" "$TEST_DIR/rec") &&
+        test -n "$id" && test "$id" != "$prefix" &&
+        if test "$id" = -; then
+            test_grep -x "incomplete hash-unknown f" "$TEST_DIR/rec"
+        else
+            test "$id" = "$old"
+        fi || return 1
+    done
+'
+
 test_expect_success 'a directory renamed by the job: the same job (its files, moved)' '
     same "mkdir -p d/sub && echo 1 >d/one && echo 2 >d/sub/two" mv d e
 '

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "trace/ebpf/loader.h"
@@ -47,6 +48,9 @@ static void test_kernel_values(void **state)
     assert_int_equal(ROAR_BPF_F_DUPFD, F_DUPFD);
     assert_int_equal(ROAR_BPF_F_SETFD, F_SETFD);
     assert_int_equal(ROAR_BPF_F_DUPFD_CLOEXEC, F_DUPFD_CLOEXEC);
+    assert_int_equal(ROAR_BPF_F_SETFL, F_SETFL);
+    assert_int_equal(ROAR_BPF_O_APPEND, O_APPEND);
+    assert_int_equal(ROAR_BPF_RWF_NOAPPEND, RWF_NOAPPEND);
     assert_int_equal(ROAR_BPF_MAP_ANONYMOUS, MAP_ANONYMOUS);
     assert_int_equal(ROAR_BPF_CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_CLOEXEC);
     assert_int_equal(ROAR_BPF_CLONE_VM, CLONE_VM);

@@ -681,7 +681,6 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     case ROAR_NR_pwrite64:
     case ROAR_NR_writev:
     case ROAR_NR_pwritev:
-    case ROAR_NR_pwritev2:
         if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
             first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
         return 0;
@@ -718,6 +717,13 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         roar_on_open(ROAR_BPF_AT_FDCWD, 0, regs.dx, 0, ret);
         break;
 
+    case ROAR_NR_pwritev2:
+        /* RWF_NOAPPEND writes anywhere through an O_APPEND fd: always news (fdstate) */
+        if (regs.r9 & ROAR_BPF_RWF_NOAPPEND)
+            on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, ret);
+        else if (ret > 0)
+            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+        break;
     case ROAR_NR_sendfile:
         if (ret > 0)
             first_io(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
@@ -765,6 +771,9 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
             send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, ROAR_BPF_O_CLOEXEC);
         else if (cmd == ROAR_BPF_F_SETFD)
             send_fds(ROAR_EV_SETFD, ret, (int)regs.di, -1, regs.dx & ROAR_BPF_FD_CLOEXEC);
+        else if (cmd == ROAR_BPF_F_SETFL && !(regs.dx & ROAR_BPF_O_APPEND))
+            /* dropping O_APPEND: a zero-byte write that says so (fdstate) */
+            on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, 0);
         break;
     }
 
