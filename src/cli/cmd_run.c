@@ -18,6 +18,7 @@
 #include "gitstore/pending.h"
 #include "graph/cache.h"
 #include "graph/hash.h"
+#include "graph/oid.h"
 #include "graph/record.h"
 #include "trace/ebpf/loader.h"
 #include "trace/privdrop_source.h"
@@ -135,27 +136,70 @@ static void warn_gaps(const roar_job *job)
 }
 
 /* The event source `-t` asks for. SPEC §3: auto = eBPF when it can load, else preload.
- * The eBPF tracer is loaded here, before anything is written, so that a fatal error
+ * The eBPF tracer is loaded here (or by roar_run_prepare, earlier: the outcome waits
+ * for check_tracer), before anything is written, so that a fatal error
  * (`-t ebpf` without root) leaves no trace. For auto, a tracer that is built in but
  * cannot load (not root, a kernel that refuses it) is said in one line on stderr,
  * unless -q: the job is still complete, the preload tracer gives every SPEC §4
  * guarantee; a build without the tracer says nothing (docs/run.md). */
-static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
+static int load_tracer(roar_trace_source *out, const char *tracer)
 {
     int error;
 
     memset(out, 0, sizeof(*out));
     if (!strcmp(tracer, "preload"))
-        return;
+        return 0;
     /* Under sudo, loading is one of the few things done as root (SPEC §8). */
     if ((error = roar_privdrop_become_root()) == 0) {
         error = roar_ebpf_source_new(out, NULL);
         roar_privdrop_become_user();
     }
-    if (error == 0) {
+    if (error == 0)
         roar_privdrop_wrap_source(out);
+    return error;
+}
+
+/* The tracer roar_run_prepare loaded, kept for the first roar_run_traced. Its error
+ * waits until then too, so that errors come in the order they always did. */
+static struct {
+    bool ready;
+    char tracer[16];
+    roar_trace_source source;
+    int error;
+    char message[1024];
+} early;
+
+void roar_run_prepare(const char *tracer)
+{
+    char id[ROAR_OID_HEXSZ + 1];
+
+    if (strlen(tracer) >= sizeof(early.tracer))
         return;
+    strcpy(early.tracer, tracer);
+    if ((early.error = load_tracer(&early.source, tracer)) != 0)
+        snprintf(early.message, sizeof(early.message), "%s", roar_error_last());
+    roar_error_clear();
+    early.ready = true;
+    /* OpenSSL's first digest loads its configuration and providers (~4M instructions):
+     * the job id needs one anyway. */
+    if (roar_blob_id_of_buffer(id, "", 0) < 0)
+        roar_error_clear();
+}
+
+static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
+{
+    int error;
+
+    if (early.ready && !strcmp(early.tracer, tracer)) {
+        *out = early.source;
+        if ((error = early.error) != 0)
+            roar_error_set(error, "%s", early.message);
+        early.ready = false;
+    } else {
+        error = load_tracer(out, tracer);
     }
+    if (error == 0)
+        return;
     if (!strcmp(tracer, "ebpf"))
         roar_cli_die_error();
 #ifdef ROAR_HAVE_EBPF

@@ -7,7 +7,9 @@
 #include <git2.h>
 
 #include "cli/cli.h"
+#include "cli/gitinit.h"
 #include "cli/pager.h"
+#include "cli/run.h"
 #include "util/privdrop.h"
 #include "util/err.h"
 
@@ -209,7 +211,11 @@ int main(int argc, char **argv)
      * back to root (the eBPF loader), the others drop it for good. */
     if (roar_privdrop_init(cmd->fn == roar_cmd_run || cmd->fn == roar_cmd_reproduce) < 0)
         roar_cli_die_error();
-    git_libgit2_init();
+    /* What needs no libgit2 runs while it initialises (cli/gitinit.h). */
+    roar_cli_libgit2_start();
+    if (cmd->fn == roar_cmd_run)
+        roar_run_prepare(roar_cli_opt_string(&ctx, "tracer", "auto"));
+    roar_cli_libgit2_wait();
     if ((cmd->flags & (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)) &&
         roar_repo_open(&ctx.repo, NULL) < 0)
         roar_cli_die_error();

@@ -59,6 +59,12 @@ typedef struct {
 int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res);
 
+/* What roar_run_traced can do before libgit2 is ready, for `git roar run`: main calls it
+ * while libgit2 initialises (cli/gitinit.h). Loads the tracer `tracer` asks for (its
+ * error, if any, is reported by the next roar_run_traced with that tracer, as without
+ * it) and warms OpenSSL's digests. Calls no libgit2 function. */
+void roar_run_prepare(const char *tracer);
+
 /* Runs argv (NULL-terminated, argc elements) traced in the current directory, exactly
  * as `git roar run` does (SPEC §3): records the job as a pending record and in the
  * cache, prints the summary line unless `quiet` and a warning per incomplete line.

@@ -1,0 +1,14 @@
+/* git_libgit2_init on a thread of its own. Debian's libgit2 parses the system's CA
+ * certificates at init (10-30 ms, bench/README.md): main starts it early and lets the
+ * work that needs no libgit2 (a command's preparation) overlap it. CLI-internal. */
+#ifndef ROAR_CLI_GITINIT_H
+#define ROAR_CLI_GITINIT_H
+
+/* Starts git_libgit2_init; runs it in the caller when no thread can be made. */
+void roar_cli_libgit2_start(void);
+
+/* Returns once git_libgit2_init has returned. Call before any other libgit2 call,
+ * and before forking or changing signal dispositions (no thread may be left). */
+void roar_cli_libgit2_wait(void);
+
+#endif
