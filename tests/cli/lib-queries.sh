@@ -19,6 +19,16 @@ last_job() {
     git roar log -n 1 --json | $PY -c 'import json, sys; print(json.load(sys.stdin)["jobs"][0]["id"])'
 }
 
+# two_branches: two independent pipelines, raw -> clean -> model and other -> side, in a
+# fresh setup; $CLEAN, $MODEL and $SIDE are their jobs.
+two_branches() {
+    roar_setup &&
+    echo raw >raw && echo other >other &&
+    step "tr a-z A-Z <raw >clean" && CLEAN=$(last_job) &&
+    step "cat clean clean >model" && MODEL=$(last_job) &&
+    step "rev <other >side" && SIDE=$(last_job)
+}
+
 # state_of PATH: the state `git roar status` gives PATH.
 state_of() {
     git roar status | awk -v p="$1" '$2 == p { print $1 }'

@@ -6,6 +6,14 @@ TRACE_DIR="$ROAR_BUILD_DIR/tests/trace"
 PRELOAD_LIB="$ROAR_BUILD_DIR/lib/roar/libroar-preload.so"
 export TRACE_DIR PRELOAD_LIB
 
+# require_preload NAME: skips the whole script (named NAME) when the shim is not built.
+require_preload() {
+    if ! test -f "$PRELOAD_LIB"; then
+        test_skip "$1" "libroar-preload.so not built"
+        test_done
+    fi
+}
+
 # roar_setup: a repository ready for exact jobs. The fixture programs live in the
 # build tree, outside the work tree and outside the default filters: they would be
 # recorded as executed inputs, which each test is not about.

@@ -169,6 +169,18 @@ test_must_be_empty() {
     fi
 }
 
+# args_for CMD: the smallest argument list CMD accepts, so that only the thing under test
+# (quiet flag, repository discovery) can fail.
+args_for() {
+    case $1 in
+    run) echo "true" ;;
+    drop) echo "abcd" ;;
+    show | lineage | reproduce) echo "HEAD" ;;
+    review) echo "HEAD..HEAD" ;;
+    export) echo "--format json" ;;
+    esac
+}
+
 test_done() {
     test_finished=1
     if test $test_skipped -gt 0; then say "# $test_skipped skipped"; fi

@@ -6,18 +6,6 @@
 roar_commands="init run attach drop log show lineage status reproduce review fetch push sync
 reindex fsck export"
 
-# The smallest argument list each command accepts, so that only the thing under test
-# (quiet flag, repository discovery) can fail.
-args_for() {
-    case $1 in
-    run) echo "true" ;;
-    drop) echo "abcd" ;;
-    show | lineage | reproduce) echo "HEAD" ;;
-    review) echo "HEAD..HEAD" ;;
-    export) echo "--format json" ;;
-    esac
-}
-
 version=$(sed -n 's/^project(git-roar VERSION \([0-9.]*\).*/\1/p' "$ROAR_SOURCE_DIR/CMakeLists.txt")
 
 test_expect_success 'no command: usage on stderr, exit 129' '

@@ -5,13 +5,6 @@
 
 worktree_commands="run attach status reproduce"
 
-args_for() {
-    case $1 in
-    run) echo "true" ;;
-    reproduce) echo "HEAD" ;;
-    esac
-}
-
 # Discovery succeeded when the command got past it: whatever it did next, it did not
 # complain about the repository.
 discovered() {

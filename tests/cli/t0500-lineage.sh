@@ -5,10 +5,7 @@
 . "$(dirname "$0")/lib-run.sh"
 . "$(dirname "$0")/lib-queries.sh"
 
-if ! test -f "$PRELOAD_LIB"; then
-    test_skip 'git roar lineage' "libroar-preload.so not built"
-    test_done
-fi
+require_preload 'git roar lineage'
 
 # lineage_json OBJ [OPTS]: "kind id-or-path" per node of the JSON graph, sorted.
 lineage_nodes() {

@@ -6,19 +6,7 @@
 . "$(dirname "$0")/lib-run.sh"
 . "$(dirname "$0")/lib-queries.sh"
 
-if ! test -f "$PRELOAD_LIB"; then
-    test_skip 'git roar status' "libroar-preload.so not built"
-    test_done
-fi
-
-# Two independent branches: raw -> clean -> model, and other -> side.
-two_branches() {
-    roar_setup &&
-    echo raw >raw && echo other >other &&
-    step "tr a-z A-Z <raw >clean" && CLEAN=$(last_job) &&
-    step "cat clean clean >model" && MODEL=$(last_job) &&
-    step "rev <other >side" && SIDE=$(last_job)
-}
+require_preload 'git roar status'
 
 test_expect_success 'all ok; --exit-code 0; no outputs at all is ok too' '
     roar_setup &&

@@ -5,25 +5,14 @@
 . "$(dirname "$0")/lib-run.sh"
 . "$(dirname "$0")/lib-queries.sh"
 
-if ! test -f "$PRELOAD_LIB"; then
-    test_skip 'git roar reproduce' "libroar-preload.so not built"
-    test_done
-fi
+require_preload 'git roar reproduce'
 
 pending_count() {
     ls .git/roar/pending | wc -l
 }
 
-chain() {
-    roar_setup &&
-    echo raw >raw && echo other >other &&
-    step "tr a-z A-Z <raw >clean" && CLEAN=$(last_job) &&
-    step "cat clean clean >model" && MODEL=$(last_job) &&
-    step "rev <other >side" && SIDE=$(last_job)
-}
-
 test_expect_success 'up to date: nothing to do, nothing run' '
-    chain &&
+    two_branches &&
     n=$(pending_count) &&
     git roar reproduce --yes model >out &&
     grep "up to date" out &&
@@ -31,7 +20,7 @@ test_expect_success 'up to date: nothing to do, nothing run' '
 '
 
 test_expect_success 'a deleted intermediate: -n plans only what is not current and runs nothing' '
-    chain &&
+    two_branches &&
     rm clean && n=$(pending_count) &&
     git roar reproduce -n clean >out &&
     cat >expect <<-EOF &&
@@ -51,7 +40,7 @@ test_expect_success 'a deleted intermediate: -n plans only what is not current a
 '
 
 test_expect_success 'without a terminal and without --yes: fatal, asks for --yes, runs nothing' '
-    chain &&
+    two_branches &&
     rm clean && n=$(pending_count) &&
     test_expect_code 128 git roar reproduce clean </dev/null >out 2>err &&
     grep "use --yes" err &&
@@ -59,7 +48,7 @@ test_expect_success 'without a terminal and without --yes: fatal, asks for --yes
 '
 
 test_expect_success 'reproduce --yes rebuilds a deleted intermediate: reproduced, a new pending job' '
-    chain &&
+    two_branches &&
     before=$(git hash-object clean) && rm clean && n=$(pending_count) &&
     git roar reproduce --yes clean >out 2>err &&
     grep "^  reproduced  clean$" out &&
@@ -71,7 +60,7 @@ test_expect_success 'reproduce --yes rebuilds a deleted intermediate: reproduced
 '
 
 test_expect_success 'a changed input: the whole cascade reruns in order, the other branch not' '
-    chain &&
+    two_branches &&
     echo changed >raw &&
     git roar reproduce --yes model >out 2>err &&
     grep "^job " out >jobs &&
@@ -114,7 +103,7 @@ test_expect_success 'a rerun that fails stops the plan, exit 1' '
 '
 
 test_expect_success 'a job id as OBJ' '
-    chain &&
+    two_branches &&
     rm side &&
     git roar reproduce --yes "${SIDE:0:8}" >out 2>err &&
     grep "^  reproduced  side$" out

@@ -10,7 +10,7 @@ make_commit() {
     roar_setup &&
     printf "raw\n" >raw.txt && git add raw.txt && git commit -q -m base &&
     roar_run sh -c "tr a-z A-Z <raw.txt >out.txt" &&
-    JOB=$(sed -n "s/^job //p" "$TEST_DIR/rec") &&
+    JOB=$(record_field job) &&
     echo hand >hand.txt &&
     git add out.txt hand.txt && git commit -q -m work &&
     git roar attach -q
@@ -70,7 +70,7 @@ test_expect_success 'show COMMIT under text eol=crlf: the work-tree bytes still 
     printf "*.txt text eol=crlf\n" >.gitattributes &&
     printf "raw\n" >raw.txt && git add .gitattributes raw.txt && git commit -q -m base &&
     roar_run sh -c "printf \"A\\r\\nB\\r\\n\" >out.txt" &&
-    JOB=$(sed -n "s/^job //p" "$TEST_DIR/rec") &&
+    JOB=$(record_field job) &&
     git add out.txt && git commit -q -m crlf &&
     test "$(git rev-parse HEAD:out.txt)" != "$(git hash-object --no-filters out.txt)" &&
     git roar attach -q &&

@@ -11,7 +11,7 @@ make_range() {
     roar_setup &&
     printf "raw\n" >raw.txt && git add raw.txt && git commit -q -m base &&
     roar_run sh -c "tr a-z A-Z <raw.txt >out.csv" &&
-    JOB=$(sed -n "s/^job //p" "$TEST_DIR/rec") &&
+    JOB=$(record_field job) &&
     echo "1,2" >hand.csv && echo "print(1)" >prep.py &&
     git add out.csv hand.csv prep.py && git commit -q -m "add data" &&
     git roar attach -q

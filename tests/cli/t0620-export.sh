@@ -10,12 +10,12 @@ make_jobs() {
     roar_setup &&
     printf "raw\n" >raw.txt && git add raw.txt && git commit -q -m base &&
     roar_run sh -c "tr a-z A-Z <raw.txt >clean.txt" &&
-    PREP=$(sed -n "s/^job //p" "$TEST_DIR/rec") &&
+    PREP=$(record_field job) &&
     roar_run sh -c "cat clean.txt clean.txt >model.txt" &&
-    TRAIN=$(sed -n "s/^job //p" "$TEST_DIR/rec") &&
+    TRAIN=$(record_field job) &&
     git add clean.txt model.txt && git commit -q -m pipeline && git roar attach -q &&
     { roar_run sh -c "cat model.txt >/dev/null; exit 3"; test $? = 3; } &&
-    FAIL=$(sed -n "s/^job //p" "$TEST_DIR/rec")
+    FAIL=$(record_field job)
 }
 
 test_expect_success 'prov-json: entities are blob ids, relations consistent' '
