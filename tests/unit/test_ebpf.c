@@ -563,6 +563,43 @@ static void test_small_records_pass_through(void **state)
     assert_string_equal(got[0], "close fd=3 seq=1");
 }
 
+/* The compact form of a small record converts to the very bytes of its full form. */
+static unsigned char wire[2][256];
+static size_t nwire;
+
+static int keep_wire(const void *r, size_t len, void *payload)
+{
+    (void)payload;
+    assert_true(nwire < 2 && len <= sizeof(wire[0]));
+    memcpy(wire[nwire++], r, len);
+    memset(wire[nwire - 1], 0, 8); /* seq: one more for the second record */
+    return 0;
+}
+
+static void test_compact_records_equal_full_ones(void **state)
+{
+    struct roar_bpf_small sm = {.ret = 5, .flags = ROAR_CLOSE_F_CLOEXEC, .tgid = 77,
+                                .tid = 78, .fd = 5, .fd2 = 9, .type = ROAR_EV_CLOSE};
+    struct roar_bpf_event *e = rec_start(ROAR_EV_CLOSE);
+    size_t n;
+    (void)state;
+    e->h.ret = 5;
+    e->h.flags = ROAR_CLOSE_F_CLOEXEC;
+    e->h.tgid = 77;
+    e->h.tid = 78;
+    e->h.fd = 5;
+    e->h.fd2 = 9;
+    n = rec_end();
+    nwire = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_wire, NULL), 0);
+    assert_int_equal(roar_ebpf_conv_record(conv, &sm, sizeof(sm), keep_wire, NULL), 0);
+    assert_int_equal(nwire, 2);
+    assert_memory_equal(wire[0], wire[1], ROAR_EVENT_HDR_SIZE);
+    sm.type = ROAR_EV_NONE; /* checked as a full record is */
+    assert_int_equal(roar_ebpf_conv_record(conv, &sm, sizeof(sm), keep_wire, NULL),
+                     ROAR_EINVALID);
+}
+
 static void test_malformed_records(void **state)
 {
     struct roar_bpf_event *e;
@@ -682,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cwd_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cwd_from_proc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_records_pass_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_records_equal_full_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_records_never_give_bad_output, setup, teardown),
         cmocka_unit_test(test_not_loadable_without_the_build),

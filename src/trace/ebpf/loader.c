@@ -389,6 +389,21 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
     struct roar_event_hdr h;
     int i, error;
 
+    if (len == sizeof(struct roar_bpf_small)) {
+        /* the compact form (roar_bpf.h): the full record it stands for */
+        struct roar_bpf_small sm;
+        memcpy(&sm, rec, sizeof(sm));
+        memset(&e, 0, sizeof(e));
+        e.h.type = sm.type;
+        e.h.tgid = sm.tgid;
+        e.h.tid = sm.tid;
+        e.h.fd = sm.fd;
+        e.h.fd2 = sm.fd2;
+        e.h.ret = sm.ret;
+        e.h.flags = sm.flags;
+        e.rec_len = sizeof(e);
+        return roar_ebpf_conv_record(c, &e, sizeof(e), cb, payload);
+    }
     if (len < sizeof(e))
         return roar_error_set(ROAR_EINVALID, "ebpf: record of %zu bytes", len);
     memcpy(&e, rec, sizeof(e));

@@ -174,21 +174,36 @@ static __always_inline struct task_struct *current_task(void)
 static __always_inline struct file *fd_file(int fd)
 {
     struct task_struct *task = current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    struct files_struct *files;
+    struct fdtable *fdt;
     struct file **arr;
     struct file *f = NULL;
-    __u64 b[2];
+    __u64 b[3];
 
     if (fd < 0)
         return NULL;
-    /* max_fds and the array in one read where they are the first 16 bytes (6.x) */
-    if (bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
+    /* files->fdt and the embedded fdtab's max_fds and array in one read, where fdt is
+     * right before fdtab and the table is the embedded one (6.x: a process with fewer
+     * than 64 fds); else the table's max_fds and array in one read (the first 16 bytes) */
+    files = BPF_CORE_READ(task, files);
+    if (bpf_core_field_offset(struct files_struct, fdtab) ==
+            bpf_core_field_offset(struct files_struct, fdt) + 8 &&
+        bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
         bpf_core_field_size(struct fdtable, max_fds) == 4 &&
         bpf_core_field_offset(struct fdtable, fd) == 8) {
-        if (bpf_probe_read_kernel(b, sizeof(b), fdt) < 0 || (unsigned)fd >= (__u32)b[0])
+        if (bpf_probe_read_kernel(b, sizeof(b), (char *)files +
+                                  bpf_core_field_offset(struct files_struct, fdt)) < 0)
             return NULL;
-        arr = (struct file **)b[1];
+        fdt = (struct fdtable *)b[0];
+        if (fdt != (struct fdtable *)((char *)files +
+                                      bpf_core_field_offset(struct files_struct, fdtab)) &&
+            bpf_probe_read_kernel(&b[1], 16, fdt) < 0)
+            return NULL;
+        if ((unsigned)fd >= (__u32)b[1])
+            return NULL;
+        arr = (struct file **)b[2];
     } else {
+        fdt = BPF_CORE_READ(files, fdt);
         if ((unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
             return NULL;
         arr = BPF_CORE_READ(fdt, fd);
@@ -461,25 +476,30 @@ static __always_inline void small_send(struct roar_bpf_event *e)
     bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* A record in the compact form (roar_bpf.h): every field written, no memset. */
 static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
 {
-    struct roar_bpf_event *e = small_take(type);
-    if (!e)
+    struct roar_bpf_small *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    __u64 id = bpf_get_current_pid_tgid();
+
+    if (!e) {
+        count_lost();
         return;
-    e->h.ret = ret;
-    e->h.fd = fd;
-    e->h.fd2 = fd2;
-    e->h.flags = flags;
-    small_send(e);
+    }
+    e->ret = ret;
+    e->flags = flags;
+    e->tgid = (__u32)(id >> 32);
+    e->tid = (__u32)id;
+    e->fd = fd;
+    e->fd2 = fd2;
+    e->type = type;
+    e->pad[0] = e->pad[1] = e->pad[2] = 0;
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void send_incomplete(__u32 reason)
 {
-    struct roar_bpf_event *e = small_take(ROAR_EV_INCOMPLETE);
-    if (!e)
-        return;
-    e->h.flags = reason;
-    small_send(e);
+    send_fds(ROAR_EV_INCOMPLETE, 0, -1, -1, reason);
 }
 
 /* First read / first write through an open file: one record each per struct file. A
@@ -502,13 +522,16 @@ static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u6
     } else {
         *slot = (__u64)f | bit;
     }
+    if (type == ROAR_EV_READ) {
+        send_fds(type, ret, fd, fd2, 0);
+        return;
+    }
     if (!(e = small_take(type)))
         return;
     e->h.ret = ret;
     e->h.fd = fd;
     e->h.fd2 = fd2;
-    if (type != ROAR_EV_READ)
-        put_file_ident(&e->h, f);
+    put_file_ident(&e->h, f);
     small_send(e);
 }
 
@@ -662,11 +685,11 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     struct sysargs regs;
     char *saved = (char *)ctx->args[0];
 
-    if (!is_active(tgid) || ret < 0)
+    if (ret < 0 || !is_active(tgid))
         return 0;
-    /* The number and the first argument first: the calls made most (read, write, close)
-     * need nothing else. */
-    if (bpf_probe_read_kernel(&regs.di, 16, saved + bpf_core_field_offset(struct pt_regs, di)) < 0)
+    /* All the registers in one read: a second probe read costs more than the bytes */
+    if (bpf_probe_read_kernel(&regs, sizeof(regs),
+                              saved + bpf_core_field_offset(struct pt_regs, r10)) < 0)
         return 0;
     nr = regs.orig_ax;
     switch (nr) {
@@ -693,9 +716,6 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     default:
         break;
     }
-    if (bpf_probe_read_kernel(&regs, sizeof(regs) - 16,
-                              saved + bpf_core_field_offset(struct pt_regs, r10)) < 0)
-        return 0;
     switch (nr) {
     case ROAR_NR_open:
         roar_on_open(ROAR_BPF_AT_FDCWD, regs.di, regs.si, regs.dx, ret);
