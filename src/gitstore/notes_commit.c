@@ -132,3 +132,13 @@ int roar_notes__commit_message(roar_buf *out, const char *message)
         error = roar_buf_putc(out, '\n');
     return error;
 }
+
+bool roar_notes__retry(int *error, unsigned attempt, const char *ref)
+{
+    if (*error != ROAR_ECHANGED)
+        return false;
+    if (roar_notes_backoff(attempt))
+        return true;
+    *error = roar_error_set(ROAR_ECHANGED, "%s kept changing; gave up", ref);
+    return false;
+}

@@ -105,12 +105,8 @@ int roar_notes_merge(roar_notes_merge_result *out, roar_repo *repo, const char *
             res.update.changed = true;
             git_oid_cpy(&res.update.new_tip, theirs);
         }
-        if (error != ROAR_ECHANGED)
+        if (!roar_notes__retry(&error, attempt, ref))
             break;
-        if (!roar_notes_backoff(attempt)) {
-            error = roar_error_set(ROAR_ECHANGED, "%s kept changing; gave up", ref);
-            break;
-        }
     }
     if (!error && out)
         *out = res;

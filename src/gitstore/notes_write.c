@@ -379,12 +379,8 @@ int roar_notes_write(roar_notes_update *out, roar_repo *repo, const char *ref,
     for (attempt = 0;; attempt++) {
         error = roar_notes__apply_items(&up, &changed, &store, repo, ref, ptrs, items.count, NULL,
                                         message, cb, payload, attempt == 0);
-        if (error != ROAR_ECHANGED)
+        if (!roar_notes__retry(&error, attempt, ref))
             break;
-        if (!roar_notes_backoff(attempt)) {
-            error = roar_error_set(ROAR_ECHANGED, "%s kept changing; gave up", ref);
-            break;
-        }
     }
     if (!error && out)
         *out = up;
