@@ -28,35 +28,12 @@
 
 #include "testutil.h"
 
-
 static char root[PATH_MAX];
 
 typedef struct {
     char dir[PATH_MAX]; /* the repository's work tree */
     roar_repo *repo;
 } fixture;
-
-/* Runs a command and returns all of its output (the caller frees it). */
-static char *sh_all(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_all(const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    roar_buf out = ROAR_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    va_list ap;
-    FILE *p;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-        assert_int_equal(roar_buf_put(&out, chunk, n), 0);
-    assert_int_equal(pclose(p), 0);
-    return roar_buf_detach(&out);
-}
 
 static long count_lines(const char *s)
 {
@@ -220,25 +197,25 @@ static void test_ten_thousand_in_one_call(void **state)
     assert_false(up.had_old);
     git_oid_tostr(tip, sizeof(tip), &up.new_tip);
 
-    out = sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), N);
     free(out);
     /* Fanned out: the root holds only the 256 two-digit subtrees. */
-    out = sh_all("git -C '%s' ls-tree refs/notes/roar | "
-                 "awk '$2 == \"tree\" && $4 ~ /^[0-9a-f][0-9a-f]$/' | wc -l",
-                 fx->dir);
+    out = roar_test_sh_all("git -C '%s' ls-tree refs/notes/roar | "
+                           "awk '$2 == \"tree\" && $4 ~ /^[0-9a-f][0-9a-f]$/' | wc -l",
+                           fx->dir);
     assert_int_equal(atol(out), 256);
     free(out);
-    out = sh_all("git -C '%s' ls-tree refs/notes/roar | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' ls-tree refs/notes/roar | wc -l", fx->dir);
     assert_int_equal(atol(out), 256);
     free(out);
     /* One commit, no parent. */
-    out = sh_all("git -C '%s' rev-list refs/notes/roar | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' rev-list refs/notes/roar | wc -l", fx->dir);
     assert_int_equal(atol(out), 1);
     free(out);
     for (i = 0; i < N; i += 997) {
         assert_int_equal(roar_note_serialize(&want, &notes[i]), 0);
-        out = sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, edits[i].object);
+        out = roar_test_sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, edits[i].object);
         assert_string_equal(out, want.ptr);
         free(out);
         roar_buf_clear(&want);
@@ -329,7 +306,8 @@ static void test_reads_union_and_concatenated_notes(void **state)
         "git notes --ref=theirs add -F '%s' %s && git notes --ref=theirs append -F '%s' %s && "
         "git notes --ref=roar merge -q -s union refs/notes/theirs",
         fx->dir, fa, commit, fa, commit, fb, commit);
-    shown = sh_all("git -C '%s' notes --ref=roar show %s | grep -c '^job '", fx->dir, commit);
+    shown =
+        roar_test_sh_all("git -C '%s' notes --ref=roar show %s | grep -c '^job '", fx->dir, commit);
     assert_true(atol(shown) >= 2);
     free(shown);
 
@@ -381,7 +359,7 @@ static void test_stock_git_reads_our_notes(void **state)
                                       "Notes added by 'git roar attach'", NULL, NULL),
                      0);
 
-    out = sh_all("git -C '%s' log --notes=roar --format='%%H%%n%%N' -2", fx->dir);
+    out = roar_test_sh_all("git -C '%s' log --notes=roar --format='%%H%%n%%N' -2", fx->dir);
     snprintf(want, sizeof(want), "job %s\n", n1.records[0].job.id);
     assert_non_null(strstr(out, want));
     snprintf(want, sizeof(want), "job %s\n", n1.records[1].job.id);
@@ -390,13 +368,14 @@ static void test_stock_git_reads_our_notes(void **state)
     assert_non_null(strstr(out, want));
     free(out);
 
-    out = sh_all("git -C '%s' notes --ref=roar list", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list", fx->dir);
     assert_int_equal(count_lines(out), 2);
     assert_non_null(strstr(out, c1));
     assert_non_null(strstr(out, c2));
     free(out);
     /* The notes commit has an author and message git accepts. */
-    out = sh_all("git -C '%s' log -1 --format='%%cn <%%ce>|%%s' refs/notes/roar", fx->dir);
+    out =
+        roar_test_sh_all("git -C '%s' log -1 --format='%%cn <%%ce>|%%s' refs/notes/roar", fx->dir);
     assert_string_equal(out,
                         "C O Mitter <committer@example.com>|Notes added by 'git roar attach'\n");
     free(out);
@@ -440,20 +419,22 @@ static void test_fanout_past_256(void **state)
 
     write_range(fx, 0, 200);
     write_range(fx, 200, 256);
-    out = sh_all("git -C '%s' ls-tree refs/notes/roar | grep -c '^100644 blob '", fx->dir);
+    out =
+        roar_test_sh_all("git -C '%s' ls-tree refs/notes/roar | grep -c '^100644 blob '", fx->dir);
     assert_int_equal(atol(out), 256);
     free(out);
 
     write_range(fx, 256, 257);
-    out = sh_all("git -C '%s' ls-tree refs/notes/roar | grep -vc '^040000 tree ' || true", fx->dir);
+    out = roar_test_sh_all("git -C '%s' ls-tree refs/notes/roar | grep -vc '^040000 tree ' || true",
+                           fx->dir);
     assert_int_equal(atol(out), 0);
     free(out);
-    out = sh_all("git -C '%s' ls-tree -r --name-only refs/notes/roar | "
-                 "grep -c '^[0-9a-f][0-9a-f]/[0-9a-f]\\{38\\}$'",
-                 fx->dir);
+    out = roar_test_sh_all("git -C '%s' ls-tree -r --name-only refs/notes/roar | "
+                           "grep -c '^[0-9a-f][0-9a-f]/[0-9a-f]\\{38\\}$'",
+                           fx->dir);
     assert_int_equal(atol(out), 257);
     free(out);
-    out = sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), 257);
     free(out);
 
@@ -465,8 +446,8 @@ static void test_fanout_past_256(void **state)
         assert_int_equal(roar_notes_read(&read, fx->repo, &tip, id, NULL, NULL), 0);
         assert_int_equal(read.count, 1);
         roar_note_dispose(&read);
-        out = sh_all("git -C '%s' notes --ref=roar show %s | head -1 | awk '{print $1}'", fx->dir,
-                     id);
+        out = roar_test_sh_all("git -C '%s' notes --ref=roar show %s | head -1 | awk '{print $1}'",
+                               fx->dir, id);
         assert_string_equal(out, "job\n");
         free(out);
     }
@@ -474,11 +455,12 @@ static void test_fanout_past_256(void **state)
     /* One more note touches one note path and one subtree. */
     git_oid_tostr(old_tip, sizeof(old_tip), &tip);
     write_range(fx, 257, 258);
-    out =
-        sh_all("git -C '%s' diff-tree -r --name-only %s refs/notes/roar | wc -l", fx->dir, old_tip);
+    out = roar_test_sh_all("git -C '%s' diff-tree -r --name-only %s refs/notes/roar | wc -l",
+                           fx->dir, old_tip);
     assert_int_equal(atol(out), 1);
     free(out);
-    out = sh_all("git -C '%s' diff-tree --name-only %s refs/notes/roar | wc -l", fx->dir, old_tip);
+    out = roar_test_sh_all("git -C '%s' diff-tree --name-only %s refs/notes/roar | wc -l", fx->dir,
+                           old_tip);
     assert_int_equal(atol(out), 1);
     free(out);
 }
@@ -547,7 +529,7 @@ static void test_bad_record_reported_rest_loads(void **state)
     assert_int_equal(
         roar_notes_write(NULL, fx->repo, "refs/notes/roar", &edit, 1, "add", log_problem, &log), 0);
     assert_int_equal(log.calls, 1);
-    out = sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, commit);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, commit);
     assert_non_null(strstr(out, "\n\nthis is not a record\n"));
     assert_int_equal(strstr(out, a.records[0].text) - out, 0);
     assert_non_null(strstr(out, b.records[0].text));
@@ -592,7 +574,7 @@ static void test_remove_records(void **state)
     edit.remove_count = 1;
     assert_int_equal(
         roar_notes_write(NULL, fx->repo, "refs/notes/roar", &edit, 1, "remove", NULL, NULL), 0);
-    out = sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, commit);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar show %s", fx->dir, commit);
     assert_null(strstr(out, first));
     assert_non_null(strstr(out, second));
     free(out);
@@ -600,7 +582,7 @@ static void test_remove_records(void **state)
     ids[0] = second;
     assert_int_equal(
         roar_notes_write(NULL, fx->repo, "refs/notes/roar", &edit, 1, "remove", NULL, NULL), 0);
-    out = sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), 0);
     free(out);
     roar_note_dispose(&n);
@@ -693,7 +675,7 @@ static void test_merge(void **state)
     assert_int_equal(res.kind, ROAR_NOTES_MERGED);
     assert_true(res.update.changed);
     assert_true(git_oid_equal(&res.update.old_tip, &our_tip));
-    out = sh_all("git -C '%s' rev-parse refs/notes/roar^1 refs/notes/roar^2", fx->dir);
+    out = roar_test_sh_all("git -C '%s' rev-parse refs/notes/roar^1 refs/notes/roar^2", fx->dir);
     {
         char want[2 * (ROAR_OID_HEXSZ + 1) + 1];
         char a[ROAR_OID_HEXSZ + 1], b[ROAR_OID_HEXSZ + 1];
@@ -703,7 +685,7 @@ static void test_merge(void **state)
         assert_string_equal(out, want);
     }
     free(out);
-    out = sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), 311);
     free(out);
     roar_note_init(&read);
@@ -727,7 +709,7 @@ static void test_merge(void **state)
     assert_int_equal(
         roar_notes_merge(&res, fx->repo, "refs/notes/other", &their_tip, "merge", NULL, NULL), 0);
     assert_int_equal(res.kind, ROAR_NOTES_FAST_FORWARD);
-    out = sh_all("git -C '%s' rev-parse refs/notes/other", fx->dir);
+    out = roar_test_sh_all("git -C '%s' rev-parse refs/notes/other", fx->dir);
     {
         char b[ROAR_OID_HEXSZ + 2];
         git_oid_tostr(b, ROAR_OID_HEXSZ + 1, &their_tip);
@@ -783,10 +765,10 @@ static void test_concurrent_writers(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
-    out = sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), PROCS * EACH);
     free(out);
-    out = sh_all("git -C '%s' rev-list refs/notes/roar | wc -l", fx->dir);
+    out = roar_test_sh_all("git -C '%s' rev-list refs/notes/roar | wc -l", fx->dir);
     assert_int_equal(atol(out), PROCS * EACH);
     free(out);
 }
@@ -805,7 +787,7 @@ static void test_committer_without_identity(void **state)
     write_range(fx, 0, 1);
     setenv("GIT_COMMITTER_NAME", name, 1);
     setenv("GIT_COMMITTER_EMAIL", email, 1);
-    out = sh_all("git -C '%s' log -1 --format='%%cn <%%ce>' refs/notes/roar", fx->dir);
+    out = roar_test_sh_all("git -C '%s' log -1 --format='%%cn <%%ce>' refs/notes/roar", fx->dir);
     assert_string_equal(out, "git roar <git-roar@localhost>\n");
     free(out);
     free(name);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
+#include "util/buf.h"
 
 void roar_test_fmt_path(char *out, size_t size, const char *fmt, ...)
 {
@@ -67,6 +68,26 @@ void roar_test_sh_line(char *out, size_t size, const char *fmt, ...)
         out[0] = '\0';
     out[strcspn(out, "\n")] = '\0';
     assert_int_equal(pclose(p), 0);
+}
+
+char *roar_test_sh_all(const char *fmt, ...)
+{
+    char cmd[4 * PATH_MAX];
+    roar_buf out = ROAR_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    va_list ap;
+    FILE *p;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        assert_int_equal(roar_buf_put(&out, chunk, n), 0);
+    assert_int_equal(pclose(p), 0);
+    return roar_buf_detach(&out);
 }
 
 int roar_test_git_sandbox(char *root, const char *name)

@@ -27,6 +27,10 @@ void roar_test_sh_in(const char *dir, const char *fmt, ...) __attribute__((forma
 void roar_test_sh_line(char *out, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Runs a shell command and returns all of its output (the caller frees it); fails the
+ * test unless it exits 0. */
+char *roar_test_sh_all(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Makes /tmp/roar-test-<name>.XXXXXX, stores its realpath into root (PATH_MAX bytes) and
  * points git at it hermetically: HOME=<root>/home, no system config, discovery stops at
  * root, fixed author and committer, and no GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE from the
