@@ -6,9 +6,12 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,6 +103,11 @@ static const char *const migrations[] = {
  * the deadline bounds our own retries of the cases it does not cover (a BEGIN
  * IMMEDIATE or a WAL recovery that reports SQLITE_BUSY without calling the handler). */
 #define CACHE_BUSY_TIMEOUT_MS 10000
+/* The WAL size from which a close checkpoints it (and, as the last connection, removes
+ * it). Kept small: every process that opens the cache first replays the whole WAL
+ * (~0.3 ms per 400 KiB), and SQLite's auto-checkpoint cannot restart a WAL that a
+ * new process recovered, so only a checkpointing close keeps it from growing. */
+#define CACHE_WAL_CLOSE_BYTES (512 * 1024)
 #define CACHE_RETRY_DEADLINE_MS 30000
 
 static int64_t monotonic_ms(void)
@@ -335,12 +343,23 @@ static int set_wal(roar_cache *cache)
     return error;
 }
 
+static bool wal_is_large(const roar_cache *cache)
+{
+    char wal[PATH_MAX];
+    struct stat st;
+
+    return (size_t)snprintf(wal, sizeof(wal), "%s-wal", cache->path) < sizeof(wal) &&
+           stat(wal, &st) == 0 && st.st_size >= CACHE_WAL_CLOSE_BYTES;
+}
+
 void roar_cache_free(roar_cache *cache)
 {
     if (!cache)
         return;
     for (int i = 0; i < CACHE_STMT__COUNT; i++)
         sqlite3_finalize(cache->stmts[i]);
+    if (cache->db && wal_is_large(cache))
+        sqlite3_db_config(cache->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     /* _v2 so that a statement leaked by a bug delays the close instead of failing it. */
     sqlite3_close_v2(cache->db);
     free(cache->path);
@@ -374,6 +393,9 @@ int roar_cache_open(roar_cache **out, const char *path)
     if ((error = roar_cache__exec(cache, "PRAGMA synchronous = NORMAL")) < 0 ||
         (error = roar_cache__exec(cache, "PRAGMA foreign_keys = ON")) < 0)
         goto cleanup;
+    /* A checkpoint at each close costs two fdatasyncs (~2 ms of every `git roar run`):
+     * roar_cache_free does it only once the WAL has grown. */
+    sqlite3_db_config(cache->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if ((error = migrate(cache)) < 0)
         goto cleanup;
 

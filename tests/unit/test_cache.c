@@ -846,8 +846,15 @@ static void test_corrupt_pages_give_clear_error(void **state)
         roar_job_dispose(&job);
     }
     assert_int_equal(roar_cache_commit(f->cache), 0);
-    roar_cache_free(f->cache); /* the last close checkpoints the WAL into the file */
+    roar_cache_free(f->cache);
     f->cache = NULL;
+    { /* a plain connection's last close checkpoints the WAL into the file */
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    }
 
     /* Keep page 1 (header and schema), scribble over every page after it. */
     assert_int_equal(stat(f->path, &st), 0);
@@ -870,6 +877,52 @@ static void test_corrupt_pages_give_clear_error(void **state)
     assert_non_null(strstr(roar_error_last(), "corrupt"));
     roar_cache_jobinfo_list_dispose(&list);
     roar_cache_edge_list_dispose(&edges);
+}
+
+/* A close leaves a small WAL for the next process (no checkpoint, no fdatasync), and
+ * checkpoints and removes one that has grown, so it never grows without bound. */
+static void test_close_checkpoints_only_a_grown_wal(void **state)
+{
+    fixture *f = *state;
+    char wal[4096];
+    struct stat st;
+    int n = 0;
+
+    snprintf(wal, sizeof(wal), "%s-wal", f->path);
+    open_cache(f);
+    {
+        roar_job job;
+        make_job(&job, "small", 1, 2, 0);
+        put(f, &job);
+        roar_job_dispose(&job);
+    }
+    roar_cache_free(f->cache);
+    f->cache = NULL;
+    assert_int_equal(stat(wal, &st), 0);
+    assert_true(st.st_size > 0 && st.st_size < 512 * 1024);
+
+    /* One job per commit, reopening as `git roar run` does, until the WAL is large. */
+    while (stat(wal, &st) == 0 && st.st_size < 512 * 1024) {
+        roar_job job;
+        char name[32];
+        snprintf(name, sizeof(name), "job %d", n++);
+        assert_true(n < 100000);
+        open_cache(f);
+        make_job(&job, name, n, n + 1, 0);
+        put(f, &job);
+        roar_job_dispose(&job);
+        roar_cache_free(f->cache);
+        f->cache = NULL;
+    }
+    assert_true(n > 1);
+    assert_int_equal(stat(wal, &st), -1); /* the close that found it grown removed it */
+    open_cache(f);
+    {
+        roar_cache_jobinfo_list list = ROAR_CACHE_JOBINFO_LIST_INIT;
+        assert_int_equal(roar_cache_job_list(&list, f->cache, NULL), 0);
+        assert_int_equal(list.count, n + 1);
+        roar_cache_jobinfo_list_dispose(&list);
+    }
 }
 
 /* ---- concurrency ------------------------------------------------------------------ */
@@ -961,6 +1014,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refuses_garbage_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_missing_directory_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_pages_give_clear_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_checkpoints_only_a_grown_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_cache_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_cache_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_get_set_delete, setup, teardown),
