@@ -1,6 +1,7 @@
-/* git_libgit2_init on a thread of its own. Debian's libgit2 parses the system's CA
- * certificates at init (10-30 ms, bench/README.md): main starts it early and lets the
- * work that needs no libgit2 (a command's preparation) overlap it. CLI-internal. */
+/* git_libgit2_init on a thread of its own: main starts it early and lets the work that
+ * needs no libgit2 (a command's preparation) overlap it. gitinit.c also keeps Debian's
+ * libgit2 from parsing the system's CA bundle at init (6-30 ms, bench/README.md), which
+ * git roar never uses. CLI-internal. */
 #ifndef ROAR_CLI_GITINIT_H
 #define ROAR_CLI_GITINIT_H
 
