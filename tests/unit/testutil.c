@@ -53,17 +53,27 @@ void roar_test_sh_in(const char *dir, const char *fmt, ...)
         fail_msg("command failed: %s", cmd);
 }
 
-void roar_test_sh_line(char *out, size_t size, const char *fmt, ...)
+/* popen(fmt...) for reading; fails the test when the shell cannot be started. */
+static FILE *popen_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static FILE *popen_v(const char *fmt, va_list ap)
 {
     char cmd[4 * PATH_MAX];
+    FILE *p;
+
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    return p;
+}
+
+void roar_test_sh_line(char *out, size_t size, const char *fmt, ...)
+{
     va_list ap;
     FILE *p;
 
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    p = popen_v(fmt, ap);
     va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
     if (!fgets(out, (int)size, p))
         out[0] = '\0';
     out[strcspn(out, "\n")] = '\0';
@@ -72,7 +82,6 @@ void roar_test_sh_line(char *out, size_t size, const char *fmt, ...)
 
 char *roar_test_sh_all(const char *fmt, ...)
 {
-    char cmd[4 * PATH_MAX];
     roar_buf out = ROAR_BUF_INIT;
     char chunk[4096];
     size_t n;
@@ -80,10 +89,8 @@ char *roar_test_sh_all(const char *fmt, ...)
     FILE *p;
 
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    p = popen_v(fmt, ap);
     va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
     while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
         assert_int_equal(roar_buf_put(&out, chunk, n), 0);
     assert_int_equal(pclose(p), 0);
