@@ -382,23 +382,18 @@ int roar_cmd_review(roar_cli_ctx *ctx)
                 CHECK(roar_buf_puts(&out, "  no jobs attached\n"));
         }
         git_commit_free(commit);
-        for (k = 0; k < attached.count; k++) {
+        if (!md)
+            roar_query_put_job_lines(&out, q, &attached, "  job ");
+        for (k = 0; md && k < attached.count; k++) {
+            roar_buf cmd = ROAR_BUF_INIT;
             roar_query_job_load(&j, q, attached.items[k]);
-            if (md) {
-                CHECK(roar_buf_printf(&out, "%s- `%.*s` ", k ? "" : "\n", ROAR_QUERY_ABBREV,
-                                      j.job.id));
-                roar_buf cmd = ROAR_BUF_INIT;
-                CHECK(roar_quote_argv(&cmd, (const char *const *)j.job.argv, j.job.argc));
-                put_code(&out, cmd.ptr, true);
-                CHECK(roar_buf_puts(
-                    &out, j.job.end_kind == ROAR_END_EXIT && !j.job.end_code ? "" : " (failed)"));
-                roar_buf_dispose(&cmd);
-                CHECK(roar_buf_putc(&out, '\n'));
-            } else {
-                CHECK(roar_buf_puts(&out, "  job "));
-                CHECK(roar_query_job_line(&out, &j));
-                CHECK(roar_buf_putc(&out, '\n'));
-            }
+            CHECK(roar_buf_printf(&out, "%s- `%.*s` ", k ? "" : "\n", ROAR_QUERY_ABBREV, j.job.id));
+            CHECK(roar_quote_argv(&cmd, (const char *const *)j.job.argv, j.job.argc));
+            put_code(&out, cmd.ptr, true);
+            CHECK(roar_buf_puts(
+                &out, j.job.end_kind == ROAR_END_EXIT && !j.job.end_code ? "" : " (failed)"));
+            roar_buf_dispose(&cmd);
+            CHECK(roar_buf_putc(&out, '\n'));
         }
         if (md)
             CHECK(roar_buf_puts(&out, "\n| File | Status | Produced by |\n|---|---|---|\n"));
