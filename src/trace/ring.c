@@ -252,7 +252,10 @@ int roar_ring_read(roar_ring *r, void *buf, size_t cap, size_t *out_len, int wai
         }
         len = ROAR_SLOT_LEN(word);
         if (word & ROAR_SLOT_PAD) {
-            zero_range(r, rd, rd + len);
+            /* Only the word: producers write nothing else there, and the rest was
+             * zeroed when it was last consumed (a pad may span most of the area when a
+             * producer went back to offset 0 early, ROAR_RING_HOT). */
+            zero_range(r, rd, rd + ROAR_SLOT_WORD);
             __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
             continue;
         }

@@ -26,6 +26,11 @@
 #define ROAR_RING_DEFAULT_DATA (16u << 20)
 /* Smallest data area ring.c accepts: must hold the largest record (two maximal paths). */
 #define ROAR_RING_MIN_DATA (1u << 18)
+/* Producers that find the ring empty past this offset start again at offset 0 (behind
+ * a pad slot to the end), so a consumer that keeps up leaves the ring's traffic in a
+ * cache-sized window: lines not touched for 16 MiB cost the producer a miss each. Only
+ * for rings of at least 4 windows; the rest of the area is there for bursts. */
+#define ROAR_RING_HOT (1u << 18)
 
 /* Environment the collector sets for the shim. */
 #define ROAR_ENV_RING "ROAR_RING"           /* path of the ring file */
@@ -150,6 +155,14 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
         /* Acquire pairs with the release below (or the consumer's): the consumer zeroed
          * what lies before that cursor before it published it. */
         rd = __atomic_load_n(&r->read_seen, __ATOMIC_ACQUIRE);
+        if (total == need && off >= ROAR_RING_HOT && r->size >= 4 * ROAR_RING_HOT) {
+            /* Past the window: go back to offset 0 if nothing is in flight (then the
+             * whole area is still free for a burst after this record). */
+            rd = __atomic_load_n(&h->read, __ATOMIC_ACQUIRE);
+            __atomic_store_n(&r->read_seen, rd, __ATOMIC_RELEASE);
+            if (rd == pos)
+                total = tail + need;
+        }
         if (pos + total - rd > r->size) {
             rd = __atomic_load_n(&h->read, __ATOMIC_ACQUIRE);
             __atomic_store_n(&r->read_seen, rd, __ATOMIC_RELEASE);

@@ -144,6 +144,56 @@ static void test_wrap_around(void **state)
     assert_true(roar_ring_lost(f->ring) == 0);
 }
 
+static int setup_large(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    *state = f;
+    return f ? make_ring(f, 4 * (size_t)ROAR_RING_HOT) : -1;
+}
+
+/* A consumer that keeps up: producers go back to offset 0 once past ROAR_RING_HOT, so
+ * the traffic stays in the first window (plus one record), and nothing is lost. */
+static void test_hot_window(void **state)
+{
+    struct fixture *f = *state;
+    struct roar_ring_hdr *h = roar_ring_header(f->ring);
+    roar_event ev;
+    char p[256];
+    uint64_t i;
+
+    for (i = 0; i < 20000; i++) {
+        path_for(p, sizeof(p), 5, i);
+        assert_int_equal(publish(f, 1, 5, i, p), 0);
+        assert_true((h->reserve & (f->prod.size - 1)) <= ROAR_RING_HOT + ROAR_RING_RECORD_MAX);
+        assert_int_equal(next(f, &ev, 0), 1);
+        assert_true(ev.h.arg == i);
+        assert_string_equal(ev.path, p);
+    }
+    assert_true(h->reserve > 4 * f->prod.size); /* went round by early wraps */
+    assert_true(roar_ring_lost(f->ring) == 0);
+}
+
+/* Records in flight: no early wrap, the whole area stays usable for a burst. */
+static void test_hot_window_keeps_burst_room(void **state)
+{
+    struct fixture *f = *state;
+    roar_event ev;
+    char p[256];
+    uint64_t i, n = 3 * ROAR_RING_HOT / 256;
+
+    for (i = 0; i < n; i++) {
+        path_for(p, sizeof(p), 6, i);
+        assert_int_equal(publish(f, 1, 6, i, p), 0);
+    }
+    assert_true(roar_ring_header(f->ring)->reserve > 2 * (uint64_t)ROAR_RING_HOT);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(next(f, &ev, 0), 1);
+        assert_true(ev.h.arg == i);
+    }
+    assert_int_equal(next(f, &ev, 0), 0);
+    assert_true(roar_ring_lost(f->ring) == 0);
+}
+
 #define NPROC 3
 #define NTHREAD 2
 #define PER_PRODUCER 20000
@@ -301,6 +351,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_single_producer_in_order, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_around, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_hot_window, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_hot_window_keeps_burst_room, setup_large, teardown),
         cmocka_unit_test_setup_teardown(test_multi_producer_fork_and_threads, setup_small,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_full_ring_dead_collector_drops, setup_small,

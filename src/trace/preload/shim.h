@@ -72,8 +72,17 @@ static inline void roar_shim_leave(int saved_errno)
 #define roar_shim_fstat(fd, st) fstat((fd), (st))
 #endif
 
-/* A header for this thread with fd/fd2 = -1. */
-void roar_shim_hdr(struct roar_event_hdr *h, unsigned type);
+pid_t roar_shim_tid_slow(void);
+
+/* A header for this thread with fd/fd2 = -1. Inline: every event starts here, and the
+ * compiler zeroes the header with a few stores instead of a memset call. */
+static inline void roar_shim_hdr(struct roar_event_hdr *h, unsigned type)
+{
+    pid_t tid = roar_shim_tid;
+    *h = (struct roar_event_hdr){.type = (uint16_t)type, .fd = -1, .fd2 = -1};
+    h->tgid = (uint32_t)roar_shim_pid;
+    h->tid = (uint32_t)(tid ? tid : roar_shim_tid_slow());
+}
 void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st);
 /* Publishes (drops and counts on a full ring); never fails visibly. */
 void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2);
