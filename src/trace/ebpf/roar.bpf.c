@@ -476,11 +476,12 @@ static __always_inline void small_send(struct roar_bpf_event *e)
     bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-/* A record in the compact form (roar_bpf.h): every field written, no memset. */
-static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
+/* A record in the compact form (roar_bpf.h): every field written, no memset. `id` is
+ * bpf_get_current_pid_tgid(), which the hottest callers already have (a helper call). */
+static __always_inline void send_fds_id(__u64 id, __u16 type, long ret, int fd, int fd2,
+                                        __u64 flags)
 {
     struct roar_bpf_small *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    __u64 id = bpf_get_current_pid_tgid();
 
     if (!e) {
         count_lost();
@@ -497,6 +498,11 @@ static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u6
     bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
+{
+    send_fds_id(bpf_get_current_pid_tgid(), type, ret, fd, fd2, flags);
+}
+
 static __always_inline void send_incomplete(__u32 reason)
 {
     send_fds(ROAR_EV_INCOMPLETE, 0, -1, -1, reason);
@@ -506,7 +512,8 @@ static __always_inline void send_incomplete(__u32 reason)
  * read says nothing about the file (SPEC §4.4: the open decides), so it carries no
  * identity; a write or copy carries the destination's, so that an fd the job's events
  * never named (one inherited) can still be placed. */
-static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u64 bit)
+static __always_inline void first_io(__u64 id, __u16 type, int fd, int fd2, long ret,
+                                     __u64 bit)
 {
     struct file *f = fd_file(type == ROAR_EV_COPY ? fd2 : fd);
     struct roar_bpf_event *e;
@@ -523,7 +530,7 @@ static __always_inline void first_io(__u16 type, int fd, int fd2, long ret, __u6
         *slot = (__u64)f | bit;
     }
     if (type == ROAR_EV_READ) {
-        send_fds(type, ret, fd, fd2, 0);
+        send_fds_id(id, type, ret, fd, fd2, 0);
         return;
     }
     if (!(e = small_take(type)))
@@ -680,12 +687,12 @@ struct sysargs {
 SEC("raw_tp/sys_exit")
 int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+    __u64 id = bpf_get_current_pid_tgid();
     long ret = (long)ctx->args[1], nr;
     struct sysargs regs;
     char *saved = (char *)ctx->args[0];
 
-    if (ret < 0 || !is_active(tgid))
+    if (ret < 0 || !is_active((__u32)(id >> 32)))
         return 0;
     /* All the registers in one read: a second probe read costs more than the bytes */
     if (bpf_probe_read_kernel(&regs, sizeof(regs),
@@ -698,17 +705,17 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     case ROAR_NR_readv:
     case ROAR_NR_preadv:
     case ROAR_NR_preadv2:
-        first_io(ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
+        first_io(id, ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
         return 0;
     case ROAR_NR_write:
     case ROAR_NR_pwrite64:
     case ROAR_NR_writev:
     case ROAR_NR_pwritev:
         if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
-            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+            first_io(id, ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
         return 0;
     case ROAR_NR_close:
-        send_fds(ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
+        send_fds_id(id, ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
         return 0;
     case ROAR_NR_dup:
         send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
@@ -742,16 +749,16 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         if (regs.r9 & ROAR_BPF_RWF_NOAPPEND)
             on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, ret);
         else if (ret > 0)
-            first_io(ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+            first_io(id, ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
         break;
     case ROAR_NR_sendfile:
         if (ret > 0)
-            first_io(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
+            first_io(id, ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
         break;
     case ROAR_NR_copy_file_range:
     case ROAR_NR_splice:
         if (ret > 0)
-            first_io(ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret, SEEN_WRITE);
+            first_io(id, ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret, SEEN_WRITE);
         break;
     case ROAR_NR_mmap: {
         int fd = (int)regs.r8;
