@@ -3,7 +3,9 @@
 # all measured in this one run so that the ratios compare like with like.
 #   bench/run.sh [N]     N open/read/close iterations for the micro benchmark (1e6)
 # Env: ROAR_BUILD_DIR (default build/), BASELINE_PRELOAD (another libroar-preload.so to
-# compare with, e.g. one built from an older commit), STRACE_N (strace's iterations,
+# compare with, e.g. one built from an older commit; or the build directory of that
+# commit, whose own git-roar then runs it: needed when the ring version differs, since a
+# shim ignores a ring of another version), STRACE_N (strace's iterations,
 # default N/5: strace -f costs ~60-100 us a syscall, 1e6 would take minutes), RUNS
 # (repetitions, best taken, default 3), TRUE_RUNS (default 20). A missing strace or
 # /usr/bin/python3 skips its column, saying so.
@@ -38,7 +40,11 @@ now_ns() { date +%s%N; }
 # Rounds interleave the columns so that a burst of load elsewhere hits them alike; each
 # column keeps its best round. The program prints "wall_ns cpu_ns" per iteration.
 base_roar=
-if [ -n "${BASELINE_PRELOAD:-}" ]; then # an older libroar-preload.so, for before/after
+if [ -d "${BASELINE_PRELOAD:-}" ]; then # an older build: its git-roar and its shim
+    base_roar=$(cd "$BASELINE_PRELOAD" && pwd)/git-roar
+    [ -f "${base_roar%/git-roar}/lib/roar/libroar-preload.so" ] ||
+        { echo "bench/run.sh: no lib/roar/libroar-preload.so in $BASELINE_PRELOAD" >&2; exit 1; }
+elif [ -n "${BASELINE_PRELOAD:-}" ]; then # an older libroar-preload.so, same ring version
     mkdir -p "$scratch/base/lib/roar"
     cp "$build/git-roar" "$scratch/base/git-roar"
     cp "$BASELINE_PRELOAD" "$scratch/base/lib/roar/libroar-preload.so"
