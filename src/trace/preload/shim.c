@@ -37,10 +37,9 @@ static pid_t conn_pid;
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* First-read / first-write bits per fd; fds above the table report every call. */
-#define FD_TABLE 4096
-#define FD_SEEN_READ 1u
-#define FD_SEEN_WRITE 2u
-static unsigned char fd_bits[FD_TABLE];
+#define FD_TABLE ROAR_FD_TABLE
+#define fd_bits roar_shim_fd_bits
+unsigned char roar_shim_fd_bits[ROAR_FD_TABLE];
 
 /* Internal I/O goes straight to the kernel: the libc names are ours. */
 static long sys_close(int fd)

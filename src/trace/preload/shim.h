@@ -110,6 +110,15 @@ void roar_shim_fd_reset(int fd);
 void roar_shim_fd_reset_range(int lo, int hi);
 #define ROAR_FD_SEEN_READ 1u
 #define ROAR_FD_SEEN_WRITE 2u
+#define ROAR_FD_TABLE 4096
+extern unsigned char roar_shim_fd_bits[ROAR_FD_TABLE];
+/* 1 if `bit` is already set on fd: a read or write after the first one, answered
+ * inline so that the common call costs a load and no function call. */
+static inline int roar_shim_fd_seen(int fd, unsigned bit)
+{
+    return fd >= 0 && fd < ROAR_FD_TABLE &&
+           (__atomic_load_n(&roar_shim_fd_bits[fd], __ATOMIC_RELAXED) & bit);
+}
 /* 1 the first time `bit` is set on fd since its last reset (always 1 past the table). */
 int roar_shim_fd_first(int fd, unsigned bit);
 
