@@ -117,29 +117,32 @@ static void test_counted(void **state)
 
 static void test_malformed(void **state)
 {
+    static const struct {
+        const char *params, *count, *key0, *message;
+    } cases[] = {
+        {"roar.x=1", NULL, NULL, "bogus format in GIT_CONFIG_PARAMETERS"},
+        {"'roar.x=1", NULL, NULL, "bogus format"},
+        {"'roar.x'=1", NULL, NULL, "bogus format"},
+        {"'roar.x'='1'junk", NULL, NULL, "bogus format"},
+        {"'nodot=1'", NULL, NULL, "invalid config key: nodot"},
+        {"'roar.1x=1'", NULL, NULL, "invalid config key"},
+        {"'=1'", NULL, NULL, "empty config key"},
+        {NULL, "2x", NULL, "bogus count in GIT_CONFIG_COUNT"},
+        {NULL, "1", NULL, "missing config key GIT_CONFIG_KEY_0"},
+        {NULL, "1", "a.b", "missing config value GIT_CONFIG_VALUE_0"},
+    };
+    size_t i;
     (void)state;
-    clear_env();
-    setenv("GIT_CONFIG_PARAMETERS", "roar.x=1", 1);
-    expect_invalid("bogus format in GIT_CONFIG_PARAMETERS");
-    setenv("GIT_CONFIG_PARAMETERS", "'roar.x=1", 1);
-    expect_invalid("bogus format");
-    setenv("GIT_CONFIG_PARAMETERS", "'roar.x'=1", 1);
-    expect_invalid("bogus format");
-    setenv("GIT_CONFIG_PARAMETERS", "'roar.x'='1'junk", 1);
-    expect_invalid("bogus format");
-    setenv("GIT_CONFIG_PARAMETERS", "'nodot=1'", 1);
-    expect_invalid("invalid config key: nodot");
-    setenv("GIT_CONFIG_PARAMETERS", "'roar.1x=1'", 1);
-    expect_invalid("invalid config key");
-    setenv("GIT_CONFIG_PARAMETERS", "'=1'", 1);
-    expect_invalid("empty config key");
-    clear_env();
-    setenv("GIT_CONFIG_COUNT", "2x", 1);
-    expect_invalid("bogus count in GIT_CONFIG_COUNT");
-    setenv("GIT_CONFIG_COUNT", "1", 1);
-    expect_invalid("missing config key GIT_CONFIG_KEY_0");
-    setenv("GIT_CONFIG_KEY_0", "a.b", 1);
-    expect_invalid("missing config value GIT_CONFIG_VALUE_0");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clear_env();
+        if (cases[i].params)
+            setenv("GIT_CONFIG_PARAMETERS", cases[i].params, 1);
+        if (cases[i].count)
+            setenv("GIT_CONFIG_COUNT", cases[i].count, 1);
+        if (cases[i].key0)
+            setenv("GIT_CONFIG_KEY_0", cases[i].key0, 1);
+        expect_invalid(cases[i].message);
+    }
     clear_env();
 }
 
