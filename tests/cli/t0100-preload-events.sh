@@ -27,14 +27,19 @@ if ! test -x "$DUMP" || ! test -f "$LIB"; then
     test_done
 fi
 
-test_expect_success 'open RDONLY + read: open, first read, close, nothing lost' '
+test_expect_success 'open RDONLY + read: open, close, nothing lost; the read is no news' '
     echo hi >in && fx read &&
     has "p1 exec $TRACE_DIR/fx_read" &&
     has "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
-    has "p1 read fd=3" &&
+    hasnt "p1 read fd=3" &&
     has "p1 close fd=3" &&
     has "end lost=0" &&
     hasnt "p1 about-to-destroy open T/in"
+'
+
+test_expect_success 'a read on an fd whose open was not seen: one read event' '
+    echo hi >in && trace head -n 1 <in &&
+    test "$(grep -c "^p1 read fd=0$" ev)" = 1
 '
 
 test_expect_success 'O_WRONLY|O_CREAT|O_TRUNC of a new file: created, no round trip' '

@@ -89,7 +89,10 @@ static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
         fdnew(fd, -1); /* unknown name: at least the fd no longer names the old file */
         return;
     }
-    roar_shim_fd_reset(fd);
+    /* The open decides whether the file is an input (SPEC §4.4), so a read through this
+     * fd would tell the collector nothing: mark it read already; only the first write
+     * is news. */
+    roar_shim_fd_set(fd, ROAR_FD_SEEN_READ);
     roar_shim_hdr(&h, ROAR_EV_OPEN);
     h.ret = fd;
     h.fd = fd;

@@ -250,6 +250,12 @@ void roar_shim_fd_reset(int fd)
         __atomic_store_n(&fd_bits[fd], 0, __ATOMIC_RELAXED);
 }
 
+void roar_shim_fd_set(int fd, unsigned bits)
+{
+    if (fd >= 0 && fd < FD_TABLE)
+        __atomic_store_n(&fd_bits[fd], (unsigned char)bits, __ATOMIC_RELAXED);
+}
+
 void roar_shim_fd_reset_range(int lo, int hi)
 {
     int fd;

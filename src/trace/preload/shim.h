@@ -108,6 +108,8 @@ void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int f
 /* Per-fd first-read / first-write bits (process-wide, like the fd table). */
 void roar_shim_fd_reset(int fd);
 void roar_shim_fd_reset_range(int lo, int hi);
+/* Replaces fd's bits with `bits` (a new open file whose reads are no news). */
+void roar_shim_fd_set(int fd, unsigned bits);
 #define ROAR_FD_SEEN_READ 1u
 #define ROAR_FD_SEEN_WRITE 2u
 #define ROAR_FD_TABLE 4096
