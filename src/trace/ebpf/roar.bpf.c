@@ -510,7 +510,8 @@ static __always_inline void send_incomplete(__u32 reason)
 
 /* First read / first write through an open file: one record each per struct file. A
  * read says nothing about the file (SPEC §4.4: the open decides), so it carries no
- * identity; a write or copy carries the destination's, so that an fd the job's events
+ * identity, and only a file whose open was not seen gets one (roar_on_open marks the
+ * rest read); a write or copy carries the destination's, so that an fd the job's events
  * never named (one inherited) can still be placed. */
 static __always_inline void first_io(__u64 id, __u16 type, int fd, int fd2, long ret,
                                      __u64 bit)
@@ -553,9 +554,10 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
 
     if (!f)
         return 0;
-    /* a new open file at this address: its reads and writes are news again */
+    /* A new open file at this address: its writes are news again. Its reads are not:
+     * this open already decided whether the file is an input (SPEC §4.4). */
     if ((slot = seen_slot(f)))
-        *slot = key;
+        *slot = key | SEEN_READ;
     if (!(s = scratch_take()))
         return 0;
     hdr_task(&s->ev.h, ROAR_EV_OPEN);
