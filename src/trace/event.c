@@ -51,6 +51,8 @@ const char *roar_event_incomplete_name(unsigned reason)
         return "io_uring";
     case ROAR_INC_PATH_TOO_LONG:
         return "path-too-long";
+    case ROAR_INC_AIO:
+        return "aio";
     default:
         return NULL;
     }

@@ -111,6 +111,7 @@ enum roar_incomplete_reason {
     ROAR_INC_FOREIGN_ARCH = 4,
     ROAR_INC_IO_URING = 5,
     ROAR_INC_PATH_TOO_LONG = 6,
+    ROAR_INC_AIO = 7, /* Linux native AIO (io_submit): reads and writes unseen */
     ROAR_INC__COUNT
 };
 

@@ -187,6 +187,18 @@ test_expect_success 'static busybox: an incomplete event, no loader noise' '
     test_grep -E "^p1 incomplete static-binary $bb$" ev
 '
 
+# libaio's io_submit is interposed; the raw system call (fx_aio alone) cannot be.
+test_expect_success 'native AIO through libaio: an incomplete event, once' '
+    "$TRACE_DIR/fx_aio" libaio; rc=$? &&
+    if test $rc = 77; then
+        echo "# SKIP: libaio.so.1 not installed, or io_setup refused by this kernel" >&2
+    else
+        echo old >aio.out && trace "$TRACE_DIR/fx_aio" libaio &&
+        echo aio >expect && test_cmp expect aio.out &&
+        test "$(grep -c "^p1 incomplete aio$" ev)" = 1
+    fi
+'
+
 test_expect_success 'the user LD_PRELOAD still loads, ours is appended' '
     cat >user.c <<-\EOC &&
 	#include <stdio.h>

@@ -196,6 +196,18 @@ test_expect_success 'io_uring: the job is marked incomplete' '
     fi
 '
 
+test_expect_success 'native AIO (io_setup, io_submit): the job is marked incomplete' '
+    echo old >aio.out && "$TRACE_DIR/fx_aio"; rc=$? &&
+    if test $rc = 77; then
+        echo "# SKIP: io_setup refused by this kernel" >&2
+    else
+        fx aio &&
+        echo aio >expect && test_cmp expect aio.out &&
+        has "p1 incomplete aio" &&
+        hasnt "p1 write fd=3 reg"
+    fi
+'
+
 for f in read write_trunc creat_excl rdwr_trunc_read openat chdir fork spawn rename link \
     fopen mmap pipe_reuse dup2; do
     test_expect_success "fixture $f: the same lines as the preload tracer" "

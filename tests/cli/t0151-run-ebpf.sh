@@ -248,6 +248,18 @@ test_expect_success 'io_uring: incomplete io_uring' '
     fi
 '
 
+test_expect_success 'native AIO: incomplete aio' '
+    roar_setup &&
+    (cd "$TEST_DIR" && "$(fx aio)"); rc=$? &&
+    if test $rc = 77; then
+        echo "# SKIP: io_setup refused by this kernel" >&2
+    else
+        roar_run -t ebpf "$(fx aio)" &&
+        test_grep -x "incomplete aio" "$TEST_DIR/rec" &&
+        test_grep "^warning: incomplete aio" "$TEST_DIR/err"
+    fi
+'
+
 test_expect_success 'without privileges: fatal naming the fix, nothing written' '
     if ! command -v setpriv >/dev/null; then
         echo "# SKIP: no setpriv" >&2

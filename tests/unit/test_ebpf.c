@@ -82,7 +82,7 @@ static void test_syscall_numbers(void **state)
         NR(epoll_create1), NR(dup3),           NR(pipe2),         NR(inotify_init1),
         NR(preadv),        NR(pwritev),        NR(perf_event_open), NR(fanotify_init),
         NR(open_by_handle_at), NR(renameat2),  NR(memfd_create),  NR(userfaultfd),
-        NR(copy_file_range), NR(preadv2),      NR(pwritev2),      NR(io_uring_setup),
+        NR(copy_file_range), NR(preadv2),      NR(pwritev2),      NR(io_uring_setup), NR(io_setup),
         NR(pidfd_open),    NR(close_range),    NR(openat2),       NR(pidfd_getfd),
         NR(memfd_secret),
 #undef NR

@@ -859,6 +859,12 @@ int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     case ROAR_NR_socketpair:
         on_fd_pair((const int *)regs.r10, ret);
         break;
+    case ROAR_NR_io_setup:
+        /* native AIO: io_submit reads and writes without the syscalls traced here. An
+         * AIO context is not inherited (fork, exec), so every io_submit follows an
+         * io_setup of its own process, and io_setup is the rarer call. */
+        send_incomplete(ROAR_INC_AIO);
+        break;
     case ROAR_NR_io_uring_setup:
         /* its reads and writes bypass the syscalls traced here */
         send_incomplete(ROAR_INC_IO_URING);

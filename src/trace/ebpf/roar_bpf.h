@@ -148,6 +148,7 @@ enum roar_bpf_nr {
     ROAR_NR_creat = 85,
     ROAR_NR_link = 86,
     ROAR_NR_unlink = 87,
+    ROAR_NR_io_setup = 206,
     ROAR_NR_epoll_create = 213,
     ROAR_NR_inotify_init = 253,
     ROAR_NR_openat = 257,
