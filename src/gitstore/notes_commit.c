@@ -80,13 +80,19 @@ int roar_notes_ref_swap(roar_repo *repo, const char *ref, const git_oid *expecte
                         const git_oid *target, const char *reflog_message)
 {
     git_reference *r = NULL;
+    git_oid absent;
     int rc;
 
-    if (expected)
-        rc = git_reference_create_matching(&r, roar_repo_git(repo), ref, target, 1, expected,
-                                           reflog_message);
-    else
-        rc = git_reference_create(&r, roar_repo_git(repo), ref, target, 0, reflog_message);
+    /* Creating the ref is a compare-and-swap too, against the zero id ("must not exist"),
+     * checked under the ref's lock: libgit2's non-forced git_reference_create checks
+     * existence before taking the lock, so two first writers could both "create" it and
+     * the second would silently replace the first one's notes. */
+    if (!expected) {
+        memset(&absent, 0, sizeof(absent));
+        expected = &absent;
+    }
+    rc = git_reference_create_matching(&r, roar_repo_git(repo), ref, target, 1, expected,
+                                       reflog_message);
     git_reference_free(r);
     if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED)
         return roar_error_set(ROAR_ECHANGED, "%s was updated by another process", ref);

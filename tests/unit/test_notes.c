@@ -773,6 +773,59 @@ static void test_concurrent_writers(void **state)
     free(out);
 }
 
+/* Writers racing to create the notes ref: exactly one creates it, the others see it
+ * exists and retry on top of it, so no first note is lost. Each round starts all
+ * writers at once (they block on a pipe until the parent closes it). */
+static void test_concurrent_first_writers(void **state)
+{
+    enum { PROCS = 6, ROUNDS = 8 };
+    fixture *fx = *state;
+    int round;
+
+    for (round = 0; round < ROUNDS; round++) {
+        pid_t pids[PROCS];
+        int gate[2], p, status;
+        char ref[64], *out;
+
+        snprintf(ref, sizeof(ref), "refs/notes/first%d", round);
+        assert_int_equal(pipe(gate), 0);
+        for (p = 0; p < PROCS; p++) {
+            pids[p] = fork();
+            assert_true(pids[p] >= 0);
+            if (pids[p] == 0) {
+                roar_repo *repo = NULL;
+                roar_note n;
+                roar_notes_edit edit;
+                char c;
+                int rc;
+                close(gate[1]);
+                if (roar_repo_open(&repo, fx->dir) < 0)
+                    _exit(2);
+                roar_note_init(&n);
+                add_job(&n, (unsigned)p, 1700000000000);
+                memset(&edit, 0, sizeof(edit));
+                fake_id(edit.object, (unsigned)p);
+                edit.add = &n;
+                (void)!read(gate[0], &c, 1); /* EOF when the parent closes its end */
+                rc = roar_notes_write(NULL, repo, ref, &edit, 1, "add", NULL, NULL);
+                roar_note_dispose(&n);
+                roar_repo_free(repo);
+                _exit(rc == 0 ? 0 : 1);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]);
+        for (p = 0; p < PROCS; p++) {
+            assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+        }
+        out = roar_test_sh_all("git -C '%s' notes --ref=%s list | wc -l", fx->dir, ref);
+        assert_int_equal(atol(out), PROCS);
+        free(out);
+    }
+}
+
 /* Without user.name and GIT_COMMITTER_*, a notes commit still gets a committer. */
 static void test_committer_without_identity(void **state)
 {
@@ -1004,6 +1057,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diff_across_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_committer_without_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_change_no_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reindex_follows_refs, setup, teardown),
