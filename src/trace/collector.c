@@ -32,6 +32,7 @@ extern char **environ;
 /* How often the loop wakes up without a request: the ring has no wake-ups (a syscall
  * per event would cost the traced program ~6 µs), so the collector polls it. */
 #define TICK_MS 2
+#define REAP_TICKS 50
 /* Seen-but-unclaimed round-trip records kept at most; past it the set is forgotten (a
  * shim that publishes without ever asking only costs its own waits). */
 #define SEEN_MAX 65536
@@ -716,9 +717,13 @@ static void forward_signal(int sig)
     errno = saved;
 }
 
+/* Set on every SIGCHLD: the loop calls waitpid only then, not on each 2 ms tick. */
+static volatile sig_atomic_t child_exited = 1;
+
 static void wake_on_child(int sig)
 {
-    (void)sig; /* its work is to interrupt poll(), which SA_RESTART never restarts */
+    (void)sig; /* it also interrupts poll(), which SA_RESTART never restarts */
+    child_exited = 1;
 }
 
 typedef struct {
@@ -1167,6 +1172,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     bool root_done = false, signals_set = false, subreaper = false;
     int64_t root_exit = 0;
     size_t running = 0, nexits = 0, aexits = 0;
+    unsigned ticks = 0;
     struct {
         pid_t pid;
         int status;
@@ -1224,6 +1230,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     subreaper = true;
     signals_take(&sigs);
     signals_set = true;
+    child_exited = 1;
 
     out->start_ms = roar_time_now_ms();
     c.root = fork();
@@ -1266,14 +1273,18 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     for (;;) {
         pid_t pid;
         int st;
-        bool none_left = false;
+        bool none_left = false, reap;
         size_t i;
 
         ctl_poll(&c, TICK_MS);
         drain(&c, c.nwaiting ? TICK_MS : 0);
         /* Orphans come to us (subreaper): every exit of the job is ours to see. */
         nexits = 0;
-        while ((pid = waitpid(-1, &st, WNOHANG)) != 0) {
+        /* Only after a SIGCHLD (cleared first: an exit after the last waitpid sets it
+         * again), and every REAP_TICKS anyway in case the caller blocked SIGCHLD. */
+        reap = child_exited || ++ticks % REAP_TICKS == 0;
+        child_exited = 0;
+        while (reap && (pid = waitpid(-1, &st, WNOHANG)) != 0) {
             if (pid < 0) {
                 if (errno == EINTR)
                     continue;

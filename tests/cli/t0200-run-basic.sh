@@ -352,4 +352,22 @@ test_expect_success 'a full disk: fatal, clear message, nothing half-written' '
     test_must_be_empty left
 '
 
+test_expect_success 'a caller that blocks SIGCHLD: the job still ends, fully recorded' '
+    roar_setup &&
+    echo x >in && git add in && git commit -qm base &&
+    # the loop reaps on SIGCHLD, and on a slow tick for a caller like this one
+    { /usr/bin/python3 -c "import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+os.execvp(sys.argv[1], sys.argv[1:])" git roar run -q -t preload sh -c "cat in >out; exit 3"
+      echo $? >rc; } &&
+    test "$(cat rc)" = 3 &&
+    cat .git/roar/pending/* >"$TEST_DIR/rec" &&
+    test "$(record_field exit)" = 3 &&
+    expect_edges <<-EOF &&
+	$(edge in in)
+	$(edge out out)
+	EOF
+    expect_no_incomplete
+'
+
 test_done

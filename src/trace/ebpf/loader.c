@@ -851,7 +851,8 @@ static int queue_record(const void *rec, size_t len, void *payload)
 
 int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wait_ms)
 {
-    uint64_t deadline = now_us() + (uint64_t)(wait_ms > 0 ? wait_ms : 0) * 1000u;
+    /* Read the clock only once the ring is empty, not for each of a build's ~100k records. */
+    uint64_t deadline = 0;
     int error;
 
     *out_len = 0;
@@ -874,8 +875,13 @@ int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wai
         if (t->queue.size)
             continue;
         {
-            uint64_t now = now_us(), step = (uint64_t)t->drain_ms * 1000u;
+            uint64_t now, step = (uint64_t)t->drain_ms * 1000u;
             struct timespec ts;
+            if (wait_ms <= 0)
+                return 0;
+            now = now_us();
+            if (!deadline)
+                deadline = now + (uint64_t)wait_ms * 1000u;
             if (now >= deadline)
                 return 0;
             if (step > deadline - now)
