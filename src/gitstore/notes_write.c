@@ -237,7 +237,7 @@ static int write_level(git_oid *out, bool *empty, wctx *ctx, const git_tree *tre
             char bucket[3], subprefix[HEXSZ + 1];
             const git_tree_entry *e;
             git_oid id;
-            bool sub_empty;
+            bool sub_empty = false; /* set by write_level; -O3 cannot see it */
             memcpy(bucket, all[i]->object + depth, 2);
             bucket[2] = '\0';
             for (j = i + 1; j < n && !memcmp(all[j]->object + depth, bucket, 2); j++)
@@ -290,7 +290,7 @@ int roar_notes__apply_items(roar_notes_update *up, size_t *changed, objstore *st
     git_oid new_tree, parents[2], commit;
     roar_buf msg = ROAR_BUF_INIT, log = ROAR_BUF_INIT;
     size_t np = 0;
-    bool empty;
+    bool empty = false; /* set by write_level */
     wctx ctx;
     int error;
 
