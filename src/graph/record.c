@@ -398,6 +398,11 @@ static int parse_incomplete(parser *p, roar_job *job, const char *v, size_t len)
         }
         if (rest && (error = path_value(p, &path, rest, rlen, "incomplete")) < 0)
             return error;
+        /* `""` decodes to nothing: no path is written without the word, as for edges. */
+        if (path && !path[0]) {
+            free(path);
+            return perr(p, ROAR_EINVALID, "line %zu: empty path in '%s' line", "incomplete");
+        }
     }
     if (!(reason = strndup(v, reason_len)))
         error = roar_error_set(ROAR_ENOMEM, "out of memory");

@@ -553,6 +553,9 @@ static void test_malformed_values(void **state)
         {"incomplete", "incomplete events-lost 007", "malformed count in 'incomplete' line"},
         {"incomplete", "incomplete r 5 \"x", "malformed path in 'incomplete' line"},
         {"incomplete", "incomplete r ", "malformed path in 'incomplete' line: empty path"},
+        /* found by fuzz_note: an empty quoted path parsed, then could not be written */
+        {"incomplete", "incomplete r \"\"", "empty path in 'incomplete' line"},
+        {"incomplete", "incomplete r 5 \"\"", "empty path in 'incomplete' line"},
         {"incomplete", " incomplete r", "line begins with a space"},
         {"cwd", "cwd a\0b", "NUL byte in line"},
         {NULL, "cwd .", "duplicate 'cwd' line"},
