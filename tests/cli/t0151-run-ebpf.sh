@@ -256,21 +256,28 @@ test_expect_success 'native AIO: incomplete aio' '
     unseen_io aio aio
 '
 
+# nobody_repo NAME: a repository owned by the unprivileged user (65534) at
+# $TEST_DIR/NAME/r, reachable through our scratch dirs; cds into it. as_nobody CMD...
+# runs CMD as that user, with NAME as its home.
+nobody_repo() {
+    chmod o+x "$TEST_ROOT" "$TEST_DIR" &&
+    mkdir "$TEST_DIR/$1" && chown 65534:65534 "$TEST_DIR/$1" &&
+    NOBODY_HOME="$TEST_DIR/$1" &&
+    (cd "$NOBODY_HOME" && as_nobody git init -q r) &&
+    cd "$NOBODY_HOME/r"
+}
+as_nobody() {
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        env HOME="$NOBODY_HOME" GIT_CONFIG_NOSYSTEM=1 "$@"
+}
+
 test_expect_success 'without privileges: fatal naming the fix, nothing written' '
     if ! command -v setpriv >/dev/null; then
         echo "# SKIP: no setpriv" >&2
         exit 0
     fi
-    # a repository the unprivileged user owns, reachable through our scratch dirs
-    chmod o+x "$TEST_ROOT" "$TEST_DIR" &&
-    mkdir "$TEST_DIR/nb" && chown 65534:65534 "$TEST_DIR/nb" &&
-    nb() {
-        setpriv --reuid=65534 --regid=65534 --clear-groups \
-            env HOME="$TEST_DIR/nb" GIT_CONFIG_NOSYSTEM=1 "$@"
-    } &&
-    (cd "$TEST_DIR/nb" && nb git init -q r) &&
-    cd "$TEST_DIR/nb/r" &&
-    test_expect_code 128 nb "$ROAR_BUILD_DIR/git-roar" run -t ebpf true 2>err &&
+    nobody_repo nb &&
+    test_expect_code 128 as_nobody "$ROAR_BUILD_DIR/git-roar" run -t ebpf true 2>err &&
     test_grep "^fatal: the eBPF tracer needs root (CAP_BPF and CAP_PERFMON)" err &&
     test_grep "use .-t preload." err &&
     ! test -d .git/roar/pending
@@ -281,21 +288,14 @@ test_expect_success 'without privileges, -t auto: one notice line, then the prel
         echo "# SKIP: no setpriv" >&2
         exit 0
     fi
-    chmod o+x "$TEST_ROOT" "$TEST_DIR" &&
-    mkdir "$TEST_DIR/na" && chown 65534:65534 "$TEST_DIR/na" &&
-    na() {
-        setpriv --reuid=65534 --regid=65534 --clear-groups \
-            env HOME="$TEST_DIR/na" GIT_CONFIG_NOSYSTEM=1 "$@"
-    } &&
-    (cd "$TEST_DIR/na" && na git init -q r) &&
-    cd "$TEST_DIR/na/r" &&
-    na sh -c "echo a >a" &&
-    na "$ROAR_BUILD_DIR/git-roar" run -t auto cat a >out 2>err &&
+    nobody_repo na &&
+    as_nobody sh -c "echo a >a" &&
+    as_nobody "$ROAR_BUILD_DIR/git-roar" run -t auto cat a >out 2>err &&
     test_grep -x "roar: eBPF unavailable (.*); using the preload tracer" err &&
     test "$(grep -c "eBPF unavailable" err)" = 1 &&
     test_grep "^roar: job " err &&
     grep -x "tracer preload" .git/roar/pending/* &&
-    na "$ROAR_BUILD_DIR/git-roar" run -q cat a >out 2>err &&
+    as_nobody "$ROAR_BUILD_DIR/git-roar" run -q cat a >out 2>err &&
     test_must_be_empty err
 '
 
