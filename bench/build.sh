@@ -36,10 +36,8 @@ cd "$scratch/repo"
 git config user.name bench && git config user.email bench@example.invalid
 git config roar.exclude "$build"
 cmake -S . -B b >/dev/null
+. "$here/lib.sh"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-now_ns() { date +%s%N; }
 # jobs that wrote this object file: each traced build must add one, or its trace is broken
 jobs_writing() { git roar log -- "$1" 2>/dev/null | grep -c " make " || true; }
 

@@ -24,19 +24,8 @@ if ! why=$("$edump" -q -- true 2>&1); then
 fi
 have_strace=1; command -v strace >/dev/null || have_strace=0
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/roar-bench-ebpf.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
-cd "$scratch"
-git init -q repo && cd repo
-git config user.name bench && git config user.email bench@example.invalid
-git config roar.exclude "$build"
-printf 'a small input file\n' >small.txt
-git add small.txt && git commit -qm bench
-
-best() { sort -g | head -n 1; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-now_ns() { date +%s%N; }
+. "$here/lib.sh"
+bench_repo roar-bench-ebpf
 
 # ---- load, attach, detach (roar-ebpfdump -T), medians ---------------------------------
 : >"$scratch/t"

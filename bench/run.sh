@@ -23,18 +23,8 @@ export PATH="$build:$PATH"
 [ -x "$micro" ] || { echo "bench/run.sh: build $micro first" >&2; exit 1; }
 have_strace=1; command -v strace >/dev/null || have_strace=0
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/roar-bench.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
-cd "$scratch"
-git init -q repo && cd repo
-git config user.name bench && git config user.email bench@example.invalid
-git config roar.exclude "$build"
-printf 'a small input file\n' >small.txt
-git add small.txt && git commit -qm bench
-
-best() { sort -g | head -n 1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-now_ns() { date +%s%N; }
+. "$here/lib.sh"
+bench_repo roar-bench
 
 # ---- micro: ns per open/read/close iteration, measured inside the program -----------
 # Rounds interleave the columns so that a burst of load elsewhere hits them alike; each
