@@ -726,6 +726,52 @@ static void test_merge(void **state)
     roar_note_dispose(&theirs);
 }
 
+/* Forks a process that writes notes first..first+count-1 to `ref` in the repository at
+ * dir, one call each, and exits 0 when every write succeeded. With a gate (a pipe), it
+ * starts writing only once the parent has closed the pipe's write end. */
+static pid_t spawn_writer(const char *dir, const char *ref, unsigned first, unsigned count,
+                          const int *gate)
+{
+    pid_t pid = fork();
+    roar_repo *repo = NULL;
+    unsigned i;
+    int rc = 0;
+    char c;
+
+    assert_true(pid >= 0);
+    if (pid > 0)
+        return pid;
+    if (roar_repo_open(&repo, dir) < 0)
+        _exit(2);
+    if (gate) {
+        close(gate[1]);
+        (void)!read(gate[0], &c, 1); /* EOF once the parent closes its end */
+    }
+    for (i = first; i < first + count && rc == 0; i++) {
+        roar_note n;
+        roar_notes_edit edit;
+        roar_note_init(&n);
+        add_job(&n, i, 1700000000000);
+        memset(&edit, 0, sizeof(edit));
+        fake_id(edit.object, i);
+        edit.add = &n;
+        rc = roar_notes_write(NULL, repo, ref, &edit, 1, "add", NULL, NULL);
+        roar_note_dispose(&n);
+    }
+    roar_repo_free(repo);
+    _exit(rc == 0 ? 0 : 1);
+}
+
+static void wait_writers(const pid_t *pids, int n)
+{
+    int p, status;
+    for (p = 0; p < n; p++) {
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
 /* Eight processes writing twenty notes each, one call per note, on one ref: every
  * note is there (compare-and-swap with retry). */
 static void test_concurrent_writers(void **state)
@@ -733,38 +779,12 @@ static void test_concurrent_writers(void **state)
     enum { PROCS = 8, EACH = 20 };
     fixture *fx = *state;
     pid_t pids[PROCS];
-    int p, status;
+    int p;
     char *out;
 
-    for (p = 0; p < PROCS; p++) {
-        pids[p] = fork();
-        assert_true(pids[p] >= 0);
-        if (pids[p] == 0) {
-            roar_repo *repo = NULL;
-            unsigned i;
-            int rc = 0;
-            if (roar_repo_open(&repo, fx->dir) < 0)
-                _exit(2);
-            for (i = 0; i < EACH && rc == 0; i++) {
-                roar_note n;
-                roar_notes_edit edit;
-                roar_note_init(&n);
-                add_job(&n, (unsigned)p * 1000 + i, 1700000000000);
-                memset(&edit, 0, sizeof(edit));
-                fake_id(edit.object, (unsigned)p * 1000 + i);
-                edit.add = &n;
-                rc = roar_notes_write(NULL, repo, "refs/notes/roar", &edit, 1, "add", NULL, NULL);
-                roar_note_dispose(&n);
-            }
-            roar_repo_free(repo);
-            _exit(rc == 0 ? 0 : 1);
-        }
-    }
-    for (p = 0; p < PROCS; p++) {
-        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    for (p = 0; p < PROCS; p++)
+        pids[p] = spawn_writer(fx->dir, "refs/notes/roar", (unsigned)p * 1000, EACH, NULL);
+    wait_writers(pids, PROCS);
     out = roar_test_sh_all("git -C '%s' notes --ref=roar list | wc -l", fx->dir);
     assert_int_equal(atol(out), PROCS * EACH);
     free(out);
@@ -784,42 +804,16 @@ static void test_concurrent_first_writers(void **state)
 
     for (round = 0; round < ROUNDS; round++) {
         pid_t pids[PROCS];
-        int gate[2], p, status;
+        int gate[2], p;
         char ref[64], *out;
 
         snprintf(ref, sizeof(ref), "refs/notes/first%d", round);
         assert_int_equal(pipe(gate), 0);
-        for (p = 0; p < PROCS; p++) {
-            pids[p] = fork();
-            assert_true(pids[p] >= 0);
-            if (pids[p] == 0) {
-                roar_repo *repo = NULL;
-                roar_note n;
-                roar_notes_edit edit;
-                char c;
-                int rc;
-                close(gate[1]);
-                if (roar_repo_open(&repo, fx->dir) < 0)
-                    _exit(2);
-                roar_note_init(&n);
-                add_job(&n, (unsigned)p, 1700000000000);
-                memset(&edit, 0, sizeof(edit));
-                fake_id(edit.object, (unsigned)p);
-                edit.add = &n;
-                (void)!read(gate[0], &c, 1); /* EOF when the parent closes its end */
-                rc = roar_notes_write(NULL, repo, ref, &edit, 1, "add", NULL, NULL);
-                roar_note_dispose(&n);
-                roar_repo_free(repo);
-                _exit(rc == 0 ? 0 : 1);
-            }
-        }
+        for (p = 0; p < PROCS; p++)
+            pids[p] = spawn_writer(fx->dir, ref, (unsigned)p, 1, gate);
         close(gate[0]);
         close(gate[1]);
-        for (p = 0; p < PROCS; p++) {
-            assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
-            assert_true(WIFEXITED(status));
-            assert_int_equal(WEXITSTATUS(status), 0);
-        }
+        wait_writers(pids, PROCS);
         out = roar_test_sh_all("git -C '%s' notes --ref=%s list | wc -l", fx->dir, ref);
         assert_int_equal(atol(out), PROCS);
         free(out);
