@@ -170,46 +170,31 @@ static __always_inline struct task_struct *current_task(void)
     return (struct task_struct *)bpf_get_current_task();
 }
 
-/* The struct file behind fd in the current task, or NULL. */
-static __always_inline struct file *fd_file(int fd)
+/* The struct file behind fd in the current task, or 0. The task's fd table is walked
+ * with plain loads through the task's BTF pointer (the JIT's fault-checked loads); only
+ * the array slot, an untyped pointer, takes a helper read. Global, so that the verifier
+ * checks the walk from the trusted task pointer once (each check searches the kernel's
+ * BTF by name, ~1 ms), not at each of a dozen call sites. */
+__noinline __u64 roar_fd_file(int fd)
 {
-    struct task_struct *task = current_task();
-    struct files_struct *files;
+    struct task_struct *task = bpf_get_current_task_btf();
     struct fdtable *fdt;
     struct file **arr;
     struct file *f = NULL;
-    __u64 b[3];
 
     if (fd < 0)
-        return NULL;
-    /* files->fdt and the embedded fdtab's max_fds and array in one read, where fdt is
-     * right before fdtab and the table is the embedded one (6.x: a process with fewer
-     * than 64 fds); else the table's max_fds and array in one read (the first 16 bytes) */
-    files = BPF_CORE_READ(task, files);
-    if (bpf_core_field_offset(struct files_struct, fdtab) ==
-            bpf_core_field_offset(struct files_struct, fdt) + 8 &&
-        bpf_core_field_offset(struct fdtable, max_fds) == 0 &&
-        bpf_core_field_size(struct fdtable, max_fds) == 4 &&
-        bpf_core_field_offset(struct fdtable, fd) == 8) {
-        if (bpf_probe_read_kernel(b, sizeof(b), (char *)files +
-                                  bpf_core_field_offset(struct files_struct, fdt)) < 0)
-            return NULL;
-        fdt = (struct fdtable *)b[0];
-        if (fdt != (struct fdtable *)((char *)files +
-                                      bpf_core_field_offset(struct files_struct, fdtab)) &&
-            bpf_probe_read_kernel(&b[1], 16, fdt) < 0)
-            return NULL;
-        if ((unsigned)fd >= (__u32)b[1])
-            return NULL;
-        arr = (struct file **)b[2];
-    } else {
-        fdt = BPF_CORE_READ(files, fdt);
-        if ((unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
-            return NULL;
-        arr = BPF_CORE_READ(fdt, fd);
-    }
+        return 0;
+    fdt = task->files->fdt;
+    if ((unsigned)fd >= fdt->max_fds)
+        return 0;
+    arr = fdt->fd;
     bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
-    return f;
+    return (__u64)f;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+    return (struct file *)roar_fd_file(fd);
 }
 
 static __always_inline __u64 *seen_slot(struct file *f)
@@ -240,7 +225,7 @@ static __always_inline __u64 encode_dev(__u32 dev)
  * field-by-field way (the test is a constant: the verifier keeps one branch). */
 static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *ino)
 {
-    unsigned char b[INODE_SPAN];
+    unsigned char b[INODE_SPAN] __attribute__((aligned(8))); /* read as u64s */
     struct super_block *sb;
     __s64 ms = 0, cs = 0;
     __u32 mn = 0, cn = 0;
@@ -545,6 +530,66 @@ static __always_inline void first_io(__u64 id, __u16 type, int fd, int fd2, long
 
 /* ---- syscalls ------------------------------------------------------------------------ */
 
+/* The open's header fields other than the path's: task, fd, flags, FMODE_CREATED and
+ * the file's identity. h must be zeroed. */
+static __always_inline void open_hdr(struct roar_event_hdr *h, struct file *f, __u64 flags,
+                                     __u64 mode, long ret)
+{
+    hdr_task(h, ROAR_EV_OPEN);
+    h->ret = ret;
+    h->fd = (int)ret;
+    h->flags = flags;
+    h->arg = mode;
+    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
+    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
+        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
+        unsigned char b[64] __attribute__((aligned(8)));
+        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
+            __u32 fmode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
+            h->created = (fmode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+            put_ident(h, *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
+        }
+    } else {
+        h->created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+        put_file_ident(h, f);
+    }
+}
+
+/* The common open, written straight into the ring: a name relative to the cwd or
+ * absolute, shorter than OPEN_FAST_STR, not under /proc. The record is reserved at its
+ * largest and rec_len says how much of it is used, which saves the scratch record's
+ * clearing and the copy into the ring (docs/ebpf.md, Cost). False when the open is not
+ * such a one (nothing was sent): the caller takes the general way. */
+#define OPEN_FAST_STR 128
+struct open_fast {
+    struct roar_bpf_event ev;
+    char str[OPEN_FAST_STR];
+};
+
+static __always_inline bool open_fast(__u64 upath, struct file *f, __u64 flags, __u64 mode,
+                                      long ret)
+{
+    struct open_fast *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+    long n;
+
+    if (!r)
+        return false; /* the general way counts the loss */
+    n = bpf_probe_read_user_str(r->str, OPEN_FAST_STR, (const void *)upath);
+    if (n <= 0 || n >= OPEN_FAST_STR ||
+        (r->str[0] == '/' && r->str[1] == 'p' && r->str[2] == 'r' && r->str[3] == 'o' &&
+         r->str[4] == 'c' && r->str[5] == '/')) {
+        bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+        return false;
+    }
+    __builtin_memset(&r->ev, 0, sizeof(r->ev));
+    open_hdr(&r->ev.h, f, flags, mode, ret);
+    r->ev.pflags[0] = ROAR_BPF_P_STR | (r->str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
+    r->ev.str_len[0] = (__u32)n;
+    r->ev.rec_len = sizeof(r->ev) + (__u32)n;
+    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    return true;
+}
+
 /* An open of any kind that returned fd `ret`. Global: five call sites. */
 __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long ret)
 {
@@ -558,27 +603,11 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
      * this open already decided whether the file is an input (SPEC §4.4). */
     if ((slot = seen_slot(f)))
         *slot = key | SEEN_READ;
+    if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(upath, f, flags, mode, ret))
+        return 0;
     if (!(s = scratch_take()))
         return 0;
-    hdr_task(&s->ev.h, ROAR_EV_OPEN);
-    s->ev.h.ret = ret;
-    s->ev.h.fd = (int)ret;
-    s->ev.h.flags = flags;
-    s->ev.h.arg = mode;
-    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
-    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
-        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
-        unsigned char b[64];
-        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
-            __u32 mode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
-            s->ev.h.created = (mode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-            put_ident(&s->ev.h,
-                      *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
-        }
-    } else {
-        s->ev.h.created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-        put_file_ident(&s->ev.h, f);
-    }
+    open_hdr(&s->ev.h, f, flags, mode, ret);
     /* path: the name the program used, made absolute (SPEC §4.2). The file's own
      * canonical path (its dentries, walked up) only where that name cannot serve: no
      * name at all (open_by_handle_at), or a /proc magic link (it names a file of the
@@ -670,37 +699,37 @@ static __always_inline void on_fd_pair(const int *ufds, long ret)
         send_fds(ROAR_EV_FDNEW, ret, fds[0], fds[1], 0);
 }
 
-/* Every syscall exit of every task passes here: the first thing done is the traced-map
- * lookup, so untraced tasks pay one hash lookup. Arguments are read back from the
- * saved user registers (x86_64: di, si, dx, r10, r8, r9), which the syscalls handled
+/* Every syscall exit of every task passes here: the first thing done is the fast
+ * filter's bit test, so untraced tasks pay one array load. Arguments are read back from
+ * the saved user registers (x86_64: di, si, dx, r10, r8, r9), which the syscalls handled
  * here never modify; that is why no sys_enter program is needed (one link less to
  * detach, and no per-call stash).
  *
- * The programs are raw tracepoints (arguments as an array of u64), not tp_btf: a
- * tp_btf program makes libbpf parse the whole kernel BTF (~20 ms) to find its attach
- * point, while everything else here can be relocated against the small BTF subset
- * the build extracts (docs/ebpf.md, "Load time"). */
-/* The saved user registers from r10 to orig_ax: the ptrace ABI's layout of the end of
- * struct pt_regs. */
+ * A tp_btf program: the registers arrive as a typed pointer, read with plain loads (the
+ * JIT's fault-checked loads) instead of a bpf_probe_read_kernel helper call, which costs
+ * ~40 ns on every traced system call here (docs/ebpf.md, Cost). libbpf needs the kernel's
+ * own BTF to find the attach point (~5-15 ms at load); the sched programs below stay raw
+ * tracepoints, relocated against the small BTF subset the build extracts. */
 struct sysargs {
-    __u64 r10, r9, r8, ax, cx, dx, si, di, orig_ax;
+    __u64 r10, r9, r8, dx, si, di;
 };
 
-SEC("raw_tp/sys_exit")
-int roar_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(roar_sys_exit, struct pt_regs *pregs, long ret)
 {
     __u64 id = bpf_get_current_pid_tgid();
-    long ret = (long)ctx->args[1], nr;
     struct sysargs regs;
-    char *saved = (char *)ctx->args[0];
+    long nr;
 
     if (ret < 0 || !is_active((__u32)(id >> 32)))
         return 0;
-    /* All the registers in one read: a second probe read costs more than the bytes */
-    if (bpf_probe_read_kernel(&regs, sizeof(regs),
-                              saved + bpf_core_field_offset(struct pt_regs, r10)) < 0)
-        return 0;
-    nr = regs.orig_ax;
+    nr = pregs->orig_ax;
+    regs.di = pregs->di;
+    regs.si = pregs->si;
+    regs.dx = pregs->dx;
+    regs.r10 = pregs->r10;
+    regs.r8 = pregs->r8;
+    regs.r9 = pregs->r9;
     switch (nr) {
     case ROAR_NR_read:
     case ROAR_NR_pread64:
