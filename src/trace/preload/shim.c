@@ -202,7 +202,7 @@ static int needs_normalise(const char *p, size_t len)
 
 int roar_shim_abspath(char *out, int dirfd, const char *path)
 {
-    size_t base = 0, n;
+    size_t base = 0, n, from = 0;
     long cwd_len;
 
     if (!path)
@@ -225,12 +225,16 @@ int roar_shim_abspath(char *out, int dirfd, const char *path)
         }
         if (base + 1 + n + 1 > ROAR_SHIM_PATH)
             goto too_long;
+        /* The base comes from the kernel (getcwd, /proc/self/fd): no "//", no "." or
+         * ".." component, no trailing slash but the root's. Only the join and the
+         * program's part can need normalising: scan from the base's last byte on. */
+        from = base ? base - 1 : 0;
         out[base++] = '/';
     } else if (n + 1 > ROAR_SHIM_PATH) {
         goto too_long;
     }
     memcpy(out + base, path, n + 1);
-    if (needs_normalise(out, base + n))
+    if (needs_normalise(out + from, base + n - from))
         normalise(out);
     return 0;
 
