@@ -571,6 +571,7 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
 #ifdef ROAR_HAVE_EBPF
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
 
@@ -637,6 +638,24 @@ static int min_btf_fd(char path[64])
     }
     snprintf(path, 64, "/proc/self/fd/%d", fd);
     return fd;
+}
+
+/* The running kernel's BTF id of struct file, for the program's typed loads (roar.bpf.c,
+ * file_btf_id): the one found at build time when the kernel is that one (have_min_btf),
+ * else looked up in the kernel's BTF (a few ms; libbpf then parses it for relocation
+ * anyway). 0 if not found: the program reads the file with probe reads instead. */
+static uint32_t file_btf_id(bool have_min_btf)
+{
+    struct btf *btf;
+    int id;
+
+    if (have_min_btf)
+        return roar_file_btf_id;
+    if (!(btf = btf__load_vmlinux_btf()))
+        return 0;
+    id = btf__find_by_name_kind(btf, "file", BTF_KIND_STRUCT);
+    btf__free(btf);
+    return id > 0 ? (uint32_t)id : 0;
 }
 
 /* libbpf talks through a process-wide print callback. While we load, its first warning
@@ -773,6 +792,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         goto cleanup;
     }
     t->skel->rodata->walk_budget = o.walk_budget;
+    t->skel->rodata->file_btf_id = file_btf_id(btf_fd >= 0);
     t->timing.open_us = now_us() - t0;
 
     t0 = now_us();

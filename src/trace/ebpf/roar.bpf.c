@@ -14,6 +14,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Budget for one walked path's names (≤ ROAR_BPF_WALK_MAX). */
 const volatile __u32 walk_budget = ROAR_BPF_WALK_MAX;
+/* The running kernel's BTF id of struct file, found by the loader; 0 if it could not. */
+const volatile __u32 file_btf_id = 0;
+
+/* Types a plain pointer for fault-checked loads (the verifier turns the call into a
+ * move). Weak: a kernel without it leaves file_btf_id 0 and the probe-read way. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* ---- counters (read by the loader through the mmap'ed .bss) ------------------------- */
 
@@ -265,10 +271,60 @@ static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *in
     h->has_ident = 1;
 }
 
+/* The same from the inode behind a struct file, read with plain loads through the file
+ * pointer made typed (bpf_rdonly_cast): no helper call at all, against three probe reads
+ * (file, inode block, superblock) at every open. Sets *created from FMODE_CREATED if
+ * asked. The probe-read way where the loader found no BTF id. */
+static __always_inline void put_file_ident_created(struct roar_event_hdr *h, struct file *f,
+                                                   bool created)
+{
+    if (!f)
+        return;
+    if (file_btf_id) {
+        struct file *tf = bpf_rdonly_cast(f, file_btf_id);
+        struct inode *ino = tf->f_inode;
+        __s64 ms = 0, cs = 0;
+        __u32 mn = 0, cn = 0;
+
+        if (created)
+            h->created = (tf->f_mode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+        if (!ino)
+            return;
+        h->mode = ino->i_mode;
+        h->ino = ino->i_ino;
+        h->size = (__u64)ino->i_size;
+        if (bpf_core_field_exists(ino->i_mtime_sec)) {
+            ms = ino->i_mtime_sec;
+            cs = ino->i_ctime_sec;
+            mn = ino->i_mtime_nsec;
+            cn = ino->i_ctime_nsec;
+        }
+        h->dev = encode_dev(ino->i_sb->s_dev);
+        h->mtime_ns = ms * 1000000000ll + mn;
+        h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
+        h->has_ident = 1;
+        return;
+    }
+    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
+    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
+        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
+        unsigned char b[64] __attribute__((aligned(8)));
+        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
+            __u32 fmode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
+            if (created)
+                h->created = (fmode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+            put_ident(h, *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
+        }
+    } else {
+        if (created)
+            h->created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+        put_ident(h, BPF_CORE_READ(f, f_inode));
+    }
+}
+
 static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file *f)
 {
-    if (f)
-        put_ident(h, BPF_CORE_READ(f, f_inode));
+    put_file_ident_created(h, f, false);
 }
 
 /* ---- path walking -------------------------------------------------------------------- */
@@ -540,19 +596,7 @@ static __always_inline void open_hdr(struct roar_event_hdr *h, struct file *f, _
     h->fd = (int)ret;
     h->flags = flags;
     h->arg = mode;
-    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
-    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
-        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
-        unsigned char b[64] __attribute__((aligned(8)));
-        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
-            __u32 fmode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
-            h->created = (fmode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-            put_ident(h, *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
-        }
-    } else {
-        h->created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-        put_file_ident(h, f);
-    }
+    put_file_ident_created(h, f, true);
 }
 
 /* The common open, written straight into the ring: a name relative to the cwd or
