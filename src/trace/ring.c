@@ -179,7 +179,35 @@ static int word_valid(const roar_ring *r, uint64_t pos, uint64_t word, uint64_t 
         return 0;
     if (word & ROAR_SLOT_PAD)
         return off + len == r->size;
-    return len >= ROAR_SLOT_WORD + ROAR_EVENT_HDR_SIZE;
+    return len == ROAR_SLOT_WORD + ROAR_RING_SMALL_SIZE ||
+           len >= ROAR_SLOT_WORD + ROAR_EVENT_HDR_SIZE;
+}
+
+/* The full record a compact one stands for, into buf[0..cap) (ring_layout.h). The bytes
+ * are the traced program's: only the types the shim sends this way are accepted; the
+ * decoder then checks the fields as for any record. Returns the record's size or
+ * ROAR_EINVALID. */
+static int expand_small(void *buf, size_t cap, const struct roar_ring_small *sm, uint64_t seq)
+{
+    struct roar_event_hdr h;
+    size_t n;
+
+    if (sm->type >= 32 || !(ROAR_RING_SMALL_TYPES & (1u << sm->type)) ||
+        sm->version != ROAR_EVENT_VERSION)
+        return roar_error_set(ROAR_EINVALID, "event ring: compact record of type %u, "
+                              "version %u", sm->type, sm->version);
+    memset(&h, 0, sizeof(h));
+    h.seq = seq;
+    h.ret = sm->ret;
+    h.flags = sm->flags;
+    h.tgid = sm->tgid;
+    h.tid = sm->tid;
+    h.fd = sm->fd;
+    h.fd2 = sm->fd2;
+    h.type = sm->type;
+    if ((n = roar_event_encode(buf, cap, &h, NULL, NULL)) == 0)
+        return roar_error_set(ROAR_EINVALID, "event ring: no room to expand a record");
+    return (int)n;
 }
 
 /* Skips forward from the consumer cursor to the next slot that looks published and
@@ -258,6 +286,20 @@ int roar_ring_read(roar_ring *r, void *buf, size_t cap, size_t *out_len, int wai
             zero_range(r, rd, rd + ROAR_SLOT_WORD);
             __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
             continue;
+        }
+        if (len - ROAR_SLOT_WORD == ROAR_RING_SMALL_SIZE) {
+            /* Copied out first: the traced program may be writing the slot. */
+            struct roar_ring_small sm;
+            int n;
+            memcpy(&sm, r->data + off + ROAR_SLOT_WORD, sizeof(sm));
+            zero_range(r, rd, rd + len);
+            __atomic_store_n(&r->hdr->read, rd + len, __ATOMIC_RELEASE);
+            if ((n = expand_small(buf, cap, &sm, (rd >> 3) + 1)) < 0) {
+                r->skipped++;
+                return n;
+            }
+            *out_len = (size_t)n;
+            return 0;
         }
         if (len - ROAR_SLOT_WORD > cap) {
             zero_range(r, rd, rd + len);

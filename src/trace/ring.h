@@ -29,8 +29,8 @@ int roar_ring_create(roar_ring **out, const char *path, size_t data_size);
 /* Unmaps and frees; the file stays (roar_ring_dir_remove deletes it). NULL is fine. */
 void roar_ring_free(roar_ring *ring);
 
-/* Copies the next record (the roar_event wire bytes, without the slot word) into
- * buf[0..cap) and sets *out_len. When nothing is published yet, *out_len = 0: if a
+/* Copies the next record (the roar_event wire bytes, without the slot word; a compact
+ * record expanded to the full header it stands for) into buf[0..cap) and sets *out_len. When nothing is published yet, *out_len = 0: if a
  * producer has reserved a slot but not published it, this waits up to wait_ms for it.
  * A slot that stays unpublished for stall_ms in total (a producer killed between
  * reserve and publish) is skipped, counted as lost, once a later record is published.

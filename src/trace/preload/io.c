@@ -68,14 +68,9 @@ static void open_before(struct open_ctx *c, int dirfd, const char *path, int fla
 
 static void fdnew(int fd, int fd2)
 {
-    struct roar_event_hdr h;
     roar_shim_fd_reset(fd);
     roar_shim_fd_reset(fd2);
-    roar_shim_hdr(&h, ROAR_EV_FDNEW);
-    h.ret = fd;
-    h.fd = fd;
-    h.fd2 = fd2;
-    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_emit_small(ROAR_EV_FDNEW, fd, fd2, fd, 0);
 }
 
 /* After a successful open: published before the open returns, so a read-capable open
@@ -223,14 +218,9 @@ static int fmode_flags(const char *m)
 
 static void close_event(int lo, int hi, unsigned flags)
 {
-    struct roar_event_hdr h;
     if (!(flags & ROAR_CLOSE_F_CLOEXEC))
         roar_shim_fd_reset_range(lo, hi);
-    roar_shim_hdr(&h, ROAR_EV_CLOSE);
-    h.fd = lo;
-    h.fd2 = hi;
-    h.flags = flags;
-    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_emit_small(ROAR_EV_CLOSE, lo, hi, 0, flags);
 }
 
 #define FOPEN_BODY(path, mode, CALL)                                                      \
@@ -412,14 +402,10 @@ ROAR_EXPORT FILE *tmpfile64(void)
 
 static void note_read(int fd, ssize_t n)
 {
-    struct roar_event_hdr h;
     int saved;
     if (n < 0 || !roar_shim_fd_first(fd, ROAR_FD_SEEN_READ) || !roar_shim_enter(&saved))
         return;
-    roar_shim_hdr(&h, ROAR_EV_READ);
-    h.fd = fd;
-    h.ret = n;
-    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_emit_small(ROAR_EV_READ, fd, -1, n, 0);
     roar_shim_leave(saved);
 }
 
@@ -432,11 +418,15 @@ static void note_write(int fd, ssize_t n)
     int saved;
     if (n <= 0 || !roar_shim_fd_first(fd, ROAR_FD_SEEN_WRITE) || !roar_shim_enter(&saved))
         return;
+    if (roar_shim_fstat(fd, &st) < 0) {
+        roar_shim_emit_small(ROAR_EV_WRITE, fd, -1, n, 0);
+        roar_shim_leave(saved);
+        return;
+    }
     roar_shim_hdr(&h, ROAR_EV_WRITE);
     h.fd = fd;
     h.ret = n;
-    if (roar_shim_fstat(fd, &st) == 0)
-        roar_shim_ident(&h, &st);
+    roar_shim_ident(&h, &st);
     roar_shim_emit(&h, NULL, NULL);
     roar_shim_leave(saved);
 }
@@ -625,14 +615,8 @@ ROAR_EXPORT void closefrom(int lowfd)
 
 static void dup_event(int oldfd, int newfd, int cloexec)
 {
-    struct roar_event_hdr h;
     roar_shim_fd_reset(newfd);
-    roar_shim_hdr(&h, ROAR_EV_DUP);
-    h.ret = newfd;
-    h.fd = oldfd;
-    h.fd2 = newfd;
-    h.flags = cloexec ? O_CLOEXEC : 0;
-    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_emit_small(ROAR_EV_DUP, oldfd, newfd, newfd, cloexec ? O_CLOEXEC : 0);
 }
 
 ROAR_EXPORT int dup(int fd)
@@ -686,7 +670,6 @@ ROAR_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 static int do_fcntl(int fd, int cmd, void *arg, int (*real)(int, int, ...))
 {
-    struct roar_event_hdr h;
     int saved, rc;
 
     if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFD) ||
@@ -695,14 +678,10 @@ static int do_fcntl(int fd, int cmd, void *arg, int (*real)(int, int, ...))
     errno = saved;
     rc = real(fd, cmd, arg);
     saved = errno;
-    if (rc >= 0 && cmd == F_SETFD) {
-        roar_shim_hdr(&h, ROAR_EV_SETFD);
-        h.fd = fd;
-        h.flags = (uint64_t)(uintptr_t)arg & FD_CLOEXEC;
-        roar_shim_emit(&h, NULL, NULL);
-    } else if (rc >= 0) {
+    if (rc >= 0 && cmd == F_SETFD)
+        roar_shim_emit_small(ROAR_EV_SETFD, fd, -1, 0, (uint32_t)(uintptr_t)arg & FD_CLOEXEC);
+    else if (rc >= 0)
         dup_event(fd, rc, cmd == F_DUPFD_CLOEXEC);
-    }
     roar_shim_leave(saved);
     return rc;
 }

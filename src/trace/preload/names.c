@@ -285,11 +285,7 @@ ROAR_EXPORT int ftruncate64(int fd, off64_t len)
 
 static void falloc_event(int fd, int mode)
 {
-    struct roar_event_hdr h;
-    roar_shim_hdr(&h, ROAR_EV_FALLOCATE);
-    h.fd = fd;
-    h.flags = (unsigned)mode;
-    roar_shim_emit(&h, NULL, NULL);
+    roar_shim_emit_small(ROAR_EV_FALLOCATE, fd, -1, 0, (uint32_t)mode);
 }
 
 #define FALLOC_BODY(CALL, OK)                                                             \
@@ -338,7 +334,6 @@ int roar_shim_fd_first(int fd, unsigned bit);
 
 #define COPY_BODY(in, out, CALL)                                                          \
     do {                                                                                  \
-        struct roar_event_hdr h;                                                          \
         int saved;                                                                        \
         ssize_t n;                                                                        \
         if (!roar_shim_enter(&saved))                                                     \
@@ -348,13 +343,8 @@ int roar_shim_fd_first(int fd, unsigned bit);
         errno = saved;                                                                    \
         n = CALL;                                                                         \
         saved = errno;                                                                    \
-        if (n > 0) {                                                                      \
-            roar_shim_hdr(&h, ROAR_EV_COPY);                                              \
-            h.fd = in;                                                                    \
-            h.fd2 = out;                                                                  \
-            h.ret = n;                                                                    \
-            roar_shim_emit(&h, NULL, NULL);                                               \
-        }                                                                                 \
+        if (n > 0)                                                                        \
+            roar_shim_emit_small(ROAR_EV_COPY, in, out, n, 0);                            \
         roar_shim_leave(saved);                                                           \
         return n;                                                                         \
     } while (0)

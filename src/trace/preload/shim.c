@@ -69,6 +69,19 @@ void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path
         roar_ringp_publish(&roar_shim_ring, h, path, path2);
 }
 
+void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags)
+{
+    pid_t tid = roar_shim_tid;
+    struct roar_ring_small sm = {.ret = ret, .flags = flags, .fd = fd, .fd2 = fd2,
+                                 .type = (uint16_t)type};
+
+    if (!roar_shim_on)
+        return;
+    sm.tgid = (uint32_t)roar_shim_pid;
+    sm.tid = (uint32_t)(tid ? tid : roar_shim_tid_slow());
+    roar_ringp_publish_small(&roar_shim_ring, &sm);
+}
+
 void roar_shim_incomplete(unsigned reason, const char *path)
 {
     struct roar_event_hdr h;

@@ -86,6 +86,9 @@ static inline void roar_shim_hdr(struct roar_event_hdr *h, unsigned type)
 void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st);
 /* Publishes (drops and counts on a full ring); never fails visibly. */
 void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2);
+/* The same for an event with no path, identity or arg, as a compact ring record (type
+ * in ROAR_RING_SMALL_TYPES): a quarter of the bytes, no 120-byte header to build. */
+void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags);
 void roar_shim_incomplete(unsigned reason, const char *path);
 
 /* Makes path absolute against dirfd (AT_FDCWD = cwd) and normalises it lexically into
