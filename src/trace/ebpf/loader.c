@@ -792,7 +792,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         goto cleanup;
     }
     t->skel->rodata->walk_budget = o.walk_budget;
-    t->skel->rodata->file_btf_id = file_btf_id(btf_fd >= 0);
+    t->skel->rodata->file_btf_id = o.probe_reads ? 0 : file_btf_id(btf_fd >= 0);
     t->timing.open_us = now_us() - t0;
 
     t0 = now_us();

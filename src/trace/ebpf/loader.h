@@ -27,6 +27,8 @@ typedef struct {
     unsigned drain_ms;    /* how often the ring is read while waiting; default 2 ms */
     uint32_t walk_budget; /* bytes for one walked path's names; default 16 KiB (a
                            * smaller one forces `incomplete path-too-long`) */
+    bool probe_reads;     /* read files' identity with probe reads, as on a kernel whose
+                           * BTF id of struct file is unknown (docs/ebpf.md) */
 } roar_ebpf_opts;
 
 /* Loads and attaches the programs (four tracepoints; nothing is traced until
