@@ -183,6 +183,9 @@ static inline size_t roar_event_encode_len(void *out, size_t cap,
 
     if (total == 0 || total > cap)
         return 0;
+    /* The padding first, as one store: total is a multiple of ROAR_EVENT_ALIGN and
+     * less than that past the paths, which overwrite the rest of these bytes. */
+    memset(p + total - ROAR_EVENT_ALIGN, 0, ROAR_EVENT_ALIGN);
     /* Straight into out (no aligned copy of the header in between), then the fields
      * this function owns; out need not be aligned. */
     memcpy(p, hdr, sizeof(*hdr));
@@ -195,11 +198,8 @@ static inline size_t roar_event_encode_len(void *out, size_t cap,
         memcpy(p + at, path, l1 + 1);
         at += l1 + 1;
     }
-    if (path2) {
+    if (path2)
         memcpy(p + at, path2, l2 + 1);
-        at += l2 + 1;
-    }
-    memset(p + at, 0, total - at);
     return total;
 }
 

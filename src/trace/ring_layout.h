@@ -157,12 +157,10 @@ static inline void roar_ringp_lose(struct roar_ringp *r)
     __atomic_fetch_add(&r->hdr->lost, 1, __ATOMIC_RELAXED);
 }
 
-/* Reserves a slot for a record of rec_len bytes (a multiple of ROAR_EVENT_ALIGN).
- * Returns 0 and fills *out, or -1 when the event must be dropped (the caller counts it
- * with roar_ringp_lose): the ring stayed full past full_wait_ms, or the collector is
- * gone. Preserves errno. Never blocks without bound, never allocates. */
-static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ringp *r,
-                                     size_t rec_len)
+/* roar_ringp_reserve's general case (below): any pad, the hot window, a full ring. Kept
+ * out of line so that the common case costs no register spills. */
+static __attribute__((noinline, unused)) int
+roar_ringp_reserve_slow(struct roar_ringp_slot *out, struct roar_ringp *r, size_t rec_len)
 {
     struct roar_ring_hdr *h = r->hdr;
     uint64_t need = ROAR_SLOT_WORD + rec_len, pos, total, off, tail, rd, deadline = 0;
@@ -227,6 +225,34 @@ static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ri
     return 0;
 }
 
+/* Reserves a slot for a record of rec_len bytes (a multiple of ROAR_EVENT_ALIGN).
+ * Returns 0 and fills *out, or -1 when the event must be dropped (the caller counts it
+ * with roar_ringp_lose): the ring stayed full past full_wait_ms, or the collector is
+ * gone. Preserves errno. Never blocks without bound, never allocates. */
+static inline int roar_ringp_reserve(struct roar_ringp_slot *out, struct roar_ringp *r,
+                                     size_t rec_len)
+{
+    uint64_t need = ROAR_SLOT_WORD + rec_len, size = r->size;
+    uint64_t pos = __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE);
+    uint64_t off = pos & (size - 1);
+
+    /* The common case, in one attempt: the record fits before the end (no pad), lies
+     * inside the hot window and has room by our copy of the consumer's cursor. Anything
+     * else, a lost race included, is the general case's, from the start. */
+    if (rec_len != 0 && rec_len % ROAR_EVENT_ALIGN == 0 && need <= size / 2 &&
+        size - off >= need && (off < ROAR_RING_HOT || size < 4 * ROAR_RING_HOT) &&
+        pos + need - __atomic_load_n(&r->read_seen, __ATOMIC_ACQUIRE) <= size &&
+        __atomic_compare_exchange_n(&r->hdr->reserve, &pos, pos + need, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        out->word = (uint64_t *)(r->data + off);
+        out->rec = r->data + off + ROAR_SLOT_WORD;
+        out->pos = pos;
+        out->len = (uint32_t)need;
+        return 0;
+    }
+    return roar_ringp_reserve_slow(out, r, rec_len);
+}
+
 /* Publishes a reserved slot whose record has been written. */
 static inline void roar_ringp_commit(struct roar_ringp_slot *s)
 {
@@ -259,11 +285,12 @@ static inline int roar_ringp_publish_small(struct roar_ringp *r, struct roar_rin
 }
 
 /* Encodes and publishes one event; hdr->seq is set here. Returns 0, or -1 when the
- * event was dropped (already counted as lost). Preserves errno. */
-static inline int roar_ringp_publish(struct roar_ringp *r, struct roar_event_hdr *hdr,
-                                     const char *path, const char *path2)
+ * event was dropped (already counted as lost). Preserves errno. l1 and l2 are the
+ * paths' strlen (roar_ringp_publish measures them). */
+static inline int roar_ringp_publish_len(struct roar_ringp *r, struct roar_event_hdr *hdr,
+                                         const char *path, size_t l1, const char *path2,
+                                         size_t l2)
 {
-    size_t l1 = path ? strlen(path) : 0, l2 = path2 ? strlen(path2) : 0;
     size_t len = roar_event_wire_size(l1, l2, path != NULL, path2 != NULL);
     struct roar_ringp_slot s;
 
@@ -275,6 +302,13 @@ static inline int roar_ringp_publish(struct roar_ringp *r, struct roar_event_hdr
     roar_event_encode_len(s.rec, len, hdr, path, l1, path2, l2);
     roar_ringp_commit(&s);
     return 0;
+}
+
+static inline int roar_ringp_publish(struct roar_ringp *r, struct roar_event_hdr *hdr,
+                                     const char *path, const char *path2)
+{
+    return roar_ringp_publish_len(r, hdr, path, path ? strlen(path) : 0, path2,
+                                  path2 ? strlen(path2) : 0);
 }
 
 #endif

@@ -32,6 +32,7 @@ int fcntl64(int fd, int cmd, ...);
 
 struct open_ctx {
     char abs[ROAR_SHIM_PATH];
+    size_t abs_len;
     int have_abs;
     int existed;
 };
@@ -48,7 +49,7 @@ static void open_before(struct open_ctx *c, int dirfd, const char *path, int fla
 {
     struct stat st;
 
-    c->have_abs = roar_shim_abspath(c->abs, dirfd, path) == 0;
+    c->have_abs = roar_shim_abspath_len(c->abs, dirfd, path, &c->abs_len) == 0;
     c->existed = 1;
     if (flags & O_PATH)
         return;
@@ -96,7 +97,7 @@ static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
     if (roar_shim_fstat(fd, &st) == 0)
         roar_shim_ident(&h, &st);
     h.created = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) && !c->existed;
-    roar_shim_emit(&h, c->abs, NULL);
+    roar_shim_emit_len(&h, c->abs, c->abs_len);
 }
 
 #define OPEN_BODY(dirfd, path, flags, mode, CALL)                                         \
@@ -218,7 +219,9 @@ static int fmode_flags(const char *m)
 
 static void close_event(int lo, int hi, unsigned flags)
 {
-    if (!(flags & ROAR_CLOSE_F_CLOEXEC))
+    if (!(flags & ROAR_CLOSE_F_CLOEXEC) && lo == hi)
+        roar_shim_fd_reset(lo); /* close(): no loop */
+    else if (!(flags & ROAR_CLOSE_F_CLOEXEC))
         roar_shim_fd_reset_range(lo, hi);
     roar_shim_emit_small(ROAR_EV_CLOSE, lo, hi, 0, flags);
 }
@@ -306,7 +309,7 @@ ROAR_EXPORT int fclose(FILE *f)
 static void temp_opened(int fd, const char *tmpl, int extra)
 {
     struct open_ctx c;
-    c.have_abs = roar_shim_abspath(c.abs, AT_FDCWD, tmpl) == 0;
+    c.have_abs = roar_shim_abspath_len(c.abs, AT_FDCWD, tmpl, &c.abs_len) == 0;
     c.existed = 0;
     open_after(&c, fd, O_RDWR | O_CREAT | O_EXCL | extra, 0600);
 }
@@ -379,6 +382,7 @@ ROAR_EXPORT int mkostemps64(char *tmpl, int suffixlen, int flags)
         if (f && fileno(f) >= 0) {                                                        \
             struct open_ctx c;                                                            \
             strcpy(c.abs, P_tmpdir);                                                      \
+            c.abs_len = strlen(P_tmpdir);                                                 \
             c.have_abs = 1;                                                               \
             c.existed = 0;                                                                \
             open_after(&c, fileno(f), O_RDWR | O_TMPFILE, 0600);                          \

@@ -32,7 +32,8 @@ static unsigned hash_wait_ms = 30000;
 /* The per-process control connection: lazily connected, O_CLOEXEC, moved >= CONN_MIN
  * so it stays out of the way of programs that assume small fds are theirs. */
 #define CONN_MIN 900
-static int conn_fd = -1;
+int roar_shim_conn_fd = -1;
+#define conn_fd roar_shim_conn_fd
 static pid_t conn_pid;
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -67,6 +68,12 @@ void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path
 {
     if (roar_shim_on)
         roar_ringp_publish(&roar_shim_ring, h, path, path2);
+}
+
+void roar_shim_emit_len(struct roar_event_hdr *h, const char *path, size_t len)
+{
+    if (roar_shim_on)
+        roar_ringp_publish_len(&roar_shim_ring, h, path, len, NULL, 0);
 }
 
 void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags)
@@ -213,7 +220,7 @@ static int needs_normalise(const char *p, size_t len)
     return len > 1 && p[len - 1] == '/';
 }
 
-int roar_shim_abspath(char *out, int dirfd, const char *path)
+int roar_shim_abspath_len(char *out, int dirfd, const char *path, size_t *len)
 {
     size_t base = 0, n, from = 0;
     long cwd_len;
@@ -247,8 +254,11 @@ int roar_shim_abspath(char *out, int dirfd, const char *path)
         goto too_long;
     }
     memcpy(out + base, path, n + 1);
-    if (needs_normalise(out + from, base + n - from))
+    *len = base + n;
+    if (needs_normalise(out + from, base + n - from)) {
         normalise(out);
+        *len = strlen(out);
+    }
     return 0;
 
 too_long_or_unknown:
@@ -260,18 +270,6 @@ too_long:
 }
 
 /* ---- fd bookkeeping ----------------------------------------------------------------- */
-
-void roar_shim_fd_reset(int fd)
-{
-    if (fd >= 0 && fd < FD_TABLE)
-        __atomic_store_n(&fd_bits[fd], 0, __ATOMIC_RELAXED);
-}
-
-void roar_shim_fd_set(int fd, unsigned bits)
-{
-    if (fd >= 0 && fd < FD_TABLE)
-        __atomic_store_n(&fd_bits[fd], (unsigned char)bits, __ATOMIC_RELAXED);
-}
 
 void roar_shim_fd_reset_range(int lo, int hi)
 {
@@ -321,7 +319,7 @@ static int conn_open(void)
     return fd;
 }
 
-void roar_shim_conn_protect(int lo, int hi)
+void roar_shim_conn_move(int lo, int hi)
 {
     int fd = __atomic_load_n(&conn_fd, __ATOMIC_ACQUIRE), moved = -1;
 

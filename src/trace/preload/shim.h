@@ -86,14 +86,22 @@ static inline void roar_shim_hdr(struct roar_event_hdr *h, unsigned type)
 void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st);
 /* Publishes (drops and counts on a full ring); never fails visibly. */
 void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2);
+/* The same with one path whose strlen the caller knows. */
+void roar_shim_emit_len(struct roar_event_hdr *h, const char *path, size_t len);
 /* The same for an event with no path, identity or arg, as a compact ring record (type
  * in ROAR_RING_SMALL_TYPES): a quarter of the bytes, no 120-byte header to build. */
 void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags);
 void roar_shim_incomplete(unsigned reason, const char *path);
 
 /* Makes path absolute against dirfd (AT_FDCWD = cwd) and normalises it lexically into
- * out[ROAR_SHIM_PATH]. Returns 0, -1 if too long (already reported), -2 if unknown. */
-int roar_shim_abspath(char *out, int dirfd, const char *path);
+ * out[ROAR_SHIM_PATH], its strlen into *len. Returns 0, -1 if too long (already
+ * reported), -2 if unknown. */
+int roar_shim_abspath_len(char *out, int dirfd, const char *path, size_t *len);
+static inline int roar_shim_abspath(char *out, int dirfd, const char *path)
+{
+    size_t len;
+    return roar_shim_abspath_len(out, dirfd, path, &len);
+}
 
 /* The cwd cache behind roar_shim_abspath (shim.c): call roar_shim_cwd_changed after
  * every cwd change, roar_shim_cwd_nocache(+1/-1) around a call that may change it
@@ -108,15 +116,23 @@ void roar_shim_names_changed(void);
 void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int fd,
                             const struct stat *st);
 
-/* Per-fd first-read / first-write bits (process-wide, like the fd table). */
-void roar_shim_fd_reset(int fd);
-void roar_shim_fd_reset_range(int lo, int hi);
-/* Replaces fd's bits with `bits` (a new open file whose reads are no news). */
-void roar_shim_fd_set(int fd, unsigned bits);
+/* Per-fd first-read / first-write bits (process-wide, like the fd table). Inline, as
+ * every open and close sets one. */
 #define ROAR_FD_SEEN_READ 1u
 #define ROAR_FD_SEEN_WRITE 2u
 #define ROAR_FD_TABLE 4096
 extern unsigned char roar_shim_fd_bits[ROAR_FD_TABLE];
+/* Replaces fd's bits with `bits` (a new open file whose reads are no news). */
+static inline void roar_shim_fd_set(int fd, unsigned bits)
+{
+    if (fd >= 0 && fd < ROAR_FD_TABLE)
+        __atomic_store_n(&roar_shim_fd_bits[fd], (unsigned char)bits, __ATOMIC_RELAXED);
+}
+static inline void roar_shim_fd_reset(int fd)
+{
+    roar_shim_fd_set(fd, 0);
+}
+void roar_shim_fd_reset_range(int lo, int hi);
 /* 1 if `bit` is already set on fd: a read or write after the first one, answered
  * inline so that the common call costs a load and no function call. */
 static inline int roar_shim_fd_seen(int fd, unsigned bit)
@@ -127,8 +143,16 @@ static inline int roar_shim_fd_seen(int fd, unsigned bit)
 /* 1 the first time `bit` is set on fd since its last reset (always 1 past the table). */
 int roar_shim_fd_first(int fd, unsigned bit);
 
-/* Protects the control connection from close/dup2/dup3/close_range over it. */
-void roar_shim_conn_protect(int lo, int hi);
+/* Protects the control connection from close/dup2/dup3/close_range over it: moves it
+ * when its fd is in [lo, hi]. The check is inline (most processes never connect). */
+extern int roar_shim_conn_fd;
+void roar_shim_conn_move(int lo, int hi);
+static inline void roar_shim_conn_protect(int lo, int hi)
+{
+    int fd = __atomic_load_n(&roar_shim_conn_fd, __ATOMIC_ACQUIRE);
+    if (fd >= 0 && fd >= lo && fd <= hi)
+        roar_shim_conn_move(lo, hi);
+}
 
 /* Child side of fork: refresh pid/tid, drop the parent's connection. */
 void roar_shim_after_fork_child(void);
