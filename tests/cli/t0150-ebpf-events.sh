@@ -83,11 +83,13 @@ test_expect_success 'the read of a file whose open was seen gives no read event'
     hasnt "p1 read fd=3"
 '
 
-# stdin is opened by this shell, outside the job: its first read is the one record.
-test_expect_success 'a 1 MB file read in 4 KiB reads from an inherited fd: one read event' '
+# Reads send nothing (docs/ebpf.md, Events): the opens decide, and an fd the job
+# inherited is the collector's to record at the start (t0151 checks the job).
+test_expect_success 'a 1 MB file read in 4 KiB reads from an inherited fd: no read event' '
     dd if=/dev/zero of=big bs=1024 count=1024 2>/dev/null &&
     trace -- dd of=/dev/null bs=4096 <big &&
-    test "$(grep -c "^p1 read fd=0$" ev)" = 1
+    has "p1 exec /usr/bin/dd" &&
+    test_grep -v " read " ev
 '
 
 test_expect_success 'O_WRONLY|O_CREAT|O_TRUNC of a new file: created, one write event' '

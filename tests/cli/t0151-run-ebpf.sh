@@ -70,6 +70,17 @@ test_expect_success '-t ebpf needs no preload library' '
     grep -x "tracer ebpf" .git/roar/pending/*
 '
 
+# The kernel side sends no read events: a file read only through an fd the job
+# inherited is an input because the collector records inherited fds (SPEC §4.1).
+test_expect_success 'stdin inherited by the job, read in 4 KiB pieces: an input' '
+    roar_setup &&
+    head -c 1048576 /dev/zero >big &&
+    roar_run -t ebpf dd of=/dev/null bs=4096 <big &&
+    expect_edges <<-EOF
+	$(edge in big)
+	EOF
+'
+
 for f in read write_trunc creat_excl rdwr_creat_trunc rdwr_trunc_read rdwr_trunc_mmap rename \
     link create_unlink pipe_reuse dup2 fork spawn openat chdir sendfile zero_write \
     mkstemp_rename fopen; do

@@ -53,15 +53,13 @@ struct {
     __type(value, __u64);
 } active SEC(".maps");
 
-/* First read / first write already reported for an open file, keyed by its struct file:
- * a direct-mapped cache of (file pointer | bits) words, reset when an open returns that
- * pointer (a freed file's address is reused). A hash map would do, but an LRU update
- * costs ~200 ns here and this is on every read; a collision only costs one more event.
- * Pointer and bits share one word (struct file is 8-byte aligned), so that two CPUs
- * racing on a slot can never leave one file's pointer with another's bits. */
-#define SEEN_READ 0x1ull
+/* First write already reported for an open file, keyed by its struct file: a
+ * direct-mapped cache of (file pointer | SEEN_WRITE) words, cleared when an open returns
+ * that pointer (a freed file's address is reused). A hash map would do, but an LRU update
+ * costs ~200 ns here and this is on every write; a collision only costs one more event.
+ * Pointer and bit share one word (struct file is 8-byte aligned), so that two CPUs
+ * racing on a slot can never leave one file's pointer with another's bit. */
 #define SEEN_WRITE 0x2ull
-#define SEEN_BITS 0x7ull
 #define SEEN_SLOTS 4096
 struct seen_cache {
     __u64 slot[SEEN_SLOTS];
@@ -549,32 +547,21 @@ static __always_inline void send_incomplete(__u32 reason)
     send_fds(ROAR_EV_INCOMPLETE, 0, -1, -1, reason);
 }
 
-/* First read / first write through an open file: one record each per struct file. A
- * read says nothing about the file (SPEC §4.4: the open decides), so it carries no
- * identity, and only a file whose open was not seen gets one (roar_on_open marks the
- * rest read); a write or copy carries the destination's, so that an fd the job's events
- * never named (one inherited) can still be placed. */
-static __always_inline void first_io(__u64 id, __u16 type, int fd, int fd2, long ret,
-                                     __u64 bit)
+/* First write through an open file: one record per struct file, with the destination's
+ * identity, so that an fd the job's events never named (one inherited) can still be
+ * placed. Reads send nothing at all (docs/ebpf.md, Events): SPEC §4.4 lets the open
+ * decide, and the opens are all seen here. */
+static __always_inline void first_write(__u16 type, int fd, int fd2, long ret)
 {
     struct file *f = fd_file(type == ROAR_EV_COPY ? fd2 : fd);
     struct roar_bpf_event *e;
-    __u64 *slot, v;
+    __u64 *slot;
 
     if (!f || !(slot = seen_slot(f)))
         return;
-    v = *slot;
-    if ((v & ~SEEN_BITS) == (__u64)f) {
-        if (v & bit)
-            return;
-        *slot = v | bit;
-    } else {
-        *slot = (__u64)f | bit;
-    }
-    if (type == ROAR_EV_READ) {
-        send_fds_id(id, type, ret, fd, fd2, 0);
+    if (*slot == ((__u64)f | SEEN_WRITE))
         return;
-    }
+    *slot = (__u64)f | SEEN_WRITE;
     if (!(e = small_take(type)))
         return;
     e->h.ret = ret;
@@ -639,14 +626,13 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
 {
     struct file *f = fd_file((int)ret);
     struct scratch *s;
-    __u64 key = (__u64)f, *slot;
+    __u64 *slot;
 
     if (!f)
         return 0;
-    /* A new open file at this address: its writes are news again. Its reads are not:
-     * this open already decided whether the file is an input (SPEC §4.4). */
+    /* A new open file at this address: its writes are news again. */
     if ((slot = seen_slot(f)))
-        *slot = key | SEEN_READ;
+        *slot = 0;
     if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(upath, f, flags, mode, ret))
         return 0;
     if (!(s = scratch_take()))
@@ -775,19 +761,12 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *pregs, long ret)
     regs.r8 = pregs->r8;
     regs.r9 = pregs->r9;
     switch (nr) {
-    case ROAR_NR_read:
-    case ROAR_NR_pread64:
-    case ROAR_NR_readv:
-    case ROAR_NR_preadv:
-    case ROAR_NR_preadv2:
-        first_io(id, ROAR_EV_READ, (int)regs.di, -1, ret, SEEN_READ);
-        return 0;
     case ROAR_NR_write:
     case ROAR_NR_pwrite64:
     case ROAR_NR_writev:
     case ROAR_NR_pwritev:
         if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
-            first_io(id, ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+            first_write(ROAR_EV_WRITE, (int)regs.di, -1, ret);
         return 0;
     case ROAR_NR_close:
         send_fds_id(id, ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
@@ -824,16 +803,16 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *pregs, long ret)
         if (regs.r9 & ROAR_BPF_RWF_NOAPPEND)
             on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, ret);
         else if (ret > 0)
-            first_io(id, ROAR_EV_WRITE, (int)regs.di, -1, ret, SEEN_WRITE);
+            first_write(ROAR_EV_WRITE, (int)regs.di, -1, ret);
         break;
     case ROAR_NR_sendfile:
         if (ret > 0)
-            first_io(id, ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret, SEEN_WRITE);
+            first_write(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret);
         break;
     case ROAR_NR_copy_file_range:
     case ROAR_NR_splice:
         if (ret > 0)
-            first_io(id, ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret, SEEN_WRITE);
+            first_write(ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret);
         break;
     case ROAR_NR_mmap: {
         int fd = (int)regs.r8;
