@@ -740,176 +740,166 @@ static __always_inline void on_fd_pair(const int *ufds, long ret)
  * ~40 ns on every traced system call here (docs/ebpf.md, Cost). libbpf needs the kernel's
  * own BTF to find the attach point (~5-15 ms at load); the sched programs below stay raw
  * tracepoints, relocated against the small BTF subset the build extracts. */
-struct sysargs {
-    __u64 r10, r9, r8, dx, si, di;
-};
-
 SEC("tp_btf/sys_exit")
-int BPF_PROG(roar_sys_exit, struct pt_regs *pregs, long ret)
+int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
 {
     __u64 id = bpf_get_current_pid_tgid();
-    struct sysargs regs;
     long nr;
 
     if (ret < 0 || !is_active((__u32)(id >> 32)))
         return 0;
-    nr = pregs->orig_ax;
-    regs.di = pregs->di;
-    regs.si = pregs->si;
-    regs.dx = pregs->dx;
-    regs.r10 = pregs->r10;
-    regs.r8 = pregs->r8;
-    regs.r9 = pregs->r9;
+    /* each case loads the registers it uses, no more */
+    nr = regs->orig_ax;
     switch (nr) {
     case ROAR_NR_write:
     case ROAR_NR_pwrite64:
     case ROAR_NR_writev:
     case ROAR_NR_pwritev:
         if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
-            first_write(ROAR_EV_WRITE, (int)regs.di, -1, ret);
+            first_write(ROAR_EV_WRITE, (int)regs->di, -1, ret);
         return 0;
     case ROAR_NR_close:
-        send_fds_id(id, ROAR_EV_CLOSE, ret, (int)regs.di, (int)regs.di, 0);
+        send_fds_id(id, ROAR_EV_CLOSE, ret, (int)regs->di, (int)regs->di, 0);
         return 0;
     case ROAR_NR_dup:
-        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, 0);
         return 0;
     default:
         break;
     }
     switch (nr) {
     case ROAR_NR_open:
-        roar_on_open(ROAR_BPF_AT_FDCWD, regs.di, regs.si, regs.dx, ret);
+        roar_on_open(ROAR_BPF_AT_FDCWD, regs->di, regs->si, regs->dx, ret);
         break;
     case ROAR_NR_creat:
-        roar_on_open(ROAR_BPF_AT_FDCWD, regs.di,
-                ROAR_BPF_O_WRONLY | ROAR_BPF_O_CREAT | ROAR_BPF_O_TRUNC, regs.si, ret);
+        roar_on_open(ROAR_BPF_AT_FDCWD, regs->di,
+                ROAR_BPF_O_WRONLY | ROAR_BPF_O_CREAT | ROAR_BPF_O_TRUNC, regs->si, ret);
         break;
     case ROAR_NR_openat:
-        roar_on_open((int)regs.di, regs.si, regs.dx, regs.r10, ret);
+        roar_on_open((int)regs->di, regs->si, regs->dx, regs->r10, ret);
         break;
     case ROAR_NR_openat2: {
         struct open_how how = {};
-        bpf_probe_read_user(&how, sizeof(how), (void *)regs.dx);
-        roar_on_open((int)regs.di, regs.si, how.flags, how.mode, ret);
+        bpf_probe_read_user(&how, sizeof(how), (void *)regs->dx);
+        roar_on_open((int)regs->di, regs->si, how.flags, how.mode, ret);
         break;
     }
     case ROAR_NR_open_by_handle_at:
-        roar_on_open(ROAR_BPF_AT_FDCWD, 0, regs.dx, 0, ret);
+        roar_on_open(ROAR_BPF_AT_FDCWD, 0, regs->dx, 0, ret);
         break;
 
     case ROAR_NR_pwritev2:
         /* RWF_NOAPPEND writes anywhere through an O_APPEND fd: always news (fdstate) */
-        if (regs.r9 & ROAR_BPF_RWF_NOAPPEND)
-            on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, ret);
+        if (regs->r9 & ROAR_BPF_RWF_NOAPPEND)
+            on_fd_op(ROAR_EV_WRITE, (int)regs->di, ROAR_WRITE_F_NOAPPEND, 0, ret);
         else if (ret > 0)
-            first_write(ROAR_EV_WRITE, (int)regs.di, -1, ret);
+            first_write(ROAR_EV_WRITE, (int)regs->di, -1, ret);
         break;
     case ROAR_NR_sendfile:
         if (ret > 0)
-            first_write(ROAR_EV_COPY, (int)regs.si, (int)regs.di, ret);
+            first_write(ROAR_EV_COPY, (int)regs->si, (int)regs->di, ret);
         break;
     case ROAR_NR_copy_file_range:
     case ROAR_NR_splice:
         if (ret > 0)
-            first_write(ROAR_EV_COPY, (int)regs.di, (int)regs.dx, ret);
+            first_write(ROAR_EV_COPY, (int)regs->di, (int)regs->dx, ret);
         break;
     case ROAR_NR_mmap: {
-        int fd = (int)regs.r8;
-        if (fd >= 0 && !(regs.r10 & ROAR_BPF_MAP_ANONYMOUS))
-            on_fd_op(ROAR_EV_MMAP, fd, regs.r10, regs.dx, ret);
+        int fd = (int)regs->r8;
+        if (fd >= 0 && !(regs->r10 & ROAR_BPF_MAP_ANONYMOUS))
+            on_fd_op(ROAR_EV_MMAP, fd, regs->r10, regs->dx, ret);
         break;
     }
     case ROAR_NR_ftruncate:
-        on_fd_op(ROAR_EV_TRUNCATE, (int)regs.di, 0, regs.si, ret);
+        on_fd_op(ROAR_EV_TRUNCATE, (int)regs->di, 0, regs->si, ret);
         break;
     case ROAR_NR_fallocate:
-        on_fd_op(ROAR_EV_FALLOCATE, (int)regs.di, regs.si, 0, ret);
+        on_fd_op(ROAR_EV_FALLOCATE, (int)regs->di, regs->si, 0, ret);
         break;
 
     case ROAR_NR_close_range: {
-        __u32 lo = (__u32)regs.di, hi = (__u32)regs.si;
+        __u32 lo = (__u32)regs->di, hi = (__u32)regs->si;
         if (lo > 0x7fffffff)
             break;
         if (hi > 0x7fffffff)
             hi = 0x7fffffff;
         send_fds(ROAR_EV_CLOSE, ret, (int)lo, (int)hi,
-                 (regs.dx & ROAR_BPF_CLOSE_RANGE_CLOEXEC) ? ROAR_CLOSE_F_CLOEXEC : 0);
+                 (regs->dx & ROAR_BPF_CLOSE_RANGE_CLOEXEC) ? ROAR_CLOSE_F_CLOEXEC : 0);
         break;
     }
     case ROAR_NR_dup2:
-        if ((int)regs.di != (int)ret)
-            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+        if ((int)regs->di != (int)ret)
+            send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, 0);
         break;
     case ROAR_NR_dup3:
-        send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, regs.dx & ROAR_BPF_O_CLOEXEC);
+        send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, regs->dx & ROAR_BPF_O_CLOEXEC);
         break;
     case ROAR_NR_fcntl: {
-        int cmd = (int)regs.si;
+        int cmd = (int)regs->si;
         if (cmd == ROAR_BPF_F_DUPFD)
-            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, 0);
+            send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, 0);
         else if (cmd == ROAR_BPF_F_DUPFD_CLOEXEC)
-            send_fds(ROAR_EV_DUP, ret, (int)regs.di, (int)ret, ROAR_BPF_O_CLOEXEC);
+            send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, ROAR_BPF_O_CLOEXEC);
         else if (cmd == ROAR_BPF_F_SETFD)
-            send_fds(ROAR_EV_SETFD, ret, (int)regs.di, -1, regs.dx & ROAR_BPF_FD_CLOEXEC);
-        else if (cmd == ROAR_BPF_F_SETFL && !(regs.dx & ROAR_BPF_O_APPEND))
+            send_fds(ROAR_EV_SETFD, ret, (int)regs->di, -1, regs->dx & ROAR_BPF_FD_CLOEXEC);
+        else if (cmd == ROAR_BPF_F_SETFL && !(regs->dx & ROAR_BPF_O_APPEND))
             /* dropping O_APPEND: a zero-byte write that says so (fdstate) */
-            on_fd_op(ROAR_EV_WRITE, (int)regs.di, ROAR_WRITE_F_NOAPPEND, 0, 0);
+            on_fd_op(ROAR_EV_WRITE, (int)regs->di, ROAR_WRITE_F_NOAPPEND, 0, 0);
         break;
     }
 
     case ROAR_NR_rename:
-        on_names(ROAR_EV_RENAME, ROAR_BPF_AT_FDCWD, (const char *)regs.di, ROAR_BPF_AT_FDCWD,
-                 (const char *)regs.si, 0, 0, ret);
+        on_names(ROAR_EV_RENAME, ROAR_BPF_AT_FDCWD, (const char *)regs->di, ROAR_BPF_AT_FDCWD,
+                 (const char *)regs->si, 0, 0, ret);
         break;
     case ROAR_NR_renameat:
     case ROAR_NR_renameat2:
-        on_names(ROAR_EV_RENAME, (int)regs.di, (const char *)regs.si, (int)regs.dx,
-                 (const char *)regs.r10, nr == ROAR_NR_renameat2 ? (__u32)regs.r8 : 0, 0,
+        on_names(ROAR_EV_RENAME, (int)regs->di, (const char *)regs->si, (int)regs->dx,
+                 (const char *)regs->r10, nr == ROAR_NR_renameat2 ? (__u32)regs->r8 : 0, 0,
                  ret);
         break;
     case ROAR_NR_link:
-        on_names(ROAR_EV_LINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, ROAR_BPF_AT_FDCWD,
-                 (const char *)regs.si, 0, 0, ret);
+        on_names(ROAR_EV_LINK, ROAR_BPF_AT_FDCWD, (const char *)regs->di, ROAR_BPF_AT_FDCWD,
+                 (const char *)regs->si, 0, 0, ret);
         break;
     case ROAR_NR_linkat:
-        on_linkat((int)regs.di, (const char *)regs.si, (int)regs.dx,
-                  (const char *)regs.r10, (__u32)regs.r8, ret);
+        on_linkat((int)regs->di, (const char *)regs->si, (int)regs->dx,
+                  (const char *)regs->r10, (__u32)regs->r8, ret);
         break;
     case ROAR_NR_unlink:
-        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL, 0, 0,
+        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs->di, 0, NULL, 0, 0,
                  ret);
         break;
     case ROAR_NR_rmdir:
-        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL,
+        on_names(ROAR_EV_UNLINK, ROAR_BPF_AT_FDCWD, (const char *)regs->di, 0, NULL,
                  ROAR_BPF_AT_REMOVEDIR, 0, ret);
         break;
     case ROAR_NR_unlinkat:
-        on_names(ROAR_EV_UNLINK, (int)regs.di, (const char *)regs.si, 0, NULL,
-                 regs.dx & ROAR_BPF_AT_REMOVEDIR, 0, ret);
+        on_names(ROAR_EV_UNLINK, (int)regs->di, (const char *)regs->si, 0, NULL,
+                 regs->dx & ROAR_BPF_AT_REMOVEDIR, 0, ret);
         break;
     case ROAR_NR_truncate:
-        on_names(ROAR_EV_TRUNCATE, ROAR_BPF_AT_FDCWD, (const char *)regs.di, 0, NULL, 0,
-                 regs.si, ret);
+        on_names(ROAR_EV_TRUNCATE, ROAR_BPF_AT_FDCWD, (const char *)regs->di, 0, NULL, 0,
+                 regs->si, ret);
         break;
     case ROAR_NR_chdir:
         on_chdir(-1, ret, 0);
         break;
     case ROAR_NR_fchdir:
-        on_chdir((int)regs.di, ret, 0);
+        on_chdir((int)regs->di, ret, 0);
         break;
     case ROAR_NR_unshare:
         /* a cwd shared with other processes (CLONE_FS) is now this one's own */
-        if (regs.di & ROAR_BPF_CLONE_FS)
+        if (regs->di & ROAR_BPF_CLONE_FS)
             on_chdir(-1, ret, ROAR_BPF_CHDIR_UNSHARED);
         break;
 
     case ROAR_NR_pipe:
     case ROAR_NR_pipe2:
-        on_fd_pair((const int *)regs.di, ret);
+        on_fd_pair((const int *)regs->di, ret);
         break;
     case ROAR_NR_socketpair:
-        on_fd_pair((const int *)regs.r10, ret);
+        on_fd_pair((const int *)regs->r10, ret);
         break;
     case ROAR_NR_io_setup:
         /* native AIO: io_submit reads and writes without the syscalls traced here. An
