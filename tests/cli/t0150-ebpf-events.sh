@@ -363,6 +363,27 @@ test_expect_success 'mounts are crossed: a relative open under /dev/shm' '
     has "p1 open $d/f fd=3 flags=rdonly created=0 reg"
 '
 
+# An open named by fewer than 128 bytes goes straight into the ring, a longer one the
+# general way (docs/ebpf.md, Transport): names on both sides of the line, relative and
+# absolute, come out the same.
+test_expect_success 'names of 126, 127 and 128 bytes, relative and absolute: all whole' '
+    d=$(pwd -P) &&
+    for n in 126 127 128; do
+        name=$(printf "%0${n}d" 0) &&
+        echo $n >"$name" || return 1
+    done &&
+    a126=$(printf "%0$((126 - ${#d} - 1))d" 0) &&
+    a127=$(printf "%0$((127 - ${#d} - 1))d" 0) &&
+    echo a >"$a126" && echo b >"$a127" &&
+    trace -- cat "$(printf "%0126d" 0)" "$(printf "%0127d" 0)" "$(printf "%0128d" 0)" \
+        "$d/$a126" "$d/$a127" >out &&
+    for n in 126 127 128; do
+        has "p1 open T/$(printf "%0${n}d" 0) fd=3 flags=rdonly created=0 reg" || return 1
+    done &&
+    has "p1 open T/$a126 fd=3 flags=rdonly created=0 reg" &&
+    has "p1 open T/$a127 fd=3 flags=rdonly created=0 reg"
+'
+
 test_expect_success 'no 256-byte (nor PATH_MAX) cap: a 5000-byte path is walked whole' '
     name=$(printf "%0100d" 0) && p=$(pwd -P) && deep=$p &&
     for i in $(seq 50); do mkdir $name && cd $name && deep=$deep/$name || exit 1; done &&
