@@ -3,24 +3,11 @@
 # syscall pattern each) and real programs run under the shim, exact lines asserted.
 . "$(dirname "$0")/lib.sh"
 
-TRACE_DIR="$ROAR_BUILD_DIR/tests/trace"
+. "$(dirname "$0")/lib-events.sh"
+
 DUMP="$TRACE_DIR/roar-tracedump"
 LIB="$ROAR_BUILD_DIR/lib/roar/libroar-preload.so"
-
-# trace CMD...: runs CMD under the shim; events go to ev with this dir written as T.
-trace() {
-    "$DUMP" -o ev.raw -- "$@" &&
-    sed "s|$(pwd -P)|T|g" ev.raw >ev
-}
-fx() {
-    trace "$TRACE_DIR/fx_$1"
-}
-has() {
-    test_grep -x -F -e "$1" ev
-}
-hasnt() {
-    test_grep -v -x -F -e "$1" ev
-}
+EVENTS_DUMP=$DUMP
 
 if ! test -x "$DUMP" || ! test -f "$LIB"; then
     test_skip 'preload events' "roar-tracedump or libroar-preload.so not built"
@@ -38,7 +25,7 @@ test_expect_success 'open RDONLY + read: open, close, nothing lost; the read is 
 '
 
 test_expect_success 'a read on an fd whose open was not seen: one read event' '
-    echo hi >in && trace head -n 1 <in &&
+    echo hi >in && trace -- head -n 1 <in &&
     test "$(grep -c "^p1 read fd=0$" ev)" = 1
 '
 
@@ -66,23 +53,7 @@ test_expect_success 'O_CREAT: created only when the file did not exist' '
     has "p1 open T/excl fd=5 flags=rdwr|creat|excl created=1 reg"
 '
 
-test_expect_success 'openat with a real dirfd: the path is joined and normalised' '
-    mkdir sub && echo x >sub/x && fx openat &&
-    has "p1 open T/sub fd=3 flags=rdonly|directory created=0 dir" &&
-    has "p1 open T/sub/x fd=4 flags=rdonly created=0 reg"
-'
-
-test_expect_success 'chdir then a relative open' '
-    mkdir sub && echo x >sub/x && fx chdir &&
-    has "p1 chdir T/sub" &&
-    has "p1 open T/sub/x fd=3 flags=rdonly created=0 reg"
-'
-
-test_expect_success 'dup2 onto a closed number, then write through it' '
-    fx dup2 &&
-    has "p1 dup 3->7" &&
-    has "p1 write fd=7 reg"
-'
+events_common_tests
 
 test_expect_success 'pipe reusing a closed fd number is announced (fdnew)' '
     echo hi >in && fx pipe_reuse &&
@@ -142,14 +113,14 @@ test_expect_success 'the program closing / dup2-ing over the control fd is harml
 '
 
 test_expect_success 'cat: open, read, and the copy to stdout' '
-    echo hello >a && trace cat a >out &&
+    echo hello >a && trace -- cat a >out &&
     echo hello >expect && test_cmp expect out &&
     has "p1 exec /usr/bin/cat" &&
     has "p1 open T/a fd=3 flags=rdonly created=0 reg"
 '
 
 test_expect_success 'sort < in > out inside sh -c: the shell opens both, sort reads fd 0' '
-    printf "b\na\n" >in && trace sh -c "sort <in >out" &&
+    printf "b\na\n" >in && trace -- sh -c "sort <in >out" &&
     printf "a\nb\n" >expect && test_cmp expect out &&
     has "p1 exec /usr/bin/dash" &&
     test_grep -E "^p[0-9] open T/in fd=[0-9]+ flags=rdonly created=0 reg$" ev &&
@@ -158,7 +129,7 @@ test_expect_success 'sort < in > out inside sh -c: the shell opens both, sort re
 '
 
 test_expect_success 'cp: source opened for reading, target created' '
-    echo data >src && trace cp src dst &&
+    echo data >src && trace -- cp src dst &&
     test_cmp src dst &&
     test_grep -E "^p1 open T/src fd=[0-9]+ flags=rdonly.* created=0 reg$" ev &&
     test_grep -E "^p1 open T/dst fd=[0-9]+ flags=wronly\|creat.* created=1 reg$" ev &&
@@ -166,13 +137,13 @@ test_expect_success 'cp: source opened for reading, target created' '
 '
 
 test_expect_success 'python3 open(): the interpreter opens are seen' '
-    echo hi >in && trace python3 -c "open(\"in\").read(); open(\"pyout\", \"w\").write(\"x\")" &&
+    echo hi >in && trace -- python3 -c "open(\"in\").read(); open(\"pyout\", \"w\").write(\"x\")" &&
     test_grep -E "^p1 open T/in fd=[0-9]+ flags=rdonly\|cloexec created=0 reg$" ev &&
     test_grep -E "^p1 open T/pyout fd=[0-9]+ flags=wronly\|creat\|trunc\|cloexec created=1 reg$" ev
 '
 
 test_expect_success 'env -i: the child is still traced' '
-    echo hi >in && trace env -i /bin/cat in >out &&
+    echo hi >in && trace -- env -i /bin/cat in >out &&
     has "p1 exec /usr/bin/env" &&
     has "p1 exec /usr/bin/cat" &&
     has "p1 open T/in fd=3 flags=rdonly created=0 reg"
@@ -181,7 +152,7 @@ test_expect_success 'env -i: the child is still traced' '
 test_expect_success 'static busybox: an incomplete event, no loader noise' '
     bb=$(command -v busybox) && test -n "$bb" &&
     ! grep -q "INTERP" <(readelf -l "$bb" 2>/dev/null) &&
-    trace sh -c "exec $bb echo hi" >out 2>err &&
+    trace -- sh -c "exec $bb echo hi" >out 2>err &&
     echo hi >expect && test_cmp expect out &&
     test_must_be_empty err &&
     test_grep -E "^p1 incomplete static-binary $bb$" ev
@@ -193,7 +164,7 @@ test_expect_success 'native AIO through libaio: an incomplete event, once' '
     if test $rc = 77; then
         echo "# SKIP: libaio.so.1 not installed, or io_setup refused by this kernel" >&2
     else
-        echo old >aio.out && trace "$TRACE_DIR/fx_aio" libaio &&
+        echo old >aio.out && trace -- "$TRACE_DIR/fx_aio" libaio &&
         echo aio >expect && test_cmp expect aio.out &&
         test "$(grep -c "^p1 incomplete aio$" ev)" = 1
     fi
@@ -205,7 +176,7 @@ test_expect_success 'the user LD_PRELOAD still loads, ours is appended' '
 	__attribute__((constructor)) static void hello(void) { fputs("user-preload\n", stderr); }
 	EOC
     cc -shared -fPIC -o "$(pwd)/user.so" user.c &&
-    LD_PRELOAD="$(pwd)/user.so" trace sh -c "cat /dev/null; env" >env.out 2>err &&
+    LD_PRELOAD="$(pwd)/user.so" trace -- sh -c "cat /dev/null; env" >env.out 2>err &&
     test "$(grep -c user-preload err)" -ge 2 &&
     test_grep -F "LD_PRELOAD=$(pwd)/user.so:$LIB" env.out &&
     has "end lost=0"

@@ -4,31 +4,11 @@
 # the lines that matter compared with the preload tracer's for the same program.
 . "$(dirname "$0")/lib.sh"
 
-TRACE_DIR="$ROAR_BUILD_DIR/tests/trace"
+. "$(dirname "$0")/lib-events.sh"
+
 EDUMP="$TRACE_DIR/roar-ebpfdump"
 PDUMP="$TRACE_DIR/roar-tracedump"
-
-# trace [DUMP-OPTION...] -- CMD...: runs CMD under the eBPF tracer; events go to ev, with
-# this directory written as T.
-trace() {
-    local opts=()
-    while test "$1" != "--"; do
-        opts+=("$1")
-        shift
-    done
-    shift
-    "$EDUMP" "${opts[@]}" -o ev.raw -- "$@" &&
-    sed "s|$(pwd -P)|T|g" ev.raw >ev
-}
-fx() {
-    trace -- "$TRACE_DIR/fx_$1"
-}
-has() {
-    test_grep -x -F -e "$1" ev
-}
-hasnt() {
-    test_grep -v -x -F -e "$1" ev
-}
+EVENTS_DUMP=$EDUMP
 
 # The lines both tracers must agree on: opens, execs, renames, links, unlinks and
 # chdirs of this directory's files, and the fork structure; sorted (processes
@@ -111,24 +91,7 @@ test_expect_success 'O_RDWR|O_TRUNC of an existing file, then read: the open is 
     hasnt "p1 read fd=3"
 '
 
-test_expect_success 'openat with a real dirfd: the path is joined and normalised' '
-    mkdir sub && echo x >sub/x && fx openat &&
-    has "p1 open T/sub fd=3 flags=rdonly|directory created=0 dir" &&
-    has "p1 open T/sub/x fd=4 flags=rdonly created=0 reg"
-'
-
-test_expect_success 'chdir then a relative open' '
-    mkdir sub && echo x >sub/x && fx chdir &&
-    has "p1 chdir T/sub" &&
-    has "p1 open T/sub/x fd=3 flags=rdonly created=0 reg"
-'
-
-test_expect_success 'dup2 onto a closed number, then write through it' '
-    fx dup2 &&
-    has "p1 dup 3->7" &&
-    has "p1 close fd=3" &&
-    has "p1 write fd=7 reg"
-'
+events_common_tests
 
 test_expect_success 'pipe reusing a closed fd number is announced (fdnew)' '
     echo hi >in && fx pipe_reuse &&
