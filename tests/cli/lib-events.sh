@@ -44,4 +44,11 @@ events_common_tests() {
         has "p1 close fd=3" &&
         has "p1 write fd=7 reg"
     '
+
+    test_expect_success 'posix_spawn: the child is announced and followed through its exec' '
+        echo hi >in && fx spawn >out &&
+        has "p1 fork child=p2" &&
+        has "p2 exec /usr/bin/cat" &&
+        has "p2 open T/in fd=3 flags=rdonly created=0 reg"
+    '
 }

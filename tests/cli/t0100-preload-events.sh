@@ -71,13 +71,6 @@ test_expect_success 'fork: the fork record, then the child writes' '
          "$(grep -n "p2 open" ev | cut -d: -f1)"
 '
 
-test_expect_success 'posix_spawn: the child is announced and traced' '
-    echo hi >in && fx spawn >out &&
-    has "p1 fork child=p2" &&
-    has "p2 exec /usr/bin/cat" &&
-    has "p2 open T/in fd=3 flags=rdonly created=0 reg"
-'
-
 test_expect_success 'rename over an existing file: round trip, then the rename' '
     echo old >final && fx rename &&
     has "p1 about-to-destroy rename T/final" &&

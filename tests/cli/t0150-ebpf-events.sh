@@ -110,13 +110,6 @@ test_expect_success 'fork: the fork record before anything the child does' '
          "$(grep -n "^p2 " ev | head -n 1 | cut -d: -f1)"
 '
 
-test_expect_success 'posix_spawn: the child is followed through its exec' '
-    echo hi >in && fx spawn >out &&
-    has "p1 fork child=p2" &&
-    has "p2 exec /usr/bin/cat" &&
-    has "p2 open T/in fd=3 flags=rdonly created=0 reg"
-'
-
 test_expect_success 'rename over an existing file' '
     echo old >final && fx rename &&
     has "p1 open T/tmp fd=3 flags=wronly|creat|trunc created=1 reg" &&
