@@ -45,6 +45,13 @@ events_common_tests() {
         has "p1 write fd=7 reg"
     '
 
+    test_expect_success 'pipe reusing a closed fd number is announced (fdnew)' '
+        echo hi >in && fx pipe_reuse &&
+        has "p1 close fd=3" &&
+        has "p1 fdnew fd=3,4" &&
+        has "p1 write fd=4 fifo"
+    '
+
     test_expect_success 'posix_spawn: the child is announced and followed through its exec' '
         echo hi >in && fx spawn >out &&
         has "p1 fork child=p2" &&

@@ -55,13 +55,6 @@ test_expect_success 'O_CREAT: created only when the file did not exist' '
 
 events_common_tests
 
-test_expect_success 'pipe reusing a closed fd number is announced (fdnew)' '
-    echo hi >in && fx pipe_reuse &&
-    has "p1 close fd=3" &&
-    has "p1 fdnew fd=3,4" &&
-    has "p1 write fd=4 fifo"
-'
-
 test_expect_success 'fork: the fork record, then the child writes' '
     fx fork &&
     has "p1 fork child=p2" &&
