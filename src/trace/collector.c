@@ -75,6 +75,7 @@ typedef struct {
     roar_keymap timedout; /* roar_fsfile* -> PRESENT: hashing outlasted roar.hashWait */
     unsigned char *rec;
     roar_buf fed1, fed2, tmp;
+    size_t wtlen; /* strlen(opts->worktree), for every fed path inside it */
     uint64_t bad; /* records or events that could not be used */
 
     int lfd;
@@ -122,7 +123,7 @@ static const char *feed_path(collector *c, roar_buf *out, const char *path, roar
     }
     roar_buf_clear(out);
     if (*kind == ROAR_PATH_WORKTREE) {
-        if (roar_buf_puts(out, c->opts->worktree) < 0 ||
+        if (roar_buf_put(out, c->opts->worktree, c->wtlen) < 0 ||
             (strcmp(c->tmp.ptr, ".") != 0 &&
              (roar_buf_putc(out, '/') < 0 || roar_buf_put(out, c->tmp.ptr, c->tmp.size) < 0)))
             return path;
@@ -1199,6 +1200,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     c.opts = opts;
     c.src = source;
     c.res = out;
+    c.wtlen = opts->worktree ? strlen(opts->worktree) : 0;
     c.lfd = source->control_fd ? source->control_fd(source->self) : -1;
     c.outer_fd = -1;
     roar_buf_init(&c.fed1);

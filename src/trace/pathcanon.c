@@ -13,6 +13,7 @@ struct roar_pathcanon {
     char *top; /* realpath of the work tree top, no trailing slash except for "/" */
     char **gitdirs;
     size_t ngitdirs;
+    size_t toplen, *gitdirlens; /* their strlen: classify runs for every event's path */
     roar_keymap dirs;             /* directory as asked -> malloc'd realpath (values owned here) */
     roar_buf norm, dir, resolved; /* scratch, kept to avoid an allocation per call */
 };
@@ -54,9 +55,8 @@ int roar_pathcanon_normalise(roar_buf *out, const char *abs_path)
     return 0;
 }
 
-const char *roar_pathcanon_below(const char *path, const char *dir)
+static const char *below_n(const char *path, const char *dir, size_t len)
 {
-    size_t len = strlen(dir);
     if (len == 1 && dir[0] == '/')
         return path + 1;
     if (strncmp(path, dir, len) != 0)
@@ -66,6 +66,11 @@ const char *roar_pathcanon_below(const char *path, const char *dir)
     if (path[len] == '/')
         return path + len + 1;
     return NULL;
+}
+
+const char *roar_pathcanon_below(const char *path, const char *dir)
+{
+    return below_n(path, dir, strlen(dir));
 }
 
 static bool has_dotgit_component(const char *rel)
@@ -83,29 +88,30 @@ static bool has_dotgit_component(const char *rel)
     return false;
 }
 
-/* Step 2 of roar_pathcanon_map: true when it decided (out and kind set). */
+/* Step 2 of roar_pathcanon_map: true when it decided (out and kind set). `path` is a
+ * roar_buf's, `len` its size. */
 static int classify(bool *decided, roar_buf *out, roar_path_kind *kind, roar_pathcanon *pc,
-                    const char *path)
+                    const char *path, size_t len)
 {
     const char *rel;
     size_t i;
 
     *decided = true;
     for (i = 0; i < pc->ngitdirs; i++) {
-        if (roar_pathcanon_below(path, pc->gitdirs[i])) {
+        if (below_n(path, pc->gitdirs[i], pc->gitdirlens[i])) {
             *kind = ROAR_PATH_GITDIR;
             roar_buf_clear(out);
-            return roar_buf_puts(out, path);
+            return roar_buf_put(out, path, len);
         }
     }
-    if ((rel = roar_pathcanon_below(path, pc->top)) != NULL) {
+    if ((rel = below_n(path, pc->top, pc->toplen)) != NULL) {
         roar_buf_clear(out);
         if (has_dotgit_component(rel)) {
             *kind = ROAR_PATH_GITDIR;
-            return roar_buf_puts(out, path);
+            return roar_buf_put(out, path, len);
         }
         *kind = ROAR_PATH_WORKTREE;
-        return roar_buf_puts(out, *rel ? rel : ".");
+        return *rel ? roar_buf_put(out, rel, len - (size_t)(rel - path)) : roar_buf_puts(out, ".");
     }
     *decided = false;
     return 0;
@@ -171,7 +177,7 @@ int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *
     roar_buf_clear(&pc->norm);
     if ((error = roar_pathcanon_normalise(&pc->norm, abs_path)) < 0)
         return error;
-    if ((error = classify(&decided, out, out_kind, pc, pc->norm.ptr)) < 0 || decided)
+    if ((error = classify(&decided, out, out_kind, pc, pc->norm.ptr, pc->norm.size)) < 0 || decided)
         return error;
 
     roar_buf_clear(&pc->resolved);
@@ -190,7 +196,7 @@ int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *
         if ((error = roar_buf_puts(&pc->resolved, slash + 1)) < 0)
             return error;
     }
-    if ((error = classify(&decided, out, out_kind, pc, pc->resolved.ptr)) < 0 || decided)
+    if ((error = classify(&decided, out, out_kind, pc, pc->resolved.ptr, pc->resolved.size)) < 0 || decided)
         return error;
     *out_kind = ROAR_PATH_OUTSIDE;
     roar_buf_clear(out);
@@ -228,13 +234,16 @@ int roar_pathcanon_new(roar_pathcanon **out, const char *worktree_real, const ch
     roar_buf_init(&pc->resolved);
     if ((error = copy_dir(&pc->top, worktree_real)) < 0)
         goto cleanup;
-    if (ngitdirs && !(pc->gitdirs = calloc(ngitdirs, sizeof(*pc->gitdirs)))) {
+    pc->toplen = strlen(pc->top);
+    if (ngitdirs && (!(pc->gitdirs = calloc(ngitdirs, sizeof(*pc->gitdirs))) ||
+                     !(pc->gitdirlens = calloc(ngitdirs, sizeof(*pc->gitdirlens))))) {
         error = roar_error_set(ROAR_ENOMEM, "out of memory");
         goto cleanup;
     }
     for (i = 0; i < ngitdirs; i++) {
         if ((error = copy_dir(&pc->gitdirs[i], gitdirs[i])) < 0)
             goto cleanup;
+        pc->gitdirlens[i] = strlen(pc->gitdirs[i]);
         pc->ngitdirs++;
     }
     *out = pc;
@@ -257,6 +266,7 @@ void roar_pathcanon_free(roar_pathcanon *pc)
     for (i = 0; i < pc->ngitdirs; i++)
         free(pc->gitdirs[i]);
     free(pc->gitdirs);
+    free(pc->gitdirlens);
     free(pc->top);
     roar_buf_dispose(&pc->norm);
     roar_buf_dispose(&pc->dir);
