@@ -30,16 +30,8 @@
 extern char **environ;
 
 /* How often the loop wakes up without a request: the ring has no wake-ups (a syscall
- * per event would cost the traced program ~6 µs), so the collector polls it, and sees
- * an open (and hashes its input) up to a tick late. Each tick is a sleep and a wake-up,
- * dear on a VM; most of a build's ticks find nothing (compilers computing). So after
- * QUIET_DRAINS empty drains in a row the tick stretches to TICK_IDLE_MS, and the first
- * record brings back TICK_MS. Only an open after >= 4 ms of total silence can be seen
- * up to 4 ms late instead of 2 (a rewrite that soon after is a risk either way); a
- * round trip still wakes the loop at once through the control socket. */
+ * per event would cost the traced program ~6 µs), so the collector polls it. */
 #define TICK_MS 2
-#define TICK_IDLE_MS 4
-#define QUIET_DRAINS 2
 #define REAP_TICKS 50
 /* Seen-but-unclaimed round-trip records kept at most; past it the set is forgotten (a
  * shim that publishes without ever asking only costs its own waits). */
@@ -690,10 +682,9 @@ static void process(collector *c, const roar_event *in)
         ctl_record_done(c, ev.h.seq);
 }
 
-/* Reads the source dry; returns how many records it read. */
-static size_t drain(collector *c, int wait_ms)
+/* Reads the source dry. */
+static void drain(collector *c, int wait_ms)
 {
-    size_t n = 0;
     for (;;) {
         size_t len = 0, used = 0;
         roar_event ev;
@@ -702,8 +693,7 @@ static size_t drain(collector *c, int wait_ms)
             continue;
         }
         if (len == 0)
-            return n;
-        n++;
+            return;
         if (roar_event_decode(&ev, c->rec, len, &used) < 0 || used != len) {
             /* Bytes from inside arbitrary programs: a bad record is counted, not fatal. */
             roar_error_clear();
@@ -713,11 +703,6 @@ static size_t drain(collector *c, int wait_ms)
         forward(c, &ev);
         process(c, &ev);
     }
-}
-
-int roar_collector__tick_ms(unsigned quiet)
-{
-    return quiet >= QUIET_DRAINS ? TICK_IDLE_MS : TICK_MS;
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -1188,7 +1173,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     bool root_done = false, signals_set = false, subreaper = false;
     int64_t root_exit = 0;
     size_t running = 0, nexits = 0, aexits = 0;
-    unsigned ticks = 0, quiet = 0;
+    unsigned ticks = 0;
     struct {
         pid_t pid;
         int status;
@@ -1293,8 +1278,8 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         bool none_left = false, reap;
         size_t i;
 
-        ctl_poll(&c, roar_collector__tick_ms(quiet));
-        quiet = drain(&c, c.nwaiting ? TICK_MS : 0) ? 0 : quiet + (quiet < QUIET_DRAINS);
+        ctl_poll(&c, TICK_MS);
+        drain(&c, c.nwaiting ? TICK_MS : 0);
         /* Orphans come to us (subreaper): every exit of the job is ours to see. */
         nexits = 0;
         /* Only after a SIGCHLD (cleared first: an exit after the last waitpid sets it
@@ -1323,8 +1308,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         }
         if (nexits) {
             /* A process's last events are in the ring before its exit: take them first. */
-            if (drain(&c, 0))
-                quiet = 0;
+            drain(&c, 0);
             for (i = 0; i < nexits; i++)
                 apply_exit(&c, exits[i].pid, exits[i].status);
         }

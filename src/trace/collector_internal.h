@@ -54,8 +54,4 @@ typedef struct {
 int roar_collector__inherited_list(roar_collector__inherited **out, size_t *count);
 void roar_collector__inherited_free(roar_collector__inherited *list, size_t count);
 
-/* The loop's sleep in ms before it drains again, after `quiet` drains in a row that
- * found no record (collector.c: TICK_MS while records flow, longer in a silence). */
-int roar_collector__tick_ms(unsigned quiet);
-
 #endif
