@@ -6,7 +6,8 @@
 #   bench/build.sh
 # Env: ROAR_BUILD_DIR (default build/), RUNS (rounds, median taken, default 3),
 # BUILD_TARGET (a make target for a quick check, e.g. roar_util; default: everything),
-# JOBS (make -j, default 2).
+# JOBS (make -j, default 2), CPU=1 (also git-roar's own CPU-s per traced build, from
+# `perf stat --no-inherit -e task-clock` on the git-roar process: needs perf).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +43,11 @@ cmake -S . -B b >/dev/null
 jobs_writing() { git roar log -- "$1" 2>/dev/null | grep -c " make " || true; }
 
 make_cmd=(make -C b -s -j"$JOBS" "$TARGET")
+# git-roar run directly, not through git (which would be the process perf counts)
+roar=(git roar)
+if [ "${CPU:-0}" = 1 ]; then
+    roar=(perf stat --no-inherit -x, -e task-clock -o "$scratch/cpu.out" -- "$build/git-roar")
+fi
 make -C b -s clean
 "${make_cmd[@]}" >/dev/null # untimed: warms the page cache, finds an object to check
 obj=$(find b -name '*.o' -print -quit)
@@ -55,11 +61,16 @@ for _ in $(seq "$RUNS"); do
         t0=$(now_ns)
         case $m in
         untraced) "${make_cmd[@]}" >/dev/null ;;
-        ebpf) git roar run -q -t ebpf -- "${make_cmd[@]}" >/dev/null ;;
-        preload) git roar run -q -t preload -- "${make_cmd[@]}" >/dev/null ;;
+        ebpf) "${roar[@]}" run -q -t ebpf -- "${make_cmd[@]}" >/dev/null ;;
+        preload) "${roar[@]}" run -q -t preload -- "${make_cmd[@]}" >/dev/null ;;
         strace) strace -f -o /dev/null "${make_cmd[@]}" >/dev/null ;;
         esac
         echo $(( $(now_ns) - t0 )) >>"$scratch/t.$m"
+        if [ "${CPU:-0}" = 1 ] && [ -f "$scratch/cpu.out" ]; then # task-clock is in ms
+            awk -F, '$3 == "task-clock" { printf "%.3f\n", $1 / 1000 }' "$scratch/cpu.out" \
+                >>"$scratch/cpu.$m"
+            rm -f "$scratch/cpu.out"
+        fi
         case $m in ebpf | preload)
             if [ "$(jobs_writing "$obj")" -le "$before" ]; then
                 echo "bench/build.sh: the $m job did not record $obj as an output" >&2
@@ -71,7 +82,14 @@ done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build: make -j$JOBS $TARGET from clean ($nobj object files), median of $RUNS, seconds"
-printf '| %-30s | %8s | %6s |\n' "" "wall s" "ratio"
+cpu_col() { # git-roar's CPU-s for a mode, when measured
+    if [ -s "$scratch/cpu.$1" ]; then median <"$scratch/cpu.$1"; else echo "-"; fi
+}
+if [ "${CPU:-0}" = 1 ]; then
+    printf '| %-30s | %8s | %6s | %12s |\n' "" "wall s" "ratio" "git-roar CPU-s"
+else
+    printf '| %-30s | %8s | %6s |\n' "" "wall s" "ratio"
+fi
 base=$(median <"$scratch/t.untraced")
 for m in $modes; do
     case $m in
@@ -81,5 +99,10 @@ for m in $modes; do
     strace) label="strace -f -o /dev/null" ;;
     esac
     t=$(median <"$scratch/t.$m")
-    printf '| %-30s | %8s | %6s |\n' "$label" "$(ratio "$t" 1000000000)" "$(ratio "$t" "$base")"
+    if [ "${CPU:-0}" = 1 ]; then
+        printf '| %-30s | %8s | %6s | %12s |\n' "$label" "$(ratio "$t" 1000000000)" \
+            "$(ratio "$t" "$base")" "$(cpu_col "$m")"
+    else
+        printf '| %-30s | %8s | %6s |\n' "$label" "$(ratio "$t" 1000000000)" "$(ratio "$t" "$base")"
+    fi
 done
