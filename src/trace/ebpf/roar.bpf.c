@@ -217,6 +217,17 @@ static __always_inline __u64 encode_dev(__u32 dev)
     return (__u64)((minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12));
 }
 
+/* The identity's device and times, as stat reports them, from the kernel's fields; the
+ * identity is complete after it. */
+static __always_inline void put_dev_times(struct roar_event_hdr *h, __u32 s_dev, __s64 ms,
+                                          __u32 mn, __s64 cs, __u32 cn)
+{
+    h->dev = encode_dev(s_dev);
+    h->mtime_ns = ms * 1000000000ll + mn;
+    h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
+    h->has_ident = 1;
+}
+
 /* Offset of an inode field from i_mode, the first of those put_ident wants. */
 #define INODE_OFF(field)                                                                   \
     (bpf_core_field_offset(struct inode, field) - bpf_core_field_offset(struct inode, i_mode))
@@ -263,10 +274,7 @@ static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *in
             cn = BPF_CORE_READ(ino, i_ctime_nsec);
         }
     }
-    h->dev = encode_dev(BPF_CORE_READ(sb, s_dev));
-    h->mtime_ns = ms * 1000000000ll + mn;
-    h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
-    h->has_ident = 1;
+    put_dev_times(h, BPF_CORE_READ(sb, s_dev), ms, mn, cs, cn);
 }
 
 /* The same from the inode behind a struct file, read with plain loads through the file
@@ -297,10 +305,7 @@ static __always_inline void put_file_ident_created(struct roar_event_hdr *h, str
             mn = ino->i_mtime_nsec;
             cn = ino->i_ctime_nsec;
         }
-        h->dev = encode_dev(ino->i_sb->s_dev);
-        h->mtime_ns = ms * 1000000000ll + mn;
-        h->ctime_ns = cs * 1000000000ll + (cn & ~ROAR_BPF_CTIME_QUERIED);
-        h->has_ident = 1;
+        put_dev_times(h, ino->i_sb->s_dev, ms, mn, cs, cn);
         return;
     }
     /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
