@@ -501,6 +501,18 @@ static int fd_install(fs_table *t, int fd, fs_ofd *o, bool cloexec)
     return 0;
 }
 
+/* Makes an existing entry name a new description of file (or of nothing known). */
+static int ofd_replace(fs_fdent *e, roar_fsfile *file, bool rd, bool wr)
+{
+    fs_ofd *o;
+    int error;
+    if ((error = ofd_new(&o, file, rd, wr)) < 0)
+        return error;
+    ofd_unref(e->ofd);
+    e->ofd = o;
+    return 0;
+}
+
 static int table_copy(fs_table **out, const fs_table *src)
 {
     fs_table *t = table_new();
@@ -559,7 +571,10 @@ static void proc_drop(roar_fdstate *st, uint32_t tgid)
 /* The regular file an fd-based event acts on. When the event carries an identity that
  * the table disagrees with (an open we missed: glibc-internal, or fd reuse we did not
  * see), the identity and path win and the fd is re-pointed, as the shim's fstat check
- * on first write intends. */
+ * on first write intends. An identity that names no regular file we know (a pipe, a
+ * socket, a file the job never opened by name) means the table's entry is stale: the
+ * eBPF tracer sends no close records (docs/ebpf.md, Events), so a closed fd's entry
+ * stays until its number is reused, and only the identity tells. */
 static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_proc *p, int fd,
                    const roar_event *ev, bool rd, bool wr)
 {
@@ -567,20 +582,29 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
     roar_fsfile *f = e ? e->ofd->file : NULL;
     roar_ident id;
     fs_ofd *o;
+    bool stale;
     int error;
 
     *out = f;
     *out_ofd = e ? e->ofd : NULL;
     roar_event_ident(&id, ev);
-    if (!id.known || (id.mode && !S_ISREG(id.mode)))
+    if (!id.known)
         return 0;
     if (f && f->has_key && f->dev == id.dev && f->ino == id.ino)
         return 0;
-    f = by_ident(st, &id);
-    if (!f && ev->path && (error = place(&f, st, ev->path, &id, false)) < 0)
-        return error;
-    if (!f)
-        return 0;
+    stale = !f || f->has_key; /* a keyless file (opened without identity) cannot disagree */
+    if (stale) {
+        *out = NULL;
+        *out_ofd = NULL;
+    }
+    f = NULL;
+    if (!id.mode || S_ISREG(id.mode)) {
+        f = by_ident(st, &id);
+        if (!f && ev->path && (error = place(&f, st, ev->path, &id, false)) < 0)
+            return error;
+    }
+    if (!f) /* the fd names something else: what, we do not know */
+        return stale && e ? ofd_replace(e, NULL, rd, wr) : 0;
     if (wr)
         f->nonappend = true; /* an open we missed: O_APPEND or not, nobody knows */
     if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
@@ -990,9 +1014,13 @@ static int ev_link(roar_fdstate *st, const roar_event *ev)
             (error = place(&f, st, ev->path, &id, false)) < 0)
             return error;
     } else {
+        /* linkat(fd, "", ..., AT_EMPTY_PATH): the file behind fd, which the identity,
+         * when sent, confirms (the table's entry may be stale, as in fd_file) */
         fs_proc *p = roar_keymap_get(&st->procs, &ev->h.tgid, sizeof(ev->h.tgid));
         fs_fdent *e = p ? fd_get(p->tab, ev->h.fd) : NULL;
         f = e ? e->ofd->file : NULL;
+        if (f && id.known && f->has_key && (f->dev != id.dev || f->ino != id.ino))
+            f = NULL;
         if (!f)
             f = by_ident(st, &id);
         if (!f)

@@ -730,6 +730,53 @@ static void test_write_identity_overrides_stale_fd(void **state)
     OUT("/w/b");
 }
 
+/* The eBPF tracer sends no close records, so a closed fd's entry stays in the table:
+ * a write whose identity is a pipe's, or a file the job never named, is not the stale
+ * entry's file (nor is a linkat of that fd). */
+static void test_stale_fd_write_to_pipe(void **state)
+{
+    struct roar_event_hdr h = H(ROAR_EV_WRITE, ROOT);
+    (void)state;
+    ev_open(ROOT, 3, "/w/a", O_RDONLY, false, 60, 5);
+    h.fd = 3;
+    h.ret = 10;
+    ident(&h, 61, 0);
+    h.mode = S_IFIFO | 0600;
+    send(h, NULL, NULL);
+    assert_null(roar_fdstate_lookup_fd(st, ROOT, 3));
+    result();
+    IN("/w/a");
+    OUT(NONE);
+}
+
+static void test_stale_fd_write_to_unnamed_file(void **state)
+{
+    struct roar_event_hdr h = H(ROAR_EV_WRITE, ROOT);
+    (void)state;
+    ev_open(ROOT, 3, "/w/a", O_RDONLY, false, 62, 5);
+    h.fd = 3;
+    h.ret = 10;
+    ident(&h, 63, 0);
+    send(h, NULL, NULL);
+    result();
+    IN("/w/a");
+    OUT(NONE);
+}
+
+static void test_stale_fd_linkat(void **state)
+{
+    struct roar_event_hdr h = H(ROAR_EV_LINK, ROOT);
+    (void)state;
+    ev_open(ROOT, 3, "/w/a", O_RDONLY, false, 64, 5);
+    h.fd = 3;
+    h.flags = AT_EMPTY_PATH;
+    ident(&h, 65, 0);
+    send(h, NULL, "/w/made");
+    result();
+    IN("/w/a");
+    OUT(NONE);
+}
+
 /* Pattern 13: dup2 onto a closed fd number, then write -> the right file; a dup'd fd
  * shares the open file description. */
 static void test_dup2_then_write(void **state)
@@ -991,6 +1038,9 @@ int main(void)
         T(test_two_names_one_file),
         T(test_fd_reuse_by_pipe_or_socket),
         T(test_write_identity_overrides_stale_fd),
+    T(test_stale_fd_write_to_pipe),
+    T(test_stale_fd_write_to_unnamed_file),
+    T(test_stale_fd_linkat),
         T(test_dup2_then_write),
         T(test_fork_copies_table),
         T(test_threads_and_clone_files_share),
