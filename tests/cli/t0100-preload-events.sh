@@ -24,6 +24,11 @@ test_expect_success 'open RDONLY + read: open, close, nothing lost; the read is 
     hasnt "p1 about-to-destroy open T/in"
 '
 
+test_expect_success 'closes are announced: dup2 onto a closed number, a pipe reusing one' '
+    fx dup2 && has "p1 close fd=3" &&
+    echo hi >in && fx pipe_reuse && has "p1 close fd=3"
+'
+
 test_expect_success 'a read on an fd whose open was not seen: one read event' '
     echo hi >in && trace -- head -n 1 <in &&
     test "$(grep -c "^p1 read fd=0$" ev)" = 1

@@ -40,15 +40,14 @@ if ! "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
     test_done
 fi
 
-test_expect_success 'open RDONLY + read: exec, open, close, exit, nothing lost' '
+# No close records (docs/ebpf.md, Events): the identity on every fd event tells the
+# collector when its entry for an fd is stale.
+test_expect_success 'open RDONLY + read: exec, open, exit, no close, nothing lost' '
     echo hi >in && fx read &&
     has "p1 exec $TRACE_DIR/fx_read" &&
     has "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
-    grep -n . ev >numbered &&
-    o=$(grep -F "open T/in" numbered | cut -d: -f1) &&
-    r=$(sed -n "$((o + 1))p" ev) && test "$r" = "p1 close fd=3" &&
-    test "$(tail -n 3 ev | head -n 1)" = "p1 close fd=3" &&
-    has "p1 exit" &&
+    test_grep -v " close " ev &&
+    test "$(tail -n 2 ev | head -n 1)" = "p1 exit" &&
     has "end lost=0"
 '
 

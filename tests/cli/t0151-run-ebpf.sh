@@ -83,12 +83,26 @@ test_expect_success 'stdin inherited by the job, read in 4 KiB pieces: an input'
 
 for f in read write_trunc creat_excl rdwr_creat_trunc rdwr_trunc_read rdwr_trunc_mmap rename \
     link create_unlink pipe_reuse dup2 fork spawn openat chdir sendfile zero_write \
-    mkstemp_rename fopen; do
+    mkstemp_rename fopen fd_passed; do
     test_expect_success "fixture $f: the same job under both tracers" "
         same 'echo some-input >in; echo previous >out; echo old >old; echo old >f;
               echo old >target; mkdir sub; echo x >sub/x' \"\$(fx $f)\"
     "
 done
+
+# The eBPF tracer sends no close records (docs/ebpf.md, Events), so the collector's entry
+# for a closed fd stays until the number is reused; reused by an fd no tracer sees made
+# (SCM_RIGHTS), only the write's identity (a pipe's) tells that it is not the file.
+test_expect_success 'an fd number reused by a passed pipe: the write is not the file'"'"'s' '
+    roar_setup &&
+    echo some-input >in &&
+    for t in preload ebpf; do
+        roar_run -t $t "$(fx fd_passed)" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &&
+        expect_edges <<-EOF || return 1
+	$(edge in in)
+	EOF
+    done
+'
 
 test_expect_success 'shell redirections, a pipeline, cp, sort: the same jobs' '
     same "printf \"b\\na\\nb\\n\" >in" sh -c "sort <in | uniq >out; cp out copy; cat in >>log"

@@ -174,26 +174,40 @@ static __always_inline struct task_struct *current_task(void)
     return (struct task_struct *)bpf_get_current_task();
 }
 
+/* The 8-byte word at kernel address addr, read with a plain load (the JIT's
+ * fault-checked load, 0 if it faults) where a probe read would cost a helper call: the
+ * address is typed as a struct file placed so that its f_pos, a loff_t, lies on the word.
+ * The word and nothing more is read. */
+static __always_inline __u64 kernel_word(__u64 addr)
+{
+    __u64 w = 0;
+
+    if (file_btf_id) {
+        struct file *f =
+            bpf_rdonly_cast((void *)(addr - bpf_core_field_offset(struct file, f_pos)),
+                            file_btf_id);
+        return (__u64)f->f_pos;
+    }
+    bpf_probe_read_kernel(&w, sizeof(w), (void *)addr);
+    return w;
+}
+
 /* The struct file behind fd in the current task, or 0. The task's fd table is walked
- * with plain loads through the task's BTF pointer (the JIT's fault-checked loads); only
- * the array slot, an untyped pointer, takes a helper read. Global, so that the verifier
- * checks the walk from the trusted task pointer once (each check searches the kernel's
- * BTF by name, ~1 ms), not at each of a dozen call sites. */
+ * with plain loads through the task's BTF pointer; the array slot, an untyped pointer,
+ * is read as a word. Global, so that the verifier checks the walk from the trusted task
+ * pointer once (each check searches the kernel's BTF by name, ~1 ms), not at each of a
+ * dozen call sites. */
 __noinline __u64 roar_fd_file(int fd)
 {
     struct task_struct *task = bpf_get_current_task_btf();
     struct fdtable *fdt;
-    struct file **arr;
-    struct file *f = NULL;
 
     if (fd < 0)
         return 0;
     fdt = task->files->fdt;
     if ((unsigned)fd >= fdt->max_fds)
         return 0;
-    arr = fdt->fd;
-    bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
-    return (__u64)f;
+    return kernel_word((__u64)fdt->fd + (__u64)(unsigned)fd * sizeof(struct file *));
 }
 
 static __always_inline struct file *fd_file(int fd)
@@ -520,17 +534,17 @@ static __always_inline void small_send(struct roar_bpf_event *e)
     bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-/* A record in the compact form (roar_bpf.h): every field written, no memset. `id` is
- * bpf_get_current_pid_tgid(), which the hottest callers already have (a helper call). */
-static __always_inline void send_fds_id(__u64 id, __u16 type, long ret, int fd, int fd2,
-                                        __u64 flags)
+/* A record in the compact form (roar_bpf.h): every field written, no memset. */
+static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
 {
     struct roar_bpf_small *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    __u64 id;
 
     if (!e) {
         count_lost();
         return;
     }
+    id = bpf_get_current_pid_tgid();
     e->ret = ret;
     e->flags = flags;
     e->tgid = (__u32)(id >> 32);
@@ -540,11 +554,6 @@ static __always_inline void send_fds_id(__u64 id, __u16 type, long ret, int fd, 
     e->type = type;
     e->pad[0] = e->pad[1] = e->pad[2] = 0;
     bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-}
-
-static __always_inline void send_fds(__u16 type, long ret, int fd, int fd2, __u64 flags)
-{
-    send_fds_id(bpf_get_current_pid_tgid(), type, ret, fd, fd2, flags);
 }
 
 static __always_inline void send_incomplete(__u32 reason)
@@ -691,6 +700,7 @@ static __always_inline void on_linkat(int odfd, const char *op, int ndfd, const 
         s->ev.h.ret = ret;
         s->ev.h.fd = odfd;
         s->ev.h.flags = flags;
+        put_file_ident(&s->ev.h, fd_file(odfd)); /* confirms the collector's fd entry */
         roar_put_name(1, (__u64)np, ndfd);
         scratch_send(s);
         return;
@@ -764,7 +774,8 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
             first_write(ROAR_EV_WRITE, (int)regs->di, -1, ret);
         return 0;
     case ROAR_NR_close:
-        send_fds_id(id, ROAR_EV_CLOSE, ret, (int)regs->di, (int)regs->di, 0);
+        /* No record (docs/ebpf.md, Events): every fd event carries its file's identity,
+         * which tells the collector when an fd's entry is stale. */
         return 0;
     case ROAR_NR_dup:
         send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, 0);
