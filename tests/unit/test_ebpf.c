@@ -567,10 +567,13 @@ static void test_small_records_pass_through(void **state)
 static unsigned char wire[2][256];
 static size_t nwire;
 
+static size_t wire_len[2];
+
 static int keep_wire(const void *r, size_t len, void *payload)
 {
     (void)payload;
     assert_true(nwire < 2 && len <= sizeof(wire[0]));
+    wire_len[nwire] = len;
     memcpy(wire[nwire++], r, len);
     memset(wire[nwire - 1], 0, 8); /* seq: one more for the second record */
     return 0;
@@ -597,6 +600,74 @@ static void test_compact_records_equal_full_ones(void **state)
     assert_memory_equal(wire[0], wire[1], ROAR_EVENT_HDR_SIZE);
     sm.type = ROAR_EV_NONE; /* checked as a full record is */
     assert_int_equal(roar_ebpf_conv_record(conv, &sm, sizeof(sm), keep_wire, NULL),
+                     ROAR_EINVALID);
+}
+
+/* The compact open (struct roar_bpf_open) converts to the very bytes of its full form,
+ * path included; a malformed one is refused. */
+static void test_compact_open_equals_full_one(void **state)
+{
+    struct {
+        struct roar_bpf_open o;
+        char str[8];
+    } c;
+    struct roar_bpf_event *e = rec_start(ROAR_EV_OPEN);
+    size_t n;
+    (void)state;
+    e->h.ret = 4;
+    e->h.fd = 4;
+    e->h.flags = O_RDONLY | O_CLOEXEC;
+    e->h.arg = 0644;
+    e->h.has_ident = 1;
+    e->h.created = 1;
+    e->h.dev = 2049;
+    e->h.ino = 77;
+    e->h.size = 12;
+    e->h.mtime_ns = 1000;
+    e->h.ctime_ns = 2000;
+    e->h.mode = S_IFREG | 0644;
+    rec_str(0, "/abs/x");
+    n = rec_end();
+
+    memset(&c, 0, sizeof(c));
+    c.o.form = ROAR_BPF_FORM_OPEN;
+    c.o.str_len = 7;
+    c.o.ret = 4;
+    c.o.flags = O_RDONLY | O_CLOEXEC;
+    c.o.arg = 0644;
+    c.o.id.has_ident = 1;
+    c.o.id.created = 1;
+    c.o.id.dev = 2049;
+    c.o.id.ino = 77;
+    c.o.id.size = 12;
+    c.o.id.mtime_ns = 1000;
+    c.o.id.ctime_ns = 2000;
+    c.o.id.mode = S_IFREG | 0644;
+    c.o.tgid = c.o.tid = 100;
+    c.o.pflags = ROAR_BPF_P_STR;
+    memcpy(c.str, "/abs/x", 7);
+
+    nwire = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_wire, NULL), 0);
+    assert_int_equal(roar_ebpf_conv_record(conv, &c, sizeof(c.o) + 7, keep_wire, NULL), 0);
+    assert_int_equal(nwire, 2);
+    assert_int_equal(wire_len[0], wire_len[1]);
+    assert_memory_equal(wire[0], wire[1], wire_len[0]);
+
+    /* a length that is not the header plus the string */
+    assert_int_equal(roar_ebpf_conv_record(conv, &c, sizeof(c.o) + 6, collect, NULL),
+                     ROAR_EINVALID);
+    /* a string without its NUL */
+    c.str[6] = 'y';
+    assert_int_equal(roar_ebpf_conv_record(conv, &c, sizeof(c.o) + 7, collect, NULL),
+                     ROAR_EINVALID);
+    c.str[6] = '\0';
+    /* pieces the compact form does not carry */
+    c.o.pflags = ROAR_BPF_P_STR | ROAR_BPF_P_WALK;
+    assert_int_equal(roar_ebpf_conv_record(conv, &c, sizeof(c.o) + 7, collect, NULL),
+                     ROAR_EINVALID);
+    c.o.pflags = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, &c, sizeof(c.o) + 7, collect, NULL),
                      ROAR_EINVALID);
 }
 
@@ -720,6 +791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cwd_from_proc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_records_pass_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_records_equal_full_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_open_equals_full_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_records_never_give_bad_output, setup, teardown),
         cmocka_unit_test(test_not_loadable_without_the_build),

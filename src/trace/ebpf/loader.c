@@ -378,6 +378,48 @@ static bool piece_ok(const char *p, size_t len, bool one_string)
     return !one_string || memchr(p, '\0', len - 1) == NULL;
 }
 
+/* The compact open (roar_bpf.h, struct roar_bpf_open): the full record it stands for,
+ * its string after it. */
+static int conv_open_record(roar_ebpf_conv *c, const void *rec, size_t len,
+                            roar_ebpf_record_cb cb, void *payload)
+{
+    struct {
+        struct roar_bpf_event e;
+        char str[ROAR_BPF_STR_MAX];
+    } full;
+    struct roar_bpf_open o;
+
+    memcpy(&o, rec, sizeof(o));
+    if (o.str_len > ROAR_BPF_STR_MAX || len != sizeof(o) + o.str_len ||
+        !(o.pflags & ROAR_BPF_P_STR) || (o.pflags & ~(ROAR_BPF_P_STR | ROAR_BPF_P_CWD)))
+        return roar_error_set(ROAR_EINVALID, "ebpf: bad open record (string of %u, length %zu)",
+                              o.str_len, len);
+    memset(&full.e, 0, sizeof(full.e));
+    full.e.h.type = ROAR_EV_OPEN;
+    full.e.h.tgid = o.tgid;
+    full.e.h.tid = o.tid;
+    full.e.h.ret = o.ret;
+    full.e.h.fd = (int32_t)o.ret;
+    full.e.h.fd2 = -1;
+    full.e.h.flags = o.flags;
+    full.e.h.arg = o.arg;
+    full.e.h.created = o.id.created;
+    if (o.id.has_ident) {
+        full.e.h.has_ident = 1;
+        full.e.h.dev = o.id.dev;
+        full.e.h.ino = o.id.ino;
+        full.e.h.size = o.id.size;
+        full.e.h.mtime_ns = o.id.mtime_ns;
+        full.e.h.ctime_ns = o.id.ctime_ns;
+        full.e.h.mode = o.id.mode;
+    }
+    full.e.pflags[0] = o.pflags;
+    full.e.str_len[0] = o.str_len;
+    full.e.rec_len = (uint32_t)(sizeof(full.e) + o.str_len);
+    memcpy(full.str, (const char *)rec + sizeof(o), o.str_len);
+    return roar_ebpf_conv_record(c, &full, full.e.rec_len, cb, payload);
+}
+
 int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_ebpf_record_cb cb,
                           void *payload)
 {
@@ -403,6 +445,12 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
         e.h.flags = sm.flags;
         e.rec_len = sizeof(e);
         return roar_ebpf_conv_record(c, &e, sizeof(e), cb, payload);
+    }
+    if (len >= sizeof(struct roar_bpf_open)) {
+        uint32_t form;
+        memcpy(&form, rec, sizeof(form));
+        if (form == ROAR_BPF_FORM_OPEN)
+            return conv_open_record(c, rec, len, cb, payload);
     }
     if (len < sizeof(e))
         return roar_error_set(ROAR_EINVALID, "ebpf: record of %zu bytes", len);

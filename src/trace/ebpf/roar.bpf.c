@@ -155,14 +155,19 @@ static __always_inline void scratch_send(struct scratch *s)
     s->busy = 0;
 }
 
-static __always_inline void hdr_task(struct roar_event_hdr *h, __u16 type)
+/* `id` as bpf_get_current_pid_tgid() gives it: tgid << 32 | tid */
+static __always_inline void hdr_task_id(struct roar_event_hdr *h, __u16 type, __u64 id)
 {
-    __u64 id = bpf_get_current_pid_tgid();
     h->type = type;
     h->tgid = (__u32)(id >> 32);
     h->tid = (__u32)id;
     h->fd = -1;
     h->fd2 = -1;
+}
+
+static __always_inline void hdr_task(struct roar_event_hdr *h, __u16 type)
+{
+    hdr_task_id(h, type, bpf_get_current_pid_tgid());
 }
 
 /* Kernel structures are read with BPF_CORE_READ (bpf_probe_read_kernel), never by
@@ -192,14 +197,10 @@ static __always_inline __u64 kernel_word(__u64 addr)
     return w;
 }
 
-/* The struct file behind fd in the current task, or 0. The task's fd table is walked
- * with plain loads through the task's BTF pointer; the array slot, an untyped pointer,
- * is read as a word. Global, so that the verifier checks the walk from the trusted task
- * pointer once (each check searches the kernel's BTF by name, ~1 ms), not at each of a
- * dozen call sites. */
-__noinline __u64 roar_fd_file(int fd)
+/* The struct file behind fd in task's fd table, or 0: the table walked with plain loads
+ * through the task's BTF pointer, the array slot, an untyped pointer, read as a word. */
+static __always_inline __u64 task_fd_file(struct task_struct *task, int fd)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
     struct fdtable *fdt;
 
     if (fd < 0)
@@ -208,6 +209,14 @@ __noinline __u64 roar_fd_file(int fd)
     if ((unsigned)fd >= fdt->max_fds)
         return 0;
     return kernel_word((__u64)fdt->fd + (__u64)(unsigned)fd * sizeof(struct file *));
+}
+
+/* The same in the current task. Global, so that the verifier checks the walk from the
+ * trusted task pointer once (each check searches the kernel's BTF by name, ~1 ms), not
+ * at each of a dozen call sites. */
+__noinline __u64 roar_fd_file(int fd)
+{
+    return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 static __always_inline struct file *fd_file(int fd)
@@ -233,7 +242,7 @@ static __always_inline __u64 encode_dev(__u32 dev)
 
 /* The identity's device and times, as stat reports them, from the kernel's fields; the
  * identity is complete after it. */
-static __always_inline void put_dev_times(struct roar_event_hdr *h, __u32 s_dev, __s64 ms,
+static __always_inline void put_dev_times(struct roar_bpf_ident *h, __u32 s_dev, __s64 ms,
                                           __u32 mn, __s64 cs, __u32 cn)
 {
     h->dev = encode_dev(s_dev);
@@ -252,7 +261,7 @@ static __always_inline void put_dev_times(struct roar_event_hdr *h, __u32 s_dev,
  * i_ctime_nsec are read as one block (124 bytes on 6.x kernels), then the superblock's
  * s_dev. The offsets are CO-RE constants; a kernel whose block is larger takes the
  * field-by-field way (the test is a constant: the verifier keeps one branch). */
-static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *ino)
+static __always_inline void put_ident(struct roar_bpf_ident *h, struct inode *ino)
 {
     unsigned char b[INODE_SPAN] __attribute__((aligned(8))); /* read as u64s */
     struct super_block *sb;
@@ -293,9 +302,9 @@ static __always_inline void put_ident(struct roar_event_hdr *h, struct inode *in
 
 /* The same from the inode behind a struct file, read with plain loads through the file
  * pointer made typed (bpf_rdonly_cast): no helper call at all, against three probe reads
- * (file, inode block, superblock) at every open. Sets *created from FMODE_CREATED if
- * asked. The probe-read way where the loader found no BTF id. */
-static __always_inline void put_file_ident_created(struct roar_event_hdr *h, struct file *f,
+ * (file, inode block, superblock) at every open. Sets created from FMODE_CREATED if
+ * asked. The probe-read way where the loader found no BTF id. h must be zeroed. */
+static __always_inline void put_file_ident_created(struct roar_bpf_ident *h, struct file *f,
                                                    bool created)
 {
     if (!f)
@@ -339,9 +348,26 @@ static __always_inline void put_file_ident_created(struct roar_event_hdr *h, str
     }
 }
 
+/* Copies an identity into a record header (which was zeroed). */
+static __always_inline void hdr_ident(struct roar_event_hdr *h, const struct roar_bpf_ident *id)
+{
+    h->created = id->created;
+    if (!id->has_ident)
+        return;
+    h->dev = id->dev;
+    h->ino = id->ino;
+    h->size = id->size;
+    h->mtime_ns = id->mtime_ns;
+    h->ctime_ns = id->ctime_ns;
+    h->mode = id->mode;
+    h->has_ident = 1;
+}
+
 static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file *f)
 {
-    put_file_ident_created(h, f, false);
+    struct roar_bpf_ident id = {};
+    put_file_ident_created(&id, f, false);
+    hdr_ident(h, &id);
 }
 
 /* ---- path walking -------------------------------------------------------------------- */
@@ -589,56 +615,68 @@ static __always_inline void first_write(__u16 type, int fd, int fd2, long ret)
 
 /* The open's header fields other than the path's: task, fd, flags, FMODE_CREATED and
  * the file's identity. h must be zeroed. */
-static __always_inline void open_hdr(struct roar_event_hdr *h, struct file *f, __u64 flags,
-                                     __u64 mode, long ret)
+static __always_inline void open_hdr(struct roar_event_hdr *h, __u64 id, struct file *f,
+                                     __u64 flags, __u64 mode, long ret)
 {
-    hdr_task(h, ROAR_EV_OPEN);
+    struct roar_bpf_ident fid = {};
+
+    hdr_task_id(h, ROAR_EV_OPEN, id);
     h->ret = ret;
     h->fd = (int)ret;
     h->flags = flags;
     h->arg = mode;
-    put_file_ident_created(h, f, true);
+    put_file_ident_created(&fid, f, true);
+    hdr_ident(h, &fid);
 }
 
-/* The common open, written straight into the ring: a name relative to the cwd or
- * absolute, shorter than OPEN_FAST_STR, not under /proc. The record is reserved at its
- * largest and rec_len says how much of it is used, which saves the scratch record's
- * clearing and the copy into the ring (docs/ebpf.md, Cost). False when the open is not
- * such a one (nothing was sent): the caller takes the general way. */
+/* The common open, in the compact form (roar_bpf.h, struct roar_bpf_open): a name
+ * relative to the cwd or absolute, shorter than OPEN_FAST_STR, not under /proc. Built on
+ * the stack, every field written, and copied into the ring at its real length by one
+ * helper call (docs/ebpf.md, Cost). False when the open is not such a one (nothing was
+ * sent): the caller takes the general way. */
 #define OPEN_FAST_STR 128
 struct open_fast {
-    struct roar_bpf_event ev;
+    struct roar_bpf_open o;
     char str[OPEN_FAST_STR];
 };
 
-static __always_inline bool open_fast(__u64 upath, struct file *f, __u64 flags, __u64 mode,
-                                      long ret)
+static __always_inline bool open_fast(__u64 id, __u64 upath, struct file *f, __u64 flags,
+                                      __u64 mode, long ret)
 {
-    struct open_fast *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-    long n;
+    struct open_fast r;
+    long n = bpf_probe_read_user_str(r.str, OPEN_FAST_STR, (const void *)upath);
 
-    if (!r)
-        return false; /* the general way counts the loss */
-    n = bpf_probe_read_user_str(r->str, OPEN_FAST_STR, (const void *)upath);
     if (n <= 0 || n >= OPEN_FAST_STR ||
-        (r->str[0] == '/' && r->str[1] == 'p' && r->str[2] == 'r' && r->str[3] == 'o' &&
-         r->str[4] == 'c' && r->str[5] == '/')) {
-        bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+        (r.str[0] == '/' && r.str[1] == 'p' && r.str[2] == 'r' && r.str[3] == 'o' &&
+         r.str[4] == 'c' && r.str[5] == '/'))
         return false;
-    }
-    __builtin_memset(&r->ev, 0, sizeof(r->ev));
-    open_hdr(&r->ev.h, f, flags, mode, ret);
-    r->ev.pflags[0] = ROAR_BPF_P_STR | (r->str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
-    r->ev.str_len[0] = (__u32)n;
-    r->ev.rec_len = sizeof(r->ev) + (__u32)n;
-    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    r.o.form = ROAR_BPF_FORM_OPEN;
+    r.o.str_len = (__u32)n;
+    r.o.ret = ret;
+    r.o.flags = flags;
+    r.o.arg = mode;
+    r.o.id.dev = r.o.id.ino = r.o.id.size = 0;
+    r.o.id.mtime_ns = r.o.id.ctime_ns = 0;
+    r.o.id.mode = 0;
+    r.o.id.has_ident = r.o.id.created = 0;
+    r.o.id.pad = 0;
+    put_file_ident_created(&r.o.id, f, true);
+    r.o.tgid = (__u32)(id >> 32);
+    r.o.tid = (__u32)id;
+    r.o.pflags = ROAR_BPF_P_STR | (r.str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
+    r.o.pad[0] = r.o.pad[1] = r.o.pad[2] = 0;
+    if (bpf_ringbuf_output(&events, &r, sizeof(r.o) + (__u64)n, BPF_RB_NO_WAKEUP) < 0)
+        count_lost();
     return true;
 }
 
 /* An open of any kind that returned fd `ret`. Global: five call sites. */
 __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long ret)
 {
-    struct file *f = fd_file((int)ret);
+    /* the task pointer serves the fd lookup and the ids: no helper calls for either */
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct file *f = (struct file *)task_fd_file(task, (int)ret);
+    __u64 id = ((__u64)(__u32)task->tgid << 32) | (__u32)task->pid;
     struct scratch *s;
     __u64 *slot;
 
@@ -647,11 +685,11 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
     /* A new open file at this address: its writes are news again. */
     if ((slot = seen_slot(f)))
         *slot = 0;
-    if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(upath, f, flags, mode, ret))
+    if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(id, upath, f, flags, mode, ret))
         return 0;
     if (!(s = scratch_take()))
         return 0;
-    open_hdr(&s->ev.h, f, flags, mode, ret);
+    open_hdr(&s->ev.h, id, f, flags, mode, ret);
     /* path: the name the program used, made absolute (SPEC §4.2). The file's own
      * canonical path (its dentries, walked up) only where that name cannot serve: no
      * name at all (open_by_handle_at), or a /proc magic link (it names a file of the

@@ -77,6 +77,47 @@ struct roar_bpf_small {
 _Static_assert(sizeof(struct roar_bpf_small) == ROAR_BPF_SMALL_SIZE,
                "roar_bpf_small must have no hidden padding");
 
+/* A file's identity as the program reads it (SPEC §4.3): the header's identity fields. */
+struct roar_bpf_ident {
+    __u64 dev;
+    __u64 ino;
+    __u64 size;
+    __s64 mtime_ns;
+    __s64 ctime_ns;
+    __u32 mode;
+    __u8 has_ident;
+    __u8 created; /* FMODE_CREATED, for opens */
+    __u16 pad;
+};
+
+#define ROAR_BPF_IDENT_SIZE 48u
+_Static_assert(sizeof(struct roar_bpf_ident) == ROAR_BPF_IDENT_SIZE,
+               "roar_bpf_ident must have no hidden padding");
+
+/* The compact form of the common open, an OPEN whose only path is its string (absolute,
+ * or relative to the cwd: P_CWD in pflags), followed by that string (str_len bytes, NUL
+ * included) and nothing else: the record is exactly that long. The open fields only, all
+ * written, so no clearing and 96 bytes of header instead of 144 (the open is the one
+ * record of every open/read/close). Told from the other forms by its first word: a full
+ * record has h.seq there, which the program leaves 0; a small one is 40 bytes long. */
+#define ROAR_BPF_FORM_OPEN 0x4f50454eu /* "OPEN" */
+struct roar_bpf_open {
+    __u32 form;    /* ROAR_BPF_FORM_OPEN */
+    __u32 str_len;
+    __s64 ret;     /* the fd */
+    __u64 flags;
+    __u64 arg;     /* the mode argument */
+    struct roar_bpf_ident id;
+    __u32 tgid;
+    __u32 tid;
+    __u16 pflags;
+    __u16 pad[3];
+};
+
+#define ROAR_BPF_OPEN_SIZE 96u
+_Static_assert(sizeof(struct roar_bpf_open) == ROAR_BPF_OPEN_SIZE,
+               "roar_bpf_open must have no hidden padding");
+
 /* The traced-process map's value (key: tgid). */
 struct roar_bpf_proc {
     __u32 flags; /* ROAR_BPF_T_* */
