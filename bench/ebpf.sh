@@ -2,7 +2,8 @@
 # bench/ebpf.sh: what the eBPF tracer costs, measured in one run beside the preload tracer
 # and strace -f, so that the ratios compare like with like. Needs root (it loads BPF).
 #   bench/ebpf.sh [N]     N open/read/close iterations for the micro benchmark (1e6)
-# Env: ROAR_BUILD_DIR (default build/), RUNS (repetitions, best taken, default 3),
+# Env: ROAR_BUILD_DIR (default build/), RUNS (interleaved rounds, default 3; each row gives
+# the best round and the median of the per-round ratios to the untraced run),
 # TRUE_RUNS (default 20), STRACE_N (strace's iterations, default N/5). A missing strace
 # skips its row, saying so.
 set -euo pipefail
@@ -47,9 +48,11 @@ t_pre=$(timed_true git roar run -q -t preload --)
 t_ebpf=$(timed_true git roar run -q -t ebpf --)
 
 # ---- micro: ns per open/read/close, interleaved rounds, best of RUNS -----------------
-: >"$scratch/m.untraced"; : >"$scratch/m.ebpf"; : >"$scratch/m.preload"
+: >"$scratch/m.untraced"; : >"$scratch/m.ebpf"; : >"$scratch/m.preload"; : >"$scratch/m.floor"
 for _ in $(seq "$RUNS"); do
     "$micro" small.txt "$N" >>"$scratch/m.untraced"
+    # the floor: the tracepoint with an empty system call program (roar-ebpfdump -E)
+    "$edump" -E -q -- "$micro" small.txt "$N" 2>/dev/null | head -n 1 >>"$scratch/m.floor"
     git roar run -q -t ebpf -- "$micro" small.txt "$N" >>"$scratch/m.ebpf" 2>/dev/null
     git roar run -q -t preload -- "$micro" small.txt "$N" >>"$scratch/m.preload" 2>/dev/null
 done
@@ -57,6 +60,7 @@ col() { awk -v c="$1" '{ print $c }' "$2" | best; }
 wall_u=$(col 1 "$scratch/m.untraced") cpu_u=$(col 2 "$scratch/m.untraced")
 wall_e=$(col 1 "$scratch/m.ebpf") cpu_e=$(col 2 "$scratch/m.ebpf")
 wall_p=$(col 1 "$scratch/m.preload") cpu_p=$(col 2 "$scratch/m.preload")
+wall_f=$(col 1 "$scratch/m.floor") cpu_f=$(col 2 "$scratch/m.floor")
 if [ "$have_strace" = 1 ]; then
     read -r wall_s cpu_s < <(strace -f -o /dev/null "$micro" small.txt "$STRACE_N")
 fi
@@ -90,9 +94,15 @@ if old=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null) && sysctl -qw kernel.bp
 fi
 
 # ---- report -------------------------------------------------------------------------
-row() { # label wall cpu
-    printf '| %-30s | %9s | %6s | %9s | %6s |\n' "$1" "$2" "$(ratio "$2" "$wall_u")" \
-        "$3" "$(ratio "$3" "$cpu_u")"
+# median over the rounds of (this row's cpu ns / the untraced run's in the same round):
+# on a VM whose speed drifts, steadier than the ratio of two bests
+round_ratio() { # file
+    paste -d' ' "$scratch/m.untraced" "$1" | awk '{ printf "%.4f\n", $4 / $2 }' | median |
+        awk '{ printf "%.2f", $1 }'
+}
+row() { # label wall cpu [file]
+    printf '| %-30s | %9s | %6s | %9s | %6s | %6s |\n' "$1" "$2" "$(ratio "$2" "$wall_u")" \
+        "$3" "$(ratio "$3" "$cpu_u")" "${4:+$(round_ratio "$4")}"
 }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tracer set-up, medians of $TRUE_RUNS (roar-ebpfdump -T): open ${t_open} us," \
@@ -102,11 +112,13 @@ printf 'git roar run true (median of %s): true %.1f ms; -t preload %.1f ms (+%.1
     "$(ratio $((t_pre - t_true)) 1000000)" "$(ratio "$t_ebpf" 1000000)" \
     "$(ratio $((t_ebpf - t_true)) 1000000)"
 echo "micro: $N open(O_RDONLY)+read+close of a small file by relative path" \
-    "(strace: $STRACE_N), best of $RUNS, ns per iteration"
-printf '| %-30s | %9s | %6s | %9s | %6s |\n' "" "wall ns" "ratio" "cpu ns" "ratio"
+    "(strace: $STRACE_N), best of $RUNS rounds, ns per iteration; median: of the" \
+    "per-round cpu ratios"
+printf '| %-30s | %9s | %6s | %9s | %6s | %6s |\n' "" "wall ns" "ratio" "cpu ns" "ratio" "median"
 row "untraced" "$wall_u" "$cpu_u"
-row "git roar run -t ebpf" "$wall_e" "$cpu_e"
-row "git roar run -t preload" "$wall_p" "$cpu_p"
+row "tracepoint alone (ebpfdump -E)" "$wall_f" "$cpu_f" "$scratch/m.floor"
+row "git roar run -t ebpf" "$wall_e" "$cpu_e" "$scratch/m.ebpf"
+row "git roar run -t preload" "$wall_p" "$cpu_p" "$scratch/m.preload"
 if [ "$have_strace" = 1 ]; then
     row "strace -f -o /dev/null" "$wall_s" "$cpu_s"
 else

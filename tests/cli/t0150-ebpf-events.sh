@@ -51,6 +51,16 @@ test_expect_success 'open RDONLY + read: exec, open, exit, no close, nothing los
     has "end lost=0"
 '
 
+# The bench knob (bench/ebpf.sh's "tracepoint alone" row): the system call program does
+# nothing, the process programs still follow the job.
+test_expect_success 'roar-ebpfdump -E: exec and exit, no file events' '
+    echo hi >in && trace -E -- "$TRACE_DIR/fx_read" &&
+    has "p1 exec $TRACE_DIR/fx_read" &&
+    has "p1 exit" &&
+    hasnt "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
+    test_grep -v " open " ev
+'
+
 test_expect_success 'the gate and the exec attempts before it are not the job' '
     echo hi >in && fx read &&
     test "$(head -n 1 ev)" = "p1 exec $TRACE_DIR/fx_read"

@@ -51,9 +51,10 @@ static uint64_t now_us(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: roar-ebpfdump [-o FILE] [-r RING_BYTES] [-d DRAIN_MS] [-w WALK_BUDGET]\n"
-                    "                     [-i] [-P] [-T] [-q] -- CMD [ARG...]\n"
+                    "                     [-i] [-P] [-E] [-T] [-q] -- CMD [ARG...]\n"
                     "  -i  print the identity of opened files (dev:ino:size:mtime_ns:ctime_ns)\n"
                     "  -P  read identities with probe reads, not typed loads\n"
+                    "  -E  bench only: the system call program returns at once (no file events)\n"
                     "  -T  print the tracer's load/attach/detach times on stderr\n"
                     "  -q  print nothing but the last line (end lost=N)\n");
     exit(129);
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
     pid_t child, w;
 
     memset(&opts, 0, sizeof(opts));
-    while ((opt = getopt(argc, argv, "+o:r:d:w:iPTq")) != -1) {
+    while ((opt = getopt(argc, argv, "+o:r:d:w:iPETq")) != -1) {
         if (opt == 'o')
             outpath = optarg;
         else if (opt == 'r')
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
             show_ident = 1;
         else if (opt == 'P')
             opts.probe_reads = true;
+        else if (opt == 'E')
+            opts.empty_syscalls = true;
         else if (opt == 'T')
             timing = 1;
         else if (opt == 'q')

@@ -403,16 +403,7 @@ static int conv_open_record(roar_ebpf_conv *c, const void *rec, size_t len,
     full.e.h.fd2 = -1;
     full.e.h.flags = o.flags;
     full.e.h.arg = o.arg;
-    full.e.h.created = o.id.created;
-    if (o.id.has_ident) {
-        full.e.h.has_ident = 1;
-        full.e.h.dev = o.id.dev;
-        full.e.h.ino = o.id.ino;
-        full.e.h.size = o.id.size;
-        full.e.h.mtime_ns = o.id.mtime_ns;
-        full.e.h.ctime_ns = o.id.ctime_ns;
-        full.e.h.mode = o.id.mode;
-    }
+    roar_bpf_ident_to_hdr(&full.e.h, &o.id);
     full.e.pflags[0] = o.pflags;
     full.e.str_len[0] = o.str_len;
     full.e.rec_len = (uint32_t)(sizeof(full.e) + o.str_len);
@@ -840,6 +831,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         goto cleanup;
     }
     t->skel->rodata->walk_budget = o.walk_budget;
+    t->skel->rodata->empty_syscalls = o.empty_syscalls;
     t->skel->rodata->file_btf_id = o.probe_reads ? 0 : file_btf_id(btf_fd >= 0);
     t->timing.open_us = now_us() - t0;
 

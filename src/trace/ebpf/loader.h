@@ -29,6 +29,9 @@ typedef struct {
                            * smaller one forces `incomplete path-too-long`) */
     bool probe_reads;     /* read files' identity with probe reads, as on a kernel whose
                            * BTF id of struct file is unknown (docs/ebpf.md) */
+    bool empty_syscalls;  /* bench only: the system call program returns at once, so a
+                           * benchmark sees what the tracepoint alone costs (no file
+                           * events at all: never for a job) */
 } roar_ebpf_opts;
 
 /* Loads and attaches the programs (four tracepoints; nothing is traced until

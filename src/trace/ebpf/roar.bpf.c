@@ -14,6 +14,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Budget for one walked path's names (≤ ROAR_BPF_WALK_MAX). */
 const volatile __u32 walk_budget = ROAR_BPF_WALK_MAX;
+/* Bench only (roar-ebpfdump -E): roar_sys_exit returns at once, to show what the
+ * tracepoint costs with an empty program. */
+const volatile bool empty_syscalls = false;
 /* The running kernel's BTF id of struct file, found by the loader; 0 if it could not. */
 const volatile __u32 file_btf_id = 0;
 
@@ -348,26 +351,11 @@ static __always_inline void put_file_ident_created(struct roar_bpf_ident *h, str
     }
 }
 
-/* Copies an identity into a record header (which was zeroed). */
-static __always_inline void hdr_ident(struct roar_event_hdr *h, const struct roar_bpf_ident *id)
-{
-    h->created = id->created;
-    if (!id->has_ident)
-        return;
-    h->dev = id->dev;
-    h->ino = id->ino;
-    h->size = id->size;
-    h->mtime_ns = id->mtime_ns;
-    h->ctime_ns = id->ctime_ns;
-    h->mode = id->mode;
-    h->has_ident = 1;
-}
-
 static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file *f)
 {
     struct roar_bpf_ident id = {};
     put_file_ident_created(&id, f, false);
-    hdr_ident(h, &id);
+    roar_bpf_ident_to_hdr(h, &id);
 }
 
 /* ---- path walking -------------------------------------------------------------------- */
@@ -626,7 +614,7 @@ static __always_inline void open_hdr(struct roar_event_hdr *h, __u64 id, struct 
     h->flags = flags;
     h->arg = mode;
     put_file_ident_created(&fid, f, true);
-    hdr_ident(h, &fid);
+    roar_bpf_ident_to_hdr(h, &fid);
 }
 
 /* The common open, in the compact form (roar_bpf.h, struct roar_bpf_open): a name
@@ -796,9 +784,12 @@ static __always_inline void on_fd_pair(const int *ufds, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
 {
-    __u64 id = bpf_get_current_pid_tgid();
+    __u64 id;
     long nr;
 
+    if (empty_syscalls)
+        return 0;
+    id = bpf_get_current_pid_tgid();
     if (ret < 0 || !is_active((__u32)(id >> 32)))
         return 0;
     /* each case loads the registers it uses, no more */

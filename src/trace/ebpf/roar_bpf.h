@@ -94,6 +94,23 @@ struct roar_bpf_ident {
 _Static_assert(sizeof(struct roar_bpf_ident) == ROAR_BPF_IDENT_SIZE,
                "roar_bpf_ident must have no hidden padding");
 
+/* Copies an identity into a record header (zeroed before): the program's records and
+ * the loader's expansion of the compact open both go through here. */
+static inline __attribute__((always_inline)) void
+roar_bpf_ident_to_hdr(struct roar_event_hdr *h, const struct roar_bpf_ident *id)
+{
+    h->created = id->created;
+    if (!id->has_ident)
+        return;
+    h->has_ident = 1;
+    h->dev = id->dev;
+    h->ino = id->ino;
+    h->size = id->size;
+    h->mtime_ns = id->mtime_ns;
+    h->ctime_ns = id->ctime_ns;
+    h->mode = id->mode;
+}
+
 /* The compact form of the common open, an OPEN whose only path is its string (absolute,
  * or relative to the cwd: P_CWD in pflags), followed by that string (str_len bytes, NUL
  * included) and nothing else: the record is exactly that long. The open fields only, all
