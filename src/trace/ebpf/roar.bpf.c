@@ -770,8 +770,9 @@ static __always_inline void on_fd_pair(const int *ufds, long ret)
         send_fds(ROAR_EV_FDNEW, ret, fds[0], fds[1], 0);
 }
 
-/* Every syscall exit of every task passes here: the first thing done is the fast
- * filter's bit test, so untraced tasks pay one array load. Arguments are read back from
+/* Every syscall exit of every task passes here: the reads and closes leave at once (a
+ * register load), every other call after the fast filter's bit test, so untraced tasks
+ * pay one helper call and one array load at most. Arguments are read back from
  * the saved user registers (x86_64: di, si, dx, r10, r8, r9), which the syscalls handled
  * here never modify; that is why no sys_enter program is needed (one link less to
  * detach, and no per-call stash).
@@ -787,13 +788,26 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
     __u64 id;
     long nr;
 
-    if (empty_syscalls)
+    if (empty_syscalls || ret < 0)
         return 0;
+    nr = regs->orig_ax;
+    /* The commonest calls, which send nothing (docs/ebpf.md, Events), leave before the
+     * filter's helper call: every call and return is dear here. */
+    switch (nr) {
+    case ROAR_NR_read:
+    case ROAR_NR_pread64:
+    case ROAR_NR_readv:
+    case ROAR_NR_preadv:
+    case ROAR_NR_preadv2:
+    case ROAR_NR_close:
+        return 0;
+    default:
+        break;
+    }
     id = bpf_get_current_pid_tgid();
-    if (ret < 0 || !is_active((__u32)(id >> 32)))
+    if (!is_active((__u32)(id >> 32)))
         return 0;
     /* each case loads the registers it uses, no more */
-    nr = regs->orig_ax;
     switch (nr) {
     case ROAR_NR_write:
     case ROAR_NR_pwrite64:
@@ -801,10 +815,6 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
     case ROAR_NR_pwritev:
         if (ret > 0) /* a zero-byte write is not a change: keep the first real one */
             first_write(ROAR_EV_WRITE, (int)regs->di, -1, ret);
-        return 0;
-    case ROAR_NR_close:
-        /* No record (docs/ebpf.md, Events): every fd event carries its file's identity,
-         * which tells the collector when an fd's entry is stale. */
         return 0;
     case ROAR_NR_dup:
         send_fds(ROAR_EV_DUP, ret, (int)regs->di, (int)ret, 0);
