@@ -501,18 +501,6 @@ static int fd_install(fs_table *t, int fd, fs_ofd *o, bool cloexec)
     return 0;
 }
 
-/* Makes an existing entry name a new description of file (or of nothing known). */
-static int ofd_replace(fs_fdent *e, roar_fsfile *file, bool rd, bool wr)
-{
-    fs_ofd *o;
-    int error;
-    if ((error = ofd_new(&o, file, rd, wr)) < 0)
-        return error;
-    ofd_unref(e->ofd);
-    e->ofd = o;
-    return 0;
-}
-
 static int table_copy(fs_table **out, const fs_table *src)
 {
     fs_table *t = table_new();
@@ -603,12 +591,17 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
         if (!f && ev->path && (error = place(&f, st, ev->path, &id, false)) < 0)
             return error;
     }
-    if (!f) /* the fd names something else: what, we do not know */
-        return stale && e ? ofd_replace(e, NULL, rd, wr) : 0;
-    if (wr)
-        f->nonappend = true; /* an open we missed: O_APPEND or not, nobody knows */
-    if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
-        return error;
+    if (!f) {
+        /* the fd names something else, we do not know what: a stale entry stops naming
+         * its file (an unknown description takes its place) */
+        if (!stale || !e)
+            return 0;
+    } else {
+        if (wr)
+            f->nonappend = true; /* an open we missed: O_APPEND or not, nobody knows */
+        if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
+            return error;
+    }
     if ((error = ofd_new(&o, f, rd, wr)) < 0)
         return error;
     error = fd_install(p->tab, fd, o, e ? e->cloexec : false);
@@ -616,7 +609,7 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
     if (error < 0)
         return error;
     *out = f;
-    *out_ofd = o;
+    *out_ofd = f ? o : NULL;
     return 0;
 }
 

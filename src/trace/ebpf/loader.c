@@ -652,7 +652,8 @@ static uint64_t now_us(void)
 /* When the running kernel is the one roar.bpf.o was built against (the same ELF notes,
  * hence the same build id), the BTF subset embedded at build time can stand in for the
  * kernel's whole BTF in CO-RE relocation: libbpf then does not relocate against 5 MB of
- * it on each run (it still parses it once, for the tp_btf attach point and the kfunc). Returns an fd of a memfd holding it (*path names it), or -1: relocate against
+ * it on each run (it still parses it once, for the tp_btf attach point and the kfunc).
+ * Returns an fd of a memfd holding it (*path names it), or -1: relocate against
  * /sys/kernel/btf/vmlinux as usual. */
 static int min_btf_fd(char path[64])
 {

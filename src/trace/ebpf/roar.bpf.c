@@ -173,10 +173,12 @@ static __always_inline void hdr_task(struct roar_event_hdr *h, __u16 type)
     hdr_task_id(h, type, bpf_get_current_pid_tgid());
 }
 
-/* Kernel structures are read with BPF_CORE_READ (bpf_probe_read_kernel), never by
- * walking BTF pointers directly: each pointer walk makes the verifier search the
- * kernel's BTF by name (for its trust rules), several ms apiece, and the load time is
- * part of every `git roar run -t ebpf`. */
+/* Kernel structures off the hot path (path walks, cwd, exec) are read with BPF_CORE_READ
+ * (bpf_probe_read_kernel), not by walking BTF pointers: each pointer walk makes the
+ * verifier search the kernel's BTF by name (for its trust rules), ~1 ms apiece, and the
+ * load time is part of every `git roar run -t ebpf`. The fd table walk, at every open and
+ * first write, is the exception, verified in two places only (roar_fd_file and
+ * roar_on_open). */
 static __always_inline struct task_struct *current_task(void)
 {
     return (struct task_struct *)bpf_get_current_task();
@@ -215,8 +217,8 @@ static __always_inline __u64 task_fd_file(struct task_struct *task, int fd)
 }
 
 /* The same in the current task. Global, so that the verifier checks the walk from the
- * trusted task pointer once (each check searches the kernel's BTF by name, ~1 ms), not
- * at each of a dozen call sites. */
+ * trusted task pointer once for a dozen call sites (roar_on_open has its own copy: it
+ * reuses the task pointer for the ids). */
 __noinline __u64 roar_fd_file(int fd)
 {
     return task_fd_file(bpf_get_current_task_btf(), fd);
@@ -643,11 +645,7 @@ static __always_inline bool open_fast(__u64 id, __u64 upath, struct file *f, __u
     r.o.ret = ret;
     r.o.flags = flags;
     r.o.arg = mode;
-    r.o.id.dev = r.o.id.ino = r.o.id.size = 0;
-    r.o.id.mtime_ns = r.o.id.ctime_ns = 0;
-    r.o.id.mode = 0;
-    r.o.id.has_ident = r.o.id.created = 0;
-    r.o.id.pad = 0;
+    __builtin_memset(&r.o.id, 0, sizeof(r.o.id));
     put_file_ident_created(&r.o.id, f, true);
     r.o.tgid = (__u32)(id >> 32);
     r.o.tid = (__u32)id;
