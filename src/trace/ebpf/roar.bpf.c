@@ -76,9 +76,19 @@ struct {
 
 /* Records with paths are built here and copied into the ring with their real length.
  * One entry per CPU; the loader sets max_entries to the number of possible CPUs. */
+#define OPEN_FAST_STR 128
+struct open_fast {
+    struct roar_bpf_open o;
+    char str[OPEN_FAST_STR];
+};
 struct scratch {
-    struct roar_bpf_event ev;
-    char data[ROAR_BPF_DATA_MAX];
+    union {
+        struct {
+            struct roar_bpf_event ev;
+            char data[ROAR_BPF_DATA_MAX];
+        };
+        struct open_fast fast; /* the compact open (open_fast) */
+    };
     __u32 busy;  /* a program on this CPU is using it (only a preemptible kernel could
                   * interleave two; the second then counts as lost) */
     __u32 off;   /* the record's next write, from the start of data */
@@ -133,7 +143,8 @@ static __always_inline bool set_active(__u32 tgid, __u32 flags)
     return true;
 }
 
-static __always_inline struct scratch *scratch_take(void)
+/* This CPU's scratch record, marked busy, or NULL (counted lost). Not cleared. */
+static __always_inline struct scratch *scratch_claim(void)
 {
     __u32 cpu = bpf_get_smp_processor_id();
     struct scratch *s = bpf_map_lookup_elem(&scratch, &cpu);
@@ -142,6 +153,14 @@ static __always_inline struct scratch *scratch_take(void)
         return NULL;
     }
     s->busy = 1;
+    return s;
+}
+
+static __always_inline struct scratch *scratch_take(void)
+{
+    struct scratch *s = scratch_claim();
+    if (!s)
+        return NULL;
     s->off = 0;
     __builtin_memset(&s->ev, 0, sizeof(s->ev));
     return s;
@@ -256,53 +275,27 @@ static __always_inline void put_dev_times(struct roar_bpf_ident *h, __u32 s_dev,
     h->has_ident = 1;
 }
 
-/* Offset of an inode field from i_mode, the first of those put_ident wants. */
-#define INODE_OFF(field)                                                                   \
-    (bpf_core_field_offset(struct inode, field) - bpf_core_field_offset(struct inode, i_mode))
-#define INODE_SPAN 128
-
-/* Identity of an inode as fstat would report it (SPEC §4.3). Each probe read costs ~30 ns
- * here, and this runs at every open and first write: the fields from i_mode to
- * i_ctime_nsec are read as one block (124 bytes on 6.x kernels), then the superblock's
- * s_dev. The offsets are CO-RE constants; a kernel whose block is larger takes the
- * field-by-field way (the test is a constant: the verifier keeps one branch). */
+/* Identity of an inode as fstat would report it (SPEC §4.3), field by field with probe
+ * reads: the way of a kernel whose BTF id of struct file is unknown (kernels before 6.2
+ * have no bpf_rdonly_cast). No block read into a stack buffer: the stack of a whole
+ * call chain must stay within 512 bytes (docs/ebpf.md, Stack). */
 static __always_inline void put_ident(struct roar_bpf_ident *h, struct inode *ino)
 {
-    unsigned char b[INODE_SPAN] __attribute__((aligned(8))); /* read as u64s */
-    struct super_block *sb;
     __s64 ms = 0, cs = 0;
     __u32 mn = 0, cn = 0;
 
     if (!ino)
         return;
-    if (bpf_core_field_exists(ino->i_mtime_sec) && INODE_OFF(i_ctime_nsec) + 4 <= INODE_SPAN &&
-        INODE_OFF(i_sb) + 8 <= INODE_SPAN && INODE_OFF(i_ino) + 8 <= INODE_SPAN &&
-        INODE_OFF(i_size) + 8 <= INODE_SPAN && INODE_OFF(i_mtime_sec) + 8 <= INODE_SPAN &&
-        INODE_OFF(i_ctime_sec) + 8 <= INODE_SPAN && INODE_OFF(i_mtime_nsec) + 4 <= INODE_SPAN) {
-        if (bpf_probe_read_kernel(b, INODE_OFF(i_ctime_nsec) + 4,
-                                  (char *)ino + bpf_core_field_offset(struct inode, i_mode)) < 0)
-            return;
-        h->mode = *(__u16 *)b;
-        sb = *(struct super_block **)(b + INODE_OFF(i_sb));
-        h->ino = *(__u64 *)(b + INODE_OFF(i_ino));
-        h->size = *(__u64 *)(b + INODE_OFF(i_size));
-        ms = *(__s64 *)(b + INODE_OFF(i_mtime_sec));
-        cs = *(__s64 *)(b + INODE_OFF(i_ctime_sec));
-        mn = *(__u32 *)(b + INODE_OFF(i_mtime_nsec));
-        cn = *(__u32 *)(b + INODE_OFF(i_ctime_nsec));
-    } else {
-        sb = BPF_CORE_READ(ino, i_sb);
-        h->ino = BPF_CORE_READ(ino, i_ino);
-        h->size = (__u64)BPF_CORE_READ(ino, i_size);
-        h->mode = BPF_CORE_READ(ino, i_mode);
-        if (bpf_core_field_exists(ino->i_mtime_sec)) {
-            ms = BPF_CORE_READ(ino, i_mtime_sec);
-            cs = BPF_CORE_READ(ino, i_ctime_sec);
-            mn = BPF_CORE_READ(ino, i_mtime_nsec);
-            cn = BPF_CORE_READ(ino, i_ctime_nsec);
-        }
+    h->ino = BPF_CORE_READ(ino, i_ino);
+    h->size = (__u64)BPF_CORE_READ(ino, i_size);
+    h->mode = BPF_CORE_READ(ino, i_mode);
+    if (bpf_core_field_exists(ino->i_mtime_sec)) {
+        ms = BPF_CORE_READ(ino, i_mtime_sec);
+        cs = BPF_CORE_READ(ino, i_ctime_sec);
+        mn = BPF_CORE_READ(ino, i_mtime_nsec);
+        cn = BPF_CORE_READ(ino, i_ctime_nsec);
     }
-    put_dev_times(h, BPF_CORE_READ(sb, s_dev), ms, mn, cs, cn);
+    put_dev_times(h, BPF_CORE_READ(ino, i_sb, s_dev), ms, mn, cs, cn);
 }
 
 /* The same from the inode behind a struct file, read with plain loads through the file
@@ -336,21 +329,9 @@ static __always_inline void put_file_ident_created(struct roar_bpf_ident *h, str
         put_dev_times(h, ino->i_sb->s_dev, ms, mn, cs, cn);
         return;
     }
-    /* f_mode and f_inode in one read where they are near (6.x: 4 and 40) */
-    if (bpf_core_field_offset(struct file, f_inode) + 8 <= 64 &&
-        bpf_core_field_offset(struct file, f_mode) + 4 <= 64) {
-        unsigned char b[64] __attribute__((aligned(8)));
-        if (bpf_probe_read_kernel(b, bpf_core_field_offset(struct file, f_inode) + 8, f) == 0) {
-            __u32 fmode = *(__u32 *)(b + bpf_core_field_offset(struct file, f_mode));
-            if (created)
-                h->created = (fmode & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-            put_ident(h, *(struct inode **)(b + bpf_core_field_offset(struct file, f_inode)));
-        }
-    } else {
-        if (created)
-            h->created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
-        put_ident(h, BPF_CORE_READ(f, f_inode));
-    }
+    if (created)
+        h->created = (BPF_CORE_READ(f, f_mode) & ROAR_BPF_FMODE_CREATED) ? 1 : 0;
+    put_ident(h, BPF_CORE_READ(f, f_inode));
 }
 
 static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file *f)
@@ -620,38 +601,33 @@ static __always_inline void open_hdr(struct roar_event_hdr *h, __u64 id, struct 
 }
 
 /* The common open, in the compact form (roar_bpf.h, struct roar_bpf_open): a name
- * relative to the cwd or absolute, shorter than OPEN_FAST_STR, not under /proc. Built on
- * the stack, every field written, and copied into the ring at its real length by one
- * helper call (docs/ebpf.md, Cost). False when the open is not such a one (nothing was
- * sent): the caller takes the general way. */
-#define OPEN_FAST_STR 128
-struct open_fast {
-    struct roar_bpf_open o;
-    char str[OPEN_FAST_STR];
-};
-
-static __always_inline bool open_fast(__u64 id, __u64 upath, struct file *f, __u64 flags,
-                                      __u64 mode, long ret)
+ * relative to the cwd or absolute, shorter than OPEN_FAST_STR, not under /proc. Built in
+ * the scratch record (not on the stack: docs/ebpf.md, Stack), every field written, no
+ * clearing, and copied into the ring at its real length by one helper call (docs/ebpf.md,
+ * Cost). False when the open is not such a one (nothing was sent): the caller takes the
+ * general way. */
+static __always_inline bool open_fast(struct scratch *s, __u64 id, __u64 upath, struct file *f,
+                                      __u64 flags, __u64 mode, long ret)
 {
-    struct open_fast r;
-    long n = bpf_probe_read_user_str(r.str, OPEN_FAST_STR, (const void *)upath);
+    struct open_fast *r = &s->fast;
+    long n = bpf_probe_read_user_str(r->str, OPEN_FAST_STR, (const void *)upath);
 
     if (n <= 0 || n >= OPEN_FAST_STR ||
-        (r.str[0] == '/' && r.str[1] == 'p' && r.str[2] == 'r' && r.str[3] == 'o' &&
-         r.str[4] == 'c' && r.str[5] == '/'))
+        (r->str[0] == '/' && r->str[1] == 'p' && r->str[2] == 'r' && r->str[3] == 'o' &&
+         r->str[4] == 'c' && r->str[5] == '/'))
         return false;
-    r.o.form = ROAR_BPF_FORM_OPEN;
-    r.o.str_len = (__u32)n;
-    r.o.ret = ret;
-    r.o.flags = flags;
-    r.o.arg = mode;
-    __builtin_memset(&r.o.id, 0, sizeof(r.o.id));
-    put_file_ident_created(&r.o.id, f, true);
-    r.o.tgid = (__u32)(id >> 32);
-    r.o.tid = (__u32)id;
-    r.o.pflags = ROAR_BPF_P_STR | (r.str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
-    r.o.pad[0] = r.o.pad[1] = r.o.pad[2] = 0;
-    if (bpf_ringbuf_output(&events, &r, sizeof(r.o) + (__u64)n, BPF_RB_NO_WAKEUP) < 0)
+    r->o.form = ROAR_BPF_FORM_OPEN;
+    r->o.str_len = (__u32)n;
+    r->o.ret = ret;
+    r->o.flags = flags;
+    r->o.arg = mode;
+    __builtin_memset(&r->o.id, 0, sizeof(r->o.id));
+    put_file_ident_created(&r->o.id, f, true);
+    r->o.tgid = (__u32)(id >> 32);
+    r->o.tid = (__u32)id;
+    r->o.pflags = ROAR_BPF_P_STR | (r->str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
+    r->o.pad[0] = r->o.pad[1] = r->o.pad[2] = 0;
+    if (bpf_ringbuf_output(&events, r, sizeof(r->o) + (__u64)n, BPF_RB_NO_WAKEUP) < 0)
         count_lost();
     return true;
 }
@@ -671,10 +647,14 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
     /* A new open file at this address: its writes are news again. */
     if ((slot = seen_slot(f)))
         *slot = 0;
-    if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(id, upath, f, flags, mode, ret))
+    if (!(s = scratch_claim()))
         return 0;
-    if (!(s = scratch_take()))
+    if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(s, id, upath, f, flags, mode, ret)) {
+        s->busy = 0;
         return 0;
+    }
+    s->off = 0;
+    __builtin_memset(&s->ev, 0, sizeof(s->ev));
     open_hdr(&s->ev.h, id, f, flags, mode, ret);
     /* path: the name the program used, made absolute (SPEC §4.2). The file's own
      * canonical path (its dentries, walked up) only where that name cannot serve: no
