@@ -776,6 +776,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
     roar_ebpf_opts o = {0};
     libbpf_print_fn_t old_print;
     LIBBPF_OPTS(bpf_object_open_opts, oopts);
+    const char *debug;
     char btf_path[64];
     int btf_fd = -1;
     roar_ebpf *t;
@@ -810,7 +811,8 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
     }
 
     libbpf_first[0] = '\0';
-    libbpf_debug = getenv("ROAR_EBPF_DEBUG") && *getenv("ROAR_EBPF_DEBUG");
+    debug = getenv("ROAR_EBPF_DEBUG");
+    libbpf_debug = debug && *debug;
     old_print = libbpf_set_print(libbpf_print);
 
     t0 = now_us();
@@ -834,6 +836,14 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
     t->skel->rodata->walk_budget = o.walk_budget;
     t->skel->rodata->empty_syscalls = o.empty_syscalls;
     t->skel->rodata->file_btf_id = o.probe_reads ? 0 : file_btf_id(btf_fd >= 0);
+    /* ROAR_EBPF_DEBUG=2: the verifier's statistics for each program, even when it
+     * accepts it (each function's stack depth: their sum along a call chain must stay
+     * within 512 bytes). */
+    if (libbpf_debug && !strcmp(debug, "2")) {
+        struct bpf_program *prog;
+        bpf_object__for_each_program(prog, t->skel->obj)
+            bpf_program__set_log_level(prog, 4 /* BPF_LOG_STATS */);
+    }
     t->timing.open_us = now_us() - t0;
 
     t0 = now_us();
