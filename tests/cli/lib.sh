@@ -104,6 +104,29 @@ test_skip() {
     say "ok $test_count - $1 # SKIP $2"
 }
 
+# ebpf_usable: true when the eBPF tracer runs here. False, with the reason in $ebpf_why,
+# when this machine cannot run it (not built, not root, a kernel that refuses BPF:
+# roar-ebpfdump exits 77), for the caller to skip visibly. Any other failure, such as
+# the verifier refusing our programs, is a bug: it is reported as a failed test here,
+# never as a skip, and ebpf_usable is false.
+ebpf_usable() {
+    local dump="$ROAR_BUILD_DIR/tests/trace/roar-ebpfdump" code=0
+    if ! test -x "$dump"; then
+        ebpf_why="roar-ebpfdump not built"
+        return 1
+    fi
+    "$dump" -q -- true 2>"$TEST_ROOT/ebpf-why" || code=$?
+    ebpf_why=$(cat "$TEST_ROOT/ebpf-why")
+    case $code in
+    0) return 0 ;;
+    77) return 1 ;;
+    esac
+    test_expect_success 'the eBPF tracer loads where the kernel allows BPF' '
+        cat "$TEST_ROOT/ebpf-why" >&2 && false
+    '
+    return 1
+}
+
 # test_must_fail CMD...: CMD must fail in a controlled way (not by a signal, and not
 # "command not found"). 128 (fatal) and 129 (usage) count as controlled failures.
 test_must_fail() {

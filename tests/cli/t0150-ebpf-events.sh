@@ -31,12 +31,8 @@ both() {
     test_cmp p.lines e.lines
 }
 
-if ! test -x "$EDUMP"; then
-    test_skip 'eBPF events' "roar-ebpfdump not built"
-    test_done
-fi
-if ! "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
-    test_skip 'eBPF events' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why")"
+if ! ebpf_usable; then
+    test_skip 'eBPF events' "the eBPF tracer cannot run here: $ebpf_why"
     test_done
 fi
 

@@ -5,14 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 
-EDUMP="$TRACE_DIR/roar-ebpfdump"
-
-if ! test -x "$EDUMP" || ! test -f "$PRELOAD_LIB"; then
-    test_skip 'git roar run -t ebpf' "roar-ebpfdump or libroar-preload.so not built"
+if ! test -f "$PRELOAD_LIB"; then
+    test_skip 'git roar run -t ebpf' "libroar-preload.so not built"
     test_done
 fi
-if ! "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
-    test_skip 'git roar run -t ebpf' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why")"
+if ! ebpf_usable; then
+    test_skip 'git roar run -t ebpf' "the eBPF tracer cannot run here: $ebpf_why"
     test_done
 fi
 

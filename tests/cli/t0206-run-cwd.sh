@@ -12,12 +12,11 @@ fi
 # Both tracers must give this job: eBPF keeps each cwd as a path, so a rename of the
 # directory a process is in must move it (docs/ebpf.md), and an input read just before
 # its directory was renamed is hashed at its new name.
-EDUMP="$TRACE_DIR/roar-ebpfdump"
 tracers=preload
-if test -x "$EDUMP" && "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
+if ebpf_usable; then
     tracers="preload ebpf"
 else
-    test_skip '18. under -t ebpf' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why" 2>/dev/null)"
+    test_skip '18. under -t ebpf' "the eBPF tracer cannot run here: $ebpf_why"
 fi
 
 for tracer in $tracers; do

@@ -79,8 +79,7 @@ test_expect_success 'preload: the command runs as the user; the repository stays
     expect_user_run preload
 '
 
-EDUMP="$TRACE_DIR/roar-ebpfdump"
-if test -x "$EDUMP" && "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
+if ebpf_usable; then
     test_expect_success 'ebpf: the command runs as the user; the repository stays theirs' '
         expect_user_run ebpf
     '
@@ -94,7 +93,7 @@ if test -x "$EDUMP" && "$EDUMP" -q -- true 2>"$TEST_ROOT/why"; then
         test_must_be_empty "$TEST_DIR/root-owned"
     '
 else
-    test_skip 'ebpf under sudo' "the eBPF tracer cannot run here: $(cat "$TEST_ROOT/why" 2>/dev/null)"
+    test_skip 'ebpf under sudo' "the eBPF tracer cannot run here: $ebpf_why"
 fi
 
 test_expect_success 'attach and log under sudo: the note objects are the user'"'"'s' '

@@ -20,8 +20,9 @@
 
 #include "event_text.h"
 
-/* Exit status when the tracer cannot load here (not built, not root, no BTF): the
- * tests skip on it, visibly. */
+/* Exit status when the tracer cannot load here (not built, not root, no BTF, a kernel
+ * policy): the tests skip on it, visibly. A verifier refusing the programs is exit 1:
+ * that is a bug, and the tests fail on it. */
 #define EXIT_UNAVAILABLE 77
 
 static int bad_records;
@@ -103,6 +104,10 @@ int main(int argc, char **argv)
 
     t0 = now_us();
     if (roar_ebpf_open(&t, &opts) < 0) {
+        if (roar_error_last_code() != ROAR_EUNSUPPORTED) {
+            fprintf(stderr, "roar-ebpfdump: %s\n", roar_error_last());
+            return 1;
+        }
         fprintf(stderr, "roar-ebpfdump: unavailable: %s\n", roar_error_last());
         return EXIT_UNAVAILABLE;
     }

@@ -612,7 +612,9 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "roar.skel.h"
 #include "roar_btf.h"
@@ -702,22 +704,74 @@ static uint32_t file_btf_id(bool have_min_btf)
  * is kept for our error message (the CLI prints, not a library); ROAR_EBPF_DEBUG=1 shows
  * everything, verifier logs included, on stderr. */
 static char libbpf_first[512];
+/* The verifier's reason for refusing a program: the last line of its log before the
+ * statistics ("processed N insns ..."). */
+static char verifier_reason[256];
 static bool libbpf_debug;
+
+static void keep_verifier_reason(const char *msg)
+{
+    const char *log = strstr(msg, "-- BEGIN PROG LOAD LOG --\n"), *line, *end, *reason = NULL;
+    size_t reason_len = 0;
+
+    if (!log)
+        return;
+    for (line = log + strlen("-- BEGIN PROG LOAD LOG --\n"); *line; line = end + 1) {
+        if (!(end = strchr(line, '\n')))
+            break;
+        if (!strncmp(line, "processed ", 10) || !strncmp(line, "verification time ", 18) ||
+            !strncmp(line, "-- END PROG LOAD LOG --", 23))
+            break;
+        if (end > line) {
+            reason = line;
+            reason_len = (size_t)(end - line);
+        }
+    }
+    if (reason && !verifier_reason[0])
+        snprintf(verifier_reason, sizeof(verifier_reason), "%.*s", (int)reason_len, reason);
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+    char msg[8192];
+    va_list copy;
+
     if (libbpf_debug) {
         vfprintf(stderr, fmt, ap);
         return 0;
     }
-    if (level == LIBBPF_WARN && !libbpf_first[0]) {
+    if (level != LIBBPF_WARN)
+        return 0;
+    va_copy(copy, ap);
+    vsnprintf(msg, sizeof(msg), fmt, copy);
+    va_end(copy);
+    keep_verifier_reason(msg);
+    if (!libbpf_first[0]) {
         size_t n;
-        vsnprintf(libbpf_first, sizeof(libbpf_first), fmt, ap);
+        snprintf(libbpf_first, sizeof(libbpf_first), "%.*s", (int)sizeof(libbpf_first) - 1,
+                 msg);
         n = strlen(libbpf_first);
         while (n && libbpf_first[n - 1] == '\n')
             libbpf_first[--n] = '\0';
     }
     return 0;
+}
+
+/* Whether this process may load and attach the programs: CAP_BPF and CAP_PERFMON, or
+ * CAP_SYS_ADMIN (kernels before 5.8 know only that one). Asked before loading, so that a
+ * refusal afterwards is the kernel's, not a matter of privileges. */
+static bool has_bpf_privileges(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    uint64_t eff;
+
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return geteuid() == 0;
+    eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+    if (eff & (1ull << CAP_SYS_ADMIN))
+        return true;
+    return (eff & (1ull << 39 /* CAP_BPF */)) && (eff & (1ull << 38 /* CAP_PERFMON */));
 }
 
 /* Words of the fast filter (one bit per pid): kernel.pid_max rounded up, 4M pids by
@@ -734,14 +788,35 @@ static uint32_t active_words(void)
     return (uint32_t)((pid_max + 63) / 64);
 }
 
+static int needs_root(void)
+{
+    return roar_error_set(ROAR_EUNSUPPORTED,
+                          "the eBPF tracer needs root (CAP_BPF and CAP_PERFMON): run it "
+                          "as root or through sudo, or use '-t preload'");
+}
+
 static int unsupported(int err, const char *what)
 {
     err = err < 0 ? -err : err;
-    if (err == EPERM || err == EACCES)
-        return roar_error_set(ROAR_EUNSUPPORTED,
-                              "the eBPF tracer needs root (CAP_BPF and CAP_PERFMON): run it "
-                              "as root or through sudo, or use '-t preload'");
     return roar_error_set(ROAR_EUNSUPPORTED, "the eBPF tracer cannot %s: %s%s%s", what,
+                          strerror(err), libbpf_first[0] ? ": " : "", libbpf_first);
+}
+
+/* The programs did not load, with the privileges to load them. EPERM is the kernel's
+ * policy (lockdown, a security module): nothing to do here. Anything else is the
+ * verifier refusing our programs on this kernel: a bug of ours, never a reason for the
+ * tests to skip, so not ROAR_EUNSUPPORTED. */
+static int load_failed(int err)
+{
+    err = err < 0 ? -err : err;
+    if (err == EPERM)
+        return unsupported(err, "load its programs (the kernel's policy forbids it)");
+    if (verifier_reason[0])
+        return roar_error_set(ROAR_ERROR,
+                              "the kernel's verifier refused the eBPF tracer's programs: %s; "
+                              "a bug in git roar, please report it; use '-t preload'",
+                              verifier_reason);
+    return roar_error_set(ROAR_ERROR, "the eBPF tracer cannot load its programs: %s%s%s",
                           strerror(err), libbpf_first[0] ? ": " : "", libbpf_first);
 }
 
@@ -801,6 +876,9 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
                               "the eBPF tracer needs a kernel with BTF "
                               "(/sys/kernel/btf/vmlinux): use '-t preload'");
 
+    if (!has_bpf_privileges())
+        return needs_root();
+
     if (!(t = calloc(1, sizeof(*t))))
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     roar_buf_init(&t->queue);
@@ -810,7 +888,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         return error;
     }
 
-    libbpf_first[0] = '\0';
+    libbpf_first[0] = verifier_reason[0] = '\0';
     debug = getenv("ROAR_EBPF_DEBUG");
     libbpf_debug = debug && *debug;
     old_print = libbpf_set_print(libbpf_print);
@@ -848,7 +926,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
 
     t0 = now_us();
     if ((err = roar_bpf__load(t->skel)) < 0) {
-        error = unsupported(err, "load its programs");
+        error = load_failed(err);
         goto cleanup;
     }
     t->timing.load_us = now_us() - t0;

@@ -36,9 +36,11 @@ typedef struct {
 
 /* Loads and attaches the programs (four tracepoints; nothing is traced until
  * roar_ebpf_start). The caller frees *out with roar_ebpf_free. opts may be NULL.
- * Errors: ROAR_EUNSUPPORTED with a message the CLI can print as is, naming the fix:
- * not built, no privileges (needs root: CAP_BPF and CAP_PERFMON), kernel without BTF,
- * or the kernel refused the programs. Never fails on RLIMIT_MEMLOCK. */
+ * Errors, each with a message the CLI can print as is, naming the fix:
+ * ROAR_EUNSUPPORTED where this machine cannot run the tracer: not built, no privileges
+ * (needs root: CAP_BPF and CAP_PERFMON), kernel without BTF, or a kernel policy that
+ * forbids loading; ROAR_ERROR where the kernel's verifier refused the programs (a bug
+ * of ours: the message gives the verifier's reason). Never fails on RLIMIT_MEMLOCK. */
 int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts);
 
 /* Detaches and frees. NULL-safe. */
