@@ -395,6 +395,15 @@ test_expect_success 'descendants that outlive the root are followed to their end
     test_grep -E "^p[0-9]+ open T/late fd=[0-9]+ flags=wronly\|creat\|trunc created=1 reg$" ev
 '
 
+# A refusal by the verifier is our bug: a failure with the verifier's reason, never the
+# exit status the tests skip on (77), and never "needs root".
+test_expect_success 'a program the verifier refuses: an error with its reason, not a skip' '
+    test_expect_code 1 "$EDUMP" -R -q -- true 2>err &&
+    test_grep "the kernel.s verifier refused the eBPF tracer.s programs: invalid read from stack" err &&
+    test_grep -v "needs root" err &&
+    "$EDUMP" -q -- true
+'
+
 test_expect_success 'without privileges: a clear message naming the fix' '
     if ! command -v setpriv >/dev/null; then
         echo "# SKIP: no setpriv" >&2

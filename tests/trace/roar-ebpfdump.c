@@ -52,10 +52,11 @@ static uint64_t now_us(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: roar-ebpfdump [-o FILE] [-r RING_BYTES] [-d DRAIN_MS] [-w WALK_BUDGET]\n"
-                    "                     [-i] [-P] [-E] [-T] [-q] -- CMD [ARG...]\n"
+                    "                     [-i] [-P] [-E] [-R] [-T] [-q] -- CMD [ARG...]\n"
                     "  -i  print the identity of opened files (dev:ino:size:mtime_ns:ctime_ns)\n"
                     "  -P  read identities with probe reads, not typed loads\n"
                     "  -E  bench only: the system call program returns at once (no file events)\n"
+                    "  -R  test only: load a program the verifier refuses\n"
                     "  -T  print the tracer's load/attach/detach times on stderr\n"
                     "  -q  print nothing but the last line (end lost=N)\n");
     exit(129);
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
     pid_t child, w;
 
     memset(&opts, 0, sizeof(opts));
-    while ((opt = getopt(argc, argv, "+o:r:d:w:iPETq")) != -1) {
+    while ((opt = getopt(argc, argv, "+o:r:d:w:iPERTq")) != -1) {
         if (opt == 'o')
             outpath = optarg;
         else if (opt == 'r')
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
             opts.probe_reads = true;
         else if (opt == 'E')
             opts.empty_syscalls = true;
+        else if (opt == 'R')
+            opts.verifier_refusal = true;
         else if (opt == 'T')
             timing = 1;
         else if (opt == 'q')

@@ -912,7 +912,8 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         goto cleanup;
     }
     t->skel->rodata->walk_budget = o.walk_budget;
-    t->skel->rodata->empty_syscalls = o.empty_syscalls;
+    t->skel->rodata->syscall_knobs = (o.empty_syscalls ? ROAR_BPF_KNOB_EMPTY : 0) |
+                                     (o.verifier_refusal ? ROAR_BPF_KNOB_REFUSE : 0);
     t->skel->rodata->file_btf_id = o.probe_reads ? 0 : file_btf_id(btf_fd >= 0);
     /* ROAR_EBPF_DEBUG=2: the verifier's statistics for each program, even when it
      * accepts it (each function's stack depth: their sum along a call chain must stay

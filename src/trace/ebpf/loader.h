@@ -21,7 +21,7 @@ bool roar_ebpf_built(void);
 /* One loaded tracer. Opaque; used from one thread. */
 typedef struct roar_ebpf roar_ebpf;
 
-/* Loader options. Zero means the default. The last two are test knobs. */
+/* Loader options. Zero means the default. The last four are test and bench knobs. */
 typedef struct {
     size_t ring_bytes;    /* kernel ring buffer: a power of two >= 4096; default 16 MiB */
     unsigned drain_ms;    /* how often the ring is read while waiting; default 2 ms */
@@ -32,6 +32,8 @@ typedef struct {
     bool empty_syscalls;  /* bench only: the system call program returns at once, so a
                            * benchmark sees what the tracepoint alone costs (no file
                            * events at all: never for a job) */
+    bool verifier_refusal; /* test only: a program the verifier refuses, to see the
+                            * refusal reported as ROAR_ERROR */
 } roar_ebpf_opts;
 
 /* Loads and attaches the programs (four tracepoints; nothing is traced until

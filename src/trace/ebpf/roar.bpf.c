@@ -14,9 +14,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Budget for one walked path's names (≤ ROAR_BPF_WALK_MAX). */
 const volatile __u32 walk_budget = ROAR_BPF_WALK_MAX;
-/* Bench only (roar-ebpfdump -E): roar_sys_exit returns at once, to show what the
- * tracepoint costs with an empty program. */
-const volatile bool empty_syscalls = false;
+/* Knobs of roar_sys_exit for benchmarks and tests (roar_bpf.h), in one word so that the
+ * hot path loads one; at 0 the verifier drops the branch on it. EMPTY (roar-ebpfdump
+ * -E): return at once, to show what the tracepoint costs with an empty program. REFUSE
+ * (-R): read above the frame, which the verifier refuses, so that a test can see how a
+ * refusal is reported. */
+const volatile __u32 syscall_knobs = 0;
 /* The running kernel's BTF id of struct file, found by the loader; 0 if it could not. */
 const volatile __u32 file_btf_id = 0;
 
@@ -766,8 +769,11 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
     __u64 id;
     long nr;
 
-    if (empty_syscalls || ret < 0)
+    if (syscall_knobs || ret < 0) {
+        if (syscall_knobs & ROAR_BPF_KNOB_REFUSE)
+            asm volatile("r0 = *(u64 *)(r10 + 8)" ::: "r0");
         return 0;
+    }
     nr = regs->orig_ax;
     /* The commonest calls, which send nothing (docs/ebpf.md, Events), leave before the
      * filter's helper call: every call and return is dear here. */

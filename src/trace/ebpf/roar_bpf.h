@@ -33,6 +33,10 @@
 #define ROAR_BPF_P_CWD 0x10u      /* the string is relative to the process's cwd, which
                                    * the loader keeps (no walk sent) */
 
+/* Bits of roar.bpf.c's syscall_knobs (loader options empty_syscalls, verifier_refusal). */
+#define ROAR_BPF_KNOB_EMPTY 0x1u
+#define ROAR_BPF_KNOB_REFUSE 0x2u
+
 /* ROAR_EV_CHDIR records: the process left a cwd it shared (unshare(CLONE_FS)); the
  * loader clears it before passing the event on. */
 #define ROAR_BPF_CHDIR_UNSHARED 0x1u
