@@ -77,7 +77,8 @@ struct {
     __type(value, struct seen_cache);
 } seen SEC(".maps");
 
-/* Records with paths are built here and copied into the ring with their real length.
+/* Records with paths, and the compact open (open_fast: its header and a name shorter
+ * than OPEN_FAST_STR), are built here and copied into the ring with their real length.
  * One entry per CPU; the loader sets max_entries to the number of possible CPUs. */
 #define OPEN_FAST_STR 128
 struct open_fast {
