@@ -733,18 +733,15 @@ static void keep_verifier_reason(const char *msg)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-    char msg[8192];
-    va_list copy;
+    char *msg = NULL;
 
     if (libbpf_debug) {
         vfprintf(stderr, fmt, ap);
         return 0;
     }
-    if (level != LIBBPF_WARN)
+    /* Whole: a verifier log gives its reason at the end, after up to megabytes of trace. */
+    if (level != LIBBPF_WARN || vasprintf(&msg, fmt, ap) < 0)
         return 0;
-    va_copy(copy, ap);
-    vsnprintf(msg, sizeof(msg), fmt, copy);
-    va_end(copy);
     keep_verifier_reason(msg);
     if (!libbpf_first[0]) {
         size_t n;
@@ -754,6 +751,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
         while (n && libbpf_first[n - 1] == '\n')
             libbpf_first[--n] = '\0';
     }
+    free(msg);
     return 0;
 }
 

@@ -160,13 +160,18 @@ static __always_inline struct scratch *scratch_claim(void)
     return s;
 }
 
+/* Starts a full record in a claimed scratch entry: header cleared, no data yet. */
+static __always_inline void scratch_clear(struct scratch *s)
+{
+    s->off = 0;
+    __builtin_memset(&s->ev, 0, sizeof(s->ev));
+}
+
 static __always_inline struct scratch *scratch_take(void)
 {
     struct scratch *s = scratch_claim();
-    if (!s)
-        return NULL;
-    s->off = 0;
-    __builtin_memset(&s->ev, 0, sizeof(s->ev));
+    if (s)
+        scratch_clear(s);
     return s;
 }
 
@@ -657,8 +662,7 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
         s->busy = 0;
         return 0;
     }
-    s->off = 0;
-    __builtin_memset(&s->ev, 0, sizeof(s->ev));
+    scratch_clear(s);
     open_hdr(&s->ev.h, id, f, flags, mode, ret);
     /* path: the name the program used, made absolute (SPEC §4.2). The file's own
      * canonical path (its dentries, walked up) only where that name cannot serve: no
