@@ -1,6 +1,8 @@
-/* `git roar status [--json] [--exit-code]` (SPEC §6.2): every recorded output with its
- * state (ok, unknown, stale, modified, missing), then the jobs to rerun, in order. */
+/* `git roar status [--all] [--json] [--exit-code] [PATH...]` (SPEC §6.2): as git status
+ * does, the outputs that need attention with the reason, a summary of every state, and
+ * the jobs to rerun, in order. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/check.h"
@@ -10,6 +12,17 @@
 #include "graph/status.h"
 #include "util/err.h"
 #include "util/json.h"
+
+#define STATE_COUNT (ROAR_STATUS_MISSING + 1)
+
+/* What the command shows: the outputs under the PATH arguments, their counts, and the
+ * jobs those outputs need rerun. */
+typedef struct {
+    bool *selected; /* per output of the roar_status */
+    size_t counts[STATE_COUNT];
+    size_t total;
+    roar_cache_id_list rerun;
+} status_view;
 
 /* Green for ok, yellow for what a rerun fixes, red for what someone changed or lost. */
 static roar_color state_color(roar_status_state state)
@@ -25,16 +38,93 @@ static roar_color state_color(roar_status_state state)
     }
 }
 
-static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
+/* Whether `path` is `prefix` or lies beneath it ("." is the whole work tree). */
+static bool under(const char *path, const char *prefix)
 {
-    size_t i;
+    size_t n = strlen(prefix);
+    if (!strcmp(prefix, "."))
+        return path[0] != '/';
+    return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
+}
 
-    if (!st->count) {
-        CHECK(roar_buf_puts(out, "no recorded outputs\n"));
+static bool id_listed(const roar_cache_id_list *l, const char *id)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (!strcmp(l->items[i], id))
+            return true;
+    return false;
+}
+
+/* Selects the outputs under `paths` (all when none) and, with a path filter, keeps of
+ * the rerun list only the jobs that the selected outputs need, in its order. */
+static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, size_t npaths)
+{
+    roar_cache_id_list needed = ROAR_CACHE_ID_LIST_INIT, plan = ROAR_CACHE_ID_LIST_INIT;
+    size_t i, k;
+
+    if (!(v->selected = calloc(st->count + 1, sizeof(*v->selected))))
+        roar_cli_oom();
+    for (i = 0; i < st->count; i++) {
+        const roar_status_output *o = &st->outputs[i];
+        bool in = npaths == 0;
+        for (k = 0; k < npaths && !in; k++)
+            in = under(o->path, paths[k].ptr);
+        if (!in)
+            continue;
+        v->selected[i] = true;
+        v->counts[o->state]++;
+        v->total++;
+        if (npaths && o->state != ROAR_STATUS_OK) {
+            if (roar_status_plan(&plan, st, o->job) < 0)
+                roar_cli_die_error();
+            for (k = 0; k < plan.count; k++)
+                if (!id_listed(&needed, plan.items[k])) {
+                    if (ROAR_ALLOC_GROW(needed.items, needed.count + 1, needed.alloc) < 0)
+                        roar_cli_oom();
+                    memcpy(needed.items[needed.count++], plan.items[k], ROAR_OID_HEXSZ + 1);
+                }
+        }
+    }
+    for (i = 0; i < st->rerun.count; i++) {
+        if (npaths && !id_listed(&needed, st->rerun.items[i]))
+            continue;
+        if (ROAR_ALLOC_GROW(v->rerun.items, v->rerun.count + 1, v->rerun.alloc) < 0)
+            roar_cli_oom();
+        memcpy(v->rerun.items[v->rerun.count++], st->rerun.items[i], ROAR_OID_HEXSZ + 1);
+    }
+    roar_cache_id_list_dispose(&needed);
+    roar_cache_id_list_dispose(&plan);
+}
+
+/* `N outputs: a stale, b missing, c ok`: every state with a count, worst first. */
+static void put_summary(roar_buf *out, const status_view *v)
+{
+    bool first = true;
+    CHECK(roar_buf_printf(out, "%zu output%s", v->total, v->total == 1 ? "" : "s"));
+    for (int s = ROAR_STATUS_MISSING; s >= ROAR_STATUS_OK; s--) {
+        if (!v->counts[s])
+            continue;
+        CHECK(roar_buf_printf(out, "%s%zu %s", first ? ": " : ", ", v->counts[s],
+                              roar_status_state_name((roar_status_state)s)));
+        first = false;
+    }
+    CHECK(roar_buf_putc(out, '\n'));
+}
+
+static void put_text(roar_buf *out, roar_query *q, const roar_status *st, const status_view *v,
+                     bool all)
+{
+    size_t i, listed = 0;
+
+    if (!v->total) {
+        CHECK(roar_buf_puts(out, st->count ? "no recorded outputs under the given paths\n"
+                                           : "no recorded outputs\n"));
         return;
     }
     for (i = 0; i < st->count; i++) {
         const roar_status_output *o = &st->outputs[i];
+        if (!v->selected[i] || (o->state == ROAR_STATUS_OK && !all))
+            continue;
         CHECK(roar_buf_printf(out, "%s%-9s%s ", roar_cli_color(state_color(o->state)),
                               roar_status_state_name(o->state), roar_cli_color(ROAR_COLOR_RESET)));
         CHECK(roar_query_put_path(out, o->path));
@@ -44,21 +134,30 @@ static void put_text(roar_buf *out, roar_query *q, const roar_status *st)
             CHECK(roar_buf_putc(out, ')'));
         }
         CHECK(roar_buf_putc(out, '\n'));
+        listed++;
+        if (listed % 256 == 0)
+            roar_query_flush(out); /* stream a long list */
     }
-    if (!st->rerun.count)
+    if (listed)
+        CHECK(roar_buf_putc(out, '\n'));
+    put_summary(out, v);
+    if (!v->rerun.count)
         return;
-    CHECK(roar_buf_printf(out, "\njobs to rerun, in order (%zu):\n", st->rerun.count));
-    roar_query_put_job_lines(out, q, &st->rerun, "  ");
+    CHECK(roar_buf_printf(out, "\njobs to rerun, in order (%zu):\n", v->rerun.count));
+    roar_query_put_job_lines(out, q, &v->rerun, "  ");
 }
 
-static void put_json(roar_buf *out, roar_query *q, const roar_status *st)
+static void put_json(roar_buf *out, roar_query *q, const roar_status *st, const status_view *v,
+                     bool all)
 {
-    size_t i;
+    size_t i, n = 0;
 
     CHECK(roar_buf_printf(out, "{\"version\":%d,\"outputs\":[", ROAR_QUERY_JSON_VERSION));
     for (i = 0; i < st->count; i++) {
         const roar_status_output *o = &st->outputs[i];
-        CHECK(roar_buf_puts(out, i ? ",{" : "{"));
+        if (!v->selected[i] || (o->state == ROAR_STATUS_OK && !all))
+            continue;
+        CHECK(roar_buf_puts(out, n++ ? ",{" : "{"));
         CHECK(roar_query_json_path(out, "path", o->path));
         CHECK(roar_buf_printf(out, ",\"state\":\"%s\",\"job\":\"%s\",\"id\":",
                               roar_status_state_name(o->state), o->job));
@@ -73,32 +172,49 @@ static void put_json(roar_buf *out, roar_query *q, const roar_status *st)
             CHECK(roar_buf_puts(out, "\"because\":null"));
         CHECK(roar_buf_putc(out, '}'));
     }
-    CHECK(roar_buf_puts(out, "],\"rerun\":["));
-    roar_query_put_json_jobs(out, q, &st->rerun);
+    CHECK(roar_buf_printf(out, "],\"summary\":{\"total\":%zu", v->total));
+    for (int s = ROAR_STATUS_OK; s < STATE_COUNT; s++)
+        CHECK(roar_buf_printf(out, ",\"%s\":%zu", roar_status_state_name((roar_status_state)s),
+                              v->counts[s]));
+    CHECK(roar_buf_puts(out, "},\"rerun\":["));
+    roar_query_put_json_jobs(out, q, &v->rerun);
     CHECK(roar_buf_puts(out, "]}\n"));
 }
 
 int roar_cmd_status(roar_cli_ctx *ctx)
 {
-    bool json = roar_cli_opt_set(ctx, "json");
+    bool json = roar_cli_opt_set(ctx, "json"), all = roar_cli_opt_set(ctx, "all");
     roar_status st = ROAR_STATUS_INIT;
+    status_view view = {0};
     roar_buf out = ROAR_BUF_INIT;
+    roar_buf *paths = NULL;
     roar_query *q = roar_query_open(ctx);
     int status = ROAR_EXIT_OK;
-    size_t i;
+    size_t i, npaths = ctx->argc > 0 ? (size_t)ctx->argc : 0;
 
+    if (npaths && !(paths = calloc(npaths, sizeof(*paths))))
+        roar_cli_oom();
+    for (i = 0; i < npaths; i++) {
+        roar_buf_init(&paths[i]);
+        roar_query_map_path(&paths[i], NULL, q, ctx->argv[i]);
+    }
     if (roar_query_cache(q) &&
         roar_status_compute(&st, roar_query_cache(q), roar_repo_worktree(ctx->repo),
                             roar_query_status_scope, q) < 0)
         roar_cli_die_error();
+    select_outputs(&view, &st, paths, npaths);
     if (json)
-        put_json(&out, q, &st);
+        put_json(&out, q, &st, &view, all);
     else if (!ctx->quiet)
-        put_text(&out, q, &st);
+        put_text(&out, q, &st, &view, all);
     roar_query_flush(&out);
-    for (i = 0; i < st.count; i++)
-        if (st.outputs[i].state != ROAR_STATUS_OK && roar_cli_opt_set(ctx, "exit-code"))
-            status = ROAR_EXIT_NEGATIVE;
+    if (roar_cli_opt_set(ctx, "exit-code") && view.counts[ROAR_STATUS_OK] != view.total)
+        status = ROAR_EXIT_NEGATIVE;
+    for (i = 0; i < npaths; i++)
+        roar_buf_dispose(&paths[i]);
+    free(paths);
+    free(view.selected);
+    roar_cache_id_list_dispose(&view.rerun);
     roar_status_dispose(&st);
     roar_buf_dispose(&out);
     roar_query_free(q);

@@ -53,6 +53,7 @@ static const roar_option lineage_options[] = {
 };
 
 static const roar_option status_options[] = {
+    ROAR_OPT_BOOL_(0, "all", "list the outputs that are ok too"),
     ROAR_OPT_BOOL_(0, "json", "machine-readable output"),
     ROAR_OPT_BOOL_(0, "exit-code", "exit 1 unless every output is ok"),
     ROAR_OPT_END_,
@@ -105,8 +106,9 @@ const roar_cli_command roar_cli_commands[] = {
     {"lineage", "[--down] [--depth N] [--format text|json|dot|mermaid] OBJ",
      "Show what OBJ was derived from, or what was derived from it", roar_cmd_lineage, REPO | PAGER, 1,
      1, lineage_options},
-    {"status", "[--json] [--exit-code]", "Show whether each recorded output is up to date",
-     roar_cmd_status, WORKTREE | PAGER, 0, 0, status_options},
+    {"status", "[--all] [--json] [--exit-code] [PATH...]",
+     "Show the recorded outputs that need attention, and what to rerun", roar_cmd_status,
+     WORKTREE | PAGER, 0, -1, status_options},
     {"reproduce", "[-n] [--yes] OBJ", "Rerun the jobs needed to rebuild OBJ", roar_cmd_reproduce,
      WORKTREE, 1, 1, reproduce_options},
     {"review", "[--format text|markdown] RANGE",

@@ -13,6 +13,7 @@
 
 #include "gitstore/reindex.h"
 #include "gitstore/repo.h"
+#include "gitstore/history.h"
 #include "graph/cache_lineage.h"
 #include "trace/keymap.h"
 #include "util/err.h"
@@ -20,21 +21,18 @@
 #include "util/quote.h"
 #include "util/timefmt.h"
 
-#define REACHABLE ((void *)2)
-#define UNREACHABLE ((void *)1)
-
 struct roar_query {
     roar_cli_ctx *ctx;
     roar_repo *repo;
     roar_cache *cache;
     bool has_head;
     char head[ROAR_OID_HEXSZ + 1];
-    roar_keymap reach; /* commit id -> REACHABLE / UNREACHABLE from HEAD */
+    roar_history *history; /* HEAD's, once asked */
+    roar_scope *scope;     /* SPEC §5.5 at HEAD and the work tree, once asked */
+    roar_scope_commit scope_commit;
     roar_cache_jobinfo_list pending;
     bool pending_loaded;
     roar_pathcanon *pc;
-    roar_keymap status_scope; /* job id -> REACHABLE, once loaded */
-    bool status_scope_loaded;
 };
 
 static bool has_sources(roar_repo *repo)
@@ -85,8 +83,8 @@ void roar_query_free(roar_query *q)
     if (!q)
         return;
     roar_cache_free(q->cache);
-    roar_keymap_dispose(&q->reach);
-    roar_keymap_dispose(&q->status_scope);
+    roar_scope_free(q->scope);
+    roar_history_free(q->history);
     roar_cache_jobinfo_list_dispose(&q->pending);
     roar_pathcanon_free(q->pc);
     free(q);
@@ -97,26 +95,48 @@ roar_cache *roar_query_cache(roar_query *q)
     return q->cache;
 }
 
+static int history_reaches(bool *out, const char *commit, void *payload)
+{
+    return roar_history_reaches(out, payload, commit);
+}
+
+static int history_tree_blob(char out[ROAR_OID_HEXSZ + 1], const char *path, void *payload)
+{
+    return roar_history_tree_blob(out, payload, path);
+}
+
+static roar_history *head_history(roar_query *q)
+{
+    if (!q->history && q->has_head && roar_history_open(&q->history, q->repo, q->head) < 0)
+        roar_cli_die_error();
+    return q->history;
+}
+
+roar_scope *roar_query_scope(roar_query *q)
+{
+    roar_scope_opts opts = {0};
+
+    if (q->scope || !q->cache)
+        return q->scope;
+    if (head_history(q)) {
+        q->scope_commit.reaches = history_reaches;
+        q->scope_commit.tree_blob = history_tree_blob;
+        q->scope_commit.payload = q->history;
+        opts.commit = &q->scope_commit;
+    }
+    opts.worktree = roar_repo_worktree(q->repo);
+    opts.pending_of = roar_repo_gitdir(q->repo);
+    opts.now_ms = roar_time_now_ms();
+    if (roar_scope_new(&q->scope, q->cache, &opts) < 0)
+        roar_cli_die_error();
+    return q->scope;
+}
+
 static bool reachable(roar_query *q, const char *commit)
 {
-    void *memo;
-    bool is;
-    int error;
-
-    if (!q->has_head)
-        return false;
-    if ((memo = roar_keymap_gets(&q->reach, commit)) != NULL)
-        return memo == REACHABLE;
-    error = roar_repo_is_ancestor(&is, q->repo, commit, q->head);
-    if (error == ROAR_ENOTFOUND) {
-        is = false; /* HEAD itself unreadable would have failed earlier */
-    } else if (error < 0) {
-        /* A commit we do not have (not fetched, or pruned) is not reachable. */
-        is = false;
-    }
-    roar_error_clear();
-    if (roar_keymap_puts(&q->reach, commit, is ? REACHABLE : UNREACHABLE) < 0)
-        roar_cli_oom();
+    bool is = false;
+    if (head_history(q) && roar_history_reaches(&is, q->history, commit) < 0)
+        roar_cli_die_error();
     return is;
 }
 
@@ -168,6 +188,8 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
         id_list_add(reachable(q, all.items[i]) ? &out->commits : &out->other_commits, all.items[i]);
     roar_cache_id_list_dispose(&all);
 
+    if (roar_query_scope(q) && roar_scope_reason_of(&out->scope, q->scope, id) < 0)
+        roar_cli_die_error();
     load_pending(q);
     for (i = 0; i < q->pending.count; i++) {
         if (!strcmp(q->pending.items[i].id, id)) {
@@ -182,46 +204,16 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
 
 bool roar_query_job_in_scope(const roar_query_job *j)
 {
-    return j->pending || j->commits.count > 0;
-}
-
-static void load_status_scope(roar_query *q)
-{
-    roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT, jobs = ROAR_CACHE_ID_LIST_INIT;
-    roar_cache_jobinfo_list pending = ROAR_CACHE_JOBINFO_LIST_INIT;
-    size_t i, k;
-
-    q->status_scope_loaded = true;
-    if (!q->cache)
-        return;
-    /* By commit, not by job: a commit's reachability is one walk, shared by its jobs. */
-    if (roar_cache_attached_commits(&commits, q->cache) < 0)
-        roar_cli_die_error();
-    for (i = 0; i < commits.count; i++) {
-        if (!reachable(q, commits.items[i]))
-            continue;
-        if (roar_cache_commit_jobs(&jobs, q->cache, commits.items[i]) < 0)
-            roar_cli_die_error();
-        for (k = 0; k < jobs.count; k++)
-            if (roar_keymap_puts(&q->status_scope, jobs.items[k], REACHABLE) < 0)
-                roar_cli_oom();
-    }
-    if (roar_cache_pending_list(&pending, q->cache, roar_repo_gitdir(q->repo)) < 0)
-        roar_cli_die_error();
-    for (i = 0; i < pending.count; i++)
-        if (roar_keymap_puts(&q->status_scope, pending.items[i].id, REACHABLE) < 0)
-            roar_cli_oom();
-    roar_cache_id_list_dispose(&commits);
-    roar_cache_id_list_dispose(&jobs);
-    roar_cache_jobinfo_list_dispose(&pending);
+    return j->scope != ROAR_SCOPE_OUT;
 }
 
 bool roar_query_status_scope(const char *job_id, void *payload)
 {
     roar_query *q = payload;
-    if (!q->status_scope_loaded)
-        load_status_scope(q);
-    return roar_keymap_gets(&q->status_scope, job_id) != NULL;
+    bool in = false;
+    if (roar_query_scope(q) && roar_scope_has(&in, q->scope, job_id) < 0)
+        roar_cli_die_error();
+    return in;
 }
 
 void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char *arg)
@@ -289,14 +281,19 @@ int roar_query_job_line(roar_buf *out, const roar_query_job *j)
         (error = put_time(out, j->job.end_ms)) < 0 || (error = roar_buf_puts(out, "  ")) < 0 ||
         (error = put_end(out, &j->job)) < 0 || (error = roar_buf_puts(out, "  ")) < 0)
         return error;
-    for (i = 0; i < j->commits.count; i++)
+    /* A job in scope by its content alone (a squash-merge, a cherry-pick, a clone
+     * without the original commits) shows the commits it is attached to. */
+    const roar_cache_id_list *shown =
+        j->commits.count || j->scope != ROAR_SCOPE_CONTENT ? &j->commits : &j->other_commits;
+    for (i = 0; i < shown->count; i++)
         if ((error = roar_buf_printf(out, "%s%.*s", i ? "," : "", ROAR_QUERY_ABBREV,
-                                     j->commits.items[i])) < 0)
+                                     shown->items[i])) < 0)
             return error;
     /* A job out of scope (shown only when asked for by id) says why. */
-    if (j->commits.count == 0 &&
+    if (shown->count == 0 &&
         (error = roar_buf_puts(out, j->pending               ? "pending"
-                                    : j->other_commits.count ? "not-in-HEAD"
+                                    : j->scope == ROAR_SCOPE_CONTENT ? "unattached"
+                                    : j->other_commits.count         ? "not-in-HEAD"
                                                              : "unattached")) < 0)
         return error;
     if ((error = roar_buf_puts(out, "  ")) < 0 ||

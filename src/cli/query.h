@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "graph/cache.h"
 #include "graph/job.h"
+#include "graph/scope.h"
 #include "trace/pathcanon.h"
 #include "util/buf.h"
 
@@ -35,7 +36,8 @@ typedef struct {
     roar_cache_id_list commits;       /* attachments reachable from HEAD, sorted */
     roar_cache_id_list other_commits; /* attachments HEAD cannot reach, sorted */
     bool pending;
-    char *pending_worktree; /* owned; the git dir that recorded it, when pending */
+    char *pending_worktree;  /* owned; the git dir that recorded it, when pending */
+    roar_scope_reason scope; /* why it answers for HEAD (SPEC §5.5), or ROAR_SCOPE_OUT */
 } roar_query_job;
 
 void roar_query_job_init(roar_query_job *j);
@@ -44,14 +46,17 @@ void roar_query_job_dispose(roar_query_job *j);
 /* Loads a job by full id (dies on a cache error; the job must exist). */
 void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id);
 
-/* SPEC §5.3: a query considers jobs attached to commits reachable from HEAD, plus
- * pending jobs. */
+/* The one scope of SPEC §5.5 at HEAD and the work tree (graph/scope.h): jobs
+ * attached to HEAD or its ancestors, this worktree's pending jobs, and jobs whose
+ * outputs HEAD's tree (or, for paths it lacks, the work tree) holds. Borrowed; NULL
+ * when there is no cache. Dies on an error. */
+roar_scope *roar_query_scope(roar_query *q);
+
+/* Whether a loaded job is in that scope. */
 bool roar_query_job_in_scope(const roar_query_job *j);
 
-/* SPEC §6.2's scope, for status and reproduce: jobs attached to a commit reachable
- * from HEAD, plus the pending jobs of this worktree (not of other worktrees). A
- * roar_status_scope_cb (graph/status.h) with the roar_query as payload; the set is
- * loaded on the first call (dies on a cache error). False when there is no cache. */
+/* The same scope as a roar_status_scope_cb (graph/status.h) with the roar_query as
+ * payload, for status and reproduce (dies on a cache error). False without a cache. */
 bool roar_query_status_scope(const char *job_id, void *payload);
 
 /* Maps a path argument (relative to the current directory, or absolute) to the form

@@ -549,10 +549,10 @@ static int oid_set_add(bool *added, oid_set *set, const git_oid *oid)
     return 0;
 }
 
-int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
-                          const char *descendant_hex)
+int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
+                              int (*visit)(const git_oid *commit, void *payload), void *payload)
 {
-    git_oid ancestor, descendant;
+    git_oid start;
     git_oid *queue = NULL;
     size_t queue_len = 0, queue_alloc = 0, head = 0;
     oid_set seen = {0};
@@ -560,22 +560,17 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
     bool added;
     int error, rc;
 
-    *out = false;
-    if (!ancestor_hex || !roar_oid_is_hex(ancestor_hex))
+    if (!start_hex || !roar_oid_is_hex(start_hex))
         return roar_error_set(ROAR_EINVALID, "not a commit id: '%s'",
-                              ancestor_hex ? ancestor_hex : "(null)");
-    if (!descendant_hex || !roar_oid_is_hex(descendant_hex))
-        return roar_error_set(ROAR_EINVALID, "not a commit id: '%s'",
-                              descendant_hex ? descendant_hex : "(null)");
-    if (git_oid_fromstr(&ancestor, ancestor_hex) < 0 ||
-        git_oid_fromstr(&descendant, descendant_hex) < 0)
+                              start_hex ? start_hex : "(null)");
+    if (git_oid_fromstr(&start, start_hex) < 0)
         return git_fail(ROAR_EINVALID, "bad commit id");
     if ((error = load_shallow(repo)) < 0)
         return error;
 
-    rc = git_commit_lookup(&commit, repo->git, &descendant);
+    rc = git_commit_lookup(&commit, repo->git, &start);
     if (rc == GIT_ENOTFOUND)
-        return roar_error_set(ROAR_ENOTFOUND, "commit %s not found", descendant_hex);
+        return roar_error_set(ROAR_ENOTFOUND, "commit %s not found", start_hex);
     if (rc < 0)
         return git_fail(ROAR_ERROR, "cannot read commit");
     git_commit_free(commit);
@@ -583,19 +578,17 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
 
     /* Breadth-first over parents. Commit dates are not used to cut the walk short:
      * clock skew would make that give wrong answers. */
-    if ((error = oid_set_add(&added, &seen, &descendant)) < 0 ||
+    if ((error = oid_set_add(&added, &seen, &start)) < 0 ||
         (error = ROAR_ALLOC_GROW(queue, queue_len + 1, queue_alloc)) < 0)
         goto cleanup;
-    queue[queue_len++] = descendant;
+    queue[queue_len++] = start;
 
     while (head < queue_len) {
         git_oid current = queue[head++];
         unsigned i, n;
 
-        if (git_oid_equal(&current, &ancestor)) {
-            *out = true;
-            break;
-        }
+        if ((error = visit(&current, payload)) != 0)
+            goto cleanup;
         if (is_shallow_root(repo, &current))
             continue;
         rc = git_commit_lookup(&commit, repo->git, &current);
@@ -627,7 +620,40 @@ cleanup:
     git_commit_free(commit);
     oid_set_free(&seen);
     free(queue);
-    return error;
+    return error < 0 ? error : 0;
+}
+
+struct ancestor_search {
+    git_oid ancestor;
+    bool found;
+};
+
+static int is_the_ancestor(const git_oid *commit, void *payload)
+{
+    struct ancestor_search *search = payload;
+    if (!git_oid_equal(commit, &search->ancestor))
+        return 0;
+    search->found = true;
+    return 1; /* stop the walk */
+}
+
+int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
+                          const char *descendant_hex)
+{
+    struct ancestor_search search;
+    int error;
+
+    *out = false;
+    if (!ancestor_hex || !roar_oid_is_hex(ancestor_hex))
+        return roar_error_set(ROAR_EINVALID, "not a commit id: '%s'",
+                              ancestor_hex ? ancestor_hex : "(null)");
+    if (git_oid_fromstr(&search.ancestor, ancestor_hex) < 0)
+        return git_fail(ROAR_EINVALID, "bad commit id");
+    search.found = false;
+    if ((error = roar_repo_walk_ancestors(repo, descendant_hex, is_the_ancestor, &search)) < 0)
+        return error;
+    *out = search.found;
+    return 0;
 }
 
 /* Whether relpath has an index entry at any stage (a conflicted path is tracked). */

@@ -64,6 +64,13 @@ int roar_repo_shallow_roots(const char *const **out, size_t *count, roar_repo *r
 int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
                           const char *descendant_hex);
 
+/* Calls visit(commit, payload) for `start_hex` and each of its ancestors, each once,
+ * breadth-first, with the roots handled as roar_repo_is_ancestor says. A non-zero
+ * return from visit stops the walk: negative is an error passed on, positive a plain
+ * stop (then 0 is returned). ROAR_EINVALID / ROAR_ENOTFOUND for start_hex as above. */
+int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
+                              int (*visit)(const git_oid *commit, void *payload), void *payload);
+
 /* The `dirty` test of SPEC §5.1 for one input: *out = true when the content the job
  * read (`blob_hex`) is not what HEAD holds at `relpath` (relative to the work-tree top,
  * `/`-separated). Precisely:

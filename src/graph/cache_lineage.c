@@ -47,7 +47,8 @@ int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
     return error;
 }
 
-int roar_cache_out_edges(roar_cache_edge_list *out, roar_cache *cache, bool successful_only)
+int roar_cache_role_edges(roar_cache_edge_list *out, roar_cache *cache, roar_role role,
+                          bool successful_only)
 {
     sqlite3_stmt *stmt = NULL;
     int error;
@@ -55,12 +56,13 @@ int roar_cache_out_edges(roar_cache_edge_list *out, roar_cache *cache, bool succ
     if ((error = roar_cache__prepare(
              &stmt, cache, -1,
              successful_only
-                 ? "SELECT " EDGE_COLUMNS EDGE_FROM "WHERE e.role = 1 AND j.end_kind = 0 AND "
+                 ? "SELECT " EDGE_COLUMNS EDGE_FROM "WHERE e.role = ?1 AND j.end_kind = 0 AND "
                    "j.end_code = 0 ORDER BY e.path, j.end_ms DESC, j.start_ms DESC, j.id DESC"
                  : "SELECT " EDGE_COLUMNS EDGE_FROM
-                   "WHERE e.role = 1 ORDER BY e.path, j.end_ms DESC, j.start_ms DESC, j.id DESC")) <
+                   "WHERE e.role = ?1 ORDER BY e.path, j.end_ms DESC, j.start_ms DESC, j.id DESC")) <
         0)
         return error;
+    sqlite3_bind_int(stmt, 1, (int)role);
     error = roar_cache__collect_edges(out, cache, stmt);
     sqlite3_finalize(stmt);
     return error;

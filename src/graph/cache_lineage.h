@@ -18,10 +18,12 @@ int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const cha
 int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,
                           roar_role role);
 
-/* Every `out` edge of every stored job, ordered by path (memcmp) and, for one path,
- * newest job first (end, then start, then id). With successful_only, only of jobs that
- * exited 0 (SPEC §6.2: jobs that failed produce nothing). Replaces the list's contents. */
-int roar_cache_out_edges(roar_cache_edge_list *out, roar_cache *cache, bool successful_only);
+/* Every edge of `role` (out: what jobs produced; del: what they deleted) of every
+ * stored job, ordered by path (memcmp) and, for one path, newest job first (end, then
+ * start, then id). With successful_only, only of jobs that exited 0 (SPEC §6.2: jobs
+ * that failed produce nothing). Replaces the list's contents. */
+int roar_cache_role_edges(roar_cache_edge_list *out, roar_cache *cache, roar_role role,
+                          bool successful_only);
 
 /* The distinct commits any job is attached to, sorted. Replaces the list's contents. */
 int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache);

@@ -38,6 +38,7 @@ struct roar_status_graph {
     roar_status_scope_cb in_scope;
     void *payload;
     roar_cache_edge_list outs; /* successful out edges by path, newest first */
+    roar_cache_edge_list dels; /* successful del edges, in the same order */
     roar_keymap producer;      /* path -> index in outs + 1 of its producer's edge */
     roar_keymap jobs;          /* id -> sjob * */
     roar_keymap current;       /* path -> current_info * */
@@ -88,6 +89,7 @@ static void graph_free(roar_status_graph *g)
     roar_keymap_dispose(&g->current);
     roar_keymap_dispose(&g->producer);
     roar_cache_edge_list_dispose(&g->outs);
+    roar_cache_edge_list_dispose(&g->dels);
     roar_cache_edge_list_dispose(&g->tmp);
     roar_buf_dispose(&g->abs);
     free(g->worktree);
@@ -384,11 +386,30 @@ const roar_status_output *roar_status_find(const roar_status *st, const char *pa
     return NULL;
 }
 
+/* Whether an in-scope job that ended after `producer` deleted `path` (SPEC §5.5: a
+ * later deletion retires the output). `*d` walks g->dels, which is sorted by path as
+ * g->outs is, so the whole pass is one merge of the two lists. */
+static bool retired(roar_status_graph *g, size_t *d, const char *path,
+                    const roar_cache_edge *producer)
+{
+    while (*d < g->dels.count && strcmp(g->dels.items[*d].path, path) < 0)
+        (*d)++;
+    for (size_t k = *d; k < g->dels.count && !strcmp(g->dels.items[k].path, path); k++) {
+        const roar_cache_edge *e = &g->dels.items[k];
+        if (e->end_ms < producer->end_ms ||
+            (e->end_ms == producer->end_ms && !strcmp(e->job_id, producer->job_id)))
+            break; /* newest first: the rest are older still */
+        if (g->in_scope(e->job_id, g->payload))
+            return true;
+    }
+    return false;
+}
+
 /* Producers: for each path (the edges come grouped by path, newest first), the first
- * in-scope edge. */
+ * in-scope edge, unless a later in-scope job deleted the path. */
 static int find_producers(roar_status *st, roar_status_graph *g)
 {
-    size_t i = 0, k;
+    size_t i = 0, k, d = 0;
     while (i < g->outs.count) {
         const char *path = g->outs.items[i].path;
         for (k = i; k < g->outs.count && !strcmp(g->outs.items[k].path, path); k++)
@@ -398,6 +419,8 @@ static int find_producers(roar_status *st, roar_status_graph *g)
             roar_status_output *o;
             if (!g->in_scope(e->job_id, g->payload))
                 continue;
+            if (retired(g, &d, path, e))
+                break;
             if (roar_keymap_puts(&g->producer, path, (void *)(uintptr_t)(i + 1)) < 0 ||
                 ROAR_ALLOC_GROW(st->outputs, st->count + 1, st->alloc) < 0)
                 return oom();
@@ -501,13 +524,15 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     g->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     g->current = (roar_keymap)ROAR_KEYMAP_INIT;
     g->outs = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    g->dels = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     g->tmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     roar_buf_init(&g->abs);
 
     /* One transaction for the stat cache rows of the files hashed on the way. */
     if ((error = roar_cache_begin(cache)) < 0)
         goto fail;
-    if ((error = roar_cache_out_edges(&g->outs, cache, true)) < 0 ||
+    if ((error = roar_cache_role_edges(&g->outs, cache, ROAR_ROLE_OUT, true)) < 0 ||
+        (error = roar_cache_role_edges(&g->dels, cache, ROAR_ROLE_DEL, true)) < 0 ||
         (error = find_producers(out, g)) < 0)
         goto rollback;
     for (i = 0; i < out->count; i++)

@@ -29,7 +29,7 @@ two_branches() {
     step "rev <other >side" && SIDE=$(last_job)
 }
 
-# state_of PATH: the state `git roar status` gives PATH.
+# state_of PATH: the state `git roar status --all` gives PATH.
 state_of() {
-    git roar status | awk -v p="$1" '$2 == p { print $1 }'
+    git roar status --all | awk -v p="$1" '$2 == p { print $1 }'
 }

@@ -93,7 +93,7 @@ test_expect_success 'bad option values and argument counts are usage errors' '
     test_grep "too few arguments" err &&
     test_expect_code 129 git-roar show a b 2>err &&
     test_grep "too many arguments" err &&
-    test_expect_code 129 git-roar status extra 2>err &&
+    test_expect_code 129 git-roar attach one two 2>err &&
     test_grep "too many arguments" err &&
     test_expect_code 129 git-roar run 2>err &&
     test_grep "too few arguments" err

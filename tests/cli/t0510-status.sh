@@ -14,7 +14,11 @@ test_expect_success 'all ok; --exit-code 0; no outputs at all is ok too' '
     git roar status --exit-code &&
     two_branches &&
     git roar status >out &&
+    echo "3 outputs: 3 ok" >expect &&
+    test_cmp expect out &&
+    git roar status --all >out &&
     printf "%-9s %s\n" ok clean ok model ok side >expect &&
+    echo >>expect && echo "3 outputs: 3 ok" >>expect &&
     test_cmp expect out &&
     git roar status --exit-code
 '
@@ -131,8 +135,61 @@ test_expect_success 'scope: a job attached only to a commit HEAD cannot reach is
     step "echo from-other >f" &&
     git commit -q --allow-empty -m other && git roar attach >/dev/null 2>&1 &&
     git checkout -q - &&
+    echo edited >f &&
     git roar status >out &&
     echo "no recorded outputs" >expect && test_cmp expect out
+'
+
+test_expect_success 'scope by content: the work tree holding what it wrote brings the job in' '
+    roar_setup &&
+    git commit -q --allow-empty -m base &&
+    git checkout -q -b other &&
+    step "echo from-other >f" &&
+    git commit -q --allow-empty -m other && git roar attach >/dev/null 2>&1 &&
+    git checkout -q - &&
+    test "$(state_of f)" = ok
+'
+
+test_expect_success 'only what needs attention is listed, with a summary; --all lists the rest' '
+    two_branches &&
+    echo changed >raw && rm side &&
+    git roar status >out &&
+    cat >expect <<-EOF &&
+	stale     clean  (input raw)
+	stale     model  (input clean)
+	missing   side
+
+	3 outputs: 1 missing, 2 stale
+	EOF
+    head -n 5 out >head && test_cmp expect head &&
+    test_grep "^jobs to rerun, in order (3):" out &&
+    git roar status --json >json &&
+    $PY -c "import json; d = json.load(open(\"json\")); s = d[\"summary\"]; \
+assert (s[\"total\"], s[\"stale\"], s[\"missing\"], s[\"ok\"]) == (3, 2, 1, 0), s"
+'
+
+test_expect_success 'PATH arguments narrow the list, the summary and the jobs to rerun' '
+    two_branches &&
+    rm side && echo changed >raw &&
+    git roar status side >out &&
+    test_grep "^missing   side$" out &&
+    test_grep ! "clean" out &&
+    test_grep "^1 output: 1 missing$" out &&
+    test_grep "^jobs to rerun, in order (1):" out &&
+    git roar status --exit-code . >/dev/null; test $? = 1 &&
+    mkdir -p sub && git roar status nothing-here >out &&
+    test_grep "no recorded outputs under the given paths" out
+'
+
+test_expect_success 'a later job that deleted an output retires it' '
+    roar_setup &&
+    step "echo x >gone" &&
+    test "$(state_of gone)" = ok &&
+    step "rm gone" &&
+    git roar status >out &&
+    echo "no recorded outputs" >expect && test_cmp expect out &&
+    step "echo again >gone" &&
+    test "$(state_of gone)" = ok
 '
 
 test_done

@@ -58,7 +58,7 @@ esc=$(printf "\033")
 test_expect_success 'color.ui=always colors status states and job ids, even into a file' '
     one_job &&
     git config color.ui always &&
-    git roar status >out &&
+    git roar status --all >out &&
     test_grep "^${esc}\[32mok" out &&
     git roar log >log &&
     test_grep "^${esc}\[33m[0-9a-f]\{7\}${esc}\[m" log
@@ -68,14 +68,14 @@ test_expect_success 'color.ui=auto: none into a file, color on a terminal' '
     one_job &&
     git roar status >out &&
     test_grep -v "$esc" out &&
-    on_tty "GIT_PAGER=cat git roar status" &&
+    on_tty "GIT_PAGER=cat git roar status --all" &&
     test_grep "${esc}\[32mok" tty.out
 '
 
 test_expect_success 'color.roar=never wins over color.ui=always, even on a terminal' '
     one_job &&
     git config color.ui always && git config color.roar never &&
-    on_tty "GIT_PAGER=cat git roar status" &&
+    on_tty "GIT_PAGER=cat git roar status --all" &&
     test_grep "ok" tty.out &&
     test_grep -v "${esc}\[3" tty.out
 '

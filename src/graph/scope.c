@@ -1,0 +1,201 @@
+/* The scope rule of SPEC §5.5 (scope.h): pending, then attachments against C's
+ * history, then content against C's tree and the work tree; memoised per job. */
+#include "graph/scope.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/cache_lineage.h"
+#include "graph/hash.h"
+#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/buf.h"
+#include "util/err.h"
+
+#define COMMIT_YES ((void *)2)
+#define COMMIT_NO ((void *)1)
+
+struct roar_scope {
+    roar_cache *cache;
+    roar_scope_opts opts;
+    roar_keymap decided; /* job id -> (void *)(reason + 1) */
+    roar_keymap commits; /* commit id -> COMMIT_YES / COMMIT_NO */
+    roar_cache_id_list attached;
+    roar_cache_edge_list edges;
+    roar_buf abs;
+    size_t distrusted;
+};
+
+static int oom(void)
+{
+    return roar_error_set(ROAR_ENOMEM, "out of memory");
+}
+
+int roar_scope_new(roar_scope **out, roar_cache *cache, const roar_scope_opts *opts)
+{
+    roar_scope *s = calloc(1, sizeof(*s));
+    roar_cache_jobinfo_list pending = ROAR_CACHE_JOBINFO_LIST_INIT;
+    int error = 0;
+
+    *out = NULL;
+    if (!s)
+        return oom();
+    s->cache = cache;
+    s->opts = *opts;
+    s->decided = (roar_keymap)ROAR_KEYMAP_INIT;
+    s->commits = (roar_keymap)ROAR_KEYMAP_INIT;
+    s->attached = (roar_cache_id_list)ROAR_CACHE_ID_LIST_INIT;
+    s->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    roar_buf_init(&s->abs);
+    /* The pending jobs up front: reading them costs what they are, not all jobs. */
+    if (opts->pending_of) {
+        if ((error = roar_cache_pending_list(&pending, cache, opts->pending_of)) < 0)
+            goto fail;
+        for (size_t i = 0; i < pending.count; i++)
+            if (roar_keymap_puts(&s->decided, pending.items[i].id,
+                                 (void *)(uintptr_t)(ROAR_SCOPE_PENDING + 1)) < 0) {
+                error = oom();
+                goto fail;
+            }
+    }
+    roar_cache_jobinfo_list_dispose(&pending);
+    *out = s;
+    return 0;
+fail:
+    roar_cache_jobinfo_list_dispose(&pending);
+    roar_scope_free(s);
+    return error;
+}
+
+void roar_scope_free(roar_scope *s)
+{
+    if (!s)
+        return;
+    roar_keymap_dispose(&s->decided);
+    roar_keymap_dispose(&s->commits);
+    roar_cache_id_list_dispose(&s->attached);
+    roar_cache_edge_list_dispose(&s->edges);
+    roar_buf_dispose(&s->abs);
+    free(s);
+}
+
+size_t roar_scope_distrusted(const roar_scope *s)
+{
+    return s->distrusted;
+}
+
+static int reaches(bool *out, roar_scope *s, const char *commit)
+{
+    void *memo = roar_keymap_gets(&s->commits, commit);
+    int error;
+
+    if (memo) {
+        *out = memo == COMMIT_YES;
+        return 0;
+    }
+    if ((error = s->opts.commit->reaches(out, commit, s->opts.commit->payload)) < 0)
+        return error;
+    if (roar_keymap_puts(&s->commits, commit, *out ? COMMIT_YES : COMMIT_NO) < 0)
+        return oom();
+    return 0;
+}
+
+/* Whether the output edge `e` (a path and a known blob id) is what C's tree holds at
+ * that path, or, where the tree has no such path, what the work tree holds. Only
+ * paths inside the work tree are looked at: a note cannot make us hash files
+ * elsewhere (SPEC §8). */
+static int output_current(bool *out, roar_scope *s, const roar_cache_edge *e)
+{
+    char id[ROAR_OID_HEXSZ + 1];
+    int error = ROAR_ENOTFOUND;
+
+    *out = false;
+    if (e->path[0] == '/')
+        return 0;
+    if (s->opts.commit) {
+        error = s->opts.commit->tree_blob(id, e->path, s->opts.commit->payload);
+        if (error == 0) {
+            *out = !strcmp(id, e->id);
+            return 0;
+        }
+        if (error != ROAR_ENOTFOUND)
+            return error;
+    }
+    if (!s->opts.worktree)
+        return 0;
+    roar_buf_clear(&s->abs);
+    if (roar_buf_printf(&s->abs, "%s/%s", s->opts.worktree, e->path) < 0)
+        return oom();
+    error = roar_hash_file(id, NULL, s->cache, s->abs.ptr, NULL);
+    if (error < 0) {
+        /* Gone, unreadable or changing right now: it holds nothing to match. */
+        roar_error_clear();
+        return 0;
+    }
+    *out = !strcmp(id, e->id);
+    return 0;
+}
+
+static int decide(roar_scope_reason *out, roar_scope *s, const char *job_id)
+{
+    size_t i;
+    int error;
+    bool yes;
+
+    *out = ROAR_SCOPE_OUT;
+    if ((error = roar_cache_job_edges(&s->edges, s->cache, job_id)) < 0)
+        return error;
+    if (s->edges.count &&
+        s->edges.items[0].end_ms > s->opts.now_ms + ROAR_SCOPE_CLOCK_SKEW_MS) {
+        s->distrusted++;
+        return 0;
+    }
+    if (s->opts.commit) {
+        if ((error = roar_cache_attachments(&s->attached, s->cache, job_id)) < 0)
+            return error;
+        for (i = 0; i < s->attached.count; i++) {
+            if ((error = reaches(&yes, s, s->attached.items[i])) < 0)
+                return error;
+            if (yes) {
+                *out = ROAR_SCOPE_ATTACHED;
+                return 0;
+            }
+        }
+    }
+    for (i = 0; i < s->edges.count; i++) {
+        const roar_cache_edge *e = &s->edges.items[i];
+        if (e->role != ROAR_ROLE_OUT || !e->id_known)
+            continue;
+        if ((error = output_current(&yes, s, e)) < 0)
+            return error;
+        if (yes) {
+            *out = ROAR_SCOPE_CONTENT;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int roar_scope_reason_of(roar_scope_reason *out, roar_scope *s, const char *job_id)
+{
+    void *memo = roar_keymap_gets(&s->decided, job_id);
+    int error;
+
+    if (memo) {
+        *out = (roar_scope_reason)((uintptr_t)memo - 1);
+        return 0;
+    }
+    if ((error = decide(out, s, job_id)) < 0)
+        return error;
+    if (roar_keymap_puts(&s->decided, job_id, (void *)(uintptr_t)(*out + 1)) < 0)
+        return oom();
+    return 0;
+}
+
+int roar_scope_has(bool *out, roar_scope *s, const char *job_id)
+{
+    roar_scope_reason reason;
+    int error = roar_scope_reason_of(&reason, s, job_id);
+    *out = !error && reason != ROAR_SCOPE_OUT;
+    return error;
+}
