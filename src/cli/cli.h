@@ -123,6 +123,11 @@ int roar_cli_warn_reindex_problem(const roar_reindex_problem *problem, void *pay
  * or 1 when the command succeeded but the commit failed. Defined in cmd_attach.c. */
 int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status);
 
+/* Fetches REMOTE's notes and merges them into the local notes ref, then brings the
+ * cache up to date, saying what happened (SPEC §3 fetch). With `fatal` false (init), a
+ * failure is a warning and 0 is returned; else it dies. Defined in cmd_fetch.c. */
+int roar_cli_fetch_notes(roar_cli_ctx *ctx, const char *remote, bool fatal);
+
 /* ---- option values (name = the option's long name; asserting it was declared) ---- */
 
 /* Whether the option was given at all (any type). */

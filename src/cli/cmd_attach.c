@@ -2,6 +2,7 @@
  * §5.3); run by the post-commit hook as `git roar attach -q`. */
 #include <stdio.h>
 
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "gitstore/attach.h"
 #include "gitstore/reindex.h"
@@ -15,13 +16,48 @@ static int warn_note_problem(const roar_notes_problem *p, void *payload)
     return 0;
 }
 
+static void refresh_cache(roar_cli_ctx *ctx)
+{
+    roar_cache *cache = NULL;
+    /* The notes and pending/ are the durable copies: the cache only follows them. */
+    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
+        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
+        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
+    roar_cache_free(cache);
+}
+
+/* `attach --rewritten`, from the post-rewrite hook: git's "old new" list on stdin. */
+static int attach_rewritten(roar_cli_ctx *ctx)
+{
+    roar_buf list = ROAR_BUF_INIT;
+    char chunk[8192];
+    size_t n, attached = 0;
+
+    if (ctx->argc > 0)
+        roar_cli_usage_error(ctx->cmd, "--rewritten takes no REV");
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+        if (roar_buf_put(&list, chunk, n) < 0)
+            roar_cli_oom();
+    if (roar_attach_rewritten(&attached, ctx->repo, list.ptr, warn_note_problem, NULL) < 0)
+        roar_cli_die_error();
+    if (attached)
+        roar_cli_info(ctx, "roar: %zu pending job%s followed the rewritten commit%s", attached,
+                      attached == 1 ? "" : "s", attached == 1 ? "" : "s");
+    roar_buf_dispose(&list);
+    refresh_cache(ctx);
+    return ROAR_EXIT_OK;
+}
+
 int roar_cmd_attach(roar_cli_ctx *ctx)
 {
     roar_attach_opts opts = ROAR_ATTACH_OPTS_INIT;
     roar_attach_result res;
-    roar_cache *cache = NULL;
+
+    if (roar_cli_opt_set(ctx, "rewritten"))
+        return attach_rewritten(ctx);
 
     opts.rev = ctx->argc > 0 ? ctx->argv[0] : NULL;
+    opts.explicit_head = !opts.rev;
     if (roar_attach_pending(&res, ctx->repo, &opts, warn_note_problem, NULL) < 0)
         roar_cli_die_error();
     if (res.busy) {
@@ -47,18 +83,13 @@ int roar_cmd_attach(roar_cli_ctx *ctx)
                       res.left_pending, res.left_pending == 1 ? "" : "s", res.commit,
                       res.left_pending == 1 ? "s" : "");
 
-    /* The notes and pending/ are the durable copies: the cache only follows them. */
-    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
-        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
-        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
-    roar_cache_free(cache);
+    refresh_cache(ctx);
     return ROAR_EXIT_OK;
 }
 
 int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status)
 {
     roar_commit_result res;
-    roar_cache *cache = NULL;
 
     /* A failed command's outputs are not something to commit; its job is kept. */
     if (job->end_kind != ROAR_END_EXIT || job->end_code != 0) {
@@ -70,11 +101,14 @@ int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status)
         roar_cli_error("%s", roar_error_last());
         return status ? status : ROAR_EXIT_NEGATIVE;
     }
-    roar_cli_info(ctx, "roar: committed %zu path%s as %.7s and attached job %.7s to it", res.paths,
-                  res.paths == 1 ? "" : "s", res.commit, job->id);
-    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
-        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
-        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
-    roar_cache_free(cache);
+    if (res.paths)
+        roar_cli_info(ctx, "roar: committed %zu path%s as %.7s and attached job %.7s to it",
+                      res.paths, res.paths == 1 ? "" : "s", res.commit, job->id);
+    else
+        roar_cli_info(ctx,
+                      "roar: nothing to commit (every output is ignored or unchanged); "
+                      "attached job %.7s to HEAD %.7s",
+                      job->id, res.commit);
+    refresh_cache(ctx);
     return status;
 }

@@ -32,15 +32,20 @@ static void refresh_cache(roar_cli_ctx *ctx)
     roar_cache_free(cache);
 }
 
-static void do_fetch(roar_cli_ctx *ctx, const char *remote)
+int roar_cli_fetch_notes(roar_cli_ctx *ctx, const char *remote, bool fatal)
 {
     roar_fetch_result res;
 
-    if (roar_remote_fetch(&res, ctx->repo, remote, warn_note_problem, NULL) < 0)
-        roar_cli_die_error();
+    if (roar_remote_fetch(&res, ctx->repo, remote, warn_note_problem, NULL) < 0) {
+        if (fatal)
+            roar_cli_die_error();
+        roar_cli_warning("cannot fetch the notes of %s: %s; run 'git roar fetch %s' later",
+                         remote, roar_error_last(), remote);
+        return -1;
+    }
     if (!res.remote_has_notes) {
         roar_cli_info(ctx, "roar: %s has no notes yet", remote);
-        return;
+        return 0;
     }
     switch (res.merge.kind) {
     case ROAR_NOTES_UP_TO_DATE:
@@ -54,6 +59,7 @@ static void do_fetch(roar_cli_ctx *ctx, const char *remote)
                       res.merge.notes_changed, res.merge.notes_changed == 1 ? "" : "s");
         break;
     }
+    return 0;
 }
 
 static void do_push(roar_cli_ctx *ctx, const char *remote)
@@ -77,7 +83,7 @@ int roar_cmd_fetch(roar_cli_ctx *ctx)
 {
     roar_buf remote = ROAR_BUF_INIT;
     remote_of(&remote, ctx);
-    do_fetch(ctx, remote.ptr);
+    roar_cli_fetch_notes(ctx, remote.ptr, true);
     refresh_cache(ctx);
     roar_buf_dispose(&remote);
     return ROAR_EXIT_OK;
@@ -97,7 +103,7 @@ int roar_cmd_sync(roar_cli_ctx *ctx)
 {
     roar_buf remote = ROAR_BUF_INIT;
     remote_of(&remote, ctx);
-    do_fetch(ctx, remote.ptr);
+    roar_cli_fetch_notes(ctx, remote.ptr, true);
     do_push(ctx, remote.ptr);
     refresh_cache(ctx);
     roar_buf_dispose(&remote);

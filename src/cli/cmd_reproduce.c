@@ -208,7 +208,8 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
                          strerror(errno));
         fflush(stdout);
         roar_job_init(&new);
-        status = roar_run_traced(&new, &sig, ctx->repo, "auto", argv, argc, ctx->quiet);
+        status = roar_run_traced(&new, &sig, ctx->repo, roar_run_tracer_choice(NULL, ctx->repo), argv,
+                                 argc, ctx->quiet);
         if (fchdir(here) < 0)
             roar_cli_die("cannot return to the starting directory: %s", strerror(errno));
         roar_quote_argv_free(argv, argc);

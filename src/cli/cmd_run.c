@@ -110,11 +110,39 @@ static int cwd_of(roar_buf *out, const char *top)
     return error;
 }
 
-static char *user_name(void)
+/* SPEC §5.1 `user`: the identity a commit would record as its author (git's
+ * environment, then user.name and user.email), else the login name: in CI everyone is
+ * root, and the git identity is what tells the team who ran it. */
+static char *user_name(roar_repo *repo)
 {
-    struct passwd *pw = getpwuid(geteuid());
-    const char *u = pw && pw->pw_name ? pw->pw_name : getenv("USER");
-    return u ? strdup(u) : NULL;
+    struct passwd *pw;
+    git_config *cfg = NULL;
+    git_buf name = {0}, email = {0};
+    const char *n = getenv("GIT_AUTHOR_NAME"), *m = getenv("GIT_AUTHOR_EMAIL"), *u;
+    roar_buf who = ROAR_BUF_INIT;
+    char *result = NULL;
+
+    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0) {
+        if ((!n || !*n) && git_config_get_string_buf(&name, cfg, "user.name") == 0)
+            n = name.ptr;
+        if ((!m || !*m) && git_config_get_string_buf(&email, cfg, "user.email") == 0)
+            m = email.ptr;
+    }
+    git_error_clear();
+    if (!m || !*m)
+        m = getenv("EMAIL");
+    if (n && *n && m && *m && roar_buf_printf(&who, "%s <%s>", n, m) == 0) {
+        result = roar_buf_detach(&who);
+    } else {
+        pw = getpwuid(geteuid());
+        u = pw && pw->pw_name ? pw->pw_name : getenv("USER");
+        result = u ? strdup(u) : NULL;
+    }
+    roar_buf_dispose(&who);
+    git_buf_dispose(&name);
+    git_buf_dispose(&email);
+    git_config_free(cfg);
+    return result;
 }
 
 /* "incomplete" lines as warnings, in the record's words. */
@@ -186,6 +214,29 @@ void roar_run_prepare(const char *tracer)
         roar_error_clear();
 }
 
+const char *roar_run_tracer_choice(const char *option, roar_repo *repo)
+{
+    static char chosen[16];
+    git_config *cfg = NULL;
+    git_buf value = {0};
+
+    if (option)
+        return option;
+    if (chosen[0])
+        return chosen;
+    strcpy(chosen, "auto");
+    if (repo && git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0 &&
+        git_config_get_string_buf(&value, cfg, "roar.tracer") == 0) {
+        if (strcmp(value.ptr, "auto") && strcmp(value.ptr, "ebpf") && strcmp(value.ptr, "preload"))
+            roar_cli_die("bad roar.tracer value '%s' (expected auto, ebpf or preload)", value.ptr);
+        strcpy(chosen, value.ptr);
+    }
+    git_error_clear();
+    git_buf_dispose(&value);
+    git_config_free(cfg);
+    return chosen;
+}
+
 static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
 {
     int error;
@@ -203,7 +254,10 @@ static void check_tracer(roar_trace_source *out, const char *tracer, bool quiet)
     if (!strcmp(tracer, "ebpf"))
         roar_cli_die_error();
 #ifdef ROAR_HAVE_EBPF
-    if (!quiet)
+    /* auto: no privileges, or a kernel whose policy refuses BPF, is the expected case
+     * for most users and goes unsaid (set roar.tracer=preload to skip trying); a
+     * program the verifier refused is a bug of ours and is said. */
+    if (!quiet && error != ROAR_EUNSUPPORTED)
         fprintf(stderr, "roar: eBPF unavailable (%s); using the preload tracer\n",
                 roar_error_last());
 #else
@@ -300,7 +354,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     if (gethostname(host, sizeof(host)) < 0)
         host[0] = '\0';
     host[sizeof(host) - 1] = '\0';
-    user = user_name();
+    user = user_name(repo);
 
     open_source(&source, lib.ptr, cfg.hash_wait_ms);
 
@@ -394,7 +448,7 @@ int roar_cmd_run(roar_cli_ctx *ctx)
     if (roar_cli_opt_set(ctx, "message") && !roar_cli_opt_set(ctx, "commit"))
         roar_cli_usage_error(ctx->cmd, "-m needs --commit");
     roar_job_init(&job);
-    status = roar_run_traced(&job, &sig, ctx->repo, roar_cli_opt_string(ctx, "tracer", "auto"),
+    status = roar_run_traced(&job, &sig, ctx->repo, roar_run_tracer_choice(roar_cli_opt_string(ctx, "tracer", NULL), ctx->repo),
                              ctx->argv, (size_t)ctx->argc, ctx->quiet);
     if (roar_cli_opt_set(ctx, "commit") && !sig)
         status = roar_cli_run_commit(ctx, &job, status);

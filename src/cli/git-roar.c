@@ -16,7 +16,8 @@
 /* ---- option declarations, one array per command (SPEC §3) ---------------------- */
 
 static const roar_option init_options[] = {
-    ROAR_OPT_BOOL_(0, "no-hooks", "do not install the post-commit and pre-push hooks"),
+    ROAR_OPT_BOOL_(0, "no-hooks", "do not install the hooks"),
+    ROAR_OPT_BOOL_(0, "no-fetch", "do not fetch the remote's notes now"),
     ROAR_OPT_STRING_(0, "remote", "NAME", "remote to add the notes fetch refspec to (origin)"),
     ROAR_OPT_END_,
 };
@@ -25,6 +26,12 @@ static const roar_option run_options[] = {
     ROAR_OPT_CHOICE_('t', "tracer", "auto|ebpf|preload", "how to trace the command (auto)"),
     ROAR_OPT_BOOL_(0, "commit", "commit the job's outputs and attach the job to that commit"),
     ROAR_OPT_STRING_('m', "message", "MSG", "commit message for --commit"),
+    ROAR_OPT_END_,
+};
+
+static const roar_option attach_options[] = {
+    ROAR_OPT_BOOL_(0, "rewritten",
+                   "read git's post-rewrite list on stdin; carry pending jobs to the new commits"),
     ROAR_OPT_END_,
 };
 
@@ -89,14 +96,14 @@ static const roar_option export_options[] = {
 #define PAGER ROAR_CMD_PAGER
 
 const roar_cli_command roar_cli_commands[] = {
-    {"init", "[--no-hooks] [--remote NAME]",
+    {"init", "[--no-hooks] [--no-fetch] [--remote NAME]",
      "Set up hooks, notes rewriting and the notes fetch refspec", roar_cmd_init, REPO, 0, 0,
      init_options},
     {"run", "[-t auto|ebpf|preload] [--commit [-m MSG]] [-q] [--] CMD [ARG...]",
      "Run a command, trace the files it reads and writes, record a job", roar_cmd_run,
      WORKTREE | ROAR_CMD_STOP_AT_ARG, 1, -1, run_options},
-    {"attach", "[REV]", "Attach pending jobs to a commit (HEAD) as a git note", roar_cmd_attach,
-     WORKTREE, 0, 1, NULL},
+    {"attach", "[REV | --rewritten]", "Attach pending jobs to a commit (HEAD) as a git note",
+     roar_cmd_attach, WORKTREE, 0, 1, attach_options},
     {"drop", "[--from-notes] JOB...", "Discard pending jobs", roar_cmd_drop, REPO, 1, -1,
      drop_options},
     {"log", "[-n N] [--pending] [--json] [-- PATH...]", "List jobs, newest first", roar_cmd_log,
@@ -215,12 +222,17 @@ int main(int argc, char **argv)
         roar_cli_die_error();
     /* What needs no libgit2 runs while it initialises (cli/gitinit.h). */
     roar_cli_libgit2_start();
-    if (cmd->fn == roar_cmd_run)
+    /* With -t the tracer is known before the repository: load it while libgit2 starts.
+     * Otherwise roar.tracer decides, once the repository (and its config) is open. */
+    bool prepare_late = cmd->fn == roar_cmd_run && !roar_cli_opt_set(&ctx, "tracer");
+    if (cmd->fn == roar_cmd_run && !prepare_late)
         roar_run_prepare(roar_cli_opt_string(&ctx, "tracer", "auto"));
     roar_cli_libgit2_wait();
     if ((cmd->flags & (ROAR_CMD_NEED_REPO | ROAR_CMD_NEED_WORKTREE)) &&
         roar_repo_open(&ctx.repo, NULL) < 0)
         roar_cli_die_error();
+    if (prepare_late && ctx.repo)
+        roar_run_prepare(roar_run_tracer_choice(NULL, ctx.repo));
     if ((cmd->flags & ROAR_CMD_NEED_WORKTREE) && roar_repo_require_worktree(ctx.repo) < 0)
         roar_cli_die_error();
 

@@ -14,6 +14,7 @@
 #include "gitstore/reindex.h"
 #include "gitstore/repo.h"
 #include "gitstore/history.h"
+#include "gitstore/notes.h"
 #include "graph/cache_lineage.h"
 #include "trace/keymap.h"
 #include "util/err.h"
@@ -43,6 +44,21 @@ static bool has_sources(roar_repo *repo)
     return has;
 }
 
+/* SPEC §5.5: a remote-tracking notes ref ahead of the local one (a plain `git fetch`
+ * moved it) is said in one line. Queries see those jobs anyway; an amend or a rebase
+ * carries only the local ref's notes, and a push sends only those. */
+static void warn_remote_notes_ahead(roar_query *q)
+{
+    roar_buf ref = ROAR_BUF_INIT, ahead = ROAR_BUF_INIT;
+    if (roar_notes_ref(&ref, q->repo) == 0 && roar_notes_remotes_ahead(&ahead, q->repo, ref.ptr) == 0 &&
+        ahead.size && !q->ctx->quiet)
+        fprintf(stderr, "roar: the notes of %s are ahead of %s; 'git roar fetch' merges them\n",
+                ahead.ptr, ref.ptr);
+    roar_error_clear();
+    roar_buf_dispose(&ref);
+    roar_buf_dispose(&ahead);
+}
+
 roar_query *roar_query_open(roar_cli_ctx *ctx)
 {
     roar_query *q = calloc(1, sizeof(*q));
@@ -69,6 +85,7 @@ roar_query *roar_query_open(roar_cli_ctx *ctx)
         roar_cli_die("cannot read '%s': %s", path.ptr, strerror(stat_errno));
     }
     roar_buf_dispose(&path);
+    warn_remote_notes_ahead(q);
 
     if (roar_repo_head(q->head, q->repo) == 0)
         q->has_head = true;

@@ -65,6 +65,11 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
  * it) and warms OpenSSL's digests. Calls no libgit2 function. */
 void roar_run_prepare(const char *tracer);
 
+/* The tracer to use: `option` (the -t value) when not NULL, else git config
+ * roar.tracer (auto|ebpf|preload; another value is fatal), else "auto". Static storage
+ * or `option`. */
+const char *roar_run_tracer_choice(const char *option, roar_repo *repo);
+
 /* Runs argv (NULL-terminated, argc elements) traced in the current directory, exactly
  * as `git roar run` does (SPEC §3): records the job as a pending record and in the
  * cache, prints the summary line unless `quiet` and a warning per incomplete line.

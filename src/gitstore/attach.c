@@ -269,14 +269,21 @@ cleanup:
     return error;
 }
 
-/* SPEC §5.3: the job started on the commit's first parent or on an ancestor of it. */
-static int in_scope(bool *out, roar_repo *repo, const roar_job *job, const char *parent)
+/* SPEC §5.3: the job started on the commit's first parent or on an ancestor of it,
+ * or, for an explicit attach, on the commit itself (the lineage of git-ignored
+ * outputs, which no new commit carries). */
+static int in_scope(bool *out, roar_repo *repo, const roar_job *job, const char *commit,
+                    const char *parent)
 {
     int error;
 
     *out = false;
     if (!job->has_base) {
         *out = true; /* recorded before the first commit */
+        return 0;
+    }
+    if (commit && !strcmp(job->base, commit)) {
+        *out = true;
         return 0;
     }
     if (!parent[0])
@@ -324,6 +331,7 @@ int roar_attach_pending(roar_attach_result *out, roar_repo *repo, const roar_att
         opts = &defaults;
     memset(&res, 0, sizeof(res));
     roar_note_init(&note);
+    bool explicit = opts->rev || opts->explicit_head;
     if (!opts->rev && !opts->jobs) {
         if (getenv(ROAR_ATTACH_SKIP_ENV)) {
             res.busy = "git roar run --commit"; /* it attaches its own job */
@@ -362,7 +370,8 @@ int roar_attach_pending(roar_attach_result *out, roar_repo *repo, const roar_att
             roar_error_clear();
             continue;
         }
-        if (!opts->jobs && (error = in_scope(&ok, repo, &job, parent)) < 0) {
+        if (!opts->jobs && (error = in_scope(&ok, repo, &job, explicit ? res.commit : NULL,
+                                             parent)) < 0) {
             roar_job_dispose(&job);
             goto cleanup;
         }
@@ -471,7 +480,13 @@ static int commit_paths(str_vec *paths, str_vec *added, roar_repo *repo, const r
                 break;
             continue;
         }
-        if (!tracked) {
+        if (tracked) {
+            /* Rewritten with the same bytes: nothing for git to commit there. */
+            unsigned int flags = 0;
+            if (git_status_file(&flags, roar_repo_git(repo), e->path) == 0 && flags == 0)
+                continue;
+            git_error_clear();
+        } else {
             if (git_ignore_path_is_ignored(&ignored, roar_repo_git(repo), e->path) < 0) {
                 error =
                     roar_error_set(ROAR_ERROR, "cannot read the ignore rules: %s",
@@ -534,10 +549,18 @@ int roar_attach_commit_job(roar_commit_result *out, roar_repo *repo, const roar_
         (error = commit_paths(&paths, &added, repo, job)) < 0)
         goto cleanup;
     if (!paths.count) {
-        error = roar_error_set(ROAR_ENOTFOUND,
-                               "nothing to commit: job %.7s changed no file that git tracks or "
-                               "does not ignore",
-                               job->id);
+        /* Every output ignored (DVC-style data) or unchanged: there is no commit to
+         * make, and the lineage is shared by attaching the job to HEAD (SPEC §5.3). */
+        ids[0] = job->id;
+        opts.rev = "HEAD";
+        opts.jobs = ids;
+        opts.job_count = 1;
+        if ((error = roar_attach_pending(&res.attach, repo, &opts, cb, payload)) < 0)
+            goto cleanup;
+        memcpy(res.commit, res.attach.commit, sizeof(res.commit));
+        res.paths = 0;
+        if (out)
+            *out = res;
         goto cleanup;
     }
     if (message)

@@ -26,13 +26,19 @@ typedef struct {
     const char *rev;
     /* Attach exactly these pending jobs (full ids) of this worktree, whatever their
      * base (`run --commit`); NULL: every pending job of this worktree whose base is
-     * the commit's first parent or an ancestor of it, or that has no base. */
+     * the commit's first parent or an ancestor of it, or that has no base, and, when
+     * the commit was named (rev or explicit_head), whose base is the commit itself. */
     const char *const *jobs;
     size_t job_count;
+    /* `git roar attach` without REV: as with an explicit rev, jobs whose base is HEAD
+     * itself are taken too (after a post-commit hook's commit no job can have the new
+     * commit as its base, so the hook may set it as well). The sequencer check of
+     * rev NULL still applies. */
+    bool explicit_head;
 } roar_attach_opts;
 #define ROAR_ATTACH_OPTS_INIT                                                                      \
     {                                                                                              \
-        NULL, NULL, 0                                                                              \
+        NULL, NULL, 0, false                                                                       \
     }
 
 typedef struct {
@@ -63,6 +69,14 @@ int roar_attach_pending(roar_attach_result *out, roar_repo *repo, const roar_att
  * any other is moved back into pending/. *restored (may be NULL) = records put back. */
 int roar_attach_recover(size_t *restored, roar_repo *repo);
 
+/* After an amend or a rebase: `list` is what git's post-rewrite hook reads on stdin,
+ * one `<old> <new> [<extra>]` line per rewritten commit. Each pending job of this
+ * worktree whose base is an old commit is attached to its new commit (one attach per
+ * new commit, as roar_attach_pending with exactly those jobs). *attached = how many.
+ * Lines that are not two commit ids are skipped. */
+int roar_attach_rewritten(size_t *attached, roar_repo *repo, const char *list,
+                          roar_notes_problem_cb cb, void *payload);
+
 /* ---- run --commit ---------------------------------------------------------------- */
 
 /* Set (to the job id) in the environment of the `git commit` that run --commit starts:
@@ -81,9 +95,11 @@ typedef struct {
  * outputs and deletions inside the work tree that are tracked or not ignored (new
  * outputs are added with --intent-to-add first, so nothing else already staged is
  * committed), then attaches exactly this job (pending in this worktree) to that commit.
- * `message` NULL: "roar: <command>". Errors: ROAR_ENOTFOUND when the job changed no
- * such path (nothing is committed); ROAR_ERROR when git commit fails (the message
- * says so; the job stays pending). */
+ * When the job changed no such path (every output ignored, or rewritten with the same
+ * bytes), nothing is committed and the job is attached to HEAD: out->paths is 0.
+ * `message` NULL: "roar: <command>". Errors: ROAR_ENOTFOUND when HEAD is unborn and
+ * there is nothing to commit; ROAR_ERROR when git commit fails (the message says so;
+ * the job stays pending). */
 int roar_attach_commit_job(roar_commit_result *out, roar_repo *repo, const roar_job *job,
                            const char *message, roar_notes_problem_cb cb, void *payload);
 

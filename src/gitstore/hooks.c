@@ -26,6 +26,8 @@ static const struct {
      "git roar attach -q </dev/null || echo \"warning: git roar attach failed\" >&2"},
     {"pre-push", roar_hook_pre_push,
      "git roar push -q \"$1\" </dev/null || echo \"warning: git roar push failed\" >&2"},
+    {"post-rewrite", roar_hook_post_rewrite,
+     "git roar attach -q --rewritten || echo \"warning: git roar attach failed\" >&2"},
 };
 
 const char *roar_hooks_script(const char *name)

@@ -1,5 +1,6 @@
-/* The git hooks `git roar init` installs (SPEC §7): post-commit attaches, pre-push pushes
- * the notes; a hook already there is chained, never replaced. Scripts live in hooks/. */
+/* The git hooks `git roar init` installs (SPEC §7): post-commit attaches, post-rewrite
+ * carries pending jobs to rewritten commits, pre-push pushes the notes; a hook already
+ * there is chained, never replaced. Scripts live in hooks/. */
 #ifndef ROAR_GITSTORE_HOOKS_H
 #define ROAR_GITSTORE_HOOKS_H
 
@@ -23,12 +24,12 @@ typedef enum {
 } roar_hook_action;
 
 typedef struct {
-    const char *name; /* "post-commit", "pre-push" (static) */
+    const char *name; /* "post-commit", "pre-push", "post-rewrite" (static) */
     roar_hook_action action;
     const char *snippet; /* static: the lines to add to a hook managed in the work tree */
 } roar_hook_report;
 
-#define ROAR_HOOKS_COUNT 2
+#define ROAR_HOOKS_COUNT 3
 
 typedef struct {
     roar_buf dir;     /* the hooks dir, absolute */
@@ -45,7 +46,7 @@ void roar_hooks_result_dispose(roar_hooks_result *r);
  * work tree (and not inside a git dir), i.e. it is versioned with the project. */
 int roar_hooks_dir(roar_buf *out, bool *in_worktree, roar_repo *repo);
 
-/* Installs post-commit and pre-push into roar_hooks_dir (created when missing), each per
+/* Installs post-commit, pre-push and post-rewrite into roar_hooks_dir (created when missing), each per
  * roar_hook_action; idempotent. A hooks dir inside the work tree gets nothing: each
  * report then carries the snippet to add by hand. Scripts are written atomically
  * (temp file + rename), mode 0755. */

@@ -32,6 +32,12 @@ int roar_notes_add_rewrite_ref(bool *added, roar_repo *repo, const char *ref);
  * notes yet); ROAR_EINVALID when it does not point at a commit. */
 int roar_notes_tip(git_oid *out, roar_repo *repo, const char *ref);
 
+/* Replaces out's contents with the names of the remotes whose tracking notes ref
+ * (refs/notes/remotes/<remote>/roar) holds notes that `ref` lacks (it is not an
+ * ancestor of the local tip, or there is no local tip), space-separated; empty when
+ * none. Reads local refs only. */
+int roar_notes_remotes_ahead(roar_buf *out, roar_repo *repo, const char *ref);
+
 /* ---- reading ------------------------------------------------------------------ */
 
 /* A record of a note that could not be read, with the annotated object. */

@@ -306,7 +306,7 @@ test_expect_success 'without privileges: fatal naming the fix, nothing written' 
     ! test -d .git/roar/pending
 '
 
-test_expect_success 'without privileges, -t auto: one notice line, then the preload tracer; -q: none' '
+test_expect_success 'without privileges, -t auto: the preload tracer, silently; -q: nothing at all' '
     if ! command -v setpriv >/dev/null; then
         echo "# SKIP: no setpriv" >&2
         exit 0
@@ -314,8 +314,7 @@ test_expect_success 'without privileges, -t auto: one notice line, then the prel
     nobody_repo na &&
     as_nobody sh -c "echo a >a" &&
     as_nobody "$ROAR_BUILD_DIR/git-roar" run -t auto cat a >out 2>err &&
-    test_grep -x "roar: eBPF unavailable (.*); using the preload tracer" err &&
-    test "$(grep -c "eBPF unavailable" err)" = 1 &&
+    test_grep -v "eBPF unavailable" err &&
     test_grep "^roar: job " err &&
     grep -x "tracer preload" .git/roar/pending/* &&
     as_nobody "$ROAR_BUILD_DIR/git-roar" run -q cat a >out 2>err &&

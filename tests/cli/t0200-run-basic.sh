@@ -6,7 +6,17 @@
 
 if ! test -f "$PRELOAD_LIB"; then
     test_skip 'git roar run' "libroar-preload.so not built"
-    test_done
+    test_expect_success 'user: the author identity a commit would record, else the login name' '
+    GIT_AUTHOR_NAME="Other Person" GIT_AUTHOR_EMAIL=other@example.com \
+        roar_run -t preload true &&
+    test "$(record_field user)" = "Other Person <other@example.com>" &&
+    git config --global --unset user.name &&
+    git config --global --unset user.email &&
+    EMAIL= roar_run -t preload true &&
+    test "$(record_field user)" = "$(id -un)"
+'
+
+test_done
 fi
 
 test_expect_success 'a plain run: one pending record, every field, a valid job id' '
@@ -20,7 +30,7 @@ test_expect_success 'a plain run: one pending record, every field, a valid job i
     test "$(record_field dirty)" = 0 &&
     test "$(record_field tracer)" = preload &&
     test "$(record_field host)" = "$(hostname)" &&
-    test "$(record_field user)" = "$(id -un)" &&
+    test "$(record_field user)" = "A U Thor <author@example.com>" &&
     test "$(record_field exit)" = 0 &&
     record_field start | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$" &&
     record_field end | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$" &&
@@ -368,6 +378,16 @@ os.execvp(sys.argv[1], sys.argv[1:])" git roar run -q -t preload sh -c "cat in >
 	$(edge out out)
 	EOF
     expect_no_incomplete
+'
+
+test_expect_success 'user: the author identity a commit would record, else the login name' '
+    GIT_AUTHOR_NAME="Other Person" GIT_AUTHOR_EMAIL=other@example.com \
+        roar_run -t preload true &&
+    test "$(record_field user)" = "Other Person <other@example.com>" &&
+    git config --global --unset user.name &&
+    git config --global --unset user.email &&
+    EMAIL= roar_run -t preload true &&
+    test "$(record_field user)" = "$(id -un)"
 '
 
 test_done

@@ -122,7 +122,8 @@ test_expect_success 'scope: jobs attached to commits HEAD cannot reach are not l
     git checkout -q -b side &&
     git commit -q --allow-empty -m side &&
     SIDE=$(job_body "python3 side.py" 2026-01-02T00:00:00.000Z 2026-01-02T00:00:01.000Z "exit 0" \
-        "out $MODEL 8 models/model.bin" | "$PUT" --attach "$(git rev-parse HEAD)") &&
+        "out $(echo side | git hash-object --stdin) 5 side.out" |
+        "$PUT" --attach "$(git rev-parse HEAD)") &&
     git roar log >out &&
     test_grep "^$(short $SIDE) .* python3 side.py" out &&
     git checkout -q main &&

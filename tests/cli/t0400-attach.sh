@@ -79,12 +79,23 @@ test_expect_success 'a job recorded before the first commit attaches to it' '
     test_grep -v "^base " note
 '
 
-test_expect_success 'a job based on the commit itself stays pending' '
+test_expect_success 'attach takes a job based on the commit itself (ignored outputs)' '
     git commit -q --allow-empty -m base &&
     j=$(pending_job on-head) &&
     git roar attach 2>err &&
-    test_grep "no pending jobs" err &&
-    test $(pending_count) -eq 1
+    test_grep "attached 1 job to" err &&
+    test $(pending_count) -eq 0 &&
+    test "$(note_jobs HEAD)" = "$j"
+'
+
+test_expect_success 'the post-commit hook never takes a job based on an unrelated commit' '
+    git roar init -q &&
+    git commit -q --allow-empty -m base &&
+    git checkout -q -b side && git commit -q --allow-empty -m side &&
+    j=$(pending_job on-side) &&
+    git checkout -q main && git commit -q --allow-empty -m next &&
+    test $(pending_count) -eq 1 &&
+    test -z "$(note_jobs HEAD)"
 '
 
 test_expect_success 'attach REV attaches to that commit' '

@@ -54,13 +54,22 @@ test_expect_success 'run --commit -m MSG: the message, and the user'"'"'s commit
     test_grep "^$(run_id)" <(note_jobs HEAD)
 '
 
-test_expect_success 'run --commit with only ignored outputs commits nothing; the job stays pending' '
+test_expect_success 'run --commit with only ignored outputs commits nothing and attaches the job to HEAD' '
     printf "*.log\n" >.gitignore && git add .gitignore && git commit -q -m base &&
     head=$(git rev-parse HEAD) &&
-    test_expect_code 1 git roar run -t preload --commit -- sh -c "echo x >out.log" 2>err &&
-    test_grep "error: nothing to commit: job $(run_id) changed no file" err &&
+    git roar run -t preload --commit -- sh -c "echo x >out.log" 2>err &&
+    test_grep "nothing to commit (every output is ignored or unchanged); attached job $(run_id) to HEAD ${head:0:7}" err &&
     test "$(git rev-parse HEAD)" = "$head" &&
-    test $(pending_count) -eq 1
+    test $(pending_count) -eq 0 &&
+    test "$(git notes --ref=roar show HEAD | sed -n "s/^job //p" | cut -c1-7)" = "$(run_id)"
+'
+
+test_expect_success 'run --commit keeps the command exit status when nothing is committable' '
+    printf "*.log\n" >.gitignore && git add .gitignore && git commit -q -m base &&
+    echo same >kept.txt && git add kept.txt && git commit -q -m kept &&
+    git roar run -t preload --commit -- sh -c "echo same >kept.txt" 2>err &&
+    test_grep "nothing to commit" err &&
+    test $(pending_count) -eq 0
 '
 
 test_expect_success 'run --commit of a failing command commits nothing and exits as it did' '

@@ -173,7 +173,7 @@ test_expect_success 'PATH arguments narrow the list, the summary and the jobs to
     rm side && echo changed >raw &&
     git roar status side >out &&
     test_grep "^missing   side$" out &&
-    test_grep ! "clean" out &&
+    test_grep -v "clean" out &&
     test_grep "^1 output: 1 missing$" out &&
     test_grep "^jobs to rerun, in order (1):" out &&
     git roar status --exit-code . >/dev/null; test $? = 1 &&
