@@ -245,21 +245,8 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
     bool dirty = false;
 
     /* SPEC §8: the command as asked, with secrets replaced. */
-    if (!(argv = calloc(meta->argc + 1, sizeof(*argv))))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    for (i = 0; i < meta->argc; i++) {
-        roar_buf_clear(&b);
-        if (i > 0 && roar_redact_takes_value(meta->argv[i - 1]))
-            error = roar_buf_puts(&b, ROAR_REDACTED); /* `--password VALUE` */
-        else
-            error = roar_redact_arg(&b, meta->argv[i]);
-        if (error < 0)
-            goto cleanup;
-        if (!(argv[i] = strdup(b.ptr))) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-    }
+    if ((error = roar_redact_argv(&argv, NULL, meta->argv, meta->argc)) < 0)
+        goto cleanup;
     if ((error = roar_job_set_argv(job, (const char *const *)argv, meta->argc)) < 0)
         goto cleanup;
     if (!(job->cwd = strdup(meta->cwd)) || !(job->tracer = strdup(meta->tracer)) ||
@@ -295,7 +282,7 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
         if (dup)
             continue;
         roar_buf_clear(&b);
-        if ((error = roar_redact_arg(&b, value)) < 0 ||
+        if ((error = roar_redact_text(&b, NULL, value)) < 0 ||
             (error = roar_job_add_env(job, name, b.ptr)) < 0)
             goto cleanup;
     }
@@ -324,9 +311,7 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
     job->dirty = dirty ? 1 : 0;
 
 cleanup:
-    for (i = 0; argv && i < meta->argc; i++)
-        free(argv[i]);
-    free(argv);
+    roar_redact_argv_free(argv, meta->argc);
     roar_buf_dispose(&b);
     return error;
 }
