@@ -235,7 +235,7 @@ static int add_files(roar_job *job, roar_role role, const roar_collector_file *v
     return 0;
 }
 
-int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta,
+int roar_run_job_build(roar_job *job, size_t *redacted, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res)
 {
     roar_buf b = ROAR_BUF_INIT;
@@ -245,7 +245,8 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
     bool dirty = false;
 
     /* SPEC §8: the command as asked, with secrets replaced. */
-    if ((error = roar_redact_argv(&argv, NULL, meta->argv, meta->argc)) < 0)
+    *redacted = 0;
+    if ((error = roar_redact_argv(&argv, redacted, meta->argv, meta->argc)) < 0)
         goto cleanup;
     if ((error = roar_job_set_argv(job, (const char *const *)argv, meta->argc)) < 0)
         goto cleanup;
@@ -270,20 +271,26 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
         job->end_code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
     }
 
-    /* roar.env: named variables only, never one whose name looks secret. */
+    /* roar.env: named variables only; a secret-looking name keeps its name, not its
+     * value, so that the record still says the variable was set. */
     for (i = 0; meta->cfg && i < meta->cfg->nenv; i++) {
         const char *name = meta->cfg->env[i], *value = getenv(name);
         size_t j;
         bool dup = false;
-        if (!value || roar_redact_env_name(name))
+        if (!value)
             continue;
         for (j = 0; j < i && !dup; j++)
             dup = !strcmp(meta->cfg->env[j], name);
         if (dup)
             continue;
         roar_buf_clear(&b);
-        if ((error = roar_redact_text(&b, NULL, value)) < 0 ||
-            (error = roar_job_add_env(job, name, b.ptr)) < 0)
+        if (roar_redact_env_name(name)) {
+            error = roar_buf_puts(&b, ROAR_REDACTED);
+            (*redacted)++;
+        } else {
+            error = roar_redact_text(&b, redacted, value);
+        }
+        if (error < 0 || (error = roar_job_add_env(job, name, b.ptr)) < 0)
             goto cleanup;
     }
 
