@@ -7,6 +7,7 @@
 #include "gitstore/attach.h"
 #include "gitstore/reindex.h"
 #include "util/err.h"
+#include "util/redact.h"
 
 /* A record of the note being rewritten that does not parse: kept, and said once. */
 static int warn_note_problem(const roar_notes_problem *p, void *payload)
@@ -90,17 +91,31 @@ int roar_cmd_attach(roar_cli_ctx *ctx)
 int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status)
 {
     roar_commit_result res;
+    roar_buf msg = ROAR_BUF_INIT;
+    const char *message = roar_cli_opt_string(ctx, "message", NULL);
+    size_t redacted = 0;
 
     /* A failed command's outputs are not something to commit; its job is kept. */
     if (job->end_kind != ROAR_END_EXIT || job->end_code != 0) {
         roar_cli_warning("not committing: the command failed; job %.7s stays pending", job->id);
         return status;
     }
-    if (roar_attach_commit_job(&res, ctx->repo, job, roar_cli_opt_string(ctx, "message", NULL),
-                               warn_note_problem, NULL) < 0) {
+    /* The commit is pushed with the notes: its message is redacted as the command is
+     * (SPEC §8); the default message is made of the command already redacted. */
+    if (message) {
+        if (roar_redact_text(&msg, &redacted, message) < 0)
+            roar_cli_die_error();
+        message = msg.ptr;
+        if (redacted)
+            roar_cli_info(ctx, "roar: redacted %zu secret value%s from the commit message",
+                          redacted, redacted == 1 ? "" : "s");
+    }
+    if (roar_attach_commit_job(&res, ctx->repo, job, message, warn_note_problem, NULL) < 0) {
         roar_cli_error("%s", roar_error_last());
+        roar_buf_dispose(&msg);
         return status ? status : ROAR_EXIT_NEGATIVE;
     }
+    roar_buf_dispose(&msg);
     if (res.paths)
         roar_cli_info(ctx, "roar: committed %zu path%s as %.7s and attached job %.7s to it",
                       res.paths, res.paths == 1 ? "" : "s", res.commit, job->id);

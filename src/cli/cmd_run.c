@@ -309,6 +309,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     roar_buf record = ROAR_BUF_INIT, key = ROAR_BUF_INIT, pending = ROAR_BUF_INIT;
     const char *gitdirs[2];
     char head[ROAR_OID_HEXSZ + 1], host[HOST_NAME_MAX + 1], *user = NULL;
+    size_t redacted = 0;
     bool has_head;
     int status, sig = 0;
 
@@ -388,7 +389,8 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     meta.host = host[0] ? host : NULL;
     meta.user = user;
     meta.cfg = &cfg;
-    if (roar_run_job_build(job, repo, &meta, &res) < 0 || roar_record_serialize(&record, job) < 0)
+    if (roar_run_job_build(job, &redacted, repo, &meta, &res) < 0 ||
+        roar_record_serialize(&record, job) < 0)
         roar_cli_die("cannot record the job: %s", roar_error_last());
 
     /* The pending record is the durable copy: written and synced before the cache. */
@@ -414,6 +416,10 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
                 job->id, res.input_count, res.output_count,
                 job->end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job->end_code,
                 (long long)(ms / 1000), (long long)(ms % 1000 / 10));
+        /* SPEC §8: what ran had the values; the record has *** in their place. */
+        if (redacted)
+            fprintf(stderr, "roar: redacted %zu secret value%s from the record\n", redacted,
+                    redacted == 1 ? "" : "s");
     }
     warn_gaps(job);
 

@@ -54,9 +54,9 @@ typedef struct {
 } roar_run_meta;
 
 /* Fills `job` (initialised by the caller) from the collector's result: argv and env
- * redacted (SPEC §8), dirty from the inputs inside the work tree, exit or signal,
- * in/out/del and incomplete lines. */
-int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta,
+ * redacted (SPEC §8; *redacted gets how many values were), dirty from the inputs inside
+ * the work tree, exit or signal, in/out/del and incomplete lines. */
+int roar_run_job_build(roar_job *job, size_t *redacted, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res);
 
 /* What roar_run_traced can do before libgit2 is ready, for `git roar run`: main calls it

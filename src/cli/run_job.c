@@ -235,7 +235,7 @@ static int add_files(roar_job *job, roar_role role, const roar_collector_file *v
     return 0;
 }
 
-int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta,
+int roar_run_job_build(roar_job *job, size_t *redacted, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res)
 {
     roar_buf b = ROAR_BUF_INIT;
@@ -245,21 +245,9 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
     bool dirty = false;
 
     /* SPEC §8: the command as asked, with secrets replaced. */
-    if (!(argv = calloc(meta->argc + 1, sizeof(*argv))))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    for (i = 0; i < meta->argc; i++) {
-        roar_buf_clear(&b);
-        if (i > 0 && roar_redact_takes_value(meta->argv[i - 1]))
-            error = roar_buf_puts(&b, ROAR_REDACTED); /* `--password VALUE` */
-        else
-            error = roar_redact_arg(&b, meta->argv[i]);
-        if (error < 0)
-            goto cleanup;
-        if (!(argv[i] = strdup(b.ptr))) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-    }
+    *redacted = 0;
+    if ((error = roar_redact_argv(&argv, redacted, meta->argv, meta->argc)) < 0)
+        goto cleanup;
     if ((error = roar_job_set_argv(job, (const char *const *)argv, meta->argc)) < 0)
         goto cleanup;
     if (!(job->cwd = strdup(meta->cwd)) || !(job->tracer = strdup(meta->tracer)) ||
@@ -283,20 +271,26 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
         job->end_code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
     }
 
-    /* roar.env: named variables only, never one whose name looks secret. */
+    /* roar.env: named variables only; a secret-looking name keeps its name, not its
+     * value, so that the record still says the variable was set. */
     for (i = 0; meta->cfg && i < meta->cfg->nenv; i++) {
         const char *name = meta->cfg->env[i], *value = getenv(name);
         size_t j;
         bool dup = false;
-        if (!value || roar_redact_env_name(name))
+        if (!value)
             continue;
         for (j = 0; j < i && !dup; j++)
             dup = !strcmp(meta->cfg->env[j], name);
         if (dup)
             continue;
         roar_buf_clear(&b);
-        if ((error = roar_redact_arg(&b, value)) < 0 ||
-            (error = roar_job_add_env(job, name, b.ptr)) < 0)
+        if (roar_redact_env_name(name)) {
+            error = roar_buf_puts(&b, ROAR_REDACTED);
+            (*redacted)++;
+        } else {
+            error = roar_redact_text(&b, redacted, value);
+        }
+        if (error < 0 || (error = roar_job_add_env(job, name, b.ptr)) < 0)
             goto cleanup;
     }
 
@@ -324,9 +318,7 @@ int roar_run_job_build(roar_job *job, roar_repo *repo, const roar_run_meta *meta
     job->dirty = dirty ? 1 : 0;
 
 cleanup:
-    for (i = 0; argv && i < meta->argc; i++)
-        free(argv[i]);
-    free(argv);
+    roar_redact_argv_free(argv, meta->argc);
     roar_buf_dispose(&b);
     return error;
 }

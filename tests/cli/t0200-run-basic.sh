@@ -266,7 +266,7 @@ test_expect_success 'a secret given as the argument after its option is redacted
     test_grep -v k3y "$TEST_DIR/rec"
 '
 
-test_expect_success 'roar.env: named variables only, never secret-looking names' '
+test_expect_success 'roar.env: named variables only, secret-looking names without their value' '
     roar_setup &&
     git config roar.env PYTHONHASHSEED &&
     git config --add roar.env GITHUB_TOKEN &&
@@ -277,6 +277,7 @@ test_expect_success 'roar.env: named variables only, never secret-looking names'
     grep "^env " "$TEST_DIR/rec" >actual &&
     cat >expect <<-\EOF &&
 	env PYTHONHASHSEED=0
+	env GITHUB_TOKEN='"'"'***'"'"'
 	env DATA_URL='"'"'https://u:***@h/d'"'"'
 	EOF
     test_cmp expect actual &&
