@@ -69,6 +69,7 @@ static const roar_option status_options[] = {
 static const roar_option reproduce_options[] = {
     ROAR_OPT_BOOL_('n', "dry-run", "print the plan only"),
     ROAR_OPT_BOOL_(0, "yes", "run the plan without asking"),
+    ROAR_OPT_BOOL_(0, "force", "rerun even what is current, to check that it reproduces"),
     ROAR_OPT_END_,
 };
 
@@ -116,8 +117,9 @@ const roar_cli_command roar_cli_commands[] = {
     {"status", "[--all] [--json] [--exit-code] [PATH...]",
      "Show the recorded outputs that need attention, and what to rerun", roar_cmd_status,
      WORKTREE | PAGER, 0, -1, status_options},
-    {"reproduce", "[-n] [--yes] OBJ", "Rerun the jobs needed to rebuild OBJ", roar_cmd_reproduce,
-     WORKTREE, 1, 1, reproduce_options},
+    {"reproduce", "[-n] [--yes] [--force] [OBJ...|REV]",
+     "Rerun the jobs needed to rebuild OBJ (or whatever is not ok)", roar_cmd_reproduce, WORKTREE,
+     0, -1, reproduce_options},
     {"review", "[--format text|markdown] RANGE",
      "Explain the data changes of a commit range, for reviewers", roar_cmd_review, REPO | PAGER, 1, 1,
      review_options},

@@ -83,6 +83,7 @@ static int try_path(roar_objref *out, roar_query *q, roar_repo *repo, const char
     if (stat(abs.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
         /* The caller says whether a directory makes sense for it. */
         out->has_blob = false;
+        out->is_dir = true;
     } else if ((error = roar_hash_file(out->blob, &key, roar_query_cache(q), abs.ptr, NULL)) ==
                ROAR_ENOTFOUND) {
         roar_error_clear();

@@ -35,6 +35,9 @@ typedef struct {
     char *abs;
     /* PATH: whether the file exists (after `--` it may not); true for the others. */
     bool exists;
+    /* PATH: it names a directory (SPEC §3: every recorded output beneath it); then
+     * has_blob is false. */
+    bool is_dir;
     /* PATH (when it exists), REVPATH, BLOB: the blob id of the content, i.e. of the
      * work-tree bytes for PATH (SPEC §4.6), of the committed (clean) bytes for REVPATH. */
     bool has_blob;

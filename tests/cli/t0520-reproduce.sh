@@ -66,7 +66,8 @@ test_expect_success 'a changed input: the whole cascade reruns in order, the oth
     grep "^job " out >jobs &&
     sed -n 1p jobs | grep "^job ${CLEAN:0:7} " && sed -n 2p jobs | grep "^job ${MODEL:0:7} " &&
     test "$(wc -l <jobs)" = 2 &&
-    grep "^  differs     clean$" out && grep "^  differs     model$" out &&
+    grep "^  differs     clean  (input raw differs from the original run)$" out &&
+    grep "^  differs     model  (input clean differs from the original run)$" out &&
     test "$(cat clean)" = CHANGED &&
     git roar status --exit-code
 '
@@ -76,7 +77,7 @@ test_expect_success 'a nondeterministic step differs' '
     step "date +%s%N >stamp" && J=$(last_job) &&
     rm stamp &&
     git roar reproduce --yes stamp >out 2>err &&
-    grep "^  differs     stamp$" out
+    grep "^  differs     stamp  (same inputs: not deterministic)$" out
 '
 
 test_expect_success 'the recorded cwd, and argv parsed from the record, never a shell' '
@@ -107,6 +108,65 @@ test_expect_success 'a job id as OBJ' '
     rm side &&
     git roar reproduce --yes "${SIDE:0:8}" >out 2>err &&
     grep "^  reproduced  side$" out
+'
+
+test_expect_success 'no OBJ: every output in scope that is not ok, as dvc repro' '
+    two_branches &&
+    echo changed >raw && rm side &&
+    git roar reproduce -n >out 2>err &&
+    test_grep "^plan: 3 jobs to rerun, in order:" out &&
+    git roar reproduce --yes >out 2>err &&
+    test "$(grep -c "^job " out)" = 3 &&
+    git roar status --exit-code &&
+    git roar reproduce -n >out &&
+    test_grep "^everything is up to date: nothing to reproduce$" out
+'
+
+test_expect_success '--force reruns what is current, to check that it reproduces' '
+    two_branches &&
+    git roar reproduce -n model >out &&
+    test_grep "is up to date: nothing to reproduce" out &&
+    git roar reproduce --yes --force model >out 2>err &&
+    test "$(grep -c "^job " out)" = 1 &&
+    grep "^job ${MODEL:0:7} " out &&
+    grep "^  reproduced  model$" out
+'
+
+test_expect_success 'a REV reruns the jobs attached to that commit, as datalad rerun' '
+    two_branches &&
+    git add -A && git commit -q -m pipeline && git roar attach -q &&
+    git roar reproduce -n HEAD >out &&
+    test_grep "^plan: 3 jobs to rerun, in order:" out &&
+    sed -n 2p out | grep "  ${CLEAN:0:7}  in " &&
+    git roar reproduce --yes HEAD >out 2>err &&
+    test "$(grep -c "^  reproduced  " out)" = 3
+'
+
+test_expect_success 'a directory: every recorded output beneath it' '
+    roar_setup &&
+    mkdir -p models other && echo r >raw &&
+    step "cat raw >models/a" && A=$(last_job) &&
+    step "cat raw raw >models/b" && B=$(last_job) &&
+    step "cat raw raw raw >other/c" &&
+    rm models/a models/b other/c &&
+    git roar reproduce -n models >out &&
+    test_grep "^plan: 2 jobs to rerun, in order:" out &&
+    test_grep "  ${A:0:7}  in " out && test_grep "  ${B:0:7}  in " out &&
+    git roar reproduce -n models/ >out2 && test_cmp out out2
+'
+
+test_expect_success 'a recorded cwd outside the work tree is refused before anything runs' '
+    roar_setup &&
+    for cwd in ../.. /tmp "sub/../../x"; do
+        printf "command %s\ncwd %s\ndirty 0\ntracer preload\nstart %s\nend %s\nexit 0\n%s\n" \
+            "touch PWNED" "$cwd" 2026-01-01T00:00:00.000Z 2026-01-01T00:00:01.000Z \
+            "out $(echo x | git hash-object --stdin) 2 pwn-$RANDOM" |
+            "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending >id &&
+        test_expect_code 128 git roar reproduce --yes "$(cat id)" >out 2>err &&
+        test_grep "refusing to run it" err &&
+        test_grep -v "^job " out || return 1
+    done &&
+    ! test -e ../PWNED && ! test -e ../../PWNED && ! test -e /tmp/PWNED
 '
 
 test_done
