@@ -319,8 +319,7 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
 
     if (!cache)
         roar_cli_die("no jobs recorded yet");
-    if (roar_status_compute(&st, cache, roar_repo_worktree(ctx->repo), roar_query_status_scope, q) <
-        0)
+    if (roar_status_compute(&st, cache, roar_repo_worktree(ctx->repo), roar_query_scope(q)) < 0)
         roar_cli_die_error();
     if (ctx->argc == 0)
         add_outputs_under(&t, &st, NULL, force); /* as `dvc repro`: whatever is not ok */

@@ -486,6 +486,76 @@ cleanup:
     roar_buf_dispose(&out);
 }
 
+/* ---- a directory: every recorded output beneath it ------------------------------ */
+
+/* One line (or JSON object) per output in scope under the directory: its path, what its
+ * producer wrote, that producer, and whether the file still holds it (`ok`,
+ * `modified`, `missing`; the content only: status judges the inputs too). */
+static void show_dir(roar_query *q, roar_repo *repo, const roar_objref *ref, bool json)
+{
+    roar_scope_output_list outs = ROAR_SCOPE_OUTPUT_LIST_INIT;
+    roar_scope *scope = roar_query_scope(q);
+    roar_buf out = ROAR_BUF_INIT, abs = ROAR_BUF_INIT;
+    roar_query_job j;
+    size_t i;
+
+    roar_query_job_init(&j);
+    if (scope && roar_scope_outputs(&outs, scope, ref->path) < 0)
+        roar_cli_die_error();
+    if (json) {
+        CHECK(roar_buf_printf(&out, "{\"version\":%d,\"kind\":\"directory\",",
+                              ROAR_QUERY_JSON_VERSION));
+        CHECK(roar_query_json_path(&out, "path", ref->path));
+        CHECK(roar_buf_puts(&out, ",\"outputs\":["));
+    } else {
+        CHECK(roar_buf_puts(&out, "directory "));
+        CHECK(roar_query_put_path(&out, ref->path));
+        CHECK(roar_buf_printf(&out, " (%zu recorded output%s)\n", outs.count,
+                              outs.count == 1 ? "" : "s"));
+    }
+    for (i = 0; i < outs.count; i++) {
+        const roar_scope_output *o = &outs.items[i];
+        char now[ROAR_OID_HEXSZ + 1];
+        const char *state;
+
+        roar_buf_clear(&abs);
+        CHECK(o->path[0] == '/'
+                  ? roar_buf_puts(&abs, o->path)
+                  : roar_buf_printf(&abs, "%s/%s", roar_repo_worktree(repo), o->path));
+        if (roar_hash_file(now, NULL, roar_query_cache(q), abs.ptr, NULL) < 0) {
+            roar_error_clear();
+            state = "missing";
+        } else {
+            state = o->id_known && !strcmp(now, o->id) ? "ok" : "modified";
+        }
+        roar_query_job_load(&j, q, o->job_id);
+        if (json) {
+            CHECK(roar_buf_puts(&out, i ? ",{" : "{"));
+            CHECK(roar_query_json_path(&out, "path", o->path));
+            CHECK(o->id_known ? roar_buf_printf(&out, ",\"id\":\"%s\"", o->id)
+                              : roar_buf_puts(&out, ",\"id\":null"));
+            CHECK(roar_buf_printf(&out, ",\"content\":\"%s\",\"job\":", state));
+            CHECK(roar_query_json_job(&out, &j, false));
+            CHECK(roar_buf_putc(&out, '}'));
+        } else {
+            CHECK(roar_buf_puts(&out, "  "));
+            CHECK(roar_query_put_path(&out, o->path));
+            CHECK(roar_buf_printf(&out, "  %.*s  %s\n    produced by ", ROAR_QUERY_ABBREV,
+                                  o->id_known ? o->id : "-", state));
+            CHECK(roar_query_job_line(&out, &j));
+            CHECK(roar_buf_putc(&out, '\n'));
+        }
+        roar_query_flush(&out);
+    }
+    if (json)
+        CHECK(roar_buf_puts(&out, "]}\n"));
+    roar_query_flush(&out);
+    roar_query_job_dispose(&j);
+    roar_scope_output_list_dispose(&outs);
+    roar_buf_dispose(&out);
+    roar_buf_dispose(&abs);
+}
+
 /* ---- dispatch ----------------------------------------------------------------- */
 
 int roar_cmd_show(roar_cli_ctx *ctx)
@@ -515,9 +585,10 @@ int roar_cmd_show(roar_cli_ctx *ctx)
 
     switch (ref.kind) {
     case ROAR_OBJREF_PATH:
-        if (ref.exists && !ref.has_blob)
-            roar_cli_die("'%s' is a directory; show takes a file, a blob, a job or a commit", arg);
-        show_file(q, ctx->repo, &ref, json);
+        if (ref.is_dir)
+            show_dir(q, ctx->repo, &ref, json);
+        else
+            show_file(q, ctx->repo, &ref, json);
         break;
     case ROAR_OBJREF_REVPATH:
     case ROAR_OBJREF_BLOB:

@@ -200,7 +200,7 @@ int roar_cmd_status(roar_cli_ctx *ctx)
     }
     if (roar_query_cache(q) &&
         roar_status_compute(&st, roar_query_cache(q), roar_repo_worktree(ctx->repo),
-                            roar_query_status_scope, q) < 0)
+                            roar_query_scope(q)) < 0)
         roar_cli_die_error();
     select_outputs(&view, &st, paths, npaths);
     if (json)

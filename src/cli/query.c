@@ -224,15 +224,6 @@ bool roar_query_job_in_scope(const roar_query_job *j)
     return j->scope != ROAR_SCOPE_OUT;
 }
 
-bool roar_query_status_scope(const char *job_id, void *payload)
-{
-    roar_query *q = payload;
-    bool in = false;
-    if (roar_query_scope(q) && roar_scope_has(&in, q->scope, job_id) < 0)
-        roar_cli_die_error();
-    return in;
-}
-
 void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char *arg)
 {
     roar_buf full = ROAR_BUF_INIT;

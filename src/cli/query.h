@@ -55,9 +55,6 @@ roar_scope *roar_query_scope(roar_query *q);
 /* Whether a loaded job is in that scope. */
 bool roar_query_job_in_scope(const roar_query_job *j);
 
-/* The same scope as a roar_status_scope_cb (graph/status.h) with the roar_query as
- * payload, for status and reproduce (dies on a cache error). False without a cache. */
-bool roar_query_status_scope(const char *job_id, void *payload);
 
 /* Maps a path argument (relative to the current directory, or absolute) to the form
  * records use (SPEC §4.2), in `out`; `abs` (may be NULL) receives the absolute path

@@ -199,3 +199,97 @@ int roar_scope_has(bool *out, roar_scope *s, const char *job_id)
     *out = !error && reason != ROAR_SCOPE_OUT;
     return error;
 }
+
+/* ---- producers ------------------------------------------------------------------ */
+
+void roar_scope_output_list_dispose(roar_scope_output_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].path);
+    free(list->items);
+    *list = (roar_scope_output_list)ROAR_SCOPE_OUTPUT_LIST_INIT;
+}
+
+static bool under_prefix(const char *path, const char *prefix)
+{
+    size_t n;
+    if (!prefix || !strcmp(prefix, "."))
+        return true;
+    n = strlen(prefix);
+    while (n > 1 && prefix[n - 1] == '/')
+        n--;
+    return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Whether an in-scope job that ended after the producer deleted `path`. `*d` walks
+ * dels, sorted by path as the output edges are, so the whole pass is one merge. */
+static int retired(bool *out, roar_scope *s, const roar_cache_edge_list *dels, size_t *d,
+                   const char *path, const roar_cache_edge *producer)
+{
+    int error;
+    *out = false;
+    while (*d < dels->count && strcmp(dels->items[*d].path, path) < 0)
+        (*d)++;
+    for (size_t k = *d; k < dels->count && !strcmp(dels->items[k].path, path); k++) {
+        const roar_cache_edge *e = &dels->items[k];
+        if (e->end_ms < producer->end_ms ||
+            (e->end_ms == producer->end_ms && !strcmp(e->job_id, producer->job_id)))
+            break; /* newest first: the rest are older still */
+        if ((error = roar_scope_has(out, s, e->job_id)) < 0 || *out)
+            return error;
+    }
+    return 0;
+}
+
+int roar_scope_outputs(roar_scope_output_list *out, roar_scope *s, const char *prefix)
+{
+    roar_cache_edge_list outs = ROAR_CACHE_EDGE_LIST_INIT, dels = ROAR_CACHE_EDGE_LIST_INIT;
+    size_t i = 0, k, d = 0;
+    bool in, gone;
+    int error;
+
+    roar_scope_output_list_dispose(out);
+    if ((error = roar_cache_role_edges(&outs, s->cache, ROAR_ROLE_OUT, true)) < 0 ||
+        (error = roar_cache_role_edges(&dels, s->cache, ROAR_ROLE_DEL, true)) < 0)
+        goto cleanup;
+    /* The edges come grouped by path, newest first: the first in-scope one produced it. */
+    while (i < outs.count) {
+        const char *path = outs.items[i].path;
+        for (k = i; k < outs.count && !strcmp(outs.items[k].path, path); k++)
+            ;
+        for (; i < k && under_prefix(path, prefix); i++) {
+            const roar_cache_edge *e = &outs.items[i];
+            roar_scope_output *o;
+            if ((error = roar_scope_has(&in, s, e->job_id)) < 0)
+                goto cleanup;
+            if (!in)
+                continue;
+            if ((error = retired(&gone, s, &dels, &d, path, e)) < 0)
+                goto cleanup;
+            if (gone)
+                break;
+            if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0) {
+                error = oom();
+                goto cleanup;
+            }
+            o = &out->items[out->count];
+            memset(o, 0, sizeof(*o));
+            if (!(o->path = strdup(path))) {
+                error = oom();
+                goto cleanup;
+            }
+            out->count++;
+            memcpy(o->job_id, e->job_id, sizeof(o->job_id));
+            o->end_ms = e->end_ms;
+            o->id_known = e->id_known;
+            memcpy(o->id, e->id, sizeof(o->id));
+            o->size = e->size;
+            break;
+        }
+        i = k;
+    }
+cleanup:
+    roar_cache_edge_list_dispose(&outs);
+    roar_cache_edge_list_dispose(&dels);
+    return error;
+}

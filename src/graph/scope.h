@@ -58,4 +58,27 @@ int roar_scope_has(bool *out, roar_scope *s, const char *job_id);
 /* How many jobs were left out so far for an `end` in the future. */
 size_t roar_scope_distrusted(const roar_scope *s);
 
+/* A path's producer (SPEC §5.5, §6.2): among the in-scope jobs that exited 0 and wrote
+ * the path, the one with the greatest end (then start, then id). Plain data. */
+typedef struct {
+    char *path; /* owned by the list */
+    char job_id[ROAR_OID_HEXSZ + 1];
+    int64_t end_ms;
+    bool id_known;
+    char id[ROAR_OID_HEXSZ + 1]; /* what it wrote, when id_known */
+    uint64_t size;
+} roar_scope_output;
+
+typedef struct {
+    roar_scope_output *items; /* sorted by path (memcmp) */
+    size_t count, alloc;
+} roar_scope_output_list;
+#define ROAR_SCOPE_OUTPUT_LIST_INIT {NULL, 0, 0}
+void roar_scope_output_list_dispose(roar_scope_output_list *list);
+
+/* Every recorded output in scope with its producer, sorted by path; a path that a later
+ * in-scope, successful job deleted is retired (not listed). With `prefix` (not NULL,
+ * not "."), only that path and the paths beneath it. Replaces the list's contents. */
+int roar_scope_outputs(roar_scope_output_list *out, roar_scope *s, const char *prefix);
+
 #endif

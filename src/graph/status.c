@@ -35,11 +35,11 @@ typedef struct {
 struct roar_status_graph {
     roar_cache *cache;
     char *worktree;
-    roar_status_scope_cb in_scope;
+    bool (*in_scope)(const char *job_id, void *payload);
     void *payload;
-    roar_cache_edge_list outs; /* successful out edges by path, newest first */
-    roar_cache_edge_list dels; /* successful del edges, in the same order */
-    roar_keymap producer;      /* path -> index in outs + 1 of its producer's edge */
+    roar_scope *scope;
+    roar_scope_output_list outs; /* every output in scope and its producer (scope.h) */
+    roar_keymap producer;        /* path -> index in outs + 1 */
     roar_keymap jobs;          /* id -> sjob * */
     roar_keymap current;       /* path -> current_info * */
     roar_cache_edge_list tmp;
@@ -88,8 +88,7 @@ static void graph_free(roar_status_graph *g)
     roar_keymap_dispose(&g->jobs);
     roar_keymap_dispose(&g->current);
     roar_keymap_dispose(&g->producer);
-    roar_cache_edge_list_dispose(&g->outs);
-    roar_cache_edge_list_dispose(&g->dels);
+    roar_scope_output_list_dispose(&g->outs);
     roar_cache_edge_list_dispose(&g->tmp);
     roar_buf_dispose(&g->abs);
     free(g->worktree);
@@ -175,7 +174,7 @@ static int current(const current_info **out, roar_status_graph *g, const char *p
     return 0;
 }
 
-static const roar_cache_edge *producer_of(roar_status_graph *g, const char *path)
+static const roar_scope_output *producer_of(roar_status_graph *g, const char *path)
 {
     void *found = roar_keymap_gets(&g->producer, path);
     return found ? &g->outs.items[(size_t)(uintptr_t)found - 1] : NULL;
@@ -232,7 +231,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *j)
     const char *because = NULL;
     for (i = 0; i < j->edges.count && state != ROAR_STATUS_STALE; i++) {
         const roar_cache_edge *e = &j->edges.items[i];
-        const roar_cache_edge *pe;
+        const roar_scope_output *pe;
         const current_info *ci;
         sjob *r = NULL;
 
@@ -310,7 +309,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *j, bo
     j->plan = PLAN_BUSY;
     for (i = 0; i < j->edges.count; i++) {
         const roar_cache_edge *e = &j->edges.items[i];
-        const roar_cache_edge *pe;
+        const roar_scope_output *pe;
         const current_info *ci;
         sjob *r = NULL;
 
@@ -386,55 +385,29 @@ const roar_status_output *roar_status_find(const roar_status *st, const char *pa
     return NULL;
 }
 
-/* Whether an in-scope job that ended after `producer` deleted `path` (SPEC §5.5: a
- * later deletion retires the output). `*d` walks g->dels, which is sorted by path as
- * g->outs is, so the whole pass is one merge of the two lists. */
-static bool retired(roar_status_graph *g, size_t *d, const char *path,
-                    const roar_cache_edge *producer)
-{
-    while (*d < g->dels.count && strcmp(g->dels.items[*d].path, path) < 0)
-        (*d)++;
-    for (size_t k = *d; k < g->dels.count && !strcmp(g->dels.items[k].path, path); k++) {
-        const roar_cache_edge *e = &g->dels.items[k];
-        if (e->end_ms < producer->end_ms ||
-            (e->end_ms == producer->end_ms && !strcmp(e->job_id, producer->job_id)))
-            break; /* newest first: the rest are older still */
-        if (g->in_scope(e->job_id, g->payload))
-            return true;
-    }
-    return false;
-}
-
-/* Producers: for each path (the edges come grouped by path, newest first), the first
- * in-scope edge, unless a later in-scope job deleted the path. */
+/* Producers (scope.h: the newest in-scope writer of each path, deletions retiring
+ * paths), one output each. */
 static int find_producers(roar_status *st, roar_status_graph *g)
 {
-    size_t i = 0, k, d = 0;
-    while (i < g->outs.count) {
-        const char *path = g->outs.items[i].path;
-        for (k = i; k < g->outs.count && !strcmp(g->outs.items[k].path, path); k++)
-            ;
-        for (; i < k; i++) {
-            const roar_cache_edge *e = &g->outs.items[i];
-            roar_status_output *o;
-            if (!g->in_scope(e->job_id, g->payload))
-                continue;
-            if (retired(g, &d, path, e))
-                break;
-            if (roar_keymap_puts(&g->producer, path, (void *)(uintptr_t)(i + 1)) < 0 ||
-                ROAR_ALLOC_GROW(st->outputs, st->count + 1, st->alloc) < 0)
-                return oom();
-            o = &st->outputs[st->count];
-            memset(o, 0, sizeof(*o));
-            if (!(o->path = strdup(path)))
-                return oom();
-            st->count++;
-            memcpy(o->job, e->job_id, sizeof(o->job));
-            o->id_known = e->id_known;
-            memcpy(o->id, e->id, sizeof(o->id));
-            break;
-        }
-        i = k;
+    int error;
+    size_t i;
+
+    if ((error = roar_scope_outputs(&g->outs, g->scope, NULL)) < 0)
+        return error;
+    for (i = 0; i < g->outs.count; i++) {
+        const roar_scope_output *e = &g->outs.items[i];
+        roar_status_output *o;
+        if (roar_keymap_puts(&g->producer, e->path, (void *)(uintptr_t)(i + 1)) < 0 ||
+            ROAR_ALLOC_GROW(st->outputs, st->count + 1, st->alloc) < 0)
+            return oom();
+        o = &st->outputs[st->count];
+        memset(o, 0, sizeof(*o));
+        if (!(o->path = strdup(e->path)))
+            return oom();
+        st->count++;
+        memcpy(o->job, e->job_id, sizeof(o->job));
+        o->id_known = e->id_known;
+        memcpy(o->id, e->id, sizeof(o->id));
     }
     return 0;
 }
@@ -504,8 +477,20 @@ done:
     return error;
 }
 
+/* The scope as the walks ask it: a failure to decide counts as out of scope (the
+ * cache errors behind it would have failed the producers already). */
+static bool scope_has(const char *job_id, void *payload)
+{
+    bool in = false;
+    if (roar_scope_has(&in, payload, job_id) < 0) {
+        roar_error_clear();
+        return false;
+    }
+    return in;
+}
+
 int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktree,
-                        roar_status_scope_cb in_scope, void *payload)
+                        roar_scope *scope)
 {
     roar_status_graph *g;
     int error;
@@ -518,22 +503,20 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     }
     out->graph = g;
     g->cache = cache;
-    g->in_scope = in_scope;
-    g->payload = payload;
+    g->scope = scope;
+    g->in_scope = scope_has;
+    g->payload = scope;
     g->producer = (roar_keymap)ROAR_KEYMAP_INIT;
     g->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     g->current = (roar_keymap)ROAR_KEYMAP_INIT;
-    g->outs = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
-    g->dels = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    g->outs = (roar_scope_output_list)ROAR_SCOPE_OUTPUT_LIST_INIT;
     g->tmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     roar_buf_init(&g->abs);
 
     /* One transaction for the stat cache rows of the files hashed on the way. */
     if ((error = roar_cache_begin(cache)) < 0)
         goto fail;
-    if ((error = roar_cache_role_edges(&g->outs, cache, ROAR_ROLE_OUT, true)) < 0 ||
-        (error = roar_cache_role_edges(&g->dels, cache, ROAR_ROLE_DEL, true)) < 0 ||
-        (error = find_producers(out, g)) < 0)
+    if ((error = find_producers(out, g)) < 0)
         goto rollback;
     for (i = 0; i < out->count; i++)
         if ((error = judge(&out->outputs[i], g)) < 0)

@@ -8,6 +8,7 @@
 
 #include "graph/cache.h"
 #include "graph/job.h"
+#include "graph/scope.h"
 
 /* In increasing precedence: an output has the greatest state that applies. */
 typedef enum {
@@ -21,9 +22,6 @@ typedef enum {
 /* "ok", "unknown", "stale", "modified", "missing". */
 const char *roar_status_state_name(roar_status_state state);
 
-/* Whether a job is in scope (SPEC §6.2: attached to a commit reachable from HEAD, or
- * pending in this worktree). The caller decides: the graph layer knows no commits. */
-typedef bool (*roar_status_scope_cb)(const char *job_id, void *payload);
 
 /* One output path and its state. Plain data, owned by the roar_status. */
 typedef struct {
@@ -52,9 +50,11 @@ typedef struct {
         NULL, 0, 0, ROAR_CACHE_ID_LIST_INIT, NULL                                                  \
     }
 
-/* Computes the state of every output (SPEC §6.2):
- *   - producer of a path: the in-scope job with the greatest end that has it as an
- *     `out`; jobs with a non-zero exit or a signal produce nothing;
+/* Computes the state of every output (SPEC §6.2), with the jobs `scope` (borrowed)
+ * holds in scope:
+ *   - producer of a path: roar_scope_outputs (the in-scope job with the greatest end
+ *     that has it as an `out`; jobs with a non-zero exit or a signal produce nothing; a
+ *     later in-scope deletion retires the path);
  *   - missing > modified > stale > unknown > ok, where a job is stale when one of its
  *     inputs is now missing or other content than it read, or was produced by a job
  *     that is stale; unknown when an input (or, transitively, its producer's) is `-`;
@@ -69,7 +69,7 @@ typedef struct {
  * `out` must be initialised (ROAR_STATUS_INIT); its previous contents are disposed of.
  * The caller disposes of it. */
 int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktree,
-                        roar_status_scope_cb in_scope, void *payload);
+                        roar_scope *scope);
 
 void roar_status_dispose(roar_status *st);
 

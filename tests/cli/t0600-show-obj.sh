@@ -87,4 +87,21 @@ test_expect_success 'nothing matches: fatal naming what was tried' '
     test_grep "neither an existing file nor a job id" err
 '
 
+test_expect_success 'a directory: every recorded output beneath it, with its producer' '
+    roar_setup &&
+    mkdir -p models other && echo r >raw &&
+    roar_run sh -c "cat raw >models/a" && A=$(record_field job) &&
+    roar_run sh -c "cat raw raw >models/b" && B=$(record_field job) &&
+    roar_run sh -c "cat raw raw raw >other/c" &&
+    echo hand >models/b &&
+    git roar show models >out &&
+    test_grep "^directory models (2 recorded outputs)$" out &&
+    test_grep "^  models/a  [0-9a-f]\{7\}  ok$" out &&
+    test_grep "^  models/b  [0-9a-f]\{7\}  modified$" out &&
+    test_grep "^    produced by ${A:0:7} " out && test_grep "^    produced by ${B:0:7} " out &&
+    test_grep -v "other/c" out &&
+    git roar show --json models/ | /usr/bin/python3 -c "import json, sys; d = json.load(sys.stdin); \
+assert d[\"kind\"] == \"directory\" and [o[\"path\"] for o in d[\"outputs\"]] == [\"models/a\", \"models/b\"], d"
+'
+
 test_done
