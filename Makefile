@@ -1,7 +1,8 @@
 # Thin wrapper around CMake so that the everyday commands are one word each.
 #   make            configure + build into build/
+#   make deps       install the missing Debian packages (scripts/install-deps)
 #   make test       install missing packages, build, run the whole suite (ctest)
-#   make demo       build, then run the example pipeline under git roar
+#   make demo       install missing packages, build, run the example pipeline under git roar
 #   make install    install under PREFIX (default /usr/local)
 #   make asan-test  the suite again in an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (build-fuzz/, clang)
@@ -17,9 +18,15 @@ CTEST        ?= ctest
 
 all: build
 
+# Configured means generated: a configure that failed (a package missing) leaves a
+# CMakeCache.txt but no build system, and the next make must configure again, not try
+# a build that cannot start. CMake writes TargetDirectories.txt only once it has
+# generated, with any generator.
 configure:
-	@test -f $(BUILD)/CMakeCache.txt || \
-		$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	@test -f $(BUILD)/CMakeFiles/TargetDirectories.txt || \
+		$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) || { \
+		echo "make: configure failed; on Debian, 'make deps' (as root) installs the packages it needs" >&2; \
+		exit 1; }
 
 build: configure
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
@@ -27,13 +34,16 @@ build: configure
 deps:
 	scripts/install-deps
 
-# Sequential on purpose: packages first, then the build, then the tests.
+# The README's two commands each start from a fresh Debian 12 machine, in either order,
+# so both install what they need first. Sequential on purpose: packages first, then the
+# build, then the tests or the demo. Plain `make` does not touch packages.
 test:
 	$(MAKE) deps
 	$(MAKE) build
 	$(CTEST) --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 demo:
+	$(MAKE) deps
 	$(MAKE) build
 	examples/demo.sh $(BUILD)
 
