@@ -8,14 +8,15 @@ __git_roar_commands="init run attach drop log show lineage status reproduce revi
 
 __git_roar_options() {
     case "$1" in
-    init) echo "--no-hooks --remote=" ;;
+    init) echo "--no-hooks --no-fetch --remote=" ;;
+    attach) echo "--rewritten" ;;
     run) echo "--tracer= -t --commit --message= -m" ;;
     drop) echo "--from-notes" ;;
     log) echo "--max-count= -n --pending --json" ;;
     show) echo "--json" ;;
     lineage) echo "--down --depth= --format=" ;;
-    status) echo "--json --exit-code" ;;
-    reproduce) echo "--dry-run -n --yes" ;;
+    status) echo "--all --json --exit-code" ;;
+    reproduce) echo "--dry-run -n --yes --force" ;;
     review) echo "--format=" ;;
     reindex) echo "--full" ;;
     export) echo "--format=" ;;

@@ -99,6 +99,12 @@ void roar_query_free(roar_query *q)
 {
     if (!q)
         return;
+    if (q->scope && roar_scope_distrusted(q->scope) && !q->ctx->quiet)
+        roar_cli_warning("%zu job%s left out: %s times cannot be true (end before start, or "
+                         "more than a day ahead); see 'git roar fsck'",
+                         roar_scope_distrusted(q->scope),
+                         roar_scope_distrusted(q->scope) == 1 ? "" : "s",
+                         roar_scope_distrusted(q->scope) == 1 ? "its" : "their");
     roar_cache_free(q->cache);
     roar_scope_free(q->scope);
     roar_history_free(q->history);

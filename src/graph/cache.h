@@ -151,6 +151,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
 /* One edge of a stored job, with what queries need of the job itself. */
 typedef struct {
     char job_id[ROAR_OID_HEXSZ + 1];
+    int64_t start_ms;
     int64_t end_ms;
     roar_end_kind end_kind;
     int end_code;

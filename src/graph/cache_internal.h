@@ -62,7 +62,8 @@ int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id);
 
 /* The columns roar_cache__collect_edges reads, and the join they come from: an edge
  * with its job's id and end. Shared by cache_query.c and cache_lineage.c. */
-#define EDGE_COLUMNS "j.id, j.end_ms, j.end_kind, j.end_code, e.role, e.path, e.blob, e.size "
+#define EDGE_COLUMNS                                                                               \
+    "j.id, j.end_ms, j.end_kind, j.end_code, e.role, e.path, e.blob, e.size, j.start_ms "
 #define EDGE_FROM "FROM edges e JOIN jobs j ON j.pk = e.job "
 /* Runs a bound statement selecting EDGE_COLUMNS and replaces the list's contents with
  * its rows. */

@@ -324,6 +324,7 @@ static int read_edge(roar_cache_edge *out, roar_cache *cache, sqlite3_stmt *stmt
         out->id_known = true;
     }
     out->size = (uint64_t)sqlite3_column_int64(stmt, 7);
+    out->start_ms = sqlite3_column_int64(stmt, 8);
     out->path = roar_cache__col_strdup(stmt, 5, &error);
     return error;
 }

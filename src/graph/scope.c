@@ -19,6 +19,7 @@ struct roar_scope {
     roar_cache *cache;
     roar_scope_opts opts;
     roar_keymap decided; /* job id -> (void *)(reason + 1) */
+    roar_keymap pending; /* job id -> PENDING: this worktree's pending jobs */
     roar_keymap commits; /* commit id -> COMMIT_YES / COMMIT_NO */
     roar_cache_id_list attached;
     roar_cache_edge_list edges;
@@ -43,6 +44,7 @@ int roar_scope_new(roar_scope **out, roar_cache *cache, const roar_scope_opts *o
     s->cache = cache;
     s->opts = *opts;
     s->decided = (roar_keymap)ROAR_KEYMAP_INIT;
+    s->pending = (roar_keymap)ROAR_KEYMAP_INIT;
     s->commits = (roar_keymap)ROAR_KEYMAP_INIT;
     s->attached = (roar_cache_id_list)ROAR_CACHE_ID_LIST_INIT;
     s->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
@@ -52,8 +54,7 @@ int roar_scope_new(roar_scope **out, roar_cache *cache, const roar_scope_opts *o
         if ((error = roar_cache_pending_list(&pending, cache, opts->pending_of)) < 0)
             goto fail;
         for (size_t i = 0; i < pending.count; i++)
-            if (roar_keymap_puts(&s->decided, pending.items[i].id,
-                                 (void *)(uintptr_t)(ROAR_SCOPE_PENDING + 1)) < 0) {
+            if (roar_keymap_puts(&s->pending, pending.items[i].id, COMMIT_YES) < 0) {
                 error = oom();
                 goto fail;
             }
@@ -72,6 +73,7 @@ void roar_scope_free(roar_scope *s)
     if (!s)
         return;
     roar_keymap_dispose(&s->decided);
+    roar_keymap_dispose(&s->pending);
     roar_keymap_dispose(&s->commits);
     roar_cache_id_list_dispose(&s->attached);
     roar_cache_edge_list_dispose(&s->edges);
@@ -145,9 +147,15 @@ static int decide(roar_scope_reason *out, roar_scope *s, const char *job_id)
     *out = ROAR_SCOPE_OUT;
     if ((error = roar_cache_job_edges(&s->edges, s->cache, job_id)) < 0)
         return error;
-    if (s->edges.count &&
-        s->edges.items[0].end_ms > s->opts.now_ms + ROAR_SCOPE_CLOCK_SKEW_MS) {
+    /* A record whose times cannot be true is not believed (SPEC §8): a year-9999 end
+     * would make it the producer of every path it names. */
+    if (s->edges.count && (s->edges.items[0].end_ms > s->opts.now_ms + ROAR_SCOPE_CLOCK_SKEW_MS ||
+                           s->edges.items[0].end_ms < s->edges.items[0].start_ms)) {
         s->distrusted++;
+        return 0;
+    }
+    if (roar_keymap_gets(&s->pending, job_id)) {
+        *out = ROAR_SCOPE_PENDING;
         return 0;
     }
     if (s->opts.commit) {

@@ -50,12 +50,13 @@ int roar_scope_new(roar_scope **out, roar_cache *cache, const roar_scope_opts *o
 void roar_scope_free(roar_scope *s);
 
 /* Whether the job is in scope, and why. A job whose `end` lies more than
- * ROAR_SCOPE_CLOCK_SKEW_MS past opts->now_ms is never in scope (it is counted, see
- * roar_scope_distrusted). ROAR_ENOTFOUND when the job is not stored. */
+ * ROAR_SCOPE_CLOCK_SKEW_MS past opts->now_ms, or before its `start`, is never in scope
+ * (it is counted, see roar_scope_distrusted). ROAR_ENOTFOUND when the job is not
+ * stored. */
 int roar_scope_reason_of(roar_scope_reason *out, roar_scope *s, const char *job_id);
 int roar_scope_has(bool *out, roar_scope *s, const char *job_id);
 
-/* How many jobs were left out so far for an `end` in the future. */
+/* How many jobs were left out so far for times that cannot be true. */
 size_t roar_scope_distrusted(const roar_scope *s);
 
 /* A path's producer (SPEC §5.5, §6.2): among the in-scope jobs that exited 0 and wrote

@@ -61,7 +61,7 @@ expect_user_run() {
     test "$(cat env)" = "$USER_HOME nobody nobody" &&
     cp .git/roar/pending/*@* "$TEST_DIR/rec" &&
     test "$(record_field tracer)" = "$1" &&
-    test "$(record_field user)" = nobody &&
+    test "$(record_field user)" = "A U Thor <author@example.com>" &&
     expect_edges <<-EOF &&
 	$(edge in a)
 	$(edge out b)

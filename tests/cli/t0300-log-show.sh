@@ -314,10 +314,10 @@ test_expect_success 'show: a name that is both a file and a job prefix is fatal,
     test_grep "^file $P$" out
 '
 
-test_expect_success 'show: directories and git dirs are refused clearly; a revision is a commit' '
+test_expect_success 'show: a directory lists its outputs, git dirs are refused; a revision is a commit' '
     make_pipeline &&
-    test_expect_code 128 git roar show data 2>err &&
-    test_grep "is a directory" err &&
+    git roar show data >out &&
+    test_grep "^directory data (1 recorded output)$" out &&
     test_expect_code 128 git roar show .git/HEAD 2>err &&
     test_grep "inside the git directory" err &&
     git roar show HEAD >out &&

@@ -192,4 +192,24 @@ test_expect_success 'a later job that deleted an output retires it' '
     test "$(state_of gone)" = ok
 '
 
+test_expect_success 'a note whose times cannot be true produces nothing' '
+    roar_setup &&
+    step "echo good >f" && GOOD=$(last_job) &&
+    for times in "2026-01-01T00:00:00.000Z 9999-12-31T23:59:59.000Z" \
+                 "2026-06-01T00:00:00.000Z 2026-01-01T00:00:00.000Z"; do
+        set -- $times &&
+        printf "command %s\ncwd .\ndirty 0\ntracer preload\nstart %s\nend %s\nexit 0\n%s\n" \
+            "./forge" "$1" "$2" "out $(echo evil | git hash-object --stdin) 5 f" |
+            "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending >/dev/null || return 1
+    done &&
+    git roar status --all >out 2>err &&
+    test_grep "^ok        f$" out &&
+    test_grep "left out: its times cannot be true" err &&
+    git roar log >out 2>err &&
+    test_grep "2 jobs left out: their times cannot be true" err &&
+    test "$(wc -l <out)" = 1 && test_grep "^${GOOD:0:7} " out &&
+    git roar status --json | $PY -c "import json, sys; \
+o = json.load(sys.stdin)[\"outputs\"]; assert o == [], o"
+'
+
 test_done
