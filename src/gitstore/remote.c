@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -362,7 +363,24 @@ cleanup:
 
 /* ---- push -------------------------------------------------------------------------- */
 
-typedef enum { PUSH_OK, PUSH_UP_TO_DATE, PUSH_BEHIND, PUSH_FAILED } push_outcome;
+/* PUSH_LOCKED: the remote could not take the ref's lock or found it moved under the
+ * lock ("cannot lock ref 'refs/notes/roar': is at X but expected Y", "reference already
+ * exists"): another clone was pushing notes at that moment. Like PUSH_BEHIND, that is a
+ * lost race, not a failure; both are retried after a merge (issue 16 item 7). */
+typedef enum { PUSH_OK, PUSH_UP_TO_DATE, PUSH_BEHIND, PUSH_LOCKED, PUSH_FAILED } push_outcome;
+
+/* Whether git's words for a rejected ref say it lost a race for the remote's ref lock.
+ * git prints the reason on stderr ("remote: error: cannot lock ref ..."); the porcelain
+ * summary only says "failed to update ref" or, for a first push, "reference already
+ * exists". */
+static bool lost_lock_race(const roar_git_result *res, const char *summary, size_t slen)
+{
+    return memmem(res->err.ptr, res->err.size, "cannot lock ref", 15) ||
+           memmem(summary, slen, "cannot lock ref", 15) ||
+           memmem(summary, slen, "reference already exists", 24) ||
+           memmem(summary, slen, "failed to lock", 14) ||
+           memmem(summary, slen, "incorrect old value", 19);
+}
 
 /* Reads `git push --porcelain`: "<flag> TAB <src>:<dst> TAB <summary>" per ref. */
 static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
@@ -389,6 +407,8 @@ static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
                  memmem(summary, slen, "non-fast-forward", 16)) &&
                 !memmem(summary, slen, "remote rejected", 15))
                 return PUSH_BEHIND;
+            if (memmem(summary, slen, "remote rejected", 15) && lost_lock_race(res, summary, slen))
+                return PUSH_LOCKED;
             return PUSH_FAILED;
         }
         return res->status == 0 ? PUSH_OK : PUSH_FAILED;
@@ -396,7 +416,28 @@ static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
     return res->status == 0 ? PUSH_OK : PUSH_FAILED;
 }
 
-#define PUSH_ROUNDS 5
+/* Rounds of push-merge-push before giving up. Eight clones pushing at once each lose
+ * at most seven races in a row when nobody backs off; with the jittered backoff below
+ * they spread out, and 16 rounds (a few seconds at most) leave a wide margin. */
+#define PUSH_ROUNDS 16
+
+/* Sleeps a random 1..cap ms, cap doubling from 20 ms per lost round up to 640 ms, so
+ * that clones which lost the same race do not all come back at the same moment. */
+static void push_backoff(unsigned round)
+{
+    static unsigned seed;
+    unsigned cap = 20u << (round < 5 ? round : 5);
+    struct timespec ts;
+    unsigned ms;
+
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    ms = 1 + (unsigned)rand_r(&seed) % cap;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
 
 int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
                      roar_notes_problem_cb cb, void *payload)
@@ -455,7 +496,11 @@ int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
                                    res.err.size ? git_said(&res.err) : git_said(&res.out));
             goto cleanup;
         }
-        /* Someone pushed notes first: take theirs in, then try again. */
+        /* Someone pushed notes first (or was pushing them right then): take theirs
+         * in, then try again. After a lock race, wait a little first: the winner's
+         * update may not be visible yet. */
+        if (outcome == PUSH_LOCKED || round > 0)
+            push_backoff((unsigned)round);
         if ((error = roar_remote_fetch(&fetched, repo, remote, cb, payload)) < 0)
             goto cleanup;
         r.merges++;
