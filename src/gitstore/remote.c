@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gitstore/reflock.h"
 #include "util/err.h"
 #include "util/privdrop.h"
 
@@ -294,6 +295,7 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     const char *args[10];
     size_t n = 0;
     bool named, temp = false;
+    roar_reflock_state lock;
     git_oid theirs;
     int error;
 
@@ -309,6 +311,10 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     if (error < 0 || (error = roar_buf_printf(&spec, "+%s:%s", ref.ptr, tracking.ptr)) < 0)
         goto cleanup;
     temp = !named;
+    /* A tracking ref lock left by a killed fetch would make every later git fetch fail;
+     * a stale one goes (with a notice), a young one is git's to report. */
+    if (named && (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
+        goto cleanup;
 
     args[n++] = "fetch";
     args[n++] = "--no-tags";
@@ -507,7 +513,9 @@ int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
     }
     if (named) {
         git_reference *t = NULL;
-        if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0)
+        roar_reflock_state lock;
+        if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0 ||
+            (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
             goto cleanup;
         if (git_reference_create(&t, roar_repo_git(repo), tracking.ptr, &r.pushed, 1,
                                  "roar: pushed notes") < 0)
