@@ -285,6 +285,26 @@ static int remote_has_ref(bool *out, roar_repo *repo, const char *remote, const 
     return error;
 }
 
+/* Puts a tracking ref back at `old` (a notes commit), or removes it when it had none
+ * (or none worth keeping). */
+static int tracking_restore(roar_repo *repo, const char *tracking, const git_oid *old)
+{
+    git_reference *t = NULL;
+    int rc;
+
+    if (old)
+        rc = git_reference_create(&t, roar_repo_git(repo), tracking, old, 1,
+                                  "roar: refused a notes ref that is not a commit");
+    else if ((rc = git_reference_lookup(&t, roar_repo_git(repo), tracking)) == 0)
+        rc = git_reference_delete(t);
+    git_reference_free(t);
+    if (rc < 0 && rc != GIT_ENOTFOUND)
+        return roar_error_set(ROAR_ERROR, "cannot restore %s: %s", tracking,
+                              git_error_last() ? git_error_last()->message : "libgit2 error");
+    git_error_clear();
+    return 0;
+}
+
 int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remote,
                       roar_notes_problem_cb cb, void *payload)
 {
@@ -294,9 +314,9 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     roar_fetch_result r;
     const char *args[10];
     size_t n = 0;
-    bool named, temp = false;
+    bool named, temp = false, had_old;
     roar_reflock_state lock;
-    git_oid theirs;
+    git_oid theirs, old_tip;
     int error;
 
     memset(&r, 0, sizeof(r));
@@ -315,6 +335,8 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
      * a stale one goes (with a notice), a young one is git's to report. */
     if (named && (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
         goto cleanup;
+    had_old = roar_notes_tip(&old_tip, repo, tracking.ptr) == 0;
+    roar_error_clear();
 
     args[n++] = "fetch";
     args[n++] = "--no-tags";
@@ -343,7 +365,20 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
         goto cleanup;
     }
     r.remote_has_notes = true;
-    if ((error = roar_notes_tip(&theirs, repo, tracking.ptr)) < 0 ||
+    if ((error = roar_notes_tip(&theirs, repo, tracking.ptr)) == ROAR_EINVALID) {
+        /* Their notes ref is a blob, a tree or a tag: refused, and the tracking ref put
+         * back to the notes commit it held, so that no query meets it (issue 16 item 9). */
+        roar_buf said = ROAR_BUF_INIT;
+        if ((error = roar_buf_puts(&said, roar_error_last())) == 0 &&
+            (error = tracking_restore(repo, tracking.ptr, had_old ? &old_tip : NULL)) == 0)
+            error = roar_error_set(ROAR_EINVALID, "cannot fetch notes from '%s': %s there%s",
+                                   remote, ref.ptr,
+                                   strstr(said.ptr, " points at") ? strstr(said.ptr, " points at")
+                                                                 : ": not a notes commit");
+        roar_buf_dispose(&said);
+        goto cleanup;
+    }
+    if (error < 0 ||
         (error = roar_buf_printf(&msg, "Notes merged by 'git roar fetch' from %s", remote)) < 0 ||
         (error = roar_notes_merge(&r.merge, repo, ref.ptr, &theirs, msg.ptr, cb, payload)) < 0)
         goto cleanup;
