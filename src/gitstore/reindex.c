@@ -385,7 +385,10 @@ static int pending_files_read(pending_files *out, roar_repo *repo)
     int error;
 
     memset(out, 0, sizeof(*out));
+    /* Records stranded in temp files by a killed `run` are finished first, so that
+     * the next command, whichever it is, lists them. */
     if ((error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_recover(NULL, dir.ptr, NULL, NULL)) < 0 ||
         (error = roar_pending_list_read(&out->list, dir.ptr, NULL)) < 0)
         goto cleanup;
     if (!(d = opendir(dir.ptr)))
@@ -979,6 +982,25 @@ static int check_note(const roar_notes_change *change, void *payload)
     return error;
 }
 
+/* A temp file left in pending/ that could not be finished (roar_pending_recover). */
+typedef struct {
+    check_ctx *c;
+    update_ctx *u;
+} stranded_ctx;
+
+static int check_stranded(const char *dir, const char *name, const char *why, void *payload)
+{
+    stranded_ctx *s = payload;
+    roar_buf msg = ROAR_BUF_INIT;
+    int error;
+
+    s->c->stats->problems++;
+    if ((error = roar_buf_printf(&msg, "stranded pending record: %s", why)) == 0)
+        error = report_pending_problem(s->u, dir, name, message_line(why), msg.ptr);
+    roar_buf_dispose(&msg);
+    return error;
+}
+
 static int check_pending_list(check_ctx *c, update_ctx *u, const char *dir,
                               const roar_pending_list *list)
 {
@@ -1026,6 +1048,7 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     roar_buf dir = ROAR_BUF_INIT;
     check_ctx c;
     update_ctx u;
+    stranded_ctx stranded;
     char **refs = NULL;
     size_t nrefs = 0, i;
     git_oid tip;
@@ -1044,6 +1067,8 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     u.stats = &ustats;
     u.cb = cb;
     u.payload = payload;
+    stranded.c = &c;
+    stranded.u = &u;
     if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
         goto cleanup;
     for (i = 0; i < nrefs; i++) {
@@ -1061,6 +1086,7 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     }
     if ((error = pending_files_read(&pending, repo)) < 0 ||
         (error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_recover(NULL, dir.ptr, check_stranded, &stranded)) != 0 ||
         (error = check_pending_list(&c, &u, dir.ptr, &pending.list)) != 0)
         goto cleanup;
     for (i = 0; i < pending.ndirs; i++) {
