@@ -350,7 +350,11 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
         roar_pending_worktree_key(&key, repo) < 0 || roar_pending_dir(&pending, repo) < 0)
         roar_cli_die_error();
 
+    /* Unborn: no base. Unreadable or broken: said before the command runs, since a job
+     * recorded without its base (or with a bad one) could never be scoped. */
     has_head = roar_repo_head(head, repo) == 0;
+    if (!has_head && roar_error_last_code() != ROAR_ENOTFOUND)
+        roar_cli_die("%s; the command was not run", roar_error_last());
     roar_error_clear();
     if (gethostname(host, sizeof(host)) < 0)
         host[0] = '\0';
