@@ -14,8 +14,7 @@
 #define FIT_SLACK 256
 
 /* Bytes element i takes once quoted (argv[0] by the argv rule, the others as words). */
-static int quoted_len(size_t *out, roar_buf *scratch, const char *const *argv, size_t i,
-                      size_t len)
+static int quoted_len(size_t *out, roar_buf *scratch, const char *const *argv, size_t i, size_t len)
 {
     int error;
     roar_buf_clear(scratch);
@@ -75,8 +74,8 @@ static int fit_command(size_t *cut, roar_job *job)
         }
         kept[n++] = partial;
     }
-    if ((error = roar_buf_printf(&marker, ROAR_RECORD_CUT_MARKER ", %zu of %zu arguments %s]",
-                                 *cut, job->argc, len ? "cut or left out" : "left out")) < 0)
+    if ((error = roar_buf_printf(&marker, ROAR_RECORD_CUT_MARKER ", %zu of %zu arguments %s]", *cut,
+                                 job->argc, len ? "cut or left out" : "left out")) < 0)
         goto cleanup;
     kept[n++] = marker.ptr;
     error = roar_job_set_argv(job, kept, n);
@@ -187,9 +186,8 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
 
     memset(&r, 0, sizeof(r));
     if ((error = fit_command(&r.command_cut, job)) < 0 ||
-        (r.command_cut &&
-         (error = roar_job_add_incomplete(job, "command-truncated", true, r.command_cut, NULL)) <
-             0) ||
+        (r.command_cut && (error = roar_job_add_incomplete(job, "command-truncated", true,
+                                                           r.command_cut, NULL)) < 0) ||
         (error = fit_env(&r.env_dropped, job)) < 0 ||
         (r.env_dropped &&
          (error = roar_job_add_incomplete(job, "env-truncated", true, r.env_dropped, NULL)) < 0))
@@ -211,15 +209,15 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
     if (text.size + total <= ROAR_RECORD_MAX_RECORD)
         goto cleanup;
     if (text.size + FIT_SLACK >= ROAR_RECORD_MAX_RECORD) {
-        error = roar_error_set(ROAR_ELIMIT, "the record would be over the %zu-byte limit "
-                                            "even without its inputs and outputs",
+        error = roar_error_set(ROAR_ELIMIT,
+                               "the record would be over the %zu-byte limit "
+                               "even without its inputs and outputs",
                                ROAR_RECORD_MAX_RECORD);
         goto cleanup;
     }
-    if ((error = fit_edges(&r.edges_dropped, job,
-                           ROAR_RECORD_MAX_RECORD - text.size - FIT_SLACK)) < 0 ||
-        (error = roar_job_add_incomplete(job, "record-truncated", true, r.edges_dropped, NULL)) <
-            0)
+    if ((error = fit_edges(&r.edges_dropped, job, ROAR_RECORD_MAX_RECORD - text.size - FIT_SLACK)) <
+            0 ||
+        (error = roar_job_add_incomplete(job, "record-truncated", true, r.edges_dropped, NULL)) < 0)
         goto cleanup;
 
 cleanup:
