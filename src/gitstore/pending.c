@@ -355,14 +355,16 @@ static int recover_tmp(bool *done, const char *dir, const char *name, const char
         goto cleanup;
     /* link, not rename: a record already there under the final name (the same job) is
      * never replaced, and two recoveries cannot both "finish" it. */
+    /* A recovery that cannot write (a read-only repository) leaves the file and says
+     * why to fsck: it must never make the command that tried fail. */
     if (link(tmp.ptr, final.ptr) < 0 && errno != EEXIST) {
-        if (errno == ENOENT)
-            goto cleanup; /* another recovery took it */
-        error = roar_error_set_errno(ROAR_ERROR, "cannot recover '%s'", tmp.ptr);
+        if (errno != ENOENT) /* ENOENT: another recovery took it */
+            error = roar_buf_printf(why, "cannot link it to '%s': %s", final.ptr,
+                                    strerror(errno));
         goto cleanup;
     }
     if (unlink(tmp.ptr) < 0 && errno != ENOENT) {
-        error = roar_error_set_errno(ROAR_ERROR, "cannot remove '%s'", tmp.ptr);
+        error = roar_buf_printf(why, "cannot remove it: %s", strerror(errno));
         goto cleanup;
     }
     fsync_dir(dir);
