@@ -13,6 +13,7 @@
 #include "cli/objref.h"
 #include "cli/query.h"
 #include "cli/run.h"
+#include "graph/record.h"
 #include "graph/status.h"
 #include "util/err.h"
 #include "util/quote.h"
@@ -383,6 +384,12 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
             roar_cli_die("job %.7s's command was recorded with a secret redacted (%s); "
                          "it cannot be rerun as recorded",
                          old->id, ROAR_REDACTED);
+        /* roar_record_fit's marker: the command line was over the line limit. */
+        if (argc && !strncmp(argv[argc - 1], ROAR_RECORD_CUT_MARKER,
+                             strlen(ROAR_RECORD_CUT_MARKER)))
+            roar_cli_die("job %.7s's command line was too long to record whole (incomplete "
+                         "command-truncated); it cannot be rerun as recorded",
+                         old->id);
         rerun_dir(&dir, roar_repo_worktree(ctx->repo), old);
         if (chdir(dir.ptr) < 0)
             roar_cli_die("cannot enter '%s' to rerun job %.7s: %s", dir.ptr, old->id,

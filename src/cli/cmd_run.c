@@ -305,6 +305,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     roar_collector_result res;
     run_hash_ctx hctx = {NULL};
     roar_run_meta meta;
+    roar_record_fit_result fit;
     roar_buf lib = ROAR_BUF_INIT, path = ROAR_BUF_INIT, cwd = ROAR_BUF_INIT;
     roar_buf record = ROAR_BUF_INIT, key = ROAR_BUF_INIT, pending = ROAR_BUF_INIT;
     const char *gitdirs[2];
@@ -350,7 +351,11 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
         roar_pending_worktree_key(&key, repo) < 0 || roar_pending_dir(&pending, repo) < 0)
         roar_cli_die_error();
 
+    /* Unborn: no base. Unreadable or broken: said before the command runs, since a job
+     * recorded without its base (or with a bad one) could never be scoped. */
     has_head = roar_repo_head(head, repo) == 0;
+    if (!has_head && roar_error_last_code() != ROAR_ENOTFOUND)
+        roar_cli_die("%s; the command was not run", roar_error_last());
     roar_error_clear();
     if (gethostname(host, sizeof(host)) < 0)
         host[0] = '\0';
@@ -389,9 +394,22 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     meta.host = host[0] ? host : NULL;
     meta.user = user;
     meta.cfg = &cfg;
+    /* The command has run: a job over the record limits is cut to fit and says so,
+     * never dropped (docs/record-format.md). */
     if (roar_run_job_build(job, &redacted, repo, &meta, &res) < 0 ||
+        roar_record_fit(&fit, job) < 0 ||
         roar_record_serialize(&record, job) < 0)
         roar_cli_die("cannot record the job: %s", roar_error_last());
+    if (fit.command_cut)
+        roar_cli_warning("the command line is over the %zu-byte line limit: recorded cut, "
+                         "%zu of %zu arguments cut or left out",
+                         (size_t)ROAR_RECORD_MAX_LINE, fit.command_cut, (size_t)argc);
+    if (fit.env_dropped)
+        roar_cli_warning("%zu roar.env value(s) over the line limit left out", fit.env_dropped);
+    if (fit.edges_dropped)
+        roar_cli_warning("the record is over the %zu-byte limit: %zu input/output lines left "
+                         "out",
+                         (size_t)ROAR_RECORD_MAX_RECORD, fit.edges_dropped);
 
     /* The pending record is the durable copy: written and synced before the cache. */
     roar_buf_clear(&path);

@@ -178,6 +178,13 @@ static int finish_stdout(int status)
     return status;
 }
 
+/* What the library repaired on its own (util/err.h notices): a warning, shown even
+ * with -q, since it names a file the user may want to look at. */
+static void print_notice(const char *message)
+{
+    roar_cli_warning("%s", message);
+}
+
 int main(int argc, char **argv)
 {
     const roar_cli_command *cmd;
@@ -217,6 +224,7 @@ int main(int argc, char **argv)
         return unknown_command(arg);
 
     roar_cli_parse(&ctx, cmd, argc - 1, argv + 1);
+    roar_notice_set_handler(print_notice);
 
     /* SPEC §8: under sudo, act as the user; only the commands that trace keep a way
      * back to root (the eBPF loader), the others drop it for good. */

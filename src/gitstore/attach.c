@@ -215,7 +215,8 @@ int roar_attach_recover(size_t *restored, roar_repo *repo)
 
     if (restored)
         *restored = 0;
-    if ((error = roar_pending_dir(&dir, repo)) < 0)
+    if ((error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_recover(NULL, dir.ptr, NULL, NULL)) < 0) /* stranded temps */
         goto cleanup;
     if (!(d = opendir(dir.ptr)))
         goto cleanup;
@@ -358,6 +359,12 @@ int roar_attach_pending(roar_attach_result *out, roar_repo *repo, const roar_att
             continue;
         error = roar_pending_read(&text, dir.ptr, e->name);
         if (error == ROAR_ENOTFOUND) { /* claimed or dropped meanwhile */
+            error = 0;
+            continue;
+        }
+        if (error == ROAR_ELIMIT || error == ROAR_EINVALID) { /* one bad file stops no other */
+            roar_notice("%s; skipped", roar_error_last());
+            res.unreadable++;
             error = 0;
             continue;
         }

@@ -116,8 +116,15 @@ int roar_notes_tip(git_oid *out, roar_repo *repo, const char *ref)
         return roar_error_set(ROAR_ENOTFOUND, "no notes ref '%s'", ref);
     if (rc < 0)
         return roar_notes__git_fail(ROAR_ERROR, "cannot read the notes ref");
-    if (git_commit_lookup(&commit, roar_repo_git(repo), out) < 0)
-        return roar_error_set(ROAR_EINVALID, "%s does not point at a commit", ref);
+    if (git_commit_lookup(&commit, roar_repo_git(repo), out) < 0) {
+        git_object *obj = NULL;
+        const char *kind = "missing object";
+        if (git_object_lookup(&obj, roar_repo_git(repo), out, GIT_OBJECT_ANY) == 0)
+            kind = git_object_type2string(git_object_type(obj));
+        git_object_free(obj);
+        git_error_clear();
+        return roar_error_set(ROAR_EINVALID, "%s points at a %s, not a notes commit", ref, kind);
+    }
     git_commit_free(commit);
     return 0;
 }

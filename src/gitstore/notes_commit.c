@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gitstore/notes_internal.h"
+#include "gitstore/reflock.h"
 #include "util/err.h"
 
 /* The committer of notes commits: git's environment, then the config, then a fixed
@@ -139,12 +140,32 @@ int roar_notes__commit_message(roar_buf *out, const char *message)
     return error;
 }
 
-bool roar_notes__retry(int *error, unsigned attempt, const char *ref)
+bool roar_notes__retry(int *error, unsigned attempt, roar_repo *repo, const char *ref)
 {
+    roar_reflock_state lock;
+    roar_buf path = ROAR_BUF_INIT;
+    int e;
+
     if (*error != ROAR_ECHANGED)
         return false;
+    /* The ref was moved, or its lock file was there. A lock left by a writer killed
+     * with -9 stays for good: once it is old enough (and nobody holds it) it is removed
+     * with a notice, instead of retrying into the budget and saying nothing useful. */
+    if ((e = roar_reflock_check(&lock, repo, ref)) < 0) {
+        *error = e;
+        return false;
+    }
+    if (lock == ROAR_REFLOCK_REMOVED)
+        return true;
     if (roar_notes_backoff(attempt))
         return true;
-    *error = roar_error_set(ROAR_ECHANGED, "%s kept changing; gave up", ref);
+    if (lock == ROAR_REFLOCK_YOUNG && roar_reflock_path(&path, repo, ref) == 0)
+        *error = roar_error_set(ROAR_ECHANGED,
+                                "cannot update %s: '%s' exists; another git process seems to be "
+                                "running (remove the file if none is)",
+                                ref, path.ptr);
+    else
+        *error = roar_error_set(ROAR_ECHANGED, "%s kept changing; gave up", ref);
+    roar_buf_dispose(&path);
     return false;
 }

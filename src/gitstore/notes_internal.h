@@ -114,8 +114,9 @@ int roar_notes__make_commit(git_oid *out, objstore *store, roar_repo *repo, cons
                             const git_oid *parent_ids, size_t parent_count, const char *message);
 /* After try number `attempt` (0-based) of a compare-and-swap ended in *error: true
  * (after a backoff) when another writer moved `ref` and the retry budget lasts; false
- * when *error is final, which it becomes once the budget is spent. */
-bool roar_notes__retry(int *error, unsigned attempt, const char *ref);
+ * when *error is final, which it becomes once the budget is spent. A stale lock file
+ * of `ref` (gitstore/reflock.h) is removed, with a notice, and retried at once. */
+bool roar_notes__retry(int *error, unsigned attempt, roar_repo *repo, const char *ref);
 /* "notes: <first line of message>", for the reflog. */
 int roar_notes__reflog_message(roar_buf *out, const char *message);
 /* The commit message ends in a newline, as git's notes commits do. */

@@ -105,7 +105,7 @@ int roar_notes_merge(roar_notes_merge_result *out, roar_repo *repo, const char *
             res.update.changed = true;
             git_oid_cpy(&res.update.new_tip, theirs);
         }
-        if (!roar_notes__retry(&error, attempt, ref))
+        if (!roar_notes__retry(&error, attempt, repo, ref))
             break;
     }
     if (!error && out)

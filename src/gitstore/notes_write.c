@@ -379,7 +379,7 @@ int roar_notes_write(roar_notes_update *out, roar_repo *repo, const char *ref,
     for (attempt = 0;; attempt++) {
         error = roar_notes__apply_items(&up, &changed, &store, repo, ref, ptrs, items.count, NULL,
                                         message, cb, payload, attempt == 0);
-        if (!roar_notes__retry(&error, attempt, ref))
+        if (!roar_notes__retry(&error, attempt, repo, ref))
             break;
     }
     if (!error && out)

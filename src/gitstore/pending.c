@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "graph/oid.h"
@@ -32,6 +34,8 @@ int roar_pending_dir(roar_buf *out, const roar_repo *repo)
     roar_buf_clear(out);
     return roar_buf_printf(out, "%s/pending", roar_repo_roar_dir(repo));
 }
+
+#define TMP_PREFIX ".tmp-"
 
 /* A key becomes part of a file name: no '/', no NUL, not empty, not a dotfile. */
 static bool key_ok(const char *key)
@@ -78,7 +82,11 @@ int roar_pending_write(roar_buf *out_path, const char *dir, const char *job_id, 
         return roar_error_set(ROAR_EINVALID, "not a job id: '%s'", job_id);
     if (!key_ok(key))
         return roar_error_set(ROAR_EINVALID, "bad worktree key '%s'", key ? key : "");
-    if ((error = roar_buf_printf(&tmp, "%s/.tmp-%s-XXXXXX", dir, job_id)) < 0 ||
+    /* The temp name says who writes it and what it becomes, so that a record stranded
+     * by a writer killed between fsync and rename can be finished by the next command
+     * (roar_pending_recover). */
+    if ((error = roar_buf_printf(&tmp, "%s/" TMP_PREFIX "%ld-%s@%s.XXXXXX", dir, (long)getpid(),
+                                 job_id, key)) < 0 ||
         (error = roar_buf_printf(&final, "%s/%s@%s", dir, job_id, key)) < 0)
         goto cleanup;
 
@@ -110,9 +118,14 @@ int roar_pending_write(roar_buf *out_path, const char *dir, const char *job_id, 
     }
     fd = -1;
     if (rename(tmp.ptr, final.ptr) < 0) {
+        /* A recovery may have finished it for us (it takes only a writer that is gone,
+         * but pids are reused). */
+        if (errno == ENOENT && access(final.ptr, F_OK) == 0)
+            goto synced;
         error = roar_error_set_errno(ROAR_ERROR, "cannot rename '%s' to '%s'", tmp.ptr, final.ptr);
         goto cleanup;
     }
+synced:
     if (fsync_dir(dir) < 0) {
         /* The record is complete under its final name; only its durability is in
          * doubt. Say so rather than pretend, but do not remove a good record. */
@@ -273,5 +286,141 @@ cleanup:
     if (error < 0)
         roar_buf_clear(out);
     roar_buf_dispose(&path);
+    return error;
+}
+
+/* ---- records stranded in temp files ------------------------------------------------ */
+
+/* `.tmp-<pid>-<40 hex>@<key>.XXXXXX`: fills pid, id and key (the final name's parts);
+ * false for any other name (a legacy `.tmp-<id>-XXXXXX` among them). */
+static bool parse_tmp_name(long *pid, char id[ROAR_OID_HEXSZ + 1], roar_buf *key,
+                           const char *name)
+{
+    const char *p = name + strlen(TMP_PREFIX), *at;
+    size_t len = strlen(name);
+    char *end;
+
+    if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || len < strlen(TMP_PREFIX) + 7)
+        return false;
+    *pid = strtol(p, &end, 10);
+    if (end == p || *end != '-' || *pid <= 0)
+        return false;
+    p = end + 1;
+    at = p + ROAR_OID_HEXSZ;
+    if ((size_t)(name + len - p) < ROAR_OID_HEXSZ + 2 + 7 || *at != '@' ||
+        name[len - 7] != '.')
+        return false;
+    memcpy(id, p, ROAR_OID_HEXSZ);
+    id[ROAR_OID_HEXSZ] = '\0';
+    roar_buf_clear(key);
+    if (!roar_oid_is_hex(id) || roar_buf_put(key, at + 1, (size_t)(name + len - 7 - at - 1)) < 0)
+        return false;
+    return key_ok(key->ptr);
+}
+
+static bool pid_alive(long pid)
+{
+    if (pid == (long)getpid())
+        return true;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Finishes one stranded temp file: its record must parse and be the job its name says.
+ * *why is set (static text or the parse error, copied into why_buf) when it is left. */
+static int recover_tmp(bool *done, const char *dir, const char *name, const char *id,
+                       const char *key, roar_buf *why)
+{
+    roar_buf text = ROAR_BUF_INIT, tmp = ROAR_BUF_INIT, final = ROAR_BUF_INIT;
+    roar_job job;
+    int error;
+
+    *done = false;
+    roar_job_init(&job);
+    error = roar_pending_read(&text, dir, name);
+    if (error == ROAR_ENOTFOUND) {
+        error = 0;
+        goto cleanup;
+    }
+    if (error < 0 || roar_record_parse(&job, text.ptr, text.size) < 0) {
+        error = roar_buf_puts(why, roar_error_last());
+        goto cleanup;
+    }
+    if (strcmp(job.id, id)) {
+        error = roar_buf_printf(why, "line 1: file name says job %s, the record is job %s", id,
+                                job.id);
+        goto cleanup;
+    }
+    if ((error = roar_buf_printf(&tmp, "%s/%s", dir, name)) < 0 ||
+        (error = roar_buf_printf(&final, "%s/%s@%s", dir, id, key)) < 0)
+        goto cleanup;
+    /* link, not rename: a record already there under the final name (the same job) is
+     * never replaced, and two recoveries cannot both "finish" it. */
+    /* A recovery that cannot write (a read-only repository) leaves the file and says
+     * why to fsck: it must never make the command that tried fail. */
+    if (link(tmp.ptr, final.ptr) < 0 && errno != EEXIST) {
+        if (errno != ENOENT) /* ENOENT: another recovery took it */
+            error = roar_buf_printf(why, "cannot link it to '%s': %s", final.ptr,
+                                    strerror(errno));
+        goto cleanup;
+    }
+    if (unlink(tmp.ptr) < 0 && errno != ENOENT) {
+        error = roar_buf_printf(why, "cannot remove it: %s", strerror(errno));
+        goto cleanup;
+    }
+    fsync_dir(dir);
+    *done = true;
+    roar_notice("recovered the pending record '%s' from '%s' (its writer stopped before "
+                "renaming it)",
+                final.ptr, name);
+
+cleanup:
+    roar_job_dispose(&job);
+    roar_buf_dispose(&text);
+    roar_buf_dispose(&tmp);
+    roar_buf_dispose(&final);
+    return error;
+}
+
+int roar_pending_recover(size_t *recovered, const char *dir, roar_pending_left_cb cb,
+                         void *payload)
+{
+    roar_buf key = ROAR_BUF_INIT, why = ROAR_BUF_INIT;
+    DIR *d;
+    struct dirent *e;
+    struct stat st;
+    char id[ROAR_OID_HEXSZ + 1];
+    long pid;
+    bool done;
+    int error = 0;
+
+    if (recovered)
+        *recovered = 0;
+    if (!(d = opendir(dir)))
+        return errno == ENOENT ? 0 : roar_error_set_errno(ROAR_ERROR, "cannot read '%s'", dir);
+    while (!error && (e = readdir(d))) {
+        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
+            continue;
+        roar_buf_clear(&why);
+        if (!parse_tmp_name(&pid, id, &key, e->d_name)) {
+            /* An older git roar's temp name does not say which worktree it is for. It is
+             * left, and named, once nobody can still be writing it. */
+            if (cb && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                time(NULL) - st.st_mtime >= ROAR_PENDING_TMP_OLD_SECS)
+                error = cb(dir, e->d_name, "an unfinished pending record whose name does not "
+                                           "say its worktree; left in place", payload);
+            continue;
+        }
+        if (pid_alive(pid))
+            continue; /* being written */
+        if ((error = recover_tmp(&done, dir, e->d_name, id, key.ptr, &why)) < 0)
+            break;
+        if (done && recovered)
+            (*recovered)++;
+        if (!done && why.size && cb)
+            error = cb(dir, e->d_name, why.ptr, payload);
+    }
+    closedir(d);
+    roar_buf_dispose(&key);
+    roar_buf_dispose(&why);
     return error;
 }

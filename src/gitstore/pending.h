@@ -16,7 +16,8 @@
  * The worktree key is `main` for the main worktree, else the name of the linked
  * worktree's admin directory (the basename of its git dir, `.git/worktrees/<name>`).
  * The file holds exactly the record text (roar_record_serialize's output). Names that
- * begin with '.' (temp files `.tmp-*`, claim dirs) are never pending records. */
+ * begin with '.' (temp files `.tmp-<pid>-<id>@<key>.XXXXXX`, claim dirs) are never
+ * pending records. */
 
 #define ROAR_PENDING_MAIN "main"
 
@@ -27,10 +28,10 @@ int roar_pending_worktree_key(roar_buf *out, const roar_repo *repo);
 int roar_pending_dir(roar_buf *out, const roar_repo *repo);
 
 /* Writes the record of job `job_id` (40 lower-case hex digits) for worktree `key` into
- * `dir` (a pending directory, which must exist): a temp file `.tmp-*` in dir, written in
- * full, fsynced, renamed to `<job_id>@<key>`, then dir fsynced. On any failure nothing
- * is left behind (the temp file is removed) and the message names the path and the
- * cause (a full disk says so). A record already pending under that name is replaced
+ * `dir` (a pending directory, which must exist): a temp file `.tmp-<pid>-<id>@<key>.*`
+ * in dir, written in full, fsynced, renamed to `<job_id>@<key>`, then dir fsynced. On
+ * any failure nothing is left behind (the temp file is removed) and the message names
+ * the path and the cause (a full disk says so). A record already pending under that name is replaced
  * (same id, same bytes). `out_path` (may be NULL) receives the final path. All string
  * arguments are borrowed. ROAR_EINVALID for a malformed id or key. */
 int roar_pending_write(roar_buf *out_path, const char *dir, const char *job_id, const char *key,
@@ -64,5 +65,23 @@ int roar_pending_list_read(roar_pending_list *out, const char *dir, const char *
  * is gone (claimed or dropped meanwhile). Refuses (ROAR_ELIMIT) a file over the record
  * size limit, since no reader would accept it. */
 int roar_pending_read(roar_buf *out, const char *dir, const char *name);
+
+/* A stranded temp file that was left in place: `name` in `dir`, and why (a parse error
+ * "line N: ...", or another reason). Return 0 to go on. */
+typedef int (*roar_pending_left_cb)(const char *dir, const char *name, const char *why,
+                                    void *payload);
+
+/* An unfinished temp file of an older git roar (no pid in its name) is named only once
+ * it is this old: nobody is still writing it. */
+#define ROAR_PENDING_TMP_OLD_SECS 60
+
+/* Finishes the records stranded in `dir`'s temp files by writers that died between
+ * fsync and rename (issue 16 item 10): a `.tmp-<pid>-<id>@<key>.*` whose pid is gone,
+ * whose record parses and is job <id>, is linked to `<id>@<key>` and removed, with a
+ * notice (util/err.h). Others are left; those of dead writers (and old legacy temp
+ * files) are reported to cb (may be NULL). *recovered (may be NULL) counts the records
+ * finished. A missing dir is nothing to do. */
+int roar_pending_recover(size_t *recovered, const char *dir, roar_pending_left_cb cb,
+                         void *payload);
 
 #endif

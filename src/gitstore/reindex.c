@@ -100,6 +100,8 @@ int roar_reindex_problem_format(roar_buf *out, const roar_reindex_problem *p)
     if (p->object)
         return roar_buf_printf(out, "%s: note on %s: %s", p->ref ? p->ref : "notes", p->object,
                                p->message);
+    if (p->ref && !p->path)
+        return roar_buf_printf(out, "%s: %s", p->ref, p->message);
     return roar_buf_printf(out, "%s: %s", p->path ? p->path : "pending record", p->message);
 }
 
@@ -383,7 +385,10 @@ static int pending_files_read(pending_files *out, roar_repo *repo)
     int error;
 
     memset(out, 0, sizeof(*out));
+    /* Records stranded in temp files by a killed `run` are finished first, so that
+     * the next command, whichever it is, lists them. */
     if ((error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_recover(NULL, dir.ptr, NULL, NULL)) < 0 ||
         (error = roar_pending_list_read(&out->list, dir.ptr, NULL)) < 0)
         goto cleanup;
     if (!(d = opendir(dir.ptr)))
@@ -756,6 +761,31 @@ static int report_stored(update_ctx *u)
     return 0;
 }
 
+/* The tip of a notes ref to index. A ref that does not point at a commit (a remote's
+ * notes ref pointing at a blob, a tree or a tag, brought in by a plain `git fetch`) is
+ * reported, every time, and read as having no notes: one bad ref must not stop queries
+ * over the others (issue 16 item 9). ROAR_ENOTFOUND for an absent or skipped ref. */
+static int usable_tip(git_oid *out, roar_repo *repo, const char *ref, size_t *problems,
+                      roar_reindex_problem_cb cb, void *payload)
+{
+    roar_reindex_problem p;
+    roar_buf msg = ROAR_BUF_INIT;
+    int error = roar_notes_tip(out, repo, ref);
+
+    if (error != ROAR_EINVALID)
+        return error;
+    (*problems)++;
+    if ((error = roar_buf_printf(&msg, "%s; skipped", roar_error_last())) < 0)
+        return error;
+    memset(&p, 0, sizeof(p));
+    p.ref = ref;
+    /* The message already names the ref: drop it from the front. */
+    p.message = strncmp(msg.ptr, ref, strlen(ref)) ? msg.ptr : msg.ptr + strlen(ref) + 1;
+    error = cb ? cb(&p, payload) : 0;
+    roar_buf_dispose(&msg);
+    return error ? error : ROAR_ENOTFOUND;
+}
+
 int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *cache, bool full,
                         roar_reindex_problem_cb cb, void *payload)
 {
@@ -777,8 +807,8 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         goto cleanup;
     for (i = 0; i < nrefs; i++) {
         git_oid tip;
-        error = roar_notes_tip(&tip, repo, refs[i]);
-        if (error < 0 && error != ROAR_ENOTFOUND)
+        error = usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
+        if (error != 0 && error != ROAR_ENOTFOUND)
             goto cleanup;
         if ((error = ref_list_add(&current, refs[i], error == 0 ? &tip : NULL)) < 0)
             goto cleanup;
@@ -891,7 +921,7 @@ int roar_reindex_has_sources(bool *out, roar_repo *repo)
     for (i = 0; i < nrefs && !*out; i++) {
         error = roar_notes_tip(&tip, repo, refs[i]);
         *out = error == 0;
-        if (error == ROAR_ENOTFOUND)
+        if (error == ROAR_ENOTFOUND || error == ROAR_EINVALID) /* EINVALID: skipped */
             error = 0;
         if (error < 0)
             break;
@@ -952,6 +982,25 @@ static int check_note(const roar_notes_change *change, void *payload)
     return error;
 }
 
+/* A temp file left in pending/ that could not be finished (roar_pending_recover). */
+typedef struct {
+    check_ctx *c;
+    update_ctx *u;
+} stranded_ctx;
+
+static int check_stranded(const char *dir, const char *name, const char *why, void *payload)
+{
+    stranded_ctx *s = payload;
+    roar_buf msg = ROAR_BUF_INIT;
+    int error;
+
+    s->c->stats->problems++;
+    if ((error = roar_buf_printf(&msg, "stranded pending record: %s", why)) == 0)
+        error = report_pending_problem(s->u, dir, name, message_line(why), msg.ptr);
+    roar_buf_dispose(&msg);
+    return error;
+}
+
 static int check_pending_list(check_ctx *c, update_ctx *u, const char *dir,
                               const roar_pending_list *list)
 {
@@ -999,6 +1048,7 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     roar_buf dir = ROAR_BUF_INIT;
     check_ctx c;
     update_ctx u;
+    stranded_ctx stranded;
     char **refs = NULL;
     size_t nrefs = 0, i;
     git_oid tip;
@@ -1017,15 +1067,17 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     u.stats = &ustats;
     u.cb = cb;
     u.payload = payload;
+    stranded.c = &c;
+    stranded.u = &u;
     if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
         goto cleanup;
     for (i = 0; i < nrefs; i++) {
-        error = roar_notes_tip(&tip, repo, refs[i]);
+        error = usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
         if (error == ROAR_ENOTFOUND) {
             error = 0;
             continue;
         }
-        if (error < 0)
+        if (error != 0)
             goto cleanup;
         stats.refs++;
         c.ref = refs[i];
@@ -1034,6 +1086,7 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     }
     if ((error = pending_files_read(&pending, repo)) < 0 ||
         (error = roar_pending_dir(&dir, repo)) < 0 ||
+        (error = roar_pending_recover(NULL, dir.ptr, check_stranded, &stranded)) != 0 ||
         (error = check_pending_list(&c, &u, dir.ptr, &pending.list)) != 0)
         goto cleanup;
     for (i = 0; i < pending.ndirs; i++) {

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "gitstore/reflock.h"
 #include "util/err.h"
 #include "util/privdrop.h"
 
@@ -283,6 +285,26 @@ static int remote_has_ref(bool *out, roar_repo *repo, const char *remote, const 
     return error;
 }
 
+/* Puts a tracking ref back at `old` (a notes commit), or removes it when it had none
+ * (or none worth keeping). */
+static int tracking_restore(roar_repo *repo, const char *tracking, const git_oid *old)
+{
+    git_reference *t = NULL;
+    int rc;
+
+    if (old)
+        rc = git_reference_create(&t, roar_repo_git(repo), tracking, old, 1,
+                                  "roar: refused a notes ref that is not a commit");
+    else if ((rc = git_reference_lookup(&t, roar_repo_git(repo), tracking)) == 0)
+        rc = git_reference_delete(t);
+    git_reference_free(t);
+    if (rc < 0 && rc != GIT_ENOTFOUND)
+        return roar_error_set(ROAR_ERROR, "cannot restore %s: %s", tracking,
+                              git_error_last() ? git_error_last()->message : "libgit2 error");
+    git_error_clear();
+    return 0;
+}
+
 int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remote,
                       roar_notes_problem_cb cb, void *payload)
 {
@@ -292,8 +314,9 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     roar_fetch_result r;
     const char *args[10];
     size_t n = 0;
-    bool named, temp = false;
-    git_oid theirs;
+    bool named, temp = false, had_old;
+    roar_reflock_state lock;
+    git_oid theirs, old_tip;
     int error;
 
     memset(&r, 0, sizeof(r));
@@ -308,6 +331,12 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     if (error < 0 || (error = roar_buf_printf(&spec, "+%s:%s", ref.ptr, tracking.ptr)) < 0)
         goto cleanup;
     temp = !named;
+    /* A tracking ref lock left by a killed fetch would make every later git fetch fail;
+     * a stale one goes (with a notice), a young one is git's to report. */
+    if (named && (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
+        goto cleanup;
+    had_old = roar_notes_tip(&old_tip, repo, tracking.ptr) == 0;
+    roar_error_clear();
 
     args[n++] = "fetch";
     args[n++] = "--no-tags";
@@ -336,7 +365,20 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
         goto cleanup;
     }
     r.remote_has_notes = true;
-    if ((error = roar_notes_tip(&theirs, repo, tracking.ptr)) < 0 ||
+    if ((error = roar_notes_tip(&theirs, repo, tracking.ptr)) == ROAR_EINVALID) {
+        /* Their notes ref is a blob, a tree or a tag: refused, and the tracking ref put
+         * back to the notes commit it held, so that no query meets it (issue 16 item 9). */
+        roar_buf said = ROAR_BUF_INIT;
+        if ((error = roar_buf_puts(&said, roar_error_last())) == 0 &&
+            (error = tracking_restore(repo, tracking.ptr, had_old ? &old_tip : NULL)) == 0)
+            error = roar_error_set(ROAR_EINVALID, "cannot fetch notes from '%s': %s there%s",
+                                   remote, ref.ptr,
+                                   strstr(said.ptr, " points at") ? strstr(said.ptr, " points at")
+                                                                 : ": not a notes commit");
+        roar_buf_dispose(&said);
+        goto cleanup;
+    }
+    if (error < 0 ||
         (error = roar_buf_printf(&msg, "Notes merged by 'git roar fetch' from %s", remote)) < 0 ||
         (error = roar_notes_merge(&r.merge, repo, ref.ptr, &theirs, msg.ptr, cb, payload)) < 0)
         goto cleanup;
@@ -362,7 +404,24 @@ cleanup:
 
 /* ---- push -------------------------------------------------------------------------- */
 
-typedef enum { PUSH_OK, PUSH_UP_TO_DATE, PUSH_BEHIND, PUSH_FAILED } push_outcome;
+/* PUSH_LOCKED: the remote could not take the ref's lock or found it moved under the
+ * lock ("cannot lock ref 'refs/notes/roar': is at X but expected Y", "reference already
+ * exists"): another clone was pushing notes at that moment. Like PUSH_BEHIND, that is a
+ * lost race, not a failure; both are retried after a merge (issue 16 item 7). */
+typedef enum { PUSH_OK, PUSH_UP_TO_DATE, PUSH_BEHIND, PUSH_LOCKED, PUSH_FAILED } push_outcome;
+
+/* Whether git's words for a rejected ref say it lost a race for the remote's ref lock.
+ * git prints the reason on stderr ("remote: error: cannot lock ref ..."); the porcelain
+ * summary only says "failed to update ref" or, for a first push, "reference already
+ * exists". */
+static bool lost_lock_race(const roar_git_result *res, const char *summary, size_t slen)
+{
+    return memmem(res->err.ptr, res->err.size, "cannot lock ref", 15) ||
+           memmem(summary, slen, "cannot lock ref", 15) ||
+           memmem(summary, slen, "reference already exists", 24) ||
+           memmem(summary, slen, "failed to lock", 14) ||
+           memmem(summary, slen, "incorrect old value", 19);
+}
 
 /* Reads `git push --porcelain`: "<flag> TAB <src>:<dst> TAB <summary>" per ref. */
 static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
@@ -389,6 +448,8 @@ static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
                  memmem(summary, slen, "non-fast-forward", 16)) &&
                 !memmem(summary, slen, "remote rejected", 15))
                 return PUSH_BEHIND;
+            if (memmem(summary, slen, "remote rejected", 15) && lost_lock_race(res, summary, slen))
+                return PUSH_LOCKED;
             return PUSH_FAILED;
         }
         return res->status == 0 ? PUSH_OK : PUSH_FAILED;
@@ -396,7 +457,28 @@ static push_outcome push_outcome_of(const roar_git_result *res, const char *ref)
     return res->status == 0 ? PUSH_OK : PUSH_FAILED;
 }
 
-#define PUSH_ROUNDS 5
+/* Rounds of push-merge-push before giving up. Eight clones pushing at once each lose
+ * at most seven races in a row when nobody backs off; with the jittered backoff below
+ * they spread out, and 16 rounds (a few seconds at most) leave a wide margin. */
+#define PUSH_ROUNDS 16
+
+/* Sleeps a random 1..cap ms, cap doubling from 20 ms per lost round up to 640 ms, so
+ * that clones which lost the same race do not all come back at the same moment. */
+static void push_backoff(unsigned round)
+{
+    static unsigned seed;
+    unsigned cap = 20u << (round < 5 ? round : 5);
+    struct timespec ts;
+    unsigned ms;
+
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    ms = 1 + (unsigned)rand_r(&seed) % cap;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
 
 int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
                      roar_notes_problem_cb cb, void *payload)
@@ -455,14 +537,20 @@ int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
                                    res.err.size ? git_said(&res.err) : git_said(&res.out));
             goto cleanup;
         }
-        /* Someone pushed notes first: take theirs in, then try again. */
+        /* Someone pushed notes first (or was pushing them right then): take theirs
+         * in, then try again. After a lock race, wait a little first: the winner's
+         * update may not be visible yet. */
+        if (outcome == PUSH_LOCKED || round > 0)
+            push_backoff((unsigned)round);
         if ((error = roar_remote_fetch(&fetched, repo, remote, cb, payload)) < 0)
             goto cleanup;
         r.merges++;
     }
     if (named) {
         git_reference *t = NULL;
-        if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0)
+        roar_reflock_state lock;
+        if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0 ||
+            (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
             goto cleanup;
         if (git_reference_create(&t, roar_repo_git(repo), tracking.ptr, &r.pushed, 1,
                                  "roar: pushed notes") < 0)

@@ -76,7 +76,9 @@ typedef struct {
 /* Pushes the local notes ref to the same ref on `remote` with --no-verify (so a pre-push
  * hook that calls this is not re-entered). When the remote rejects it as not a
  * fast-forward (someone pushed notes meanwhile), fetches and merges (roar_remote_fetch)
- * and pushes again, a few times. After a push to a configured remote, its tracking ref
+ * and pushes again, up to 16 rounds with jittered backoff; a push the remote rejects
+ * because it could not lock the ref ("cannot lock ref": another clone was pushing at that
+ * moment) is retried the same way. After a push to a configured remote, its tracking ref
  * is set to what was pushed. */
 int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
                      roar_notes_problem_cb cb, void *payload);

@@ -376,12 +376,23 @@ static int head_oid(git_oid *out, roar_repo *repo)
 
 int roar_repo_head(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo)
 {
+    git_commit *commit = NULL;
     git_oid oid;
+    char hex[ROAR_OID_HEXSZ + 1];
     int error;
 
     if ((error = head_oid(&oid, repo)) < 0)
         return error;
-    git_oid_tostr(out, ROAR_OID_HEXSZ + 1, &oid);
+    /* A ref file can name any id: a commit that is missing (a corrupt or half-copied
+     * repository) or another kind of object must not become a job's `base`. */
+    git_oid_tostr(hex, sizeof(hex), &oid);
+    if (git_commit_lookup(&commit, repo->git, &oid) < 0) {
+        git_error_clear();
+        return roar_error_set(ROAR_EINVALID,
+                              "HEAD is broken: %s is not a commit in this repository", hex);
+    }
+    git_commit_free(commit);
+    memcpy(out, hex, sizeof(hex));
     return 0;
 }
 

@@ -43,7 +43,9 @@ const char *roar_repo_roar_dir(const roar_repo *repo);
  * 0777 & ~umask. Existing directories are fine. */
 int roar_repo_ensure_roar_dir(const roar_repo *repo);
 
-/* The commit HEAD points at, as 40 hex digits. ROAR_ENOTFOUND on an unborn branch. */
+/* The commit HEAD points at, as 40 hex digits. ROAR_ENOTFOUND on an unborn branch;
+ * ROAR_EINVALID when HEAD names an object that is not a commit here (missing, or a
+ * blob/tree/tag); ROAR_ERROR when HEAD cannot be read at all. */
 int roar_repo_head(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo);
 
 /* Whether the repository is a shallow clone (`<commondir>/shallow` lists commits). */

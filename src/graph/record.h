@@ -28,6 +28,27 @@
  * limits. On failure out is left as it was (job->id may have been cleared). */
 int roar_record_serialize(roar_buf *out, roar_job *job);
 
+/* How the marker element roar_record_fit puts after a cut command line begins. */
+#define ROAR_RECORD_CUT_MARKER "[git-roar: command line cut here"
+
+/* What roar_record_fit changed. */
+typedef struct {
+    size_t command_cut;   /* argv elements cut or left out of the command line */
+    size_t env_dropped;   /* env lines left out (a value over the line limit) */
+    size_t edges_dropped; /* in/out/del lines left out (the record limit) */
+} roar_record_fit_result;
+
+/* Makes `job` fit the limits a reader enforces, so that a job whose command already ran
+ * is recorded rather than lost (docs/record-format.md "Limits at write"): a command
+ * line over ROAR_RECORD_MAX_LINE keeps its leading arguments (the last one possibly
+ * cut) and ends in a marker element, with `incomplete command-truncated N` (N
+ * elements cut or left out); an env value too long for a line is left out (`incomplete
+ * env-truncated N`); a record still over ROAR_RECORD_MAX_RECORD keeps the outputs and
+ * deletions, then the inputs, in path order, that fit, and says `incomplete
+ * record-truncated N` (N edges left out). Nothing changes for a job within the limits.
+ * `out` may be NULL. ROAR_ELIMIT only when no such cut can make it fit. */
+int roar_record_fit(roar_record_fit_result *out, roar_job *job);
+
 /* Parses one record (`text` holds exactly the record, every line ending in LF) into
  * *out, which this function initialises; the caller disposes it. Lines may come in any
  * order; the id is then the blob id of the record without its `job` line. Edges are

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +62,69 @@ static int try_dir(char **out, const char *base)
     return 0;
 }
 
+/* Whether `dir` (a `roar-XXXXXX` entry of base) is a ring directory of ours whose run
+ * is over: ours and private, and its ring names a collector pid that is gone (or it has
+ * no valid ring and is over a minute old: a run dies between mkdtemp and the ring only
+ * by a kill, and a live one takes microseconds there). */
+static bool ring_dir_is_stale(const char *dir)
+{
+    struct roar_ring_hdr hdr;
+    struct stat st;
+    char path[PATH_MAX];
+    pid_t pid;
+    int fd;
+    bool valid;
+
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077) ||
+        snprintf(path, sizeof(path), "%s/ring", dir) >= (int)sizeof(path))
+        return false;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    valid = fd >= 0 && pread(fd, &hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+            hdr.magic == ROAR_RING_MAGIC && hdr.collector_pid > 0 &&
+            hdr.collector_pid <= (uint64_t)INT32_MAX;
+    if (fd >= 0)
+        close(fd);
+    if (!valid)
+        return time(NULL) - st.st_mtime > 60;
+    pid = (pid_t)hdr.collector_pid;
+    if (pid == getpid())
+        return false;
+    return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+void roar_ring_reap_stale(void)
+{
+    const char *bases[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+    char dir[PATH_MAX];
+    struct dirent *e;
+    size_t i;
+    DIR *d;
+    int saved = errno;
+
+    for (i = 0; i < sizeof(bases) / sizeof(*bases); i++) {
+        if (!bases[i] || bases[i][0] != '/' || (i == 1 && !strcmp(bases[1], "/tmp")) ||
+            !(d = opendir(bases[i])))
+            continue;
+        while ((e = readdir(d))) {
+            if (strncmp(e->d_name, "roar-", 5) || strlen(e->d_name) != 11 ||
+                snprintf(dir, sizeof(dir), "%s/%s", bases[i], e->d_name) >= (int)sizeof(dir))
+                continue;
+            if (ring_dir_is_stale(dir))
+                roar_ring_dir_remove(dir);
+        }
+        closedir(d);
+    }
+    errno = saved;
+}
+
 int roar_ring_dir_create(char **out)
 {
     *out = NULL;
+    /* The shim in every traced process opens the ring by its path (ROAR_RING) when it
+     * starts, at any exec during the job, so the file cannot be unlinked once mapped;
+     * a run killed with -9 leaves it (16 MiB in /dev/shm). The next run removes those. */
+    roar_ring_reap_stale();
     /* /dev/shm keeps the ring in memory without a tmpfs mount of our own. */
     if (try_dir(out, "/dev/shm") == 0 || try_dir(out, getenv("TMPDIR")) == 0 ||
         try_dir(out, "/tmp") == 0)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <stdbool.h>
 
 #include "trace/ring_layout.h"
 
@@ -16,6 +17,12 @@ typedef struct roar_ring roar_ring;
  * control socket: under /dev/shm when it is usable, else $TMPDIR or /tmp. *out is a
  * malloc'd absolute path the caller frees (and removes with roar_ring_dir_remove). */
 int roar_ring_dir_create(char **out);
+
+/* Removes the ring directories (`roar-XXXXXX` under /dev/shm, $TMPDIR, /tmp) of runs
+ * that were killed: ours, private, and whose ring's collector pid is gone (or that hold
+ * no valid ring and are over a minute old). roar_ring_dir_create calls it first. The
+ * shim opens the ring by name at every exec, so a ring cannot be unlinked early. */
+void roar_ring_reap_stale(void);
 
 /* Removes the files this module and the collector put in dir ("ring", "ctl", the
  * preload symlink) and dir itself. Errors are ignored: it is cleanup. */

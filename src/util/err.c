@@ -86,3 +86,24 @@ void roar_error_clear(void)
     error_message[0] = '\0';
     error_code = ROAR_OK;
 }
+
+static roar_notice_fn notice_handler;
+
+void roar_notice_set_handler(roar_notice_fn fn)
+{
+    notice_handler = fn;
+}
+
+void roar_notice(const char *fmt, ...)
+{
+    char msg[sizeof(error_message)];
+    va_list ap;
+
+    if (!notice_handler)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+        msg[0] = '\0';
+    va_end(ap);
+    notice_handler(msg);
+}

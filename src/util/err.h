@@ -35,4 +35,12 @@ int roar_error_last_code(void);
 
 void roar_error_clear(void);
 
+/* Notices: something the library repaired on its own that the user should hear about
+ * (a stale lock removed, a stranded record recovered). Only the CLI prints, so the
+ * library hands the message to the handler the CLI installs; without one (unit tests,
+ * helpers) it is dropped. The message is borrowed for the call. */
+typedef void (*roar_notice_fn)(const char *message);
+void roar_notice_set_handler(roar_notice_fn fn);
+void roar_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -908,6 +908,136 @@ static void test_note_keeps_text_exact(void **state)
     free(text);
 }
 
+/* ---- fitting a job into the limits (roar_record_fit) --------------------- */
+
+static void test_fit_leaves_small_jobs_alone(void **state)
+{
+    roar_job job;
+    roar_record_fit_result r;
+    roar_buf a = ROAR_BUF_INIT, b = ROAR_BUF_INIT;
+    (void)state;
+
+    full_job(&job);
+    assert_int_equal(roar_record_serialize(&a, &job), 0);
+    assert_int_equal(roar_record_fit(&r, &job), 0);
+    assert_int_equal(r.command_cut + r.env_dropped + r.edges_dropped, 0);
+    assert_int_equal(roar_record_serialize(&b, &job), 0);
+    assert_int_equal(a.size, b.size);
+    assert_memory_equal(a.ptr, b.ptr, a.size);
+    roar_job_dispose(&job);
+    roar_buf_dispose(&a);
+    roar_buf_dispose(&b);
+}
+
+/* Parses `text` back and returns the count of `incomplete <reason> N`, or -1. */
+static long reparsed_count(const roar_buf *text, const char *reason, roar_job *back)
+{
+    assert_int_equal(roar_record_parse(back, text->ptr, text->size), 0);
+    for (size_t i = 0; i < back->incomplete_count; i++)
+        if (!strcmp(back->incomplete[i].reason, reason) && back->incomplete[i].has_count)
+            return (long)back->incomplete[i].count;
+    return -1;
+}
+
+static void test_fit_cuts_a_long_command_line(void **state)
+{
+    enum { N = 20000 };
+    char **argv = calloc(N + 3, sizeof(*argv)), *script;
+    roar_job job, back;
+    roar_record_fit_result r;
+    roar_buf text = ROAR_BUF_INIT;
+    size_t i;
+    (void)state;
+
+    /* `sh -c 'true' 1 .. 20000`: over 64 KiB once joined. */
+    argv[0] = strdup("sh");
+    argv[1] = strdup("-c");
+    argv[2] = strdup("true");
+    for (i = 0; i < N; i++) {
+        argv[i + 3] = malloc(16);
+        snprintf(argv[i + 3], 16, "%zu", i + 1);
+    }
+    full_job(&job);
+    assert_int_equal(roar_job_set_argv(&job, (const char *const *)argv, N + 3), 0);
+    assert_int_equal(roar_record_serialize(&text, &job), ROAR_ELIMIT);
+    assert_int_equal(roar_record_fit(&r, &job), 0);
+    assert_true(r.command_cut > 0 && r.command_cut < N);
+    assert_int_equal(r.edges_dropped, 0);
+    assert_string_equal(job.argv[2], "true");
+    assert_non_null(strstr(job.argv[job.argc - 1], "command line cut here"));
+    assert_int_equal(roar_record_serialize(&text, &job), 0);
+    roar_job_init(&back);
+    assert_int_equal(reparsed_count(&text, "command-truncated", &back), (long)r.command_cut);
+    assert_int_equal(back.argc, job.argc);
+    assert_int_equal(back.edge_count, 4); /* the edges are all there */
+    roar_job_dispose(&back);
+    roar_job_dispose(&job);
+
+    /* One huge element (a long `sh -c` script): its beginning is kept. */
+    script = malloc(200000);
+    memset(script, 'x', 199999);
+    script[199999] = '\0';
+    memcpy(script, "echo ", 5);
+    full_job(&job);
+    {
+        const char *one[] = {"sh", "-c", script, "after"};
+        assert_int_equal(roar_job_set_argv(&job, one, 4), 0);
+    }
+    assert_int_equal(roar_record_fit(&r, &job), 0);
+    assert_int_equal(r.command_cut, 2); /* the script (cut) and "after" */
+    assert_int_equal(job.argc, 4);      /* sh -c <prefix> <marker> */
+    assert_memory_equal(job.argv[2], "echo xxx", 8);
+    assert_true(strlen(job.argv[2]) > 60000);
+    roar_buf_clear(&text);
+    assert_int_equal(roar_record_serialize(&text, &job), 0);
+    roar_job_dispose(&job);
+
+    for (i = 0; i < N + 3; i++)
+        free(argv[i]);
+    free(argv);
+    free(script);
+    roar_buf_dispose(&text);
+}
+
+static void test_fit_truncates_a_record_over_64_mib(void **state)
+{
+    roar_job job, back;
+    roar_record_fit_result r;
+    roar_buf text = ROAR_BUF_INIT;
+    char path[256];
+    size_t i, n = 400000, ins = 0, outs = 0;
+    (void)state;
+
+    /* 400k inputs with 200-byte paths (~100 MB of edge lines) and one output last in
+     * path order: the output must survive, the inputs that fit stay. */
+    full_job(&job);
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "data/%0195zu", i);
+        assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_IN, path,
+                                           "8ab3c1d97e0a4f3c2b1a09f8e7d6c5b4a3928171", 1),
+                         0);
+    }
+    assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_OUT, "zzz/result",
+                                       "77c1e2a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4", 9),
+                     0);
+    assert_int_equal(roar_record_serialize(&text, &job), ROAR_ELIMIT);
+    assert_int_equal(roar_record_fit(&r, &job), 0);
+    assert_true(r.edges_dropped > 0 && r.edges_dropped < n);
+    assert_int_equal(roar_record_serialize(&text, &job), 0);
+    assert_true(text.size <= ROAR_RECORD_MAX_RECORD);
+    roar_job_init(&back);
+    assert_int_equal(reparsed_count(&text, "record-truncated", &back), (long)r.edges_dropped);
+    for (i = 0; i < back.edge_count; i++) {
+        ins += back.edges[i].role == ROAR_ROLE_IN;
+        outs += back.edges[i].role == ROAR_ROLE_OUT;
+    }
+    assert_int_equal(outs, 2); /* full_job's and zzz/result */
+    assert_int_equal(ins + outs + 1 /* del */ + r.edges_dropped, n + 5);
+    roar_job_dispose(&back);
+    roar_job_dispose(&job);
+    roar_buf_dispose(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +1055,9 @@ int main(void)
         cmocka_unit_test(test_note_oversize_record_skipped),
         cmocka_unit_test(test_note_union_merge),
         cmocka_unit_test(test_note_keeps_text_exact),
+        cmocka_unit_test(test_fit_leaves_small_jobs_alone),
+        cmocka_unit_test(test_fit_cuts_a_long_command_line),
+        cmocka_unit_test(test_fit_truncates_a_record_over_64_mib),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
