@@ -16,6 +16,7 @@
 #include "graph/record.h"
 #include "graph/status.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/quote.h"
 #include "util/redact.h"
 
@@ -351,7 +352,7 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
         CHECK(roar_buf_printf(&out, "  %.*s  in ", ROAR_QUERY_ABBREV, j.job.id));
         CHECK(roar_query_put_path(&out, j.job.cwd));
         CHECK(roar_buf_puts(&out, ": "));
-        CHECK(roar_quote_argv(&out, (const char *const *)j.job.argv, j.job.argc));
+        CHECK(roar_escape_argv(&out, (const char *const *)j.job.argv, j.job.argc));
         CHECK(roar_buf_putc(&out, '\n'));
     }
     roar_query_job_dispose(&j);

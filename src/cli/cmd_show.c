@@ -15,7 +15,7 @@
 #include "cli/query.h"
 #include "graph/hash.h"
 #include "util/err.h"
-#include "util/quote.h"
+#include "util/escape.h"
 #include "util/timefmt.h"
 
 /* ---- a job -------------------------------------------------------------------- */
@@ -54,7 +54,7 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
     size_t i;
 
     CHECK(roar_buf_printf(out, "job %s\ncommand   ", job->id));
-    CHECK(roar_quote_argv(out, (const char *const *)job->argv, job->argc));
+    CHECK(roar_escape_argv(out, (const char *const *)job->argv, job->argc));
     CHECK(roar_buf_puts(out, "\ncwd       "));
     CHECK(roar_query_put_path(out, job->cwd));
     CHECK(roar_buf_puts(out, "\nattached  "));
@@ -71,12 +71,19 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
     if (job->has_base)
         CHECK(roar_buf_printf(out, "\nbase      %s%s", job->base,
                               job->dirty ? " (dirty: read content HEAD does not hold)" : ""));
-    if (job->tracer)
-        CHECK(roar_buf_printf(out, "\ntracer    %s", job->tracer));
-    if (job->host)
-        CHECK(roar_buf_printf(out, "\nhost      %s", job->host));
-    if (job->user)
-        CHECK(roar_buf_printf(out, "\nuser      %s", job->user));
+    /* Values from a note reach the terminal escaped (SPEC §8). */
+    if (job->tracer) {
+        CHECK(roar_buf_puts(out, "\ntracer    "));
+        CHECK(roar_escape_term_cstr(out, job->tracer));
+    }
+    if (job->host) {
+        CHECK(roar_buf_puts(out, "\nhost      "));
+        CHECK(roar_escape_term_cstr(out, job->host));
+    }
+    if (job->user) {
+        CHECK(roar_buf_puts(out, "\nuser      "));
+        CHECK(roar_escape_term_cstr(out, job->user));
+    }
     CHECK(roar_buf_puts(out, "\nstart     "));
     CHECK(roar_time_format(out, job->start_ms));
     CHECK(roar_buf_puts(out, "\nend       "));
@@ -86,11 +93,17 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
                           job->end_code));
     for (i = 0; i < job->env_count; i++) {
         CHECK(roar_buf_printf(out, "env       %s=", job->env[i].key));
-        CHECK(roar_quote_arg(out, job->env[i].value, strlen(job->env[i].value)));
+        CHECK(roar_escape_arg(out, job->env[i].value, strlen(job->env[i].value)));
         CHECK(roar_buf_putc(out, '\n'));
     }
-    for (i = 0; i < job->extra_count; i++)
-        CHECK(roar_buf_printf(out, "%-9s %s\n", job->extra[i].key, job->extra[i].value));
+    for (i = 0; i < job->extra_count; i++) {
+        size_t at = out->size;
+        CHECK(roar_escape_term_cstr(out, job->extra[i].key));
+        CHECK(roar_buf_printf(out, "%*s ", out->size - at < 9 ? (int)(9 - (out->size - at)) : 0,
+                              ""));
+        CHECK(roar_escape_term_cstr(out, job->extra[i].value));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
     for (i = 0; i < job->incomplete_count; i++) {
         const roar_incomplete *inc = &job->incomplete[i];
         CHECK(roar_buf_printf(out, "incomplete %s", inc->reason));

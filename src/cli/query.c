@@ -19,6 +19,7 @@
 #include "trace/keymap.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/escape.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
 
@@ -265,7 +266,7 @@ void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char
 
 int roar_query_put_path(roar_buf *out, const char *path)
 {
-    return roar_quote_path(out, path, strlen(path));
+    return roar_escape_path(out, path, strlen(path));
 }
 
 static int put_end(roar_buf *out, const roar_job *job)
@@ -311,7 +312,7 @@ int roar_query_job_line(roar_buf *out, const roar_query_job *j)
                                                              : "unattached")) < 0)
         return error;
     if ((error = roar_buf_puts(out, "  ")) < 0 ||
-        (error = roar_quote_argv(out, (const char *const *)j->job.argv, j->job.argc)) < 0)
+        (error = roar_escape_argv(out, (const char *const *)j->job.argv, j->job.argc)) < 0)
         return error;
     if (j->job.incomplete_count && (error = roar_buf_puts(out, "  [incomplete]")) < 0)
         return error;

@@ -63,7 +63,8 @@ void roar_query_map_path(roar_buf *out, roar_buf *abs, roar_query *q, const char
 
 /* ---- output ------------------------------------------------------------------- */
 
-/* Appends a path as records write it (SPEC §5.1: raw, or C-quoted when needed). */
+/* Appends a path for the terminal: as records write it (SPEC §5.1: raw, or C-quoted
+ * when needed), C-quoted too when it holds characters a terminal acts on (escape.h). */
 int roar_query_put_path(roar_buf *out, const char *path);
 
 /* The one-line summary of a job, without newline:
