@@ -11,6 +11,7 @@
 #include "cli/objref.h"
 #include "cli/query.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/json.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
@@ -410,17 +411,11 @@ static void export_openlineage(roar_buf *out, const job_set *set, roar_repo *rep
 
 /* ---- dot ------------------------------------------------------------------------ */
 
+/* A quoted dot ID or label; a newline in it is a line break, control bytes show. */
 static void dot_string(roar_buf *out, const char *s)
 {
     CHECK(roar_buf_putc(out, '"'));
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            CHECK(roar_buf_putc(out, '\\'));
-        if (*s == '\n')
-            CHECK(roar_buf_puts(out, "\\n"));
-        else
-            CHECK(roar_buf_putc(out, *s));
-    }
+    CHECK(roar_escape_dot(out, s, strlen(s)));
     CHECK(roar_buf_putc(out, '"'));
 }
 
@@ -432,7 +427,7 @@ static void export_dot(roar_buf *out, const job_set *set)
         const roar_job *job = &set->items[i].job;
         roar_buf label = ROAR_BUF_INIT;
         CHECK(roar_buf_printf(&label, "%.7s\n", job->id));
-        CHECK(roar_quote_argv(&label, (const char *const *)job->argv, job->argc));
+        CHECK(roar_escape_argv(&label, (const char *const *)job->argv, job->argc));
         CHECK(roar_buf_printf(out, "  \"job:%s\" [shape=box,label=", job->id));
         dot_string(out, label.ptr);
         CHECK(roar_buf_puts(out, succeeded(job) ? "];\n" : ",color=red];\n"));

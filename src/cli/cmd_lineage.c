@@ -10,6 +10,7 @@
 #include "cli/query.h"
 #include "graph/lineage.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/json.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
@@ -52,7 +53,7 @@ static void put_label(roar_buf *out, const roar_lineage_node *n, const char *sep
 {
     if (n->kind == ROAR_LINEAGE_JOB) {
         CHECK(roar_buf_printf(out, "job %.*s%s", ROAR_QUERY_ABBREV, n->job.id, sep));
-        CHECK(roar_quote_argv(out, (const char *const *)n->job.argv, n->job.argc));
+        CHECK(roar_escape_argv(out, (const char *const *)n->job.argv, n->job.argc));
         if (failed(&n->job))
             CHECK(roar_buf_printf(out, "%s[%s %d]", sep,
                                   n->job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit",
@@ -170,23 +171,14 @@ static void put_json(roar_buf *out, const roar_lineage_graph *g, unsigned depth)
 
 /* ---- dot and mermaid ---------------------------------------------------------------- */
 
-/* A node's label with each character the target syntax reserves escaped. The label's
- * bytes are already printable: paths C-quoted, commands shell-quoted. */
+/* A node's label in the target syntax: its terminal form (paths C-quoted, commands
+ * shell-quoted), its lines joined by the target's line break (escape.h). */
 static void put_escaped_label(roar_buf *out, const roar_lineage_node *n, bool mermaid)
 {
     roar_buf raw = ROAR_BUF_INIT;
     put_label(&raw, n, "\n");
-    for (size_t i = 0; i < raw.size; i++) {
-        char c = raw.ptr[i];
-        if (c == '\n')
-            CHECK(roar_buf_puts(out, mermaid ? "<br/>" : "\\n"));
-        else if (!mermaid && (c == '"' || c == '\\'))
-            CHECK(roar_buf_printf(out, "\\%c", c));
-        else if (mermaid && (c == '"' || c == '<' || c == '>' || c == '#' || c == '`' || c == '&'))
-            CHECK(roar_buf_printf(out, "#%d;", (unsigned char)c));
-        else
-            CHECK(roar_buf_putc(out, c));
-    }
+    CHECK(mermaid ? roar_escape_mermaid(out, raw.ptr, raw.size)
+                  : roar_escape_dot(out, raw.ptr, raw.size));
     roar_buf_dispose(&raw);
 }
 
