@@ -13,6 +13,7 @@
 #include "cli/query.h"
 #include "gitstore/notes.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/quote.h"
 #include "util/wildmatch.h"
 
@@ -268,17 +269,16 @@ static void stale_notes(strlist *behind, roar_repo *repo)
 
 /* ---- the report ---------------------------------------------------------------- */
 
+/* Strings from notes and file names: a code span in Markdown (escape.h), else as a
+ * path on a terminal. `cell`: the span sits in a table cell. */
+static void put_code_in(roar_buf *out, const char *s, bool md, bool cell)
+{
+    CHECK(md ? roar_escape_md_code_cstr(out, s, cell) : roar_query_put_path(out, s));
+}
+
 static void put_code(roar_buf *out, const char *s, bool md)
 {
-    if (!md) {
-        CHECK(roar_query_put_path(out, s));
-        return;
-    }
-    /* A backtick inside would end the code span: use a longer fence. */
-    CHECK(roar_buf_puts(out, strchr(s, '`') ? "`` " : "`"));
-    for (; *s; s++)
-        CHECK(roar_buf_putc(out, *s == '\n' ? ' ' : *s == '|' ? '/' : *s));
-    CHECK(roar_buf_puts(out, strchr(s, '`') ? " ``" : "`"));
+    put_code_in(out, s, md, false);
 }
 
 int roar_cmd_review(roar_cli_ctx *ctx)
@@ -374,10 +374,12 @@ int roar_cmd_review(roar_cli_ctx *ctx)
 
         if (md) {
             CHECK(roar_buf_printf(&out, "\n### `%.*s` ", ROAR_QUERY_ABBREV, c));
-            CHECK(roar_buf_puts(&out, summary));
+            CHECK(roar_escape_md(&out, summary, strlen(summary)));
             CHECK(roar_buf_printf(&out, "\n\n**Jobs attached:** %zu\n", attached.count));
         } else {
-            CHECK(roar_buf_printf(&out, "\ncommit %.*s %s\n", ROAR_QUERY_ABBREV, c, summary));
+            CHECK(roar_buf_printf(&out, "\ncommit %.*s ", ROAR_QUERY_ABBREV, c));
+            CHECK(roar_escape_term_cstr(&out, summary));
+            CHECK(roar_buf_putc(&out, '\n'));
             if (!attached.count)
                 CHECK(roar_buf_puts(&out, "  no jobs attached\n"));
         }
@@ -416,7 +418,7 @@ int roar_cmd_review(roar_cli_ctx *ctx)
             }
             if (md) {
                 CHECK(roar_buf_puts(&out, "| "));
-                put_code(&out, f->path, true);
+                put_code_in(&out, f->path, true, true);
                 CHECK(roar_buf_printf(&out, " | %s%s | ",
                                       !strcmp(st, "unexplained") ? ":warning: " : "", st));
                 if (f->producers.count)
