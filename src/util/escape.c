@@ -52,6 +52,11 @@ static int put_octals(roar_buf *out, const unsigned char *u, size_t n, bool doub
     return error;
 }
 
+size_t roar_escape_next(const char *s, size_t len, bool *unsafe)
+{
+    return next_char((const unsigned char *)s, len, unsafe);
+}
+
 bool roar_escape_unsafe(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;

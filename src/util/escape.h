@@ -10,9 +10,10 @@
  * escapes of its bytes, `\ooo` (ESC is `\033`, BEL `\007`, CR `\015`, U+009B `\302\233`),
  * as git shows bytes in paths; never as the character itself.
  *
- * JSON string literals are util/json.h's (control bytes as \u00XX): a JSON consumer
- * decides how to show them. The record format's own quoting is util/quote.h's; the
- * terminal forms below are the same text for every string that holds nothing unsafe. */
+ * JSON string literals are util/json.h's, which write every unsafe valid character as
+ * \uXXXX (and invalid UTF-8 as U+FFFD), so JSON on a terminal is safe too. The record format's own
+ * quoting is util/quote.h's; the terminal forms below are the same text for every string that holds
+ * nothing unsafe. */
 #ifndef ROAR_UTIL_ESCAPE_H
 #define ROAR_UTIL_ESCAPE_H
 
@@ -23,6 +24,10 @@
 
 /* True when s[0..len) holds an unsafe character (see above). */
 bool roar_escape_unsafe(const char *s, size_t len);
+
+/* The length of the character at s[0] (len > 0): of its valid UTF-8 sequence, or 1 for a
+ * byte that does not start one; *unsafe says whether it is unsafe (see above). */
+size_t roar_escape_next(const char *s, size_t len, bool *unsafe);
 
 /* ---- terminal ------------------------------------------------------------------- */
 

@@ -4,7 +4,18 @@
 
 #include <string.h>
 
+#include "util/escape.h"
 #include "util/quote.h"
+
+/* The code point of a valid UTF-8 sequence of n bytes. */
+static unsigned utf8_code_point(const unsigned char *p, size_t n)
+{
+    static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    unsigned cp = p[0] & lead_mask[n];
+    for (size_t k = 1; k < n; k++)
+        cp = (cp << 6) | (p[k] & 0x3f);
+    return cp;
+}
 
 int roar_json_string(roar_buf *out, const char *s, size_t len, bool *lossless)
 {
@@ -48,7 +59,14 @@ int roar_json_string(roar_buf *out, const char *s, size_t len, bool *lossless)
                 if (lossless)
                     *lossless = false;
             } else {
-                error = roar_buf_put(out, p + i, n);
+                bool unsafe;
+                roar_escape_next(s + i, n, &unsafe);
+                /* DEL, C1 and bidi controls are valid JSON raw, but would reach a
+                 * terminal that shows the JSON (util/escape.h). */
+                if (unsafe)
+                    error = roar_buf_printf(out, "\\u%04x", utf8_code_point(p + i, n));
+                else
+                    error = roar_buf_put(out, p + i, n);
                 i += n - 1;
             }
         }

@@ -9,7 +9,8 @@
 #include "util/buf.h"
 
 /* Appends s[0..len) as a JSON string literal, quotes included: `"` and `\` escaped,
- * \b \f \n \r \t, \u00XX for other control bytes, valid UTF-8 as is, and each byte
+ * \b \f \n \r \t, \u00XX for other control bytes, \uXXXX for DEL and the other
+ * characters util/escape.h counts as unsafe, other valid UTF-8 as is, and each byte
  * that is not part of valid UTF-8 as U+FFFD. *lossless (may be NULL) is set to false
  * when such a replacement happened (the literal no longer gives the bytes back). */
 int roar_json_string(roar_buf *out, const char *s, size_t len, bool *lossless);

@@ -12,6 +12,7 @@
 
 #include "util/err.h"
 #include "util/escape.h"
+#include "util/json.h"
 #include "util/quote.h"
 
 typedef int (*escape_fn)(roar_buf *out, const char *s, size_t len);
@@ -181,6 +182,19 @@ static void test_md_code(void **state)
     ASSERT_ESC(md_code_table, "a\\|b", "`a\\\\174b`");
 }
 
+static int json(roar_buf *out, const char *s, size_t len)
+{
+    return roar_json_string(out, s, len, NULL);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    ASSERT_ESC(json, "caf\xc3\xa9", "\"caf\xc3\xa9\"");
+    ASSERT_ESC(json, "e\x1b[2J\a\x7f", "\"e\\u001b[2J\\u0007\\u007f\"");
+    ASSERT_ESC(json, "c\xc2\x9b\xe2\x80\xae\xc2\xa0", "\"c\\u009b\\u202e\xc2\xa0\"");
+}
+
 /* ---- random strings --------------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -344,7 +358,7 @@ int main(void)
         cmocka_unit_test(test_path),   cmocka_unit_test(test_argv),
         cmocka_unit_test(test_dot),    cmocka_unit_test(test_mermaid),
         cmocka_unit_test(test_md),     cmocka_unit_test(test_md_code),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_json),   cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
