@@ -97,10 +97,10 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
         CHECK(roar_buf_putc(out, '\n'));
     }
     for (i = 0; i < job->extra_count; i++) {
-        size_t at = out->size;
+        size_t at = out->size, width;
         CHECK(roar_escape_term_cstr(out, job->extra[i].key));
-        CHECK(roar_buf_printf(out, "%*s ", out->size - at < 9 ? (int)(9 - (out->size - at)) : 0,
-                              ""));
+        width = out->size - at; /* padded to 9 as "%-9s" did */
+        CHECK(roar_buf_printf(out, "%*s ", width < 9 ? (int)(9 - width) : 0, ""));
         CHECK(roar_escape_term_cstr(out, job->extra[i].value));
         CHECK(roar_buf_putc(out, '\n'));
     }
