@@ -1,5 +1,6 @@
 /* Output states and rerun plans (status.h): producers from the cache's output edges,
- * job states memoised over the producer graph, files read through the stat cache. */
+ * job states memoised over the producer graph, files read through the stat cache. The
+ * walks keep their own stacks: a chain of a million jobs is a note's to make (SPEC §8). */
 #include "graph/status.h"
 
 #include <stdint.h>
@@ -44,6 +45,10 @@ struct roar_status_graph {
     roar_keymap current;       /* path -> current_info * */
     roar_cache_edge_list tmp;
     roar_buf abs;
+    struct state_frame *state_stack; /* job_state's walk, reused */
+    size_t state_alloc;
+    struct plan_frame *plan_stack; /* plan_visit's walk, reused */
+    size_t plan_alloc;
 };
 
 static int oom(void)
@@ -91,6 +96,8 @@ static void graph_free(roar_status_graph *g)
     roar_scope_output_list_dispose(&g->outs);
     roar_cache_edge_list_dispose(&g->tmp);
     roar_buf_dispose(&g->abs);
+    free(g->state_stack);
+    free(g->plan_stack);
     free(g->worktree);
     free(g);
 }
@@ -209,74 +216,119 @@ static void worsen(sjob *j, int state, const char *because)
     }
 }
 
-/* OK, UNKNOWN or STALE, from the job's inputs (status.h). A cycle back to a job being
- * judged counts as ok: the cycle's other edges decide. */
-static int job_state(int *out, roar_status_graph *g, sjob *j)
-{
-    int error, sub;
-    size_t i;
+/* A job being judged: the input edge it is at, and what its inputs said so far. */
+struct state_frame {
+    sjob *j;
+    size_t i; /* while a producer is judged: the edge that led to it */
+    int state;
+    const char *because;
+};
 
-    if (j->state == STATE_BUSY) {
+/* Marks j as being judged and puts it on the walk's stack. */
+static int state_push(roar_status_graph *g, size_t *n, sjob *j)
+{
+    int error;
+    if ((error = load_edges(g, j)) < 0)
+        return error;
+    if (ROAR_ALLOC_GROW(g->state_stack, *n + 1, g->state_alloc) < 0)
+        return oom();
+    g->state_stack[*n] = (struct state_frame){j, 0, ROAR_STATUS_OK, NULL};
+    (*n)++;
+    j->state = STATE_BUSY;
+    return 0;
+}
+
+/* OK, UNKNOWN or STALE, from the job's inputs (status.h). A cycle back to a job being
+ * judged counts as ok: the cycle's other edges decide. Depth first, one frame per job
+ * on an explicit stack: a producer's state is known before its reader goes on. */
+static int job_state(int *out, roar_status_graph *g, sjob *root)
+{
+    size_t n = 0;
+    int error, sub = ROAR_STATUS_OK;
+    bool have_sub = false;
+
+    if (root->state == STATE_BUSY) {
         *out = ROAR_STATUS_OK;
         return 0;
     }
-    if (j->state != STATE_UNSEEN) {
-        *out = j->state;
+    if (root->state != STATE_UNSEEN) {
+        *out = root->state;
         return 0;
     }
-    if ((error = load_edges(g, j)) < 0)
+    if ((error = state_push(g, &n, root)) < 0)
         return error;
-    j->state = STATE_BUSY;
-    int state = ROAR_STATUS_OK;
-    const char *because = NULL;
-    for (i = 0; i < j->edges.count && state != ROAR_STATUS_STALE; i++) {
-        const roar_cache_edge *e = &j->edges.items[i];
-        const roar_scope_output *pe;
-        const current_info *ci;
-        sjob *r = NULL;
+    while (n) {
+        struct state_frame *f = &g->state_stack[n - 1];
+        sjob *j = f->j, *r = NULL;
 
-        if (e->role != ROAR_ROLE_IN)
-            continue;
-        if (!e->id_known) {
-            if (state < ROAR_STATUS_UNKNOWN) {
-                state = ROAR_STATUS_UNKNOWN;
-                because = e->path;
+        if (have_sub) { /* the producer behind edge i was judged */
+            if (sub > f->state) {
+                f->state = sub;
+                f->because = j->edges.items[f->i].path;
             }
-            continue;
+            f->i++;
+            have_sub = false;
         }
-        if (job_changed(j, e->path)) {
-            if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
-                goto fail;
-        } else {
-            if ((error = current(&ci, g, e->path)) < 0)
-                goto fail;
-            if (!ci->exists || strcmp(ci->id, e->id)) {
-                state = ROAR_STATUS_STALE;
-                because = e->path;
-                break;
+        for (; f->i < j->edges.count && f->state != ROAR_STATUS_STALE; f->i++) {
+            const roar_cache_edge *e = &j->edges.items[f->i];
+            const roar_scope_output *pe;
+            const current_info *ci;
+
+            if (e->role != ROAR_ROLE_IN)
+                continue;
+            if (!e->id_known) {
+                if (f->state < ROAR_STATUS_UNKNOWN) {
+                    f->state = ROAR_STATUS_UNKNOWN;
+                    f->because = e->path;
+                }
+                continue;
             }
-            /* The file holds what was read: whether that is current depends on the
-             * job that wrote it, when that job's output is exactly this content. */
-            pe = producer_of(g, e->path);
-            if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
-                (error = get_job(&r, g, pe->job_id)) < 0)
-                goto fail;
+            r = NULL;
+            if (job_changed(j, e->path)) {
+                if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+                    goto fail;
+            } else {
+                if ((error = current(&ci, g, e->path)) < 0)
+                    goto fail;
+                if (!ci->exists || strcmp(ci->id, e->id)) {
+                    f->state = ROAR_STATUS_STALE;
+                    f->because = e->path;
+                    break;
+                }
+                /* The file holds what was read: whether that is current depends on the
+                 * job that wrote it, when that job's output is exactly this content. */
+                pe = producer_of(g, e->path);
+                if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
+                    (error = get_job(&r, g, pe->job_id)) < 0)
+                    goto fail;
+            }
+            if (!r)
+                continue;
+            if (r->state == STATE_UNSEEN)
+                break; /* judge r first, then come back to this edge */
+            sub = r->state == STATE_BUSY ? ROAR_STATUS_OK : r->state;
+            if (sub > f->state) {
+                f->state = sub;
+                f->because = e->path;
+            }
+            r = NULL;
         }
         if (r) {
-            if ((error = job_state(&sub, g, r)) < 0)
+            if ((error = state_push(g, &n, r)) < 0)
                 goto fail;
-            if (sub > state) {
-                state = sub;
-                because = e->path;
-            }
+            continue;
         }
+        j->state = STATE_UNSEEN;
+        worsen(j, f->state, f->because);
+        sub = j->state;
+        have_sub = true;
+        n--;
     }
-    j->state = STATE_UNSEEN;
-    worsen(j, state, because);
-    *out = j->state;
+    *out = sub;
     return 0;
 fail:
-    j->state = STATE_UNSEEN;
+    while (n)
+        g->state_stack[--n].j->state = STATE_UNSEEN;
     return error;
 }
 
@@ -290,14 +342,19 @@ static int id_list_add(roar_cache_id_list *l, const char *id)
     return 0;
 }
 
-/* Post-order over the producers of j's inputs: dependencies land in `out` first.
- * `forced`: j must run whatever its outputs say (it restores what a later job read
- * and then updated in place). */
-static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *j, bool forced)
+/* A job whose inputs' producers are being planned: the next input edge to look at. */
+struct plan_frame {
+    sjob *j;
+    size_t i;
+};
+
+/* Whether j is to be planned now (*push): not already done or under way, and needing a
+ * rerun or `forced`. Marks it under way; a job that needs nothing is marked skipped. */
+static int plan_enter(bool *push, roar_status_graph *g, sjob *j, bool forced)
 {
     int error;
-    size_t i;
 
+    *push = false;
     if (j->plan == PLAN_BUSY || j->plan == PLAN_DONE || (j->plan == PLAN_SKIPPED && !forced))
         return 0;
     if (!forced && !j->needs_rerun) {
@@ -307,32 +364,67 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *j, bo
     if ((error = load_edges(g, j)) < 0)
         return error;
     j->plan = PLAN_BUSY;
-    for (i = 0; i < j->edges.count; i++) {
-        const roar_cache_edge *e = &j->edges.items[i];
-        const roar_scope_output *pe;
-        const current_info *ci;
-        sjob *r = NULL;
+    *push = true;
+    return 0;
+}
 
-        if (e->role != ROAR_ROLE_IN)
-            continue;
-        if (e->id_known && job_changed(j, e->path)) {
-            if ((error = current(&ci, g, e->path)) < 0)
+/* Post-order over the producers of j's inputs: dependencies land in `out` first.
+ * `forced`: j must run whatever its outputs say (it restores what a later job read
+ * and then updated in place). Depth first on an explicit stack, one frame per job. */
+static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root, bool forced)
+{
+    size_t n = 0;
+    bool push;
+    int error;
+
+    if ((error = plan_enter(&push, g, root, forced)) < 0 || !push)
+        return error;
+    if (ROAR_ALLOC_GROW(g->plan_stack, 1, g->plan_alloc) < 0)
+        return oom();
+    g->plan_stack[n++] = (struct plan_frame){root, 0};
+    while (n) {
+        struct plan_frame *f = &g->plan_stack[n - 1];
+        sjob *j = f->j, *r = NULL;
+        bool r_forced = false;
+
+        while (f->i < j->edges.count && !r) {
+            const roar_cache_edge *e = &j->edges.items[f->i++];
+            const roar_scope_output *pe;
+            const current_info *ci;
+
+            r_forced = false;
+            if (e->role != ROAR_ROLE_IN)
+                continue;
+            if (e->id_known && job_changed(j, e->path)) {
+                if ((error = current(&ci, g, e->path)) < 0)
+                    return error;
+                if (ci->exists && !strcmp(ci->id, e->id))
+                    continue; /* what it read is there again */
+                if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+                    return error;
+                r_forced = true;
+                continue;
+            }
+            if ((pe = producer_of(g, e->path)) != NULL && strcmp(pe->job_id, j->id) &&
+                (error = get_job(&r, g, pe->job_id)) < 0)
                 return error;
-            if (ci->exists && !strcmp(ci->id, e->id))
-                continue; /* what it read is there again */
-            if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+        }
+        if (r) {
+            if ((error = plan_enter(&push, g, r, r_forced)) < 0)
                 return error;
-            if (r && (error = plan_visit(out, g, r, true)) < 0)
-                return error;
+            if (push) {
+                if (ROAR_ALLOC_GROW(g->plan_stack, n + 1, g->plan_alloc) < 0)
+                    return oom();
+                g->plan_stack[n++] = (struct plan_frame){r, 0};
+            }
             continue;
         }
-        if ((pe = producer_of(g, e->path)) != NULL && strcmp(pe->job_id, j->id) &&
-            ((error = get_job(&r, g, pe->job_id)) < 0 ||
-             (error = plan_visit(out, g, r, false)) < 0))
+        j->plan = PLAN_DONE;
+        n--;
+        if ((error = id_list_add(out, j->id)) < 0)
             return error;
     }
-    j->plan = PLAN_DONE;
-    return id_list_add(out, j->id);
+    return 0;
 }
 
 static void plan_reset(roar_status_graph *g)
