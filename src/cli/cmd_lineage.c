@@ -72,44 +72,94 @@ static void put_label(roar_buf *out, const roar_lineage_node *n, const char *sep
 
 /* ---- text: an indented tree ------------------------------------------------------ */
 
-static void text_node(roar_buf *out, const roar_lineage_graph *g, const child_list *kids,
-                      bool *shown, size_t i, roar_buf *prefix, bool root, bool last)
-{
-    size_t plen = prefix->size, k;
+/* The tree is indented at most this many levels (4 columns each). A node that deep has
+ * its subtree drawn from the left margin again, under a line `[depth N] <label>` that
+ * names it again (N as in --depth and the JSON: jobs from the root): a chain of a
+ * million jobs prints about two million lines, not 10^12 spaces of indentation. */
+#define TEXT_MAX_LEVELS 40
 
-    CHECK(roar_buf_put(out, prefix->ptr, prefix->size));
+/* A node whose children are being drawn: the next child, the prefix length to return to,
+ * and where its children's prefix starts in the prefix buffer (0 but when re-rooted). */
+typedef struct {
+    size_t node, next, plen, base, level;
+} text_frame;
+
+/* Draws node i's line under `prefix` (from `base`). Returns whether its children come
+ * next: a shared node (a diamond) is drawn once; later mentions point back. */
+static bool text_line(roar_buf *out, const roar_lineage_graph *g, const child_list *kids,
+                      bool *shown, size_t i, const roar_buf *prefix, size_t base, bool root,
+                      bool last)
+{
+    CHECK(roar_buf_put(out, prefix->ptr + base, prefix->size - base));
     if (!root)
         CHECK(roar_buf_puts(out, last ? "`-- " : "|-- "));
     put_label(out, &g->nodes[i], "  ");
     if (shown[i] && kids[i].count) {
-        /* A shared node (a diamond) is drawn once; later mentions point back. */
         CHECK(roar_buf_puts(out, "  (see above)\n"));
-        return;
+        return false;
     }
     if (g->nodes[i].truncated)
         CHECK(roar_buf_puts(out, "  ..."));
     CHECK(roar_buf_putc(out, '\n'));
     shown[i] = true;
-    if (!root)
-        CHECK(roar_buf_puts(prefix, last ? "    " : "|   "));
-    for (k = 0; k < kids[i].count; k++)
-        text_node(out, g, kids, shown, kids[i].items[k], prefix, false, k + 1 == kids[i].count);
-    roar_buf_truncate(prefix, plen);
+    return true;
+}
+
+/* Depth first from the root, on an explicit stack (the depth comes from notes). */
+static void put_text_tree(roar_buf *out, const roar_lineage_graph *g, const child_list *kids,
+                          bool *shown)
+{
+    text_frame *stack = NULL;
+    size_t n = 0, alloc = 0;
+    roar_buf prefix = ROAR_BUF_INIT;
+
+    if (!text_line(out, g, kids, shown, 0, &prefix, 0, true, true))
+        return;
+    CHECK(ROAR_ALLOC_GROW(stack, 1, alloc));
+    stack[n++] = (text_frame){0, 0, 0, 0, 0};
+    while (n) {
+        text_frame *f = &stack[n - 1];
+        size_t child, base = f->base, level = f->level + 1;
+        bool last;
+
+        if (f->next == kids[f->node].count) {
+            roar_buf_truncate(&prefix, f->plen);
+            n--;
+            continue;
+        }
+        child = kids[f->node].items[f->next++];
+        last = f->next == kids[f->node].count;
+        if (!text_line(out, g, kids, shown, child, &prefix, base, false, last) ||
+            !kids[child].count)
+            continue;
+        CHECK(ROAR_ALLOC_GROW(stack, n + 1, alloc));
+        stack[n] = (text_frame){child, 0, prefix.size, base, level};
+        CHECK(roar_buf_puts(&prefix, last ? "    " : "|   "));
+        if (level % TEXT_MAX_LEVELS == 0) {
+            CHECK(roar_buf_printf(out, "[depth %u] ", g->nodes[child].depth));
+            put_label(out, &g->nodes[child], "  ");
+            CHECK(roar_buf_putc(out, '\n'));
+            stack[n].base = prefix.size;
+        }
+        n++;
+        if (out->size >= 65536)
+            roar_query_flush(out); /* print as it goes (bounded memory) */
+    }
+    free(stack);
+    roar_buf_dispose(&prefix);
 }
 
 static void put_text(roar_buf *out, const roar_lineage_graph *g)
 {
     child_list *kids = children_of(g);
     bool *shown = calloc(g->count, sizeof(*shown));
-    roar_buf prefix = ROAR_BUF_INIT;
 
     if (!shown)
         roar_cli_oom();
-    text_node(out, g, kids, shown, 0, &prefix, true, true);
+    put_text_tree(out, g, kids, shown);
     if (g->count == 1 && g->nodes[0].kind == ROAR_LINEAGE_ARTIFACT)
         CHECK(roar_buf_puts(out, g->down ? "no recorded job read this content\n"
                                          : "no recorded job produced this content\n"));
-    roar_buf_dispose(&prefix);
     free(shown);
     children_free(kids, g->count);
 }
