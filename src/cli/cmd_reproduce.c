@@ -176,23 +176,27 @@ static void rerun_dir(roar_buf *out, const char *worktree, const roar_job *job)
     const char *c = job->cwd;
     char *real;
     size_t n = strlen(worktree);
+    roar_buf shown = ROAR_BUF_INIT; /* the cwd for messages: it comes from a note */
 
+    CHECK(roar_escape_path(&shown, c, strlen(c)));
     if (c[0] == '/')
-        roar_cli_die("job %.7s's recorded cwd '%s' is absolute; refusing to run it", job->id, c);
+        roar_cli_die("job %.7s's recorded cwd '%s' is absolute; refusing to run it", job->id,
+                     shown.ptr);
     for (const char *p = c; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
         if (!strncmp(p, "..", 2) && (p[2] == '/' || p[2] == '\0'))
             roar_cli_die("job %.7s's recorded cwd '%s' leads out of the work tree; refusing to "
                          "run it",
-                         job->id, c);
+                         job->id, shown.ptr);
     roar_buf_clear(out);
     CHECK(roar_buf_printf(out, "%s/%s", worktree, c));
     if ((real = realpath(out->ptr, NULL)) != NULL) {
         if (strncmp(real, worktree, n) || (real[n] != '\0' && real[n] != '/'))
             roar_cli_die("job %.7s's recorded cwd '%s' resolves outside the work tree; "
                          "refusing to run it",
-                         job->id, c);
+                         job->id, shown.ptr);
         free(real);
     }
+    roar_buf_dispose(&shown);
 }
 
 /* argv from the record's `command` line: the text others wrote, parsed by the same
@@ -392,9 +396,13 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
                          "command-truncated); it cannot be rerun as recorded",
                          old->id);
         rerun_dir(&dir, roar_repo_worktree(ctx->repo), old);
-        if (chdir(dir.ptr) < 0)
-            roar_cli_die("cannot enter '%s' to rerun job %.7s: %s", dir.ptr, old->id,
-                         strerror(errno));
+        if (chdir(dir.ptr) < 0) {
+            roar_buf shown = ROAR_BUF_INIT;
+            int err = errno;
+            CHECK(roar_escape_path(&shown, dir.ptr, dir.size));
+            roar_cli_die("cannot enter '%s' to rerun job %.7s: %s", shown.ptr, old->id,
+                         strerror(err));
+        }
         fflush(stdout);
         roar_job_init(&new);
         status = roar_run_traced(&new, &sig, ctx->repo, roar_run_tracer_choice(NULL, ctx->repo), argv,
