@@ -43,7 +43,7 @@ test_expect_success "a chain of $N jobs, f_i -> f_i+1: lineage, --down, status, 
     test "$(grep -c "^missing " status)" = $((N - 1)) &&
     test_grep "^stale     chain/f_$N  (input chain/f_$((N - 1)))" status &&
     test_grep "^jobs to rerun, in order ($N):" status &&
-    test "$(wc -l <status)" = $((2 * N + 2)) &&
+    test "$(grep -c "^  [0-9a-f]\{7\}  .*  step [0-9]*$" status)" = $N &&
     small_stack git roar reproduce -n chain/f_$N >plan &&
     test "$(wc -l <plan)" = $((N + 1)) &&
     test_grep "^plan: $N jobs to rerun" plan &&
@@ -59,7 +59,8 @@ test_expect_success "one file updated in place by $N jobs: lineage, status, repr
     small_stack git roar lineage chain/f >up &&
     test "$(wc -l <up)" = "$(tree_lines $((2 * N + 1)))" &&
     small_stack git roar status >status &&
-    test "$(cat status)" = "ok        chain/f" &&
+    test_grep -v -E "^(missing|modified|stale|unknown) " status &&
+    test_grep -v "^jobs to rerun" status &&
     echo edited >chain/f &&
     small_stack git roar status >status &&
     test_grep "^modified  chain/f" status &&
