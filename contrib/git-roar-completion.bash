@@ -17,7 +17,7 @@ __git_roar_options() {
     lineage) echo "--down --depth= --format=" ;;
     status) echo "--all --json --exit-code" ;;
     reproduce) echo "--dry-run -n --yes --force" ;;
-    review) echo "--format=" ;;
+    review) echo "--format= --json --exit-code" ;;
     reindex) echo "--full" ;;
     export) echo "--format=" ;;
     esac
@@ -29,7 +29,7 @@ __git_roar_choices() {
     case "$1 $2" in
     "run --tracer" | "run -t") echo "auto ebpf preload" ;;
     "lineage --format") echo "text json dot mermaid" ;;
-    "review --format") echo "text markdown" ;;
+    "review --format") echo "text markdown json" ;;
     "export --format") echo "prov-json openlineage dot json" ;;
     esac
 }

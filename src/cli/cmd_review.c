@@ -1,485 +1,427 @@
-/* `git roar review [--format text|markdown] RANGE`: per commit of A..B, the attached jobs,
- * the changed files a job explains and the data files none does, for pull-request review. */
+/* `git roar review [--format text|markdown|json] [--json] [--exit-code] RANGE|REV`
+ * (SPEC §6.3): the findings of review_model.c, printed for a terminal, as one
+ * pull-request comment (Markdown, with a hidden marker), or as JSON. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
-
 #include "cli/check.h"
 #include "cli/cli.h"
-#include "cli/explain.h"
-#include "cli/objref.h"
 #include "cli/query.h"
-#include "gitstore/notes.h"
+#include "cli/review.h"
+#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
 #include "util/err.h"
 #include "util/escape.h"
+#include "util/json.h"
 #include "util/quote.h"
-#include "util/wildmatch.h"
 
-/* Hand-written files (SPEC §3 `roar.review.code`): changing them needs no job. Kept in
- * step with docs/queries.md. A pattern without `/` matches the file name anywhere. */
-static const char *const default_code_globs[] = {
-    "*.c",
-    "*.h",
-    "*.cc",
-    "*.cpp",
-    "*.cxx",
-    "*.hpp",
-    "*.hh",
-    "*.py",
-    "*.pyx",
-    "*.pyi",
-    "*.ipynb",
-    "*.R",
-    "*.r",
-    "*.jl",
-    "*.m",
-    "*.go",
-    "*.rs",
-    "*.java",
-    "*.kt",
-    "*.scala",
-    "*.js",
-    "*.mjs",
-    "*.ts",
-    "*.tsx",
-    "*.jsx",
-    "*.rb",
-    "*.pl",
-    "*.php",
-    "*.sh",
-    "*.bash",
-    "*.zsh",
-    "*.sql",
-    "*.swift",
-    "*.cs",
-    "*.lua",
-    "*.toml",
-    "*.cfg",
-    "*.ini",
-    "*.mk",
-    "*.cmake",
-    "Makefile",
-    "GNUmakefile",
-    "CMakeLists.txt",
-    "Dockerfile",
-    "*.dockerfile",
-    "*.md",
-    "*.rst",
-    ".gitignore",
-    ".gitattributes",
-    ".roarignore",
-    "LICENSE",
-    NULL,
-};
+/* The hidden line CI looks for to update its own comment instead of adding one. */
+#define REVIEW_MARKER "<!-- git-roar-review -->"
+/* Forges cap a comment at 65,536 characters: details stop well before, and the rest
+ * is summarised. */
+#define MARKDOWN_BUDGET 60000
+/* The diagram draws at most this many jobs. */
+#define DIAGRAM_JOBS 40
 
-typedef struct {
-    char **items;
-    size_t count, alloc;
-} strlist;
-
-static void strlist_add(strlist *l, const char *s)
+static const char *kind_word(roar_review_kind k)
 {
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0 || !(l->items[l->count] = strdup(s)))
-        roar_cli_oom();
-    l->count++;
-}
-
-static void strlist_dispose(strlist *l)
-{
-    size_t i;
-    for (i = 0; i < l->count; i++)
-        free(l->items[i]);
-    free(l->items);
-    memset(l, 0, sizeof(*l));
-}
-
-static int add_glob(const git_config_entry *entry, void *payload)
-{
-    strlist_add(payload, entry->value);
-    return 0;
-}
-
-/* roar.review.code when set (it replaces the default list), else the default. */
-static void load_code_globs(strlist *out, roar_repo *repo)
-{
-    git_config *cfg = NULL;
-    size_t i;
-    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0)
-        git_config_get_multivar_foreach(cfg, "roar.review.code", NULL, add_glob, out);
-    git_error_clear();
-    git_config_free(cfg);
-    if (!out->count)
-        for (i = 0; default_code_globs[i]; i++)
-            strlist_add(out, default_code_globs[i]);
-}
-
-static bool is_code(const strlist *globs, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    size_t i;
-    base = base ? base + 1 : path;
-    for (i = 0; i < globs->count; i++) {
-        const char *g = globs->items[i];
-        if (strchr(g, '/') ? roar_wildmatch(g[0] == '/' ? g + 1 : g, path, ROAR_WM_PATHNAME)
-                           : roar_wildmatch(g, base, 0))
-            return true;
+    switch (k) {
+    case ROAR_REVIEW_EXPLAINED:
+        return "explained";
+    case ROAR_REVIEW_UNEXPLAINED:
+        return "unexplained";
+    case ROAR_REVIEW_CODE:
+        return "code";
+    case ROAR_REVIEW_DELETED:
+        return "deleted";
+    case ROAR_REVIEW_UNJUDGED:
+        return "unjudged";
     }
-    return false;
+    return "?";
 }
 
-/* ---- stale outputs as of B ------------------------------------------------------ */
-
-typedef struct {
-    char *output; /* the output's path */
-    char job[ROAR_OID_HEXSZ + 1];
-    char *input;  /* the input whose content at B is not what the job read */
-    bool missing; /* the input is gone from B's tree */
-} stale_item;
-
-typedef struct {
-    stale_item *items;
-    size_t count, alloc;
-} stale_list;
-
-/* Whether B's tree holds, at `path`, content with one of the job's ids. *present says
- * whether B has the path at all. */
-static void content_at(bool *present, bool *same, roar_repo *repo, git_tree *tree,
-                       const char *commit, const char *path, const char *id)
+static bool needs_attention(const roar_review *r)
 {
-    git_tree_entry *entry = NULL;
-    char blob[ROAR_OID_HEXSZ + 1], wt[ROAR_OID_HEXSZ + 1];
-
-    *present = *same = false;
-    if (git_tree_entry_bypath(&entry, tree, path) < 0) {
-        git_error_clear();
-        return;
-    }
-    *present = true;
-    git_oid_tostr(blob, sizeof(blob), git_tree_entry_id(entry));
-    if (!strcmp(blob, id)) {
-        *same = true;
-    } else if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB &&
-               roar_objref_worktree_blob(wt, repo, blob, path, commit) == 0) {
-        *same = !strcmp(wt, id);
-    }
-    roar_error_clear();
-    git_tree_entry_free(entry);
+    return r->no_notes || r->counts[ROAR_REVIEW_UNEXPLAINED] || r->stale_count;
 }
 
-/* One level deep, judged from B's tree alone: an input that is not in B's tree (a
- * git-ignored data file) cannot be judged from a commit and is skipped. */
-static void find_stale(stale_list *out, roar_query *q, roar_repo *repo, const char *b_commit,
-                       const strlist *outputs, const strlist *producers)
+static bool failed(const roar_job *job)
 {
-    git_commit *commit = NULL;
-    git_tree *tree = NULL;
+    return job->end_kind != ROAR_END_EXIT || job->end_code != 0;
+}
+
+/* ---- text ------------------------------------------------------------------------- */
+
+static void put_text(roar_buf *out, roar_query *q, const roar_review *r)
+{
     roar_query_job j;
-    git_oid oid;
-    size_t i, e;
+    size_t i;
 
     roar_query_job_init(&j);
-    if (git_oid_fromstr(&oid, b_commit) < 0 ||
-        git_commit_lookup(&commit, roar_repo_git(repo), &oid) < 0 ||
-        git_commit_tree(&tree, commit) < 0)
-        roar_cli_die("cannot read commit %s: %s", b_commit, git_error_last()->message);
-    for (i = 0; i < outputs->count; i++) {
-        roar_query_job_load(&j, q, producers->items[i]);
-        for (e = 0; e < j.job.edge_count; e++) {
-            const roar_edge *edge = &j.job.edges[e];
-            bool present, same;
-            if (edge->role != ROAR_ROLE_IN || !edge->id_known || edge->path[0] == '/')
-                continue;
-            content_at(&present, &same, repo, tree, b_commit, edge->path, edge->id);
-            if (!present || same)
-                continue;
-            if (ROAR_ALLOC_GROW(out->items, out->count + 1, out->alloc) < 0)
-                roar_cli_oom();
-            stale_item *s = &out->items[out->count++];
-            memcpy(s->job, j.job.id, sizeof(s->job));
-            if (!(s->output = strdup(outputs->items[i])) || !(s->input = strdup(edge->path)))
-                roar_cli_oom();
-            s->missing = false;
-            break;
+    CHECK(roar_buf_puts(out, "review "));
+    CHECK(roar_escape_term_cstr(out, r->range));
+    CHECK(roar_buf_printf(out, ": %zu commit%s, %.7s..%.7s\n", r->commits,
+                          r->commits == 1 ? "" : "s", r->base[0] ? r->base : "(root)", r->tip));
+    if (r->no_notes)
+        CHECK(roar_buf_puts(out, "warning: this clone has no git roar notes; nothing can be "
+                                 "judged (run 'git roar init' or 'git roar fetch')\n"));
+    if (r->behind[0]) {
+        CHECK(roar_buf_puts(out, "warning: the notes of "));
+        CHECK(roar_escape_term_cstr(out, r->behind));
+        CHECK(roar_buf_puts(out, " are ahead of the local notes; this report may miss jobs "
+                                 "(run 'git roar fetch')\n"));
+    }
+    CHECK(roar_buf_printf(out,
+                          "verdict: %s: %zu explained, %zu unexplained, %zu stale, %zu failed "
+                          "(%zu code, %zu deleted)\n",
+                          needs_attention(r) ? "needs attention" : "ok",
+                          r->counts[ROAR_REVIEW_EXPLAINED], r->counts[ROAR_REVIEW_UNEXPLAINED],
+                          r->stale_count, r->failed, r->counts[ROAR_REVIEW_CODE],
+                          r->counts[ROAR_REVIEW_DELETED]));
+    if (r->stale_count) {
+        CHECK(roar_buf_printf(out, "\nstale at %.7s:\n", r->tip));
+        for (i = 0; i < r->stale_count; i++) {
+            const roar_review_stale *s = &r->stale[i];
+            CHECK(roar_buf_puts(out, "  "));
+            CHECK(roar_escape_path(out, s->output, strlen(s->output)));
+            CHECK(roar_buf_puts(out, "  (input "));
+            CHECK(roar_escape_path(out, s->input, strlen(s->input)));
+            CHECK(roar_buf_printf(out, " %s job %.7s)\n",
+                                  s->through ? "comes from a stale job, before" : "changed since",
+                                  s->job));
         }
     }
+    if (r->value_count) {
+        CHECK(roar_buf_puts(out, "\nmetrics and parameters:\n"));
+        for (i = 0; i < r->value_count; i++) {
+            const roar_review_value *v = &r->values[i];
+            CHECK(roar_buf_puts(out, v->metric ? "  metric  " : "  param   "));
+            CHECK(roar_escape_path(out, v->file, strlen(v->file)));
+            CHECK(roar_buf_putc(out, ' '));
+            CHECK(roar_escape_term_cstr(out, v->key));
+            CHECK(roar_buf_puts(out, ": "));
+            CHECK(roar_escape_term_cstr(out, v->old_value ? v->old_value : "(none)"));
+            CHECK(roar_buf_puts(out, " -> "));
+            CHECK(roar_escape_term_cstr(out, v->new_value ? v->new_value : "(none)"));
+            CHECK(roar_buf_putc(out, '\n'));
+        }
+    }
+    CHECK(roar_buf_printf(out, "\ncommits (%zu):\n", r->commits));
+    for (i = 0; i < r->commits; i++) {
+        CHECK(roar_buf_printf(out, "  %.7s ", r->commit_ids[i]));
+        CHECK(roar_escape_term_cstr(out, r->summaries[i]));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    CHECK(roar_buf_printf(out, "\nchanged files (%zu):\n", r->file_count));
+    for (i = 0; i < r->file_count; i++) {
+        const roar_review_file *f = &r->files[i];
+        CHECK(roar_buf_printf(out, "  %-12s", kind_word(f->kind)));
+        CHECK(roar_escape_path(out, f->path, strlen(f->path)));
+        if (f->producer[0])
+            CHECK(roar_buf_printf(out, "  by %.7s", f->producer));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    CHECK(roar_buf_printf(out, "\njobs (%zu):\n", r->jobs.count));
+    for (i = 0; i < r->jobs.count; i++) {
+        roar_query_job_load(&j, q, r->jobs.items[i]);
+        CHECK(roar_buf_puts(out, "  "));
+        CHECK(roar_query_job_line(out, &j));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
     roar_query_job_dispose(&j);
-    git_tree_free(tree);
-    git_commit_free(commit);
 }
 
-static void stale_list_dispose(stale_list *l)
+/* ---- Markdown ------------------------------------------------------------------------ */
+
+static void md_code(roar_buf *out, const char *s, bool in_table)
+{
+    CHECK(roar_escape_md_code_cstr(out, s, in_table));
+}
+
+static void md_command(roar_buf *out, const roar_job *job, bool in_table)
+{
+    roar_buf cmd = ROAR_BUF_INIT;
+    CHECK(roar_quote_argv(&cmd, (const char *const *)job->argv, job->argc));
+    md_code(out, cmd.ptr, in_table);
+    roar_buf_dispose(&cmd);
+}
+
+/* A Mermaid label: the caller writes the quotes. */
+static void mermaid_label(roar_buf *out, const char *s)
+{
+    CHECK(roar_escape_mermaid(out, s, strlen(s)));
+}
+
+/* The range's jobs and the work-tree files they read and wrote; files outside the work
+ * tree collapsed into one "N outside files" node per job. */
+static void put_diagram(roar_buf *out, roar_query *q, const roar_review *r)
+{
+    roar_query_job j;
+    roar_keymap seen = ROAR_KEYMAP_INIT; /* "<path>\t<id>" -> artifact node index + 1 */
+    roar_buf key = ROAR_BUF_INIT;
+    size_t i, e, nodes = 0;
+
+    roar_query_job_init(&j);
+    CHECK(roar_buf_puts(out, "```mermaid\nflowchart LR\n"));
+    for (i = 0; i < r->jobs.count && i < DIAGRAM_JOBS; i++) {
+        size_t outside = 0;
+        roar_query_job_load(&j, q, r->jobs.items[i]);
+        CHECK(roar_buf_printf(out, "  j%zu[\"job %.7s%s\"]\n", i, j.job.id,
+                              failed(&j.job) ? " (failed)" : ""));
+        for (e = 0; e < j.job.edge_count; e++) {
+            const roar_edge *edge = &j.job.edges[e];
+            void *hit;
+            size_t node;
+            if (edge->role == ROAR_ROLE_DEL)
+                continue;
+            if (edge->path[0] == '/') {
+                outside += edge->role == ROAR_ROLE_IN;
+                continue;
+            }
+            roar_buf_clear(&key);
+            CHECK(roar_buf_printf(&key, "%s\t%s", edge->path, edge->id_known ? edge->id : "-"));
+            if ((hit = roar_keymap_get(&seen, key.ptr, key.size)) != NULL) {
+                node = (size_t)(uintptr_t)hit - 1;
+            } else {
+                node = nodes++;
+                CHECK(roar_keymap_put(&seen, key.ptr, key.size, (void *)(uintptr_t)(node + 1)));
+                CHECK(roar_buf_printf(out, "  a%zu([\"", node));
+                mermaid_label(out, edge->path);
+                CHECK(roar_buf_puts(out, "\"])\n"));
+            }
+            if (edge->role == ROAR_ROLE_IN)
+                CHECK(roar_buf_printf(out, "  a%zu --> j%zu\n", node, i));
+            else
+                CHECK(roar_buf_printf(out, "  j%zu --> a%zu\n", i, node));
+        }
+        if (outside)
+            CHECK(roar_buf_printf(out, "  o%zu([\"%zu outside file%s\"]) --> j%zu\n", i, outside,
+                                  outside == 1 ? "" : "s", i));
+    }
+    CHECK(roar_buf_puts(out, "```\n"));
+    if (r->jobs.count > DIAGRAM_JOBS)
+        CHECK(roar_buf_printf(out, "\n_%zu more jobs not drawn._\n",
+                              r->jobs.count - DIAGRAM_JOBS));
+    roar_keymap_dispose(&seen);
+    roar_buf_dispose(&key);
+    roar_query_job_dispose(&j);
+}
+
+static bool over_budget(const roar_buf *out)
+{
+    return out->size > MARKDOWN_BUDGET;
+}
+
+static void put_markdown(roar_buf *out, roar_query *q, const roar_review *r)
+{
+    roar_query_job j;
+    size_t i;
+
+    roar_query_job_init(&j);
+    CHECK(roar_buf_puts(out, REVIEW_MARKER "\n## git roar review "));
+    md_code(out, r->range, false);
+    CHECK(roar_buf_printf(out, "\n\n%zu commit%s, `%.7s..%.7s`.\n", r->commits,
+                          r->commits == 1 ? "" : "s", r->base[0] ? r->base : "root", r->tip));
+    if (r->no_notes)
+        CHECK(roar_buf_puts(out, "\n> **Warning:** this clone has no git roar notes, so nothing "
+                                 "can be judged. Fetch them first (`git roar fetch`).\n"));
+    if (r->behind[0]) {
+        CHECK(roar_buf_puts(out, "\n> **Warning:** the notes of "));
+        md_code(out, r->behind, false);
+        CHECK(roar_buf_puts(out, " are ahead of the local notes; this report may miss jobs "
+                                 "(`git roar fetch`).\n"));
+    }
+    CHECK(roar_buf_printf(out, "\n**Verdict:** %s\n\n",
+                          needs_attention(r) ? ":warning: needs attention"
+                                             : ":white_check_mark: every changed data file is "
+                                               "explained and nothing is stale"));
+    CHECK(roar_buf_puts(out, "| explained | unexplained | stale | failed | code | deleted |\n"
+                             "|---|---|---|---|---|---|\n"));
+    CHECK(roar_buf_printf(out, "| %zu | %zu | %zu | %zu | %zu | %zu |\n",
+                          r->counts[ROAR_REVIEW_EXPLAINED], r->counts[ROAR_REVIEW_UNEXPLAINED],
+                          r->stale_count, r->failed, r->counts[ROAR_REVIEW_CODE],
+                          r->counts[ROAR_REVIEW_DELETED]));
+
+    if (r->stale_count) {
+        CHECK(roar_buf_printf(out, "\n### Stale at `%.7s`\n\n", r->tip));
+        for (i = 0; i < r->stale_count && !over_budget(out); i++) {
+            const roar_review_stale *s = &r->stale[i];
+            CHECK(roar_buf_puts(out, "- "));
+            md_code(out, s->output, false);
+            CHECK(roar_buf_puts(out, ": input "));
+            md_code(out, s->input, false);
+            CHECK(roar_buf_printf(out, " %s job `%.7s`\n",
+                                  s->through ? "comes from a stale job, before" : "changed since",
+                                  s->job));
+        }
+        if (i < r->stale_count)
+            CHECK(roar_buf_printf(out, "- _%zu more not shown_\n", r->stale_count - i));
+    }
+    if (r->value_count) {
+        CHECK(roar_buf_puts(out, "\n### Metrics and parameters\n\n| File | Key | Old | New |\n"
+                                 "|---|---|---|---|\n"));
+        for (i = 0; i < r->value_count && !over_budget(out); i++) {
+            const roar_review_value *v = &r->values[i];
+            CHECK(roar_buf_puts(out, "| "));
+            md_code(out, v->file, true);
+            CHECK(roar_buf_puts(out, v->metric ? " (metric) | " : " (param) | "));
+            md_code(out, v->key, true);
+            CHECK(roar_buf_puts(out, " | "));
+            md_code(out, v->old_value ? v->old_value : "", true);
+            CHECK(roar_buf_puts(out, " | "));
+            md_code(out, v->new_value ? v->new_value : "", true);
+            CHECK(roar_buf_puts(out, " |\n"));
+        }
+        if (i < r->value_count)
+            CHECK(roar_buf_printf(out, "\n_%zu more values not shown._\n", r->value_count - i));
+    }
+
+    CHECK(roar_buf_printf(out, "\n<details><summary>Changed files (%zu)</summary>\n\n"
+                               "| File | Status | Produced by |\n|---|---|---|\n",
+                          r->file_count));
+    for (i = 0; i < r->file_count && !over_budget(out); i++) {
+        const roar_review_file *f = &r->files[i];
+        CHECK(roar_buf_puts(out, "| "));
+        md_code(out, f->path, true);
+        CHECK(roar_buf_printf(out, " | %s%s | ",
+                              f->kind == ROAR_REVIEW_UNEXPLAINED ? ":warning: " : "",
+                              kind_word(f->kind)));
+        if (f->producer[0])
+            CHECK(roar_buf_printf(out, "`%.7s`", f->producer));
+        CHECK(roar_buf_puts(out, " |\n"));
+    }
+    if (i < r->file_count)
+        CHECK(roar_buf_printf(out, "\n_%zu more files not shown._\n", r->file_count - i));
+    CHECK(roar_buf_puts(out, "\n</details>\n"));
+
+    CHECK(roar_buf_printf(out, "\n<details><summary>Commits (%zu)</summary>\n\n", r->commits));
+    for (i = 0; i < r->commits && !over_budget(out); i++) {
+        CHECK(roar_buf_printf(out, "- `%.7s` ", r->commit_ids[i]));
+        CHECK(roar_escape_md(out, r->summaries[i], strlen(r->summaries[i])));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    if (i < r->commits)
+        CHECK(roar_buf_printf(out, "- _%zu more commits not shown_\n", r->commits - i));
+    CHECK(roar_buf_puts(out, "\n</details>\n"));
+
+    CHECK(roar_buf_printf(out, "\n<details><summary>Jobs (%zu)</summary>\n\n", r->jobs.count));
+    for (i = 0; i < r->jobs.count && !over_budget(out); i++) {
+        roar_query_job_load(&j, q, r->jobs.items[i]);
+        CHECK(roar_buf_printf(out, "- `%.7s` ", j.job.id));
+        md_command(out, &j.job, false);
+        if (failed(&j.job))
+            CHECK(roar_buf_printf(out, " :x: **failed** (%s %d); its writes explain nothing",
+                                  j.job.end_kind == ROAR_END_SIGNAL ? "signal" : "exit",
+                                  j.job.end_code));
+        CHECK(roar_buf_putc(out, '\n'));
+    }
+    if (i < r->jobs.count)
+        CHECK(roar_buf_printf(out, "- _%zu more jobs not shown_\n", r->jobs.count - i));
+    CHECK(roar_buf_puts(out, "\n</details>\n"));
+
+    if (r->jobs.count && !over_budget(out)) {
+        CHECK(roar_buf_puts(out, "\n<details><summary>Lineage of the range's jobs</summary>\n\n"));
+        put_diagram(out, q, r);
+        CHECK(roar_buf_puts(out, "\n</details>\n"));
+    }
+    CHECK(roar_buf_puts(out, "\n<sub>Stale: outputs the tip holds whose inputs, as of the tip, "
+                             "differ from what their producer read, directly or through "
+                             "another stale job. Generated by git roar.</sub>\n"));
+    roar_query_job_dispose(&j);
+}
+
+/* ---- JSON ----------------------------------------------------------------------------- */
+
+static void json_str(roar_buf *out, const char *s)
+{
+    if (s)
+        CHECK(roar_json_cstr(out, s));
+    else
+        CHECK(roar_buf_puts(out, "null"));
+}
+
+static void put_json(roar_buf *out, roar_query *q, const roar_review *r)
 {
     size_t i;
-    for (i = 0; i < l->count; i++) {
-        free(l->items[i].output);
-        free(l->items[i].input);
+
+    CHECK(roar_buf_printf(out, "{\"version\":%d,\"range\":", ROAR_QUERY_JSON_VERSION));
+    json_str(out, r->range);
+    CHECK(roar_buf_puts(out, ",\"base\":"));
+    json_str(out, r->base[0] ? r->base : NULL);
+    CHECK(roar_buf_printf(out, ",\"tip\":\"%s\",\"commits\":%zu,\"no_notes\":%s,\"notes_behind\":",
+                          r->tip, r->commits, r->no_notes ? "true" : "false"));
+    json_str(out, r->behind[0] ? r->behind : NULL);
+    CHECK(roar_buf_printf(out,
+                          ",\"verdict\":\"%s\",\"summary\":{\"explained\":%zu,\"unexplained\":%zu,"
+                          "\"stale\":%zu,\"failed\":%zu,\"code\":%zu,\"deleted\":%zu,"
+                          "\"unjudged\":%zu},\"files\":[",
+                          needs_attention(r) ? "attention" : "ok", r->counts[ROAR_REVIEW_EXPLAINED],
+                          r->counts[ROAR_REVIEW_UNEXPLAINED], r->stale_count, r->failed,
+                          r->counts[ROAR_REVIEW_CODE], r->counts[ROAR_REVIEW_DELETED],
+                          r->counts[ROAR_REVIEW_UNJUDGED]));
+    for (i = 0; i < r->file_count; i++) {
+        const roar_review_file *f = &r->files[i];
+        CHECK(roar_buf_puts(out, i ? ",{" : "{"));
+        CHECK(roar_query_json_path(out, "path", f->path));
+        CHECK(roar_buf_printf(out, ",\"status\":\"%c\",\"kind\":\"%s\",\"producer\":", f->status,
+                              kind_word(f->kind)));
+        json_str(out, f->producer[0] ? f->producer : NULL);
+        CHECK(roar_buf_putc(out, '}'));
     }
-    free(l->items);
-}
-
-/* ---- notes freshness ----------------------------------------------------------- */
-
-typedef struct {
-    roar_repo *repo;
-    const char *local_tip; /* "" when the local notes ref does not exist */
-    strlist *behind;       /* remote refs the local notes have not merged */
-} notes_check;
-
-static int check_remote_notes(const char *name, void *payload)
-{
-    notes_check *c = payload;
-    git_oid oid;
-    char tip[ROAR_OID_HEXSZ + 1];
-    bool merged = false;
-
-    if (git_reference_name_to_id(&oid, roar_repo_git(c->repo), name) < 0) {
-        git_error_clear();
-        return 0;
+    CHECK(roar_buf_puts(out, "],\"stale\":["));
+    for (i = 0; i < r->stale_count; i++) {
+        const roar_review_stale *s = &r->stale[i];
+        CHECK(roar_buf_puts(out, i ? ",{" : "{"));
+        CHECK(roar_query_json_path(out, "output", s->output));
+        CHECK(roar_buf_putc(out, ','));
+        CHECK(roar_query_json_path(out, "input", s->input));
+        CHECK(roar_buf_printf(out, ",\"job\":\"%s\",\"through_stale_job\":%s}", s->job,
+                              s->through ? "true" : "false"));
     }
-    git_oid_tostr(tip, sizeof(tip), &oid);
-    if (c->local_tip[0] && roar_repo_is_ancestor(&merged, c->repo, tip, c->local_tip) < 0)
-        merged = false;
-    roar_error_clear();
-    if (!merged)
-        strlist_add(c->behind, name);
-    return 0;
-}
-
-/* Remote notes refs (refs/notes/remotes/<r>/roar) not contained in the local notes ref:
- * the jobs a teammate pushed may be missing from this report until `git roar fetch`. */
-static void stale_notes(strlist *behind, roar_repo *repo)
-{
-    roar_buf ref = ROAR_BUF_INIT;
-    char tip[ROAR_OID_HEXSZ + 1] = "";
-    notes_check c = {repo, tip, behind};
-    git_oid oid;
-
-    if (roar_notes_ref(&ref, repo) < 0)
-        roar_cli_die_error();
-    if (git_reference_name_to_id(&oid, roar_repo_git(repo), ref.ptr) == 0)
-        git_oid_tostr(tip, sizeof(tip), &oid);
-    git_error_clear();
-    git_reference_foreach_glob(roar_repo_git(repo), "refs/notes/remotes/*/roar", check_remote_notes,
-                               &c);
-    git_error_clear();
-    roar_buf_dispose(&ref);
-}
-
-/* ---- the report ---------------------------------------------------------------- */
-
-/* Strings from notes and file names: a code span in Markdown (escape.h), else as a
- * path on a terminal. `cell`: the span sits in a table cell. */
-static void put_code_in(roar_buf *out, const char *s, bool md, bool cell)
-{
-    CHECK(md ? roar_escape_md_code_cstr(out, s, cell) : roar_query_put_path(out, s));
-}
-
-static void put_code(roar_buf *out, const char *s, bool md)
-{
-    put_code_in(out, s, md, false);
+    CHECK(roar_buf_puts(out, "],\"values\":["));
+    for (i = 0; i < r->value_count; i++) {
+        const roar_review_value *v = &r->values[i];
+        CHECK(roar_buf_puts(out, i ? ",{" : "{"));
+        CHECK(roar_query_json_path(out, "file", v->file));
+        CHECK(roar_buf_puts(out, ",\"key\":"));
+        json_str(out, v->key);
+        CHECK(roar_buf_puts(out, ",\"old\":"));
+        json_str(out, v->old_value);
+        CHECK(roar_buf_puts(out, ",\"new\":"));
+        json_str(out, v->new_value);
+        CHECK(roar_buf_printf(out, ",\"kind\":\"%s\"}", v->metric ? "metric" : "param"));
+    }
+    CHECK(roar_buf_puts(out, "],\"jobs\":["));
+    roar_query_put_json_jobs(out, q, &r->jobs);
+    CHECK(roar_buf_puts(out, "]}\n"));
 }
 
 int roar_cmd_review(roar_cli_ctx *ctx)
 {
-    const char *range = ctx->argv[0];
-    bool md = !strcmp(roar_cli_opt_string(ctx, "format", "text"), "markdown");
-    git_repository *git = roar_repo_git(ctx->repo);
+    const char *format = roar_cli_opt_set(ctx, "json") ? "json"
+                                                       : roar_cli_opt_string(ctx, "format", "text");
     roar_query *q = roar_query_open(ctx);
-    roar_cache *cache = roar_query_cache(q);
-    git_revspec spec;
-    git_revwalk *walk = NULL;
-    git_oid oid;
-    strlist globs = {0}, commits = {0}, outputs = {0}, producers = {0}, behind = {0};
-    stale_list stale = {0};
-    roar_explain_list files = ROAR_EXPLAIN_LIST_INIT;
-    roar_cache_id_list attached = ROAR_CACHE_ID_LIST_INIT;
+    roar_review r;
     roar_buf out = ROAR_BUF_INIT;
-    roar_query_job j;
-    char b_hex[ROAR_OID_HEXSZ + 1], a_hex[ROAR_OID_HEXSZ + 1] = "";
-    size_t i, k, n_expl = 0, n_unexpl = 0, n_code = 0;
+    int status = ROAR_EXIT_OK;
 
-    roar_query_job_init(&j);
-    load_code_globs(&globs, ctx->repo);
-
-    /* A..B, or a single commit meaning just that commit (as `rev^!`). */
-    if (git_revparse(&spec, git, range) < 0)
-        roar_cli_die("bad range '%s': %s", range, git_error_last()->message);
-    if (git_revwalk_new(&walk, git) < 0)
-        roar_cli_die_error();
-    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-    if (spec.flags & GIT_REVSPEC_RANGE) {
-        if (spec.flags & GIT_REVSPEC_MERGE_BASE)
-            roar_cli_die("'%s': use A..B (A...B is not supported)", range);
-        git_oid_tostr(a_hex, sizeof(a_hex), git_object_id(spec.from));
-        git_oid_tostr(b_hex, sizeof(b_hex), git_object_id(spec.to));
-        if (git_revwalk_push(walk, git_object_id(spec.to)) < 0 ||
-            git_revwalk_hide(walk, git_object_id(spec.from)) < 0)
-            roar_cli_die("bad range '%s': %s", range, git_error_last()->message);
-    } else {
-        git_object *c = NULL;
-        if (git_object_peel(&c, spec.from, GIT_OBJECT_COMMIT) < 0)
-            roar_cli_die("'%s' is not a commit or a range A..B", range);
-        git_oid_tostr(b_hex, sizeof(b_hex), git_object_id(c));
-        git_revwalk_push(walk, git_object_id(c));
-        git_object_free(c);
-    }
-    while (git_revwalk_next(&oid, walk) == 0) {
-        char hex[ROAR_OID_HEXSZ + 1];
-        git_oid_tostr(hex, sizeof(hex), &oid);
-        strlist_add(&commits, hex);
-        if (!(spec.flags & GIT_REVSPEC_RANGE))
-            break;
-    }
-    git_error_clear();
-
-    stale_notes(&behind, ctx->repo);
-    for (i = 0; i < behind.count; i++)
-        roar_cli_warning("%s has notes the local notes ref does not; run 'git roar fetch' "
-                         "(this report may miss jobs)",
-                         behind.items[i]);
-
-    if (md) {
-        CHECK(roar_buf_puts(&out, "## git roar review: "));
-        put_code(&out, range, true);
-        CHECK(roar_buf_printf(&out, "\n\n%zu commit%s", commits.count,
-                              commits.count == 1 ? "" : "s"));
-        CHECK(roar_buf_puts(&out, ".\n"));
-        for (i = 0; i < behind.count; i++) {
-            CHECK(roar_buf_puts(&out, "\n> **Warning:** "));
-            put_code(&out, behind.items[i], true);
-            CHECK(roar_buf_puts(&out, " has notes not merged locally; this report may miss jobs"
-                                      " (`git roar fetch`).\n"));
-        }
-    } else {
-        CHECK(roar_buf_printf(&out, "review %s (%zu commit%s)\n", range, commits.count,
-                              commits.count == 1 ? "" : "s"));
-    }
-
-    for (i = 0; i < commits.count; i++) {
-        const char *c = commits.items[i];
-        git_commit *commit = NULL;
-        const char *summary = "";
-        git_oid cid;
-
-        if (git_oid_fromstr(&cid, c) == 0 && git_commit_lookup(&commit, git, &cid) == 0)
-            summary = git_commit_summary(commit);
-        if (!summary)
-            summary = "";
-        if (cache && roar_cache_commit_jobs(&attached, cache, c) < 0)
-            roar_cli_die_error();
-        if (roar_explain_commit(&files, ctx->repo, cache, c) < 0)
-            roar_cli_die_error();
-
-        if (md) {
-            CHECK(roar_buf_printf(&out, "\n### `%.*s` ", ROAR_QUERY_ABBREV, c));
-            CHECK(roar_escape_md(&out, summary, strlen(summary)));
-            CHECK(roar_buf_printf(&out, "\n\n**Jobs attached:** %zu\n", attached.count));
-        } else {
-            CHECK(roar_buf_printf(&out, "\ncommit %.*s ", ROAR_QUERY_ABBREV, c));
-            CHECK(roar_escape_term_cstr(&out, summary));
-            CHECK(roar_buf_putc(&out, '\n'));
-            if (!attached.count)
-                CHECK(roar_buf_puts(&out, "  no jobs attached\n"));
-        }
-        git_commit_free(commit);
-        if (!md)
-            roar_query_put_job_lines(&out, q, &attached, "  job ");
-        for (k = 0; md && k < attached.count; k++) {
-            roar_buf cmd = ROAR_BUF_INIT;
-            roar_query_job_load(&j, q, attached.items[k]);
-            CHECK(roar_buf_printf(&out, "%s- `%.*s` ", k ? "" : "\n", ROAR_QUERY_ABBREV, j.job.id));
-            CHECK(roar_quote_argv(&cmd, (const char *const *)j.job.argv, j.job.argc));
-            put_code(&out, cmd.ptr, true);
-            CHECK(roar_buf_puts(
-                &out, j.job.end_kind == ROAR_END_EXIT && !j.job.end_code ? "" : " (failed)"));
-            roar_buf_dispose(&cmd);
-            CHECK(roar_buf_putc(&out, '\n'));
-        }
-        if (md)
-            CHECK(roar_buf_puts(&out, "\n| File | Status | Produced by |\n|---|---|---|\n"));
-        for (k = 0; k < files.count; k++) {
-            const roar_explain_file *f = &files.items[k];
-            const char *st;
-            if (f->status == 'D') {
-                st = "deleted";
-            } else if (f->producers.count) {
-                st = "explained";
-                n_expl++;
-                strlist_add(&outputs, f->path);
-                strlist_add(&producers, f->producers.items[0]);
-            } else if (is_code(&globs, f->path)) {
-                st = "code";
-                n_code++;
-            } else {
-                st = "unexplained";
-                n_unexpl++;
-            }
-            if (md) {
-                CHECK(roar_buf_puts(&out, "| "));
-                put_code_in(&out, f->path, true, true);
-                CHECK(roar_buf_printf(&out, " | %s%s | ",
-                                      !strcmp(st, "unexplained") ? ":warning: " : "", st));
-                if (f->producers.count)
-                    CHECK(
-                        roar_buf_printf(&out, "`%.*s`", ROAR_QUERY_ABBREV, f->producers.items[0]));
-                CHECK(roar_buf_puts(&out, " |\n"));
-            } else {
-                CHECK(roar_buf_printf(&out, "  %-12s", st));
-                CHECK(roar_query_put_path(&out, f->path));
-                if (f->producers.count)
-                    CHECK(roar_buf_printf(&out, "  by %.*s", ROAR_QUERY_ABBREV,
-                                          f->producers.items[0]));
-                CHECK(roar_buf_putc(&out, '\n'));
-            }
-        }
-        if (md && !files.count)
-            CHECK(roar_buf_puts(&out, "| _no files changed_ | | |\n"));
-    }
-
-    if (cache)
-        find_stale(&stale, q, ctx->repo, b_hex, &outputs, &producers);
-    if (md) {
-        CHECK(roar_buf_printf(&out, "\n### Stale outputs as of `%.*s`\n\n", ROAR_QUERY_ABBREV,
-                              b_hex));
-        if (!stale.count)
-            CHECK(roar_buf_puts(&out, "None found.\n"));
-    } else {
-        CHECK(roar_buf_printf(&out, "\nstale as of %.*s:%s\n", ROAR_QUERY_ABBREV, b_hex,
-                              stale.count ? "" : " none found"));
-    }
-    for (i = 0; i < stale.count; i++) {
-        CHECK(roar_buf_puts(&out, md ? "- " : "  "));
-        put_code(&out, stale.items[i].output, md);
-        CHECK(roar_buf_puts(&out, ": input "));
-        put_code(&out, stale.items[i].input, md);
-        CHECK(roar_buf_printf(&out, " changed since job %s%.*s%s\n", md ? "`" : "",
-                              ROAR_QUERY_ABBREV, stale.items[i].job, md ? "`" : ""));
-    }
-    CHECK(roar_buf_printf(&out,
-                          "\n%ssummary:%s %zu explained, %zu unexplained, %zu code, %zu stale\n",
-                          md ? "**" : "", md ? "**" : "", n_expl, n_unexpl, n_code, stale.count));
-    if (md)
-        CHECK(roar_buf_puts(&out, "\n<sub>Stale: outputs explained in this range whose inputs, "
-                                  "as committed at the tip, differ from what the job read "
-                                  "(files outside the tip's tree are not judged).</sub>\n"));
+    roar_review_init(&r);
+    roar_review_compute(&r, q, ctx->repo, ctx->argv[0]);
+    if (r.no_notes && !ctx->quiet)
+        roar_cli_warning("this clone has no git roar notes; nothing can be judged "
+                         "(run 'git roar init' or 'git roar fetch')");
+    if (!strcmp(format, "json"))
+        put_json(&out, q, &r);
+    else if (!strcmp(format, "markdown"))
+        put_markdown(&out, q, &r);
+    else
+        put_text(&out, q, &r);
     roar_query_flush(&out);
-
-    (void)a_hex;
-    roar_query_job_dispose(&j);
-    roar_cache_id_list_dispose(&attached);
-    roar_explain_list_dispose(&files);
-    stale_list_dispose(&stale);
-    strlist_dispose(&globs);
-    strlist_dispose(&commits);
-    strlist_dispose(&outputs);
-    strlist_dispose(&producers);
-    strlist_dispose(&behind);
-    git_revwalk_free(walk);
-    git_object_free(spec.from);
-    git_object_free(spec.to);
+    if (roar_cli_opt_set(ctx, "exit-code") && needs_attention(&r))
+        status = ROAR_EXIT_NEGATIVE;
+    roar_review_dispose(&r);
     roar_buf_dispose(&out);
     roar_query_free(q);
-    return ROAR_EXIT_OK;
+    return status;
 }

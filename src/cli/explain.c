@@ -33,8 +33,8 @@ static int set_git_error(const char *what)
 
 /* Newest first across both lookups: an edge list is newest first already; merge by
  * end time, keeping each job once. */
-int roar_explain_producers(roar_cache_id_list *out, roar_cache *cache, const char *id1,
-                           const char *id2)
+int roar_explain_producers(roar_cache_id_list *out, roar_cache *cache, const char *path,
+                           const char *id1, const char *id2)
 {
     roar_cache_edge_list a = ROAR_CACHE_EDGE_LIST_INIT, b = ROAR_CACHE_EDGE_LIST_INIT;
     size_t i = 0, j = 0, k;
@@ -52,8 +52,9 @@ int roar_explain_producers(roar_cache_id_list *out, roar_cache *cache, const cha
             e = &a.items[i++];
         else
             e = &b.items[j++];
-        /* A failed job produces nothing (SPEC §6.2). */
-        if (e->end_kind != ROAR_END_EXIT || e->end_code != 0)
+        /* A failed job produces nothing (SPEC §6.2); the same bytes written at another
+         * path explain nothing (SPEC §6.3). */
+        if (e->end_kind != ROAR_END_EXIT || e->end_code != 0 || (path && strcmp(e->path, path)))
             continue;
         for (k = 0; k < out->count && strcmp(out->items[k], e->job_id) != 0; k++)
             ;
@@ -110,18 +111,33 @@ static int add_file(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
     if ((error = roar_objref_worktree_blob(f->worktree_blob, repo, f->blob, f->path, commit_hex)) <
         0)
         return error;
-    return roar_explain_producers(&f->producers, cache, f->worktree_blob, f->blob);
+    return roar_explain_producers(&f->producers, cache, f->path, f->worktree_blob, f->blob);
 }
 
-int roar_explain_commit(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
-                        const char *commit_hex)
+/* The tree of commit `hex` in *out; NULL for NULL or "" (the empty tree). */
+static int tree_of(git_tree **out, git_repository *git, const char *hex)
+{
+    git_commit *commit = NULL;
+    git_oid id;
+    int error = 0;
+
+    *out = NULL;
+    if (!hex || !hex[0])
+        return 0;
+    if (git_oid_fromstr(&id, hex) < 0 || git_commit_lookup(&commit, git, &id) < 0 ||
+        git_commit_tree(out, commit) < 0)
+        error = set_git_error("cannot read commit");
+    git_commit_free(commit);
+    return error;
+}
+
+int roar_explain_range(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
+                       const char *base_hex, const char *tip_hex)
 {
     git_repository *git = roar_repo_git(repo);
-    git_commit *commit = NULL, *parent = NULL;
-    git_tree *tree = NULL, *parent_tree = NULL;
+    git_tree *tree = NULL, *base_tree = NULL;
     git_diff_options opts;
     git_diff *diff = NULL;
-    git_oid id;
     size_t i, n;
     int error = 0;
 
@@ -130,31 +146,41 @@ int roar_explain_commit(roar_explain_list *out, roar_repo *repo, roar_cache *cac
         error = set_git_error("cannot set up a diff");
         goto cleanup;
     }
-    if (git_oid_fromstr(&id, commit_hex) < 0 || git_commit_lookup(&commit, git, &id) < 0 ||
-        git_commit_tree(&tree, commit) < 0) {
-        error = set_git_error("cannot read commit");
+    if ((error = tree_of(&tree, git, tip_hex)) < 0 ||
+        (error = tree_of(&base_tree, git, base_hex)) < 0)
         goto cleanup;
-    }
-    /* A missing first parent (a shallow root) diffs against the empty tree, as git does. */
-    if (git_commit_parentcount(commit) > 0 && git_commit_parent(&parent, commit, 0) == 0 &&
-        git_commit_tree(&parent_tree, parent) < 0) {
-        error = set_git_error("cannot read the parent's tree");
-        goto cleanup;
-    }
-    git_error_clear();
-    if (git_diff_tree_to_tree(&diff, git, parent_tree, tree, &opts) < 0) {
-        error = set_git_error("cannot diff the commit");
+    if (git_diff_tree_to_tree(&diff, git, base_tree, tree, &opts) < 0) {
+        error = set_git_error("cannot diff the commits");
         goto cleanup;
     }
     n = git_diff_num_deltas(diff);
     for (i = 0; i < n; i++)
-        if ((error = add_file(out, repo, cache, git_diff_get_delta(diff, i), commit_hex)) < 0)
+        if ((error = add_file(out, repo, cache, git_diff_get_delta(diff, i), tip_hex)) < 0)
             goto cleanup;
 
 cleanup:
     git_diff_free(diff);
-    git_tree_free(parent_tree);
+    git_tree_free(base_tree);
     git_tree_free(tree);
+    return error;
+}
+
+int roar_explain_commit(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
+                        const char *commit_hex)
+{
+    git_repository *git = roar_repo_git(repo);
+    git_commit *commit = NULL, *parent = NULL;
+    char parent_hex[ROAR_OID_HEXSZ + 1] = "";
+    git_oid id;
+    int error;
+
+    if (git_oid_fromstr(&id, commit_hex) < 0 || git_commit_lookup(&commit, git, &id) < 0)
+        return set_git_error("cannot read commit");
+    /* A missing first parent (a shallow root) diffs against the empty tree, as git does. */
+    if (git_commit_parentcount(commit) > 0 && git_commit_parent(&parent, commit, 0) == 0)
+        git_oid_tostr(parent_hex, sizeof(parent_hex), git_commit_id(parent));
+    git_error_clear();
+    error = roar_explain_range(out, repo, cache, parent_hex, commit_hex);
     git_commit_free(parent);
     git_commit_free(commit);
     return error;

@@ -18,8 +18,9 @@ typedef struct {
     char worktree_blob[ROAR_OID_HEXSZ + 1]; /* its work-tree form (smudged); == blob
                                                when no filter applies */
     uint64_t size;                          /* committed size */
-    /* Jobs that exited 0 and wrote this content (either id) under any path, newest
-     * first, each once; the producer matched by ROAR_ROLE_OUT edges of the cache. */
+    /* Jobs that exited 0 and wrote this content (either id) at this path, newest
+     * first, each once; the producer matched by ROAR_ROLE_OUT edges of the cache. The
+     * caller applies the scope. */
     roar_cache_id_list producers;
 } roar_explain_file;
 
@@ -39,9 +40,15 @@ void roar_explain_list_dispose(roar_explain_list *list);
 int roar_explain_commit(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
                         const char *commit_hex);
 
-/* The successful producers of either id (id2 may be NULL or equal to id1), newest
- * first, each job once, appended to `out`. */
-int roar_explain_producers(roar_cache_id_list *out, roar_cache *cache, const char *id1,
-                           const char *id2);
+/* The files that differ between the trees of `base_hex` (NULL or "": the empty tree)
+ * and `tip_hex`, as roar_explain_commit lists a commit's, sorted by path; work-tree
+ * forms as of the tip. */
+int roar_explain_range(roar_explain_list *out, roar_repo *repo, roar_cache *cache,
+                       const char *base_hex, const char *tip_hex);
+
+/* The successful producers of either id (id2 may be NULL or equal to id1) that wrote it
+ * at `path` (NULL: at any path), newest first, each job once, appended to `out`. */
+int roar_explain_producers(roar_cache_id_list *out, roar_cache *cache, const char *path,
+                           const char *id1, const char *id2);
 
 #endif

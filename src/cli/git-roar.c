@@ -74,7 +74,9 @@ static const roar_option reproduce_options[] = {
 };
 
 static const roar_option review_options[] = {
-    ROAR_OPT_CHOICE_(0, "format", "text|markdown", "output format (text)"),
+    ROAR_OPT_CHOICE_(0, "format", "text|markdown|json", "output format (text)"),
+    ROAR_OPT_BOOL_(0, "json", "the same as --format json"),
+    ROAR_OPT_BOOL_(0, "exit-code", "exit 1 when anything is unexplained or stale"),
     ROAR_OPT_END_,
 };
 
@@ -120,7 +122,7 @@ const roar_cli_command roar_cli_commands[] = {
     {"reproduce", "[-n] [--yes] [--force] [OBJ...|REV]",
      "Rerun the jobs needed to rebuild OBJ (or whatever is not ok)", roar_cmd_reproduce, WORKTREE,
      0, -1, reproduce_options},
-    {"review", "[--format text|markdown] RANGE",
+    {"review", "[--format text|markdown|json] [--json] [--exit-code] RANGE|REV",
      "Explain the data changes of a commit range, for reviewers", roar_cmd_review, REPO | PAGER, 1, 1,
      review_options},
     {"fetch", "[REMOTE]", "Fetch and merge the remote's notes", roar_cmd_fetch, REPO, 0, 1,

@@ -1,9 +1,13 @@
 #!/bin/bash
-# `git roar review A..B`: attached jobs, explained outputs, unexplained data files (code
-# globs excepted), outputs stale at B, in text and Markdown; a warning when a remote's
-# notes are not merged into the local notes ref.
+# `git roar review RANGE|REV` (SPEC §6.3): exactly the range or revision given, the
+# verdict first, explained only by a writer of that path, unexplained data files (code
+# globs excepted), stale outputs over the whole tip (changed params, no rerun), metric
+# and parameter values old -> new, --json, --exit-code, the Markdown comment (marker,
+# details, diagram), and the notes warnings.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-run.sh"
+
+PY=/usr/bin/python3
 
 # base, then one commit with a job's output (explained), a hand-made data file
 # (unexplained) and a script (code).
@@ -17,26 +21,33 @@ make_range() {
     git roar attach -q
 }
 
-test_expect_success 'text: explained, unexplained and code files, the attached job' '
+test_expect_success 'text: the verdict first, then files and the jobs' '
     make_range &&
     git roar review HEAD~1..HEAD >out 2>err &&
     test_must_be_empty err &&
-    test_grep "^review HEAD~1..HEAD (1 commit)$" out &&
-    test_grep "^  job ${JOB:0:7} " out &&
+    sed -n 1p out | grep "^review HEAD~1..HEAD: 1 commit, " &&
+    sed -n 2p out | grep "^verdict: needs attention: 1 explained, 1 unexplained, 0 stale, 0 failed (1 code, 0 deleted)$" &&
     test_grep "^  explained   out.csv  by ${JOB:0:7}$" out &&
     test_grep "^  unexplained hand.csv$" out &&
     test_grep "^  code        prep.py$" out &&
-    test_grep "^summary: 1 explained, 1 unexplained, 1 code, 0 stale$" out
+    test_grep "^  ${JOB:0:7} " out
 '
 
-test_expect_success 'markdown: a table ready for a pull-request comment' '
+test_expect_success 'a single REV reviews that commit, not the root' '
     make_range &&
-    git roar review --format markdown HEAD~1..HEAD >out &&
-    test_grep "^## git roar review: \`HEAD~1..HEAD\`$" out &&
-    test_grep -F "| \`out.csv\` | explained | \`${JOB:0:7}\` |" out &&
-    test_grep -F "| \`hand.csv\` | :warning: unexplained |  |" out &&
-    test_grep -F -- "- \`${JOB:0:7}\` \`sh -c" out &&
-    test_grep -F "**summary:** 1 explained, 1 unexplained, 1 code, 0 stale" out
+    echo more >notes.md && git add notes.md && git commit -q -m docs &&
+    git roar review HEAD >out &&
+    test_grep "^  code        notes.md$" out &&
+    test_grep -v "out.csv" out &&
+    git roar review HEAD~1 >out &&
+    test_grep "^  explained   out.csv  by ${JOB:0:7}$" out
+'
+
+test_expect_success 'the same bytes written at another path explain nothing' '
+    make_range &&
+    tr a-z A-Z <raw.txt >copy.csv && git add copy.csv && git commit -q -m copy &&
+    git roar review HEAD >out &&
+    test_grep "^  unexplained copy.csv$" out
 '
 
 test_expect_success 'roar.review.code replaces the default globs' '
@@ -47,24 +58,115 @@ test_expect_success 'roar.review.code replaces the default globs' '
     test_grep "^  unexplained prep.py$" out
 '
 
-test_expect_success 'an output whose input changed by B is stale' '
-    make_range &&
-    echo changed >raw.txt && git commit -q -am "edit raw" &&
-    git roar review HEAD~2..HEAD >out &&
-    test_grep "^  out.csv: input raw.txt changed since job ${JOB:0:7}$" out &&
-    test_grep "1 stale$" out
+test_expect_success 'changed params and no rerun: every output they reach is stale at the tip' '
+    roar_setup &&
+    printf "lr: 0.1\nepochs: 3\n" >params.yaml && printf "raw\n" >raw.txt &&
+    git add . && git commit -q -m base &&
+    roar_run sh -c "cat params.yaml raw.txt >clean.csv" && PREP=$(record_field job) &&
+    roar_run sh -c "cat clean.csv clean.csv >model.bin" && TRAIN=$(record_field job) &&
+    git add . && git commit -q -m pipeline && git roar attach -q &&
+    git checkout -q -b pr &&
+    printf "lr: 0.2\nepochs: 3\n" >params.yaml && git commit -q -am "tune lr" &&
+    git roar review main..pr >out &&
+    test_grep "^verdict: needs attention: 0 explained, 0 unexplained, 2 stale, 0 failed (1 code, 0 deleted)$" out &&
+    test_grep "^  clean.csv  (input params.yaml changed since job ${PREP:0:7})$" out &&
+    test_grep "^  model.bin  (input clean.csv comes from a stale job, before job ${TRAIN:0:7})$" out &&
+    test_grep "^  param   params.yaml lr: 0.1 -> 0.2$" out &&
+    test_expect_code 1 git roar review --exit-code main..pr >/dev/null
 '
 
-test_expect_success 'remote notes not merged locally: a warning' '
+test_expect_success 'metrics: each changed value old -> new, in JSON too' '
+    roar_setup &&
+    printf "{\"acc\": 0.91, \"loss\": {\"val\": 0.3}}\n" >metrics.json &&
+    git add . && git commit -q -m base &&
+    printf "{\"acc\": 0.87, \"loss\": {\"val\": 0.3}, \"f1\": 0.5}\n" >metrics.json &&
+    git commit -q -am "new metrics" &&
+    git roar review HEAD >out &&
+    test_grep "^  metric  metrics.json acc: 0.91 -> 0.87$" out &&
+    test_grep "^  metric  metrics.json f1: (none) -> 0.5$" out &&
+    test_grep -v "loss.val" out &&
+    git roar review --json HEAD >json &&
+    $PY - <<-\PY
+	import json
+	d = json.load(open("json"))
+	v = {x["key"]: (x["old"], x["new"], x["kind"]) for x in d["values"]}
+	assert v == {"acc": ("0.91", "0.87", "metric"), "f1": (None, "0.5", "metric")}, v
+	PY
+'
+
+test_expect_success '--json: the documented keys; --exit-code 0 when all is explained' '
+    make_range &&
+    git roar review --json HEAD~1..HEAD >json &&
+    $PY - "$JOB" <<-\PY &&
+	import json, sys
+	d = json.load(open("json"))
+	assert d["version"] == 1 and d["commits"] == 1 and d["verdict"] == "attention"
+	s = d["summary"]
+	assert (s["explained"], s["unexplained"], s["code"], s["stale"]) == (1, 1, 1, 0), s
+	f = {x["path"]: x for x in d["files"]}
+	assert f["out.csv"]["kind"] == "explained" and f["out.csv"]["producer"] == sys.argv[1]
+	assert [j["id"] for j in d["jobs"]] == [sys.argv[1]]
+	PY
+    git rm -q hand.csv && git commit -q -m "drop hand" &&
+    git roar review --exit-code HEAD~2..HEAD~1 >/dev/null; test $? = 1 &&
+    git config roar.review.code "*.csv" && git config --add roar.review.code "*.py" &&
+    git roar review --exit-code HEAD~2..HEAD~1 >/dev/null
+'
+
+test_expect_success 'markdown: marker, verdict first, details, a Mermaid diagram' '
+    make_range &&
+    git roar review --format markdown HEAD~1..HEAD >out &&
+    sed -n 1p out | grep -x "<!-- git-roar-review -->" &&
+    test_grep "^\*\*Verdict:\*\* :warning: needs attention$" out &&
+    test_grep -F "| \`out.csv\` | explained | \`${JOB:0:7}\` |" out &&
+    test_grep -F "| \`hand.csv\` | :warning: unexplained |  |" out &&
+    test_grep "^<details><summary>Changed files (3)</summary>$" out &&
+    test_grep "^\`\`\`mermaid$" out && test_grep "^flowchart LR$" out &&
+    test $(grep -n "Verdict" out | cut -d: -f1) -lt $(grep -n "<details>" out | head -1 | cut -d: -f1)
+'
+
+test_expect_success 'remote notes not merged locally: a warning first' '
     make_range &&
     git update-ref refs/notes/remotes/origin/roar $(git commit-tree -m x $(git mktree </dev/null)) &&
     git roar review HEAD~1..HEAD >out 2>err &&
-    test_grep "warning: refs/notes/remotes/origin/roar has notes" err &&
+    test_grep "the notes of origin are ahead" out &&
     git roar review --format markdown HEAD~1..HEAD >out 2>err &&
     test_grep "Warning:" out &&
     git update-ref refs/notes/remotes/origin/roar refs/notes/roar &&
     git roar review HEAD~1..HEAD >out 2>err &&
-    test_must_be_empty err
+    test_grep -v "ahead" out
+'
+
+test_expect_success 'a clone without notes says so instead of calling everything unexplained' '
+    make_range &&
+    git clone -q . ../bare-clone 2>/dev/null && cd ../bare-clone &&
+    git roar review HEAD~1..HEAD >out 2>err &&
+    test_grep "no git roar notes" err &&
+    test_grep "no git roar notes" out &&
+    test_grep -v "unexplained hand.csv" out &&
+    test_grep "^  unjudged    hand.csv$" out &&
+    test_expect_code 1 git roar review --exit-code HEAD~1..HEAD >/dev/null 2>&1
+'
+
+test_expect_success 'hostile names and commands render as literal text (cmark-gfm)' '
+    if ! command -v cmark-gfm >/dev/null; then
+        echo "# SKIP: cmark-gfm is not installed (scripts/install-deps installs it)" >&2
+        exit 1
+    fi
+    roar_setup &&
+    printf "raw\n" >raw.txt && git add raw.txt && git commit -q -m base &&
+    bad1="a\`b|c<b>x</b>*y*[l](http://e.x)![i](http://e.x/i.png).csv" &&
+    roar_run sh -c "cat raw.txt >\"\$1\"; echo \"[l](http://e.x) <img src=x> \\\`\" >/dev/null" sh "$bad1" &&
+    printf "1\n" >"$(printf "n\nl.csv")" && printf "2\n" >"$(printf "bad\377utf.csv")" &&
+    git add -A && git commit -q -m "<b>bold</b> *em* [l](http://e.x)" && git roar attach -q &&
+    git roar review --format markdown HEAD >review.md &&
+    cmark-gfm -e table review.md >review.html &&
+    test_grep -v "<a " review.html &&
+    test_grep -v "<img" review.html &&
+    test_grep -v "<b>" review.html &&
+    test_grep -v "<em>" review.html &&
+    test_grep "<table>" review.html &&
+    test_grep "&lt;b&gt;x&lt;/b&gt;" review.html
 '
 
 test_done

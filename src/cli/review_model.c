@@ -1,0 +1,603 @@
+/* The findings of `git roar review` (review.h): one scope at the tip (graph/scope.h)
+ * decides which jobs explain a file and which outputs are stale, as everywhere else. */
+#include "cli/review.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <git2.h>
+
+#include "cli/check.h"
+#include "cli/cli.h"
+#include "cli/explain.h"
+#include "cli/objref.h"
+#include "gitstore/history.h"
+#include "gitstore/notes.h"
+#include "graph/cache_lineage.h"
+#include "graph/scope.h"
+#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/err.h"
+#include "util/timefmt.h"
+#include "util/wildmatch.h"
+
+typedef struct {
+    char **items;
+    size_t count, alloc;
+} strlist;
+
+static void strlist_add(strlist *l, const char *s)
+{
+    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0 || !(l->items[l->count] = strdup(s)))
+        roar_cli_oom();
+    l->count++;
+}
+
+static void strlist_dispose(strlist *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Hand-written files (roar.review.code): changing them needs no job. Kept in step with
+ * docs/queries.md. A pattern without `/` matches the file name anywhere. */
+static const char *const default_code_globs[] = {
+    "*.c",    "*.h",      "*.cc",         "*.cpp",        "*.cxx",     "*.hpp",  "*.hh",
+    "*.py",   "*.pyx",    "*.pyi",        "*.ipynb",      "*.R",       "*.r",    "*.jl",
+    "*.m",    "*.go",     "*.rs",         "*.java",       "*.kt",      "*.scala", "*.js",
+    "*.mjs",  "*.ts",     "*.tsx",        "*.jsx",        "*.rb",      "*.pl",   "*.php",
+    "*.sh",   "*.bash",   "*.zsh",        "*.sql",        "*.swift",   "*.cs",   "*.lua",
+    "*.toml", "*.cfg",    "*.ini",        "*.mk",         "*.cmake",   "Makefile",
+    "GNUmakefile",        "CMakeLists.txt", "Dockerfile", "*.dockerfile", "*.md", "*.rst",
+    ".gitignore",         ".gitattributes", ".roarignore", "LICENSE",  NULL,
+};
+
+/* roar.review.metrics: names containing "metric" or "score", as JSON, YAML or CSV. */
+static const char *const default_metric_globs[] = {
+    "*metric*.json", "*metric*.yaml", "*metric*.yml", "*metric*.csv", "*score*.json",
+    "*score*.yaml",  "*score*.yml",   "*score*.csv",  NULL,
+};
+
+/* roar.review.params: params.* and *.params.* */
+static const char *const default_param_globs[] = {"params.*", "*.params.*", NULL};
+
+static int add_glob(const git_config_entry *entry, void *payload)
+{
+    strlist_add(payload, entry->value);
+    return 0;
+}
+
+/* The values of a multi-valued key when set (they replace the default), else the
+ * default list. */
+static void load_globs(strlist *out, roar_repo *repo, const char *key,
+                       const char *const *dflt)
+{
+    git_config *cfg = NULL;
+    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0)
+        git_config_get_multivar_foreach(cfg, key, NULL, add_glob, out);
+    git_error_clear();
+    git_config_free(cfg);
+    if (out->count)
+        return;
+    for (size_t i = 0; dflt[i]; i++)
+        strlist_add(out, dflt[i]);
+}
+
+static bool matches(const strlist *globs, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < globs->count; i++) {
+        const char *g = globs->items[i];
+        if (strchr(g, '/') ? roar_wildmatch(g[0] == '/' ? g + 1 : g, path, ROAR_WM_PATHNAME)
+                           : roar_wildmatch(g, base, 0))
+            return true;
+    }
+    return false;
+}
+
+void roar_review_init(roar_review *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->jobs = (roar_cache_id_list)ROAR_CACHE_ID_LIST_INIT;
+}
+
+void roar_review_dispose(roar_review *r)
+{
+    size_t i;
+    for (i = 0; i < r->file_count; i++)
+        free(r->files[i].path);
+    for (i = 0; i < r->stale_count; i++) {
+        free(r->stale[i].output);
+        free(r->stale[i].input);
+    }
+    for (i = 0; i < r->commits; i++)
+        free(r->summaries ? r->summaries[i] : NULL);
+    free(r->summaries);
+    free(r->commit_ids);
+    for (i = 0; i < r->value_count; i++) {
+        free(r->values[i].file);
+        free(r->values[i].key);
+        free(r->values[i].old_value);
+        free(r->values[i].new_value);
+    }
+    free(r->files);
+    free(r->stale);
+    free(r->values);
+    roar_cache_id_list_dispose(&r->jobs);
+    roar_review_init(r);
+}
+
+static void add_job(roar_cache_id_list *l, const char *id)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (!strcmp(l->items[i], id))
+            return;
+    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
+        roar_cli_oom();
+    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
+}
+
+/* ---- the range ----------------------------------------------------------------- */
+
+/* base, tip and the number of commits: A..B as git means it, a single revision as that
+ * commit alone (against its first parent). */
+static void parse_range(roar_review *r, roar_cache_id_list *commits, roar_repo *repo,
+                        const char *range)
+{
+    git_repository *git = roar_repo_git(repo);
+    git_revspec spec;
+    git_revwalk *walk = NULL;
+    git_object *tip = NULL;
+    git_oid oid;
+
+    snprintf(r->range, sizeof(r->range), "%s", range);
+    if (git_revparse(&spec, git, range) < 0)
+        roar_cli_die("bad revision or range '%s': %s", range, git_error_last()->message);
+    if (git_revwalk_new(&walk, git) < 0)
+        roar_cli_die("cannot walk the history: %s", git_error_last()->message);
+    if (spec.flags & GIT_REVSPEC_RANGE) {
+        git_object *base = NULL;
+        if (spec.flags & GIT_REVSPEC_MERGE_BASE)
+            roar_cli_die("'%s': use A..B (A...B is not supported)", range);
+        if (git_object_peel(&base, spec.from, GIT_OBJECT_COMMIT) < 0 ||
+            git_object_peel(&tip, spec.to, GIT_OBJECT_COMMIT) < 0)
+            roar_cli_die("'%s' does not name two commits", range);
+        git_oid_tostr(r->base, sizeof(r->base), git_object_id(base));
+        if (git_revwalk_push(walk, git_object_id(tip)) < 0 ||
+            git_revwalk_hide(walk, git_object_id(base)) < 0)
+            roar_cli_die("bad range '%s': %s", range, git_error_last()->message);
+        while (git_revwalk_next(&oid, walk) == 0) {
+            char hex[ROAR_OID_HEXSZ + 1];
+            git_oid_tostr(hex, sizeof(hex), &oid);
+            add_job(commits, hex);
+        }
+        git_object_free(base);
+    } else {
+        git_commit *parent = NULL;
+        if (git_object_peel(&tip, spec.from, GIT_OBJECT_COMMIT) < 0)
+            roar_cli_die("'%s' is not a commit or a range A..B", range);
+        if (git_commit_parentcount((git_commit *)tip) > 0 &&
+            git_commit_parent(&parent, (git_commit *)tip, 0) == 0)
+            git_oid_tostr(r->base, sizeof(r->base), git_commit_id(parent));
+        git_commit_free(parent);
+        add_job(commits, git_oid_tostr_s(git_object_id(tip)));
+    }
+    git_error_clear();
+    git_oid_tostr(r->tip, sizeof(r->tip), git_object_id(tip));
+    /* The commits oldest first, with their subjects (the walk gave newest first). */
+    r->commit_ids = calloc(commits->count + 1, sizeof(*r->commit_ids));
+    r->summaries = calloc(commits->count + 1, sizeof(*r->summaries));
+    if (!r->commit_ids || !r->summaries)
+        roar_cli_oom();
+    for (size_t i = 0; i < commits->count; i++) {
+        const char *hex = commits->items[commits->count - 1 - i];
+        git_commit *c = NULL;
+        const char *summary = NULL;
+        memcpy(r->commit_ids[i], hex, ROAR_OID_HEXSZ + 1);
+        if (git_oid_fromstr(&oid, hex) == 0 && git_commit_lookup(&c, git, &oid) == 0)
+            summary = git_commit_summary(c);
+        if (!(r->summaries[i] = strdup(summary ? summary : "")))
+            roar_cli_oom();
+        git_commit_free(c);
+        r->commits = i + 1;
+    }
+    git_error_clear();
+    git_object_free(tip);
+    git_object_free(spec.from);
+    git_object_free(spec.to);
+    git_revwalk_free(walk);
+}
+
+/* ---- the scope at the tip -------------------------------------------------------- */
+
+static int history_reaches(bool *out, const char *commit, void *payload)
+{
+    return roar_history_reaches(out, payload, commit);
+}
+
+static int history_tree_blob(char out[ROAR_OID_HEXSZ + 1], const char *path, void *payload)
+{
+    return roar_history_tree_blob(out, payload, path);
+}
+
+static bool in_scope(roar_scope *scope, const char *job)
+{
+    bool in = false;
+    if (roar_scope_has(&in, scope, job) < 0)
+        roar_cli_die_error();
+    return in;
+}
+
+/* The content at `path` in the tip's tree is what a job that saw `id` saw: the same
+ * blob, or its work-tree form. *present: the tree has a blob there. */
+static void tip_holds(bool *present, bool *same, roar_repo *repo, roar_history *h,
+                      const char *tip, const char *path, const char *id)
+{
+    char blob[ROAR_OID_HEXSZ + 1], wt[ROAR_OID_HEXSZ + 1];
+    int error = roar_history_tree_blob(blob, h, path);
+
+    *present = *same = false;
+    if (error == ROAR_ENOTFOUND) {
+        roar_error_clear();
+        return;
+    }
+    if (error < 0)
+        roar_cli_die_error();
+    *present = true;
+    *same = !strcmp(blob, id) ||
+            (roar_objref_worktree_blob(wt, repo, blob, path, tip) == 0 && !strcmp(wt, id));
+    roar_error_clear();
+}
+
+/* ---- stale outputs at the tip ------------------------------------------------------ */
+
+/* Every output in scope at the tip that the tip's tree holds (or whose producer is one
+ * of the range's jobs), judged transitively: a job is stale when an input the tip holds
+ * is other content than it read, or when the job that produced what it read is stale.
+ * Staleness spreads from the directly stale jobs to their consumers breadth-first: no
+ * recursion on note-supplied depth, linear in the edges. */
+static void find_stale(roar_review *r, roar_cache *cache, roar_scope *scope, roar_repo *repo,
+                       roar_history *h)
+{
+    roar_scope_output_list outs = ROAR_SCOPE_OUTPUT_LIST_INIT;
+    roar_cache_edge_list edges = ROAR_CACHE_EDGE_LIST_INIT;
+    roar_keymap by_path = ROAR_KEYMAP_INIT, job_index = ROAR_KEYMAP_INIT;
+    struct sjob {
+        char id[ROAR_OID_HEXSZ + 1];
+        bool stale;
+        char *because; /* borrowed from outs or owned copy */
+        bool through;
+        size_t *consumers;
+        size_t nconsumers, consumers_alloc;
+    } *jobs = NULL;
+    size_t njobs = 0, jobs_alloc = 0, i, k;
+    size_t *queue = NULL, qhead = 0, qlen = 0;
+
+    if (roar_scope_outputs(&outs, scope, NULL) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < outs.count; i++) {
+        CHECK(roar_keymap_puts(&by_path, outs.items[i].path, (void *)(uintptr_t)(i + 1)));
+        if (roar_keymap_gets(&job_index, outs.items[i].job_id))
+            continue;
+        CHECK(ROAR_ALLOC_GROW(jobs, njobs + 1, jobs_alloc));
+        memset(&jobs[njobs], 0, sizeof(jobs[njobs]));
+        memcpy(jobs[njobs].id, outs.items[i].job_id, ROAR_OID_HEXSZ + 1);
+        njobs++;
+        CHECK(roar_keymap_puts(&job_index, outs.items[i].job_id, (void *)(uintptr_t)njobs));
+    }
+    if (!(queue = calloc(njobs + 1, sizeof(*queue))))
+        roar_cli_oom();
+    /* Direct staleness, and who consumes whose output. */
+    for (k = 0; k < njobs; k++) {
+        if (roar_cache_job_edges(&edges, cache, jobs[k].id) < 0)
+            roar_cli_die_error();
+        for (i = 0; i < edges.count; i++) {
+            const roar_cache_edge *e = &edges.items[i];
+            void *found;
+            bool present, same;
+            if (e->role != ROAR_ROLE_IN || !e->id_known || e->path[0] == '/')
+                continue;
+            tip_holds(&present, &same, repo, h, r->tip, e->path, e->id);
+            if (present && !same && !jobs[k].stale) {
+                jobs[k].stale = true;
+                if (!(jobs[k].because = strdup(e->path)))
+                    roar_cli_oom();
+                queue[qlen++] = k;
+            }
+            found = roar_keymap_gets(&by_path, e->path);
+            if (found) {
+                const roar_scope_output *p = &outs.items[(uintptr_t)found - 1];
+                size_t pi = (uintptr_t)roar_keymap_gets(&job_index, p->job_id) - 1;
+                if (pi != k && p->id_known && !strcmp(p->id, e->id)) {
+                    struct sjob *pj = &jobs[pi];
+                    CHECK(ROAR_ALLOC_GROW(pj->consumers, pj->nconsumers + 1, pj->consumers_alloc));
+                    pj->consumers[pj->nconsumers++] = k;
+                }
+            }
+        }
+    }
+    /* Spread to consumers. */
+    while (qhead < qlen) {
+        struct sjob *j = &jobs[queue[qhead++]];
+        for (i = 0; i < j->nconsumers; i++) {
+            struct sjob *c = &jobs[j->consumers[i]];
+            if (c->stale)
+                continue;
+            c->stale = true;
+            c->through = true;
+            /* Name the input through which it became stale: an output of j it read. */
+            if (roar_cache_job_edges(&edges, cache, c->id) < 0)
+                roar_cli_die_error();
+            for (k = 0; k < edges.count && !c->because; k++) {
+                void *found = edges.items[k].role == ROAR_ROLE_IN
+                                  ? roar_keymap_gets(&by_path, edges.items[k].path)
+                                  : NULL;
+                if (found && !strcmp(outs.items[(uintptr_t)found - 1].job_id, j->id) &&
+                    !(c->because = strdup(edges.items[k].path)))
+                    roar_cli_oom();
+            }
+            queue[qlen++] = j->consumers[i];
+        }
+    }
+    /* Stale outputs: those the tip holds, or the range's jobs wrote. */
+    for (i = 0; i < outs.count; i++) {
+        const roar_scope_output *o = &outs.items[i];
+        struct sjob *j = &jobs[(uintptr_t)roar_keymap_gets(&job_index, o->job_id) - 1];
+        bool present, same, ours = false;
+        if (!j->stale)
+            continue;
+        for (k = 0; k < r->jobs.count && !ours; k++)
+            ours = !strcmp(r->jobs.items[k], o->job_id);
+        tip_holds(&present, &same, repo, h, r->tip, o->path, o->id_known ? o->id : "");
+        if (!(present && same) && !ours)
+            continue;
+        CHECK(ROAR_ALLOC_GROW(r->stale, r->stale_count + 1, r->stale_alloc));
+        roar_review_stale *s = &r->stale[r->stale_count++];
+        memset(s, 0, sizeof(*s));
+        memcpy(s->job, o->job_id, sizeof(s->job));
+        s->through = j->through;
+        if (!(s->output = strdup(o->path)) || !(s->input = strdup(j->because ? j->because : "?")))
+            roar_cli_oom();
+    }
+    for (k = 0; k < njobs; k++) {
+        free(jobs[k].because);
+        free(jobs[k].consumers);
+    }
+    free(jobs);
+    free(queue);
+    roar_keymap_dispose(&by_path);
+    roar_keymap_dispose(&job_index);
+    roar_cache_edge_list_dispose(&edges);
+    roar_scope_output_list_dispose(&outs);
+}
+
+/* ---- metric and parameter values -------------------------------------------------- */
+
+/* The text of `path` at commit `hex` ("" when absent) into out. */
+static void blob_text(roar_buf *out, roar_repo *repo, const char *hex, const char *path)
+{
+    git_repository *git = roar_repo_git(repo);
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    git_blob *blob = NULL;
+    git_oid id;
+
+    roar_buf_clear(out);
+    if (hex[0] && git_oid_fromstr(&id, hex) == 0 && git_commit_lookup(&commit, git, &id) == 0 &&
+        git_commit_tree(&tree, commit) == 0 && git_tree_entry_bypath(&entry, tree, path) == 0 &&
+        git_blob_lookup(&blob, git, git_tree_entry_id(entry)) == 0 &&
+        git_blob_rawsize(blob) <= 4 * 1024 * 1024) /* bounded: a note cannot make it huge */
+        CHECK(roar_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)));
+    git_error_clear();
+    git_blob_free(blob);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+}
+
+/* The value of `key` in flattened "key\tvalue\n" text, or NULL. Owned by the caller. */
+static char *lookup(const roar_buf *flat, const char *key)
+{
+    size_t klen = strlen(key);
+    const char *p = flat->ptr;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        if (!strncmp(p, key, klen) && p[klen] == '\t') {
+            const char *v = p + klen + 1;
+            size_t n = nl ? (size_t)(nl - v) : strlen(v);
+            char *copy = strndup(v, n);
+            if (!copy)
+                roar_cli_oom();
+            return copy;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void add_value(roar_review *r, const char *file, const char *key, char *old_value,
+                      char *new_value, bool metric)
+{
+    roar_review_value *v;
+    if (old_value && new_value && !strcmp(old_value, new_value)) {
+        free(old_value);
+        free(new_value);
+        return;
+    }
+    CHECK(ROAR_ALLOC_GROW(r->values, r->value_count + 1, r->value_alloc));
+    v = &r->values[r->value_count++];
+    v->metric = metric;
+    v->old_value = old_value;
+    v->new_value = new_value;
+    if (!(v->file = strdup(file)) || !(v->key = strdup(key)))
+        roar_cli_oom();
+}
+
+/* Each key whose value differs between the base's and the tip's version of `path`. */
+static void diff_values(roar_review *r, roar_repo *repo, const char *path, bool metric)
+{
+    roar_buf text = ROAR_BUF_INIT, old_flat = ROAR_BUF_INIT, new_flat = ROAR_BUF_INIT;
+    const char *p;
+
+    blob_text(&text, repo, r->base, path);
+    roar_review_flatten(&old_flat, path, text.ptr, text.size);
+    blob_text(&text, repo, r->tip, path);
+    roar_review_flatten(&new_flat, path, text.ptr, text.size);
+    for (p = new_flat.ptr; p && *p;) {
+        const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
+        if (!tab || (nl && tab > nl))
+            break;
+        char *key = strndup(p, (size_t)(tab - p));
+        if (!key)
+            roar_cli_oom();
+        add_value(r, path, key, lookup(&old_flat, key), lookup(&new_flat, key), metric);
+        free(key);
+        p = nl ? nl + 1 : NULL;
+    }
+    for (p = old_flat.ptr; p && *p;) { /* keys the tip dropped */
+        const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
+        if (!tab || (nl && tab > nl))
+            break;
+        char *key = strndup(p, (size_t)(tab - p));
+        char *now;
+        if (!key)
+            roar_cli_oom();
+        if (!(now = lookup(&new_flat, key)))
+            add_value(r, path, key, lookup(&old_flat, key), NULL, metric);
+        free(now);
+        free(key);
+        p = nl ? nl + 1 : NULL;
+    }
+    roar_buf_dispose(&text);
+    roar_buf_dispose(&old_flat);
+    roar_buf_dispose(&new_flat);
+}
+
+/* ---- all of it ----------------------------------------------------------------------- */
+
+void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const char *range)
+{
+    roar_cache *cache = roar_query_cache(q);
+    roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT, attached = ROAR_CACHE_ID_LIST_INIT;
+    roar_explain_list files = ROAR_EXPLAIN_LIST_INIT;
+    strlist code = {0}, metrics = {0}, params = {0};
+    roar_history *h = NULL;
+    roar_scope *scope = NULL;
+    roar_scope_commit sc;
+    roar_scope_opts opts = {0};
+    roar_buf ref = ROAR_BUF_INIT, ahead = ROAR_BUF_INIT;
+    roar_query_job j;
+    char head[ROAR_OID_HEXSZ + 1] = "";
+    size_t i, k;
+
+    roar_query_job_init(&j);
+    parse_range(out, &commits, repo, range);
+    load_globs(&code, repo, "roar.review.code", default_code_globs);
+    load_globs(&metrics, repo, "roar.review.metrics", default_metric_globs);
+    load_globs(&params, repo, "roar.review.params", default_param_globs);
+
+    /* No notes at all: say so rather than call every data file unexplained. */
+    out->no_notes = !cache;
+    if (roar_notes_ref(&ref, repo) == 0 && roar_notes_remotes_ahead(&ahead, repo, ref.ptr) == 0)
+        snprintf(out->behind, sizeof(out->behind), "%s", ahead.ptr);
+    roar_error_clear();
+
+    if (cache) {
+        if (roar_history_open(&h, repo, out->tip) < 0)
+            roar_cli_die_error();
+        sc.reaches = history_reaches;
+        sc.tree_blob = history_tree_blob;
+        sc.payload = h;
+        opts.commit = &sc;
+        /* The work tree and pending jobs speak for HEAD only. */
+        if (roar_repo_head(head, repo) == 0 && !strcmp(head, out->tip)) {
+            opts.pending_of = roar_repo_gitdir(repo);
+        }
+        roar_error_clear();
+        opts.now_ms = roar_time_now_ms();
+        if (roar_scope_new(&scope, cache, &opts) < 0)
+            roar_cli_die_error();
+        for (i = 0; i < commits.count; i++) {
+            if (roar_cache_commit_jobs(&attached, cache, commits.items[i]) < 0)
+                roar_cli_die_error();
+            for (k = 0; k < attached.count; k++)
+                add_job(&out->jobs, attached.items[k]);
+        }
+    }
+
+    if (roar_explain_range(&files, repo, cache, out->base, out->tip) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < files.count; i++) {
+        const roar_explain_file *f = &files.items[i];
+        roar_review_file *rf;
+        CHECK(ROAR_ALLOC_GROW(out->files, out->file_count + 1, out->file_alloc));
+        rf = &out->files[out->file_count++];
+        memset(rf, 0, sizeof(*rf));
+        if (!(rf->path = strdup(f->path)))
+            roar_cli_oom();
+        rf->status = f->status;
+        if (f->status == 'D') {
+            rf->kind = ROAR_REVIEW_DELETED;
+        } else {
+            for (k = 0; scope && k < f->producers.count && !rf->producer[0]; k++)
+                if (in_scope(scope, f->producers.items[k]))
+                    memcpy(rf->producer, f->producers.items[k], ROAR_OID_HEXSZ + 1);
+            if (rf->producer[0]) {
+                rf->kind = ROAR_REVIEW_EXPLAINED;
+                add_job(&out->jobs, rf->producer);
+            } else if (matches(&code, f->path) || matches(&params, f->path)) {
+                /* Parameters are edited by hand, like code: their values are listed. */
+                rf->kind = ROAR_REVIEW_CODE;
+            } else {
+                rf->kind = out->no_notes ? ROAR_REVIEW_UNJUDGED : ROAR_REVIEW_UNEXPLAINED;
+            }
+        }
+        out->counts[rf->kind]++;
+        if (f->status != 'D' && (matches(&metrics, f->path) || matches(&params, f->path)))
+            diff_values(out, repo, f->path, matches(&metrics, f->path));
+    }
+
+    /* The range's jobs, oldest first, and which failed. */
+    int64_t *ends = calloc(out->jobs.count + 1, sizeof(*ends));
+    if (!ends)
+        roar_cli_oom();
+    for (i = 0; i < out->jobs.count; i++) {
+        roar_query_job_load(&j, q, out->jobs.items[i]);
+        ends[i] = j.job.end_ms;
+        out->failed += j.job.end_kind != ROAR_END_EXIT || j.job.end_code != 0;
+    }
+    for (i = 1; i < out->jobs.count; i++)
+        for (k = i; k > 0 && (ends[k - 1] > ends[k] ||
+                              (ends[k - 1] == ends[k] &&
+                               strcmp(out->jobs.items[k - 1], out->jobs.items[k]) > 0));
+             k--) {
+            int64_t e = ends[k];
+            char id[ROAR_OID_HEXSZ + 1];
+            ends[k] = ends[k - 1];
+            ends[k - 1] = e;
+            memcpy(id, out->jobs.items[k], sizeof(id));
+            memcpy(out->jobs.items[k], out->jobs.items[k - 1], sizeof(id));
+            memcpy(out->jobs.items[k - 1], id, sizeof(id));
+        }
+    free(ends);
+
+    if (scope)
+        find_stale(out, cache, scope, repo, h);
+
+    roar_query_job_dispose(&j);
+    roar_scope_free(scope);
+    roar_history_free(h);
+    roar_cache_id_list_dispose(&commits);
+    roar_cache_id_list_dispose(&attached);
+    roar_explain_list_dispose(&files);
+    strlist_dispose(&code);
+    strlist_dispose(&metrics);
+    strlist_dispose(&params);
+    roar_buf_dispose(&ref);
+    roar_buf_dispose(&ahead);
+}
