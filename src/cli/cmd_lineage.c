@@ -107,16 +107,16 @@ static bool text_line(roar_buf *out, const roar_lineage_graph *g, const child_li
 
 /* Depth first from the root, on an explicit stack (the depth comes from notes). */
 static void put_text_tree(roar_buf *out, const roar_lineage_graph *g, const child_list *kids,
-                          bool *shown)
+                          bool *shown, size_t root)
 {
     text_frame *stack = NULL;
     size_t n = 0, alloc = 0;
     roar_buf prefix = ROAR_BUF_INIT;
 
-    if (!text_line(out, g, kids, shown, 0, &prefix, 0, true, true))
+    if (!text_line(out, g, kids, shown, root, &prefix, 0, true, true))
         return;
     CHECK(ROAR_ALLOC_GROW(stack, 1, alloc));
-    stack[n++] = (text_frame){0, 0, 0, 0, 0};
+    stack[n++] = (text_frame){root, 0, 0, 0, 0};
     while (n) {
         text_frame *f = &stack[n - 1];
         size_t child, base = f->base, level = f->level + 1;
@@ -156,7 +156,8 @@ static void put_text(roar_buf *out, const roar_lineage_graph *g)
 
     if (!shown)
         roar_cli_oom();
-    put_text_tree(out, g, kids, shown);
+    for (size_t r = 0; r < (g->roots ? g->roots : 1) && r < g->count; r++)
+        put_text_tree(out, g, kids, shown, r);
     if (g->count == 1 && g->nodes[0].kind == ROAR_LINEAGE_ARTIFACT)
         CHECK(roar_buf_puts(out, g->down ? "no recorded job read this content\n"
                                          : "no recorded job produced this content\n"));
@@ -182,7 +183,10 @@ static void put_json(roar_buf *out, const roar_lineage_graph *g, unsigned depth)
     CHECK(roar_buf_printf(out, "{\"version\":%d,\"direction\":\"%s\",\"depth\":",
                           ROAR_QUERY_JSON_VERSION, g->down ? "down" : "up"));
     CHECK(depth ? roar_buf_printf(out, "%u", depth) : roar_buf_puts(out, "null"));
-    CHECK(roar_buf_puts(out, ",\"root\":0,\"nodes\":["));
+    CHECK(roar_buf_puts(out, ",\"root\":0,\"roots\":[0"));
+    for (i = 1; i < g->roots && i < g->count; i++)
+        CHECK(roar_buf_printf(out, ",%zu", i));
+    CHECK(roar_buf_puts(out, "],\"nodes\":["));
     for (i = 0; i < g->count; i++) {
         const roar_lineage_node *n = &g->nodes[i];
         CHECK(roar_buf_printf(out, "%s{\"index\":%zu,\"kind\":\"%s\",\"depth\":%u,", i ? "," : "",
@@ -264,7 +268,11 @@ static void put_mermaid(roar_buf *out, const roar_lineage_graph *g)
 int roar_cmd_lineage(roar_cli_ctx *ctx)
 {
     const char *format = roar_cli_opt_string(ctx, "format", "text");
-    roar_lineage_opts opts = {roar_cli_opt_set(ctx, "down"), 0};
+    roar_lineage_opts opts = {roar_cli_opt_set(ctx, "down"), 0, NULL};
+    roar_scope_output_list outs = ROAR_SCOPE_OUTPUT_LIST_INIT;
+    roar_lineage_root *roots = NULL;
+    roar_query_scope_at *at = NULL;
+    size_t nroots = 0;
     roar_lineage_graph g = ROAR_LINEAGE_GRAPH_INIT;
     roar_buf out = ROAR_BUF_INIT;
     roar_objref ref;
@@ -293,8 +301,28 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
         goto done;
     }
 
+    /* SPEC §5.5: the producers and consumers that answer are those in scope, at HEAD,
+     * or at the commit a `rev:path` names. */
+    if (ref.kind == ROAR_OBJREF_REVPATH && ref.commit[0])
+        opts.scope = roar_query_scope_at_open(&at, q, ref.commit);
+    else
+        opts.scope = roar_query_scope(q);
+
     if (ref.kind == ROAR_OBJREF_JOB) {
         error = roar_lineage_from_job(&g, cache, ref.job, &opts);
+    } else if (ref.kind == ROAR_OBJREF_PATH && ref.is_dir) {
+        /* A directory: every recorded output beneath it, as its producer wrote it. */
+        if (roar_scope_outputs(&outs, opts.scope, ref.path) < 0)
+            roar_cli_die_error();
+        if (!(roots = calloc(outs.count + 1, sizeof(*roots))))
+            roar_cli_oom();
+        for (size_t i = 0; i < outs.count; i++)
+            if (outs.items[i].id_known)
+                roots[nroots++] = (roar_lineage_root){outs.items[i].path, outs.items[i].id,
+                                                      outs.items[i].size};
+        if (!nroots)
+            roar_cli_die("no job in scope produced anything under '%s'", ctx->argv[0]);
+        error = roar_lineage_from_blobs(&g, cache, roots, nroots, &opts);
     } else {
         const char *blob = ref.blob;
         /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
@@ -319,6 +347,9 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
     roar_query_flush(&out);
 
 done:
+    free(roots);
+    roar_scope_output_list_dispose(&outs);
+    roar_query_scope_at_free(at);
     roar_buf_dispose(&out);
     roar_lineage_graph_dispose(&g);
     roar_objref_dispose(&ref);

@@ -156,6 +156,46 @@ roar_scope *roar_query_scope(roar_query *q)
     return q->scope;
 }
 
+struct roar_query_scope_at {
+    roar_history *history;
+    roar_scope_commit commit;
+    roar_scope *scope;
+};
+
+roar_scope *roar_query_scope_at_open(roar_query_scope_at **handle, roar_query *q,
+                                     const char *commit)
+{
+    roar_query_scope_at *h = calloc(1, sizeof(*h));
+    roar_scope_opts opts = {0};
+
+    if (!h)
+        roar_cli_oom();
+    *handle = h;
+    if (!q->cache)
+        return NULL;
+    if (roar_history_open(&h->history, q->repo, commit) < 0)
+        roar_cli_die_error();
+    h->commit.reaches = history_reaches;
+    h->commit.tree_blob = history_tree_blob;
+    h->commit.payload = h->history;
+    opts.commit = &h->commit;
+    if (q->has_head && !strcmp(q->head, commit))
+        opts.pending_of = roar_repo_gitdir(q->repo);
+    opts.now_ms = roar_time_now_ms();
+    if (roar_scope_new(&h->scope, q->cache, &opts) < 0)
+        roar_cli_die_error();
+    return h->scope;
+}
+
+void roar_query_scope_at_free(roar_query_scope_at *h)
+{
+    if (!h)
+        return;
+    roar_scope_free(h->scope);
+    roar_history_free(h->history);
+    free(h);
+}
+
 static bool reachable(roar_query *q, const char *commit)
 {
     bool is = false;

@@ -52,6 +52,15 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id);
  * when there is no cache. Dies on an error. */
 roar_scope *roar_query_scope(roar_query *q);
 
+/* The same rule at another commit (a review's tip, a `rev:path`): jobs attached to its
+ * history and jobs whose outputs its tree holds; this worktree's pending jobs only when
+ * the commit is HEAD; no work-tree check. Free with roar_query_scope_at_free (the scope
+ * is borrowed from the handle). Dies on an error; NULL scope without a cache. */
+typedef struct roar_query_scope_at roar_query_scope_at;
+roar_scope *roar_query_scope_at_open(roar_query_scope_at **handle, roar_query *q,
+                                     const char *commit);
+void roar_query_scope_at_free(roar_query_scope_at *handle);
+
 /* Whether a loaded job is in that scope. */
 bool roar_query_job_in_scope(const roar_query_job *j);
 

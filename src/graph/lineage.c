@@ -147,6 +147,18 @@ static bool may_follow(const walk *w, unsigned depth)
     return !w->opts->depth || depth < w->opts->depth;
 }
 
+/* Whether the walk may take this job (opts->scope; a failure to decide is a no: the
+ * cache error behind it has failed the walk's own queries already). */
+static bool in_scope(walk *w, const char *job_id)
+{
+    bool in = true;
+    if (w->opts->scope && roar_scope_has(&in, w->opts->scope, job_id) < 0) {
+        roar_error_clear();
+        in = false;
+    }
+    return in;
+}
+
 /* Upstream from an artifact: its producer, chosen as lineage.h says. */
 static int expand_producer(walk *w, size_t i)
 {
@@ -164,7 +176,8 @@ static int expand_producer(walk *w, size_t i)
     for (k = 0; k < w->edges.count; k++) {
         const roar_cache_edge *e = &w->edges.items[k];
         int score;
-        if (!succeeded(e->end_kind, e->end_code) || (reader && !strcmp(e->job_id, reader->id)))
+        if (!succeeded(e->end_kind, e->end_code) || (reader && !strcmp(e->job_id, reader->id)) ||
+            !in_scope(w, e->job_id))
             continue;
         score =
             (n->path && !strcmp(e->path, n->path)) * 2 + (!reader || e->end_ms <= reader->end_ms);
@@ -203,7 +216,8 @@ static int expand_consumers(walk *w, size_t i)
         const roar_cache_edge *e = &w->edges.items[k];
         /* The writer reading what it wrote (an in-place edit that changed nothing) is
          * no step further; a job reading one content under two names counts once. */
-        if (!strcmp(e->job_id, writer) || (k && !strcmp(e->job_id, w->edges.items[k - 1].job_id)))
+        if (!strcmp(e->job_id, writer) ||
+            (k && !strcmp(e->job_id, w->edges.items[k - 1].job_id)) || !in_scope(w, e->job_id))
             continue;
         if (!may_follow(w, depth)) {
             w->g->nodes[i].truncated = true;
@@ -289,6 +303,23 @@ int roar_lineage_from_job(roar_lineage_graph *out, roar_cache *cache, const char
     walk_init(&w, out, cache, opts);
     if ((error = job_node(&root, &w, job_id, 1)) < 0)
         return walk_end(&w, error);
+    return walk_end(&w, walk_all(&w));
+}
+
+int roar_lineage_from_blobs(roar_lineage_graph *out, roar_cache *cache,
+                            const roar_lineage_root *roots, size_t count,
+                            const roar_lineage_opts *opts)
+{
+    walk w;
+    size_t root;
+    int error = 0;
+
+    walk_init(&w, out, cache, opts);
+    for (size_t i = 0; i < count && !error; i++)
+        error = artifact_node(&root, &w, roots[i].path, roots[i].id, roots[i].size, 0, SIZE_MAX);
+    if (error < 0)
+        return walk_end(&w, error);
+    out->roots = count ? count : 1;
     return walk_end(&w, walk_all(&w));
 }
 

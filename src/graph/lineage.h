@@ -9,6 +9,7 @@
 
 #include "graph/cache.h"
 #include "graph/job.h"
+#include "graph/scope.h"
 
 typedef enum {
     ROAR_LINEAGE_ARTIFACT = 0, /* a content (blob id) at a path */
@@ -43,16 +44,19 @@ typedef struct {
     size_t count, alloc;
     roar_lineage_edge *edges; /* in the order they were found */
     size_t edge_count, edge_alloc;
-    bool down; /* the direction walked */
+    bool down;    /* the direction walked */
+    size_t roots; /* nodes[0 .. roots) are the roots (at least one) */
 } roar_lineage_graph;
 #define ROAR_LINEAGE_GRAPH_INIT                                                                    \
     {                                                                                              \
-        NULL, 0, 0, NULL, 0, 0, false                                                              \
+        NULL, 0, 0, NULL, 0, 0, false, 0                                                           \
     }
 
 typedef struct {
     bool down;      /* follow consumers (what was derived from the root), not producers */
     unsigned depth; /* follow at most this many jobs from the root; 0: no limit */
+    roar_scope *scope; /* SPEC §5.5: only jobs in this scope are producers or consumers;
+                          NULL: every stored job */
 } roar_lineage_opts;
 
 /* Frees everything the graph owns and leaves it as after ROAR_LINEAGE_GRAPH_INIT. */
@@ -78,6 +82,19 @@ int roar_lineage_from_job(roar_lineage_graph *out, roar_cache *cache, const char
  * The root artifact's producer (upstream) or readers (downstream) need not have used
  * the same path; `size` is shown as given. A content no job wrote or read is a graph
  * of one node. */
+/* One root of a walk from several contents (a directory's outputs). */
+typedef struct {
+    const char *path;
+    const char *id;
+    uint64_t size;
+} roar_lineage_root;
+
+/* The walk of roar_lineage_from_blob from `count` (≥ 1) contents at once: the roots are
+ * nodes[0 .. count), in the order given, and what they share appears once. */
+int roar_lineage_from_blobs(roar_lineage_graph *out, roar_cache *cache,
+                            const roar_lineage_root *roots, size_t count,
+                            const roar_lineage_opts *opts);
+
 int roar_lineage_from_blob(roar_lineage_graph *out, roar_cache *cache, const char *path,
                            const char *blob_id, uint64_t size, const roar_lineage_opts *opts);
 

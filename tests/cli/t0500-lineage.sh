@@ -160,4 +160,27 @@ test_expect_success 'content no job wrote: one node, says so' '
     grep "no recorded job produced this content" out
 '
 
+test_expect_success 'a directory: the lineage of every recorded output beneath it' '
+    roar_setup &&
+    mkdir -p models && echo r >raw &&
+    step "cat raw >clean" && PREP=$(last_job) &&
+    step "cat clean >models/a" && A=$(last_job) &&
+    step "cat clean clean >models/b" && B=$(last_job) &&
+    git roar lineage models >out &&
+    test_grep "^models/a " out && test_grep "^models/b " out &&
+    test_grep "job ${A:0:7} " out && test_grep "job ${B:0:7} " out &&
+    test "$(grep -c "job ${PREP:0:7} " out)" -ge 1 &&
+    git roar lineage --format json models/ | $PY -c "import json, sys; d = json.load(sys.stdin); \
+assert d[\"roots\"] == [0, 1] and [d[\"nodes\"][i][\"path\"] for i in d[\"roots\"]] == [\"models/a\", \"models/b\"], d[\"roots\"]"
+'
+
+test_expect_success 'a producer out of scope is no producer: lineage agrees with show' '
+    roar_setup &&
+    git commit -q --allow-empty -m base &&
+    git checkout -q -b side && step "echo side >f" && git commit -q --allow-empty -m side &&
+    git roar attach -q && git checkout -q - && echo side >g && echo other >f &&
+    git roar lineage g >out &&
+    test_grep "no recorded job produced this content" out
+'
+
 test_done
