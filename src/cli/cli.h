@@ -118,6 +118,12 @@ int roar_cmd_export(roar_cli_ctx *ctx);
  * every command that calls roar_reindex_refresh first. Defined in cmd_reindex.c. */
 int roar_cli_warn_reindex_problem(const roar_reindex_problem *problem, void *payload);
 
+/* Brings the cache up to date after the notes or pending/ changed (attach, fetch,
+ * init); a failure is a warning: the cache is derived data. With report_problems,
+ * unreadable records are reported as roar_cli_warn_reindex_problem does. In
+ * cmd_reindex.c. */
+void roar_cli_refresh_cache(roar_cli_ctx *ctx, bool report_problems);
+
 /* `run --commit` once the job is recorded: commits its outputs and attaches exactly it
  * (SPEC §3 run). Returns the exit status run should end with: `status` (the command's),
  * or 1 when the command succeeded but the commit failed. Defined in cmd_attach.c. */

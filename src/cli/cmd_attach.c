@@ -17,16 +17,6 @@ static int warn_note_problem(const roar_notes_problem *p, void *payload)
     return 0;
 }
 
-static void refresh_cache(roar_cli_ctx *ctx)
-{
-    roar_cache *cache = NULL;
-    /* The notes and pending/ are the durable copies: the cache only follows them. */
-    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
-        roar_reindex_refresh(ctx->repo, cache, NULL, NULL) < 0)
-        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
-    roar_cache_free(cache);
-}
-
 /* `attach --rewritten`, from the post-rewrite hook: git's "old new" list on stdin. */
 static int attach_rewritten(roar_cli_ctx *ctx)
 {
@@ -45,7 +35,7 @@ static int attach_rewritten(roar_cli_ctx *ctx)
         roar_cli_info(ctx, "roar: %zu pending job%s followed the rewritten commit%s", attached,
                       attached == 1 ? "" : "s", attached == 1 ? "" : "s");
     roar_buf_dispose(&list);
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, false);
     return ROAR_EXIT_OK;
 }
 
@@ -84,7 +74,7 @@ int roar_cmd_attach(roar_cli_ctx *ctx)
                       res.left_pending, res.left_pending == 1 ? "" : "s", res.commit,
                       res.left_pending == 1 ? "s" : "");
 
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, false);
     return ROAR_EXIT_OK;
 }
 
@@ -124,6 +114,6 @@ int roar_cli_run_commit(roar_cli_ctx *ctx, const roar_job *job, int status)
                       "roar: nothing to commit (every output is ignored or unchanged); "
                       "attached job %.7s to HEAD %.7s",
                       job->id, res.commit);
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, false);
     return status;
 }

@@ -23,15 +23,6 @@ static void remote_of(roar_buf *out, roar_cli_ctx *ctx)
 }
 
 /* The cache follows the notes refs; a failure leaves the notes right and is a warning. */
-static void refresh_cache(roar_cli_ctx *ctx)
-{
-    roar_cache *cache = NULL;
-    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
-        roar_reindex_refresh(ctx->repo, cache, roar_cli_warn_reindex_problem, NULL) < 0)
-        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
-    roar_cache_free(cache);
-}
-
 int roar_cli_fetch_notes(roar_cli_ctx *ctx, const char *remote, bool fatal)
 {
     roar_fetch_result res;
@@ -84,7 +75,7 @@ int roar_cmd_fetch(roar_cli_ctx *ctx)
     roar_buf remote = ROAR_BUF_INIT;
     remote_of(&remote, ctx);
     roar_cli_fetch_notes(ctx, remote.ptr, true);
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, true);
     roar_buf_dispose(&remote);
     return ROAR_EXIT_OK;
 }
@@ -94,7 +85,7 @@ int roar_cmd_push(roar_cli_ctx *ctx)
     roar_buf remote = ROAR_BUF_INIT;
     remote_of(&remote, ctx);
     do_push(ctx, remote.ptr);
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, true);
     roar_buf_dispose(&remote);
     return ROAR_EXIT_OK;
 }
@@ -105,7 +96,7 @@ int roar_cmd_sync(roar_cli_ctx *ctx)
     remote_of(&remote, ctx);
     roar_cli_fetch_notes(ctx, remote.ptr, true);
     do_push(ctx, remote.ptr);
-    refresh_cache(ctx);
+    roar_cli_refresh_cache(ctx, true);
     roar_buf_dispose(&remote);
     return ROAR_EXIT_OK;
 }

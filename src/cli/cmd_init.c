@@ -11,15 +11,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-static void refresh_cache(roar_cli_ctx *ctx)
-{
-    roar_cache *cache = NULL;
-    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
-        roar_reindex_refresh(ctx->repo, cache, roar_cli_warn_reindex_problem, NULL) < 0)
-        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
-    roar_cache_free(cache);
-}
-
 static void report_hooks(roar_cli_ctx *ctx, const roar_hooks_result *res)
 {
     size_t i;
@@ -109,7 +100,7 @@ int roar_cmd_init(roar_cli_ctx *ctx)
         /* A clone does not bring notes: without them the first query would say "no
          * jobs" and an amend would carry nothing (SPEC §5.5). */
         if (!roar_cli_opt_set(ctx, "no-fetch") && roar_cli_fetch_notes(ctx, remote, false) == 0)
-            refresh_cache(ctx);
+            roar_cli_refresh_cache(ctx, true);
     } else {
         roar_cli_info(ctx,
                       "roar: no remote '%s' yet; run 'git roar init --remote NAME' once "

@@ -40,3 +40,14 @@ int roar_cmd_reindex(roar_cli_ctx *ctx)
                       stats.problems, stats.problems == 1 ? "" : "s");
     return ROAR_EXIT_OK;
 }
+
+void roar_cli_refresh_cache(roar_cli_ctx *ctx, bool report_problems)
+{
+    roar_cache *cache = NULL;
+    /* The notes and pending/ are the durable copies: the cache only follows them. */
+    if (roar_reindex_open_cache(&cache, ctx->repo, false) < 0 ||
+        roar_reindex_refresh(ctx->repo, cache,
+                             report_problems ? roar_cli_warn_reindex_problem : NULL, NULL) < 0)
+        roar_cli_warning("cannot update the cache: %s; 'git roar reindex' will", roar_error_last());
+    roar_cache_free(cache);
+}

@@ -29,20 +29,7 @@ typedef struct {
 
 static void add_unique(roar_cache_id_list *l, const char *id)
 {
-    for (size_t i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i], id))
-            return;
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        roar_cli_oom();
-    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
-}
-
-static bool listed(const roar_cache_id_list *l, const char *id)
-{
-    for (size_t i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i], id))
-            return true;
-    return false;
+    CHECK(roar_cache_id_list_add(l, id, true));
 }
 
 static void add_target(targets *t, const char *id, bool forced)
@@ -162,7 +149,7 @@ static void make_plan(roar_cache_id_list *plan, roar_query *q, roar_status *st, 
             roar_cli_die_error();
         for (k = 0; k < one.count; k++)
             add_unique(plan, one.items[k]);
-        if (listed(&t->forced, t->jobs.items[i]))
+        if (roar_cache_id_list_has(&t->forced, t->jobs.items[i]))
             add_unique(plan, t->jobs.items[i]);
     }
     free(end);

@@ -47,14 +47,6 @@ static bool under(const char *path, const char *prefix)
     return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-static bool id_listed(const roar_cache_id_list *l, const char *id)
-{
-    for (size_t i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i], id))
-            return true;
-    return false;
-}
-
 /* Selects the outputs under `paths` (all when none) and, with a path filter, keeps of
  * the rerun list only the jobs that the selected outputs need, in its order. */
 static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, size_t npaths)
@@ -78,19 +70,13 @@ static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, siz
             if (roar_status_plan(&plan, st, o->job) < 0)
                 roar_cli_die_error();
             for (k = 0; k < plan.count; k++)
-                if (!id_listed(&needed, plan.items[k])) {
-                    if (ROAR_ALLOC_GROW(needed.items, needed.count + 1, needed.alloc) < 0)
-                        roar_cli_oom();
-                    memcpy(needed.items[needed.count++], plan.items[k], ROAR_OID_HEXSZ + 1);
-                }
+                CHECK(roar_cache_id_list_add(&needed, plan.items[k], true));
         }
     }
     for (i = 0; i < st->rerun.count; i++) {
-        if (npaths && !id_listed(&needed, st->rerun.items[i]))
+        if (npaths && !roar_cache_id_list_has(&needed, st->rerun.items[i]))
             continue;
-        if (ROAR_ALLOC_GROW(v->rerun.items, v->rerun.count + 1, v->rerun.alloc) < 0)
-            roar_cli_oom();
-        memcpy(v->rerun.items[v->rerun.count++], st->rerun.items[i], ROAR_OID_HEXSZ + 1);
+        CHECK(roar_cache_id_list_add(&v->rerun, st->rerun.items[i], false));
     }
     roar_cache_id_list_dispose(&needed);
     roar_cache_id_list_dispose(&plan);

@@ -75,7 +75,7 @@ static const roar_option reproduce_options[] = {
 
 static const roar_option review_options[] = {
     ROAR_OPT_CHOICE_(0, "format", "text|markdown|json", "output format (text)"),
-    ROAR_OPT_BOOL_(0, "json", "the same as --format json"),
+    ROAR_OPT_BOOL_(0, "json", "machine-readable output (as the json format)"),
     ROAR_OPT_BOOL_(0, "exit-code", "exit 1 when anything is unexplained or stale"),
     ROAR_OPT_END_,
 };

@@ -230,13 +230,6 @@ void roar_query_job_dispose(roar_query_job *j)
     roar_query_job_init(j);
 }
 
-static void id_list_add(roar_cache_id_list *l, const char *id)
-{
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        roar_cli_oom();
-    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
-}
-
 void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
 {
     roar_cache_id_list all = ROAR_CACHE_ID_LIST_INIT;
@@ -249,7 +242,9 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
         roar_cache_attachments(&all, q->cache, id) < 0)
         roar_cli_die_error();
     for (i = 0; i < all.count; i++)
-        id_list_add(reachable(q, all.items[i]) ? &out->commits : &out->other_commits, all.items[i]);
+        CHECK(roar_cache_id_list_add(reachable(q, all.items[i]) ? &out->commits
+                                                                : &out->other_commits,
+                                     all.items[i], false));
     roar_cache_id_list_dispose(&all);
 
     if (roar_query_scope(q) && roar_scope_reason_of(&out->scope, q->scope, id) < 0)

@@ -19,7 +19,6 @@
 #include "graph/scope.h"
 #include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
 #include "util/err.h"
-#include "util/timefmt.h"
 #include "util/wildmatch.h"
 
 typedef struct {
@@ -133,12 +132,7 @@ void roar_review_dispose(roar_review *r)
 
 static void add_job(roar_cache_id_list *l, const char *id)
 {
-    for (size_t i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i], id))
-            return;
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        roar_cli_oom();
-    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
+    CHECK(roar_cache_id_list_add(l, id, true));
 }
 
 /* ---- the range ----------------------------------------------------------------- */
@@ -213,16 +207,6 @@ static void parse_range(roar_review *r, roar_cache_id_list *commits, roar_repo *
 }
 
 /* ---- the scope at the tip -------------------------------------------------------- */
-
-static int history_reaches(bool *out, const char *commit, void *payload)
-{
-    return roar_history_reaches(out, payload, commit);
-}
-
-static int history_tree_blob(char out[ROAR_OID_HEXSZ + 1], const char *path, void *payload)
-{
-    return roar_history_tree_blob(out, payload, path);
-}
 
 static bool in_scope(roar_scope *scope, const char *job)
 {
@@ -488,11 +472,9 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
     strlist code = {0}, metrics = {0}, params = {0};
     roar_history *h = NULL;
     roar_scope *scope = NULL;
-    roar_scope_commit sc;
-    roar_scope_opts opts = {0};
+    roar_query_scope_at *at = NULL;
     roar_buf ref = ROAR_BUF_INIT, ahead = ROAR_BUF_INIT;
     roar_query_job j;
-    char head[ROAR_OID_HEXSZ + 1] = "";
     size_t i, k;
 
     roar_query_job_init(&j);
@@ -508,19 +490,9 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
     roar_error_clear();
 
     if (cache) {
+        /* The tip's scope; its tree answers the stale question below. */
+        scope = roar_query_scope_at_open(&at, q, out->tip);
         if (roar_history_open(&h, repo, out->tip) < 0)
-            roar_cli_die_error();
-        sc.reaches = history_reaches;
-        sc.tree_blob = history_tree_blob;
-        sc.payload = h;
-        opts.commit = &sc;
-        /* The work tree and pending jobs speak for HEAD only. */
-        if (roar_repo_head(head, repo) == 0 && !strcmp(head, out->tip)) {
-            opts.pending_of = roar_repo_gitdir(repo);
-        }
-        roar_error_clear();
-        opts.now_ms = roar_time_now_ms();
-        if (roar_scope_new(&scope, cache, &opts) < 0)
             roar_cli_die_error();
         for (i = 0; i < commits.count; i++) {
             if (roar_cache_commit_jobs(&attached, cache, commits.items[i]) < 0)
@@ -590,7 +562,7 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
         find_stale(out, cache, scope, repo, h);
 
     roar_query_job_dispose(&j);
-    roar_scope_free(scope);
+    roar_query_scope_at_free(at);
     roar_history_free(h);
     roar_cache_id_list_dispose(&commits);
     roar_cache_id_list_dispose(&attached);

@@ -496,6 +496,26 @@ int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id)
 
 /* ---- hash cache ------------------------------------------------------------ */
 
+int roar_cache_hash_known(bool *out, roar_cache *cache, uint64_t dev, uint64_t ino)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    *out = false;
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT 1 FROM hash_cache WHERE dev = ?1 AND ino = ?2")) < 0)
+        return error;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)dev);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ino);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = true;
+    else if (rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading the hash cache");
+    sqlite3_finalize(stmt);
+    return error;
+}
+
 int roar_cache_hash_get(roar_cache *cache, const roar_stat_key *key,
                         char out_id[ROAR_OID_HEXSZ + 1], int64_t *out_hashed_at_ns)
 {

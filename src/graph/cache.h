@@ -48,6 +48,9 @@ void roar_cache_rollback(roar_cache *cache);
  * _get returns ROAR_ENOTFOUND when there is no row for exactly this identity. */
 int roar_cache_hash_get(roar_cache *cache, const roar_stat_key *key,
                         char out_id[ROAR_OID_HEXSZ + 1], int64_t *out_hashed_at_ns);
+/* *out = whether a row exists for the file (dev, ino), whatever its identity: this
+ * clone hashed that file before. */
+int roar_cache_hash_known(bool *out, roar_cache *cache, uint64_t dev, uint64_t ino);
 /* Inserts or replaces the row for key->(dev, ino); a file has one current identity. */
 int roar_cache_hash_put(roar_cache *cache, const roar_stat_key *key, const char *id,
                         int64_t hashed_at_ns);
@@ -96,6 +99,11 @@ typedef struct {
 } roar_cache_id_list;
 #define ROAR_CACHE_ID_LIST_INIT {NULL, 0, 0}
 void roar_cache_id_list_dispose(roar_cache_id_list *list);
+/* Whether `id` is in the list (a linear scan: for the short lists of plans and reviews). */
+bool roar_cache_id_list_has(const roar_cache_id_list *list, const char *id);
+/* Appends a copy of `id` (40 hex digits), unless `unique` and it is there already.
+ * ROAR_ENOMEM. */
+int roar_cache_id_list_add(roar_cache_id_list *list, const char *id, bool unique);
 
 /* Records that the job's note is on commit_id; attaching twice is not an error. A job
  * may be attached to several commits. Attaching does not unmark pending: callers that

@@ -19,6 +19,24 @@ void roar_cache_id_list_dispose(roar_cache_id_list *list)
     list->count = list->alloc = 0;
 }
 
+bool roar_cache_id_list_has(const roar_cache_id_list *list, const char *id)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (!strcmp(list->items[i], id))
+            return true;
+    return false;
+}
+
+int roar_cache_id_list_add(roar_cache_id_list *list, const char *id, bool unique)
+{
+    if (unique && roar_cache_id_list_has(list, id))
+        return 0;
+    if (ROAR_ALLOC_GROW(list->items, list->count + 1, list->alloc) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    memcpy(list->items[list->count++], id, ROAR_OID_HEXSZ + 1);
+    return 0;
+}
+
 /* Replaces the list's contents with column 0 of every row of a bound statement. */
 static int collect_ids(roar_cache_id_list *out, roar_cache *cache, sqlite3_stmt *stmt)
 {

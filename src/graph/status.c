@@ -3,9 +3,11 @@
  * walks keep their own stacks: a chain of a million jobs is a note's to make (SPEC §8). */
 #include "graph/status.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "graph/cache_lineage.h"
 #include "graph/hash.h"
@@ -21,6 +23,8 @@ typedef struct {
     int64_t end_ms;
     bool loaded;
     roar_cache_edge_list edges; /* record order */
+    roar_keymap changed;        /* paths it wrote or deleted, once asked (job_changed) */
+    bool changed_loaded;
     int state;                  /* a roar_status_state (OK, UNKNOWN, STALE) or STATE_* */
     const char *because;        /* borrowed from edges */
     bool needs_rerun;           /* one of its outputs is missing, modified or stale */
@@ -30,6 +34,8 @@ typedef struct {
 /* A file's content now, looked up once per path. */
 typedef struct {
     bool exists;
+    bool unknown; /* it could not be judged: a stat error other than "gone", or a file
+                     outside the work tree the stat cache does not vouch for */
     char id[ROAR_OID_HEXSZ + 1];
 } current_info;
 
@@ -84,6 +90,7 @@ static void graph_free(roar_status_graph *g)
         sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
         if (j) {
             roar_cache_edge_list_dispose(&j->edges);
+            roar_keymap_dispose(&j->changed);
             free(j);
         }
     }
@@ -133,13 +140,28 @@ static int load_edges(roar_status_graph *g, sjob *j)
     return 0;
 }
 
-/* Whether the job itself wrote or deleted `path`. */
-static bool job_changed(const sjob *j, const char *path)
+/* Whether the job itself wrote or deleted `path`. A map of those paths is built on the
+ * first question: a scan per input was quadratic in a job's edges (250k inputs took
+ * minutes). An allocation failure falls back to the scan. */
+static bool job_changed(sjob *j, const char *path)
 {
-    for (size_t i = 0; i < j->edges.count; i++)
-        if (j->edges.items[i].role != ROAR_ROLE_IN && !strcmp(j->edges.items[i].path, path))
-            return true;
-    return false;
+    size_t i;
+    if (!j->changed_loaded) {
+        j->changed_loaded = true;
+        for (i = 0; i < j->edges.count; i++)
+            if (j->edges.items[i].role != ROAR_ROLE_IN &&
+                roar_keymap_puts(&j->changed, j->edges.items[i].path, (void *)1) < 0) {
+                roar_keymap_dispose(&j->changed);
+                j->changed = (roar_keymap)ROAR_KEYMAP_INIT;
+                j->changed_loaded = false;
+                for (i = 0; i < j->edges.count; i++)
+                    if (j->edges.items[i].role != ROAR_ROLE_IN &&
+                        !strcmp(j->edges.items[i].path, path))
+                        return true;
+                return false;
+            }
+    }
+    return roar_keymap_gets(&j->changed, path) != NULL;
 }
 
 static int current(const current_info **out, roar_status_graph *g, const char *path)
@@ -158,6 +180,32 @@ static int current(const current_info **out, roar_status_graph *g, const char *p
         error = oom();
     if (!error && roar_buf_puts(&g->abs, path) < 0)
         error = oom();
+    if (!error && path[0] == '/') {
+        /* Outside the work tree (SPEC §8): a note must not make status hash, or stall
+         * on, what this clone's own jobs did not record. A file the stat cache has a row
+         * for was hashed here before (by a run or a status) and may be read again; any
+         * other is unknown, never read. */
+        struct stat st;
+        if (stat(g->abs.ptr, &st) < 0) {
+            ci->unknown = errno != ENOENT && errno != ENOTDIR;
+        } else if (!S_ISREG(st.st_mode)) {
+            /* not a regular file: missing */
+        } else {
+            roar_stat_key key = {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+                                 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+                                 (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec};
+            bool known = false;
+            if (roar_hash_cache_lookup(ci->id, g->cache, &key) == 0)
+                ci->exists = true;
+            else if (roar_cache_hash_known(&known, g->cache, key.dev, key.ino) == 0 && known &&
+                     roar_hash_file(ci->id, NULL, g->cache, g->abs.ptr, NULL) == 0)
+                ci->exists = true; /* a file this clone hashed before: read it again */
+            else
+                ci->unknown = true;
+        }
+        roar_error_clear();
+        goto done;
+    }
     /* A file being rewritten right now changes under the hash: look again. */
     for (tries = 0; !error && tries < 3; tries++) {
         error = roar_hash_file(ci->id, NULL, g->cache, g->abs.ptr, NULL);
@@ -170,7 +218,14 @@ static int current(const current_info **out, roar_status_graph *g, const char *p
         /* Gone, or no longer a regular file (a directory in its place): missing. */
         roar_error_clear();
         error = 0;
+    } else if (error != ROAR_ENOMEM) {
+        /* ENAMETOOLONG, ELOOP, EACCES, a file that keeps changing: a path from a note
+         * that cannot be read is not judged, and the rest of status goes on. */
+        roar_error_clear();
+        ci->unknown = true;
+        error = 0;
     }
+done:
     if (!error && roar_keymap_puts(&g->current, path, ci) < 0)
         error = oom();
     if (error < 0) {
@@ -290,6 +345,13 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
             } else {
                 if ((error = current(&ci, g, e->path)) < 0)
                     goto fail;
+                if (ci->unknown) {
+                    if (f->state < ROAR_STATUS_UNKNOWN) {
+                        f->state = ROAR_STATUS_UNKNOWN;
+                        f->because = e->path;
+                    }
+                    continue;
+                }
                 if (!ci->exists || strcmp(ci->id, e->id)) {
                     f->state = ROAR_STATUS_STALE;
                     f->because = e->path;
@@ -334,13 +396,6 @@ fail:
 
 /* ---- plans ------------------------------------------------------------------- */
 
-static int id_list_add(roar_cache_id_list *l, const char *id)
-{
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        return oom();
-    memcpy(l->items[l->count++], id, ROAR_OID_HEXSZ + 1);
-    return 0;
-}
 
 /* A job whose inputs' producers are being planned: the next input edge to look at. */
 struct plan_frame {
@@ -421,7 +476,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
         }
         j->plan = PLAN_DONE;
         n--;
-        if ((error = id_list_add(out, j->id)) < 0)
+        if ((error = roar_cache_id_list_add(out, j->id, false)) < 0)
             return error;
     }
     return 0;
@@ -512,7 +567,9 @@ static int judge(roar_status_output *o, roar_status_graph *g)
 
     if ((error = current(&ci, g, o->path)) < 0 || (error = get_job(&j, g, o->job)) < 0)
         return error;
-    if (!ci->exists) {
+    if (ci->unknown) {
+        o->state = ROAR_STATUS_UNKNOWN; /* cannot be read: nothing shows it is current */
+    } else if (!ci->exists) {
         o->state = ROAR_STATUS_MISSING;
     } else if (o->id_known && strcmp(ci->id, o->id)) {
         o->state = ROAR_STATUS_MODIFIED;

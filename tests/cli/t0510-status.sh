@@ -212,4 +212,42 @@ test_expect_success 'a note whose times cannot be true produces nothing' '
 o = json.load(sys.stdin)[\"outputs\"]; assert o == [], o"
 '
 
+test_expect_success 'hostile outputs: unreadable paths are unknown, files outside are never hashed' '
+    roar_setup &&
+    long=$(printf "%0300d" 0) && mkdir d && ln -s loop loop &&
+    truncate -s 50G "$TEST_DIR/big.bin" &&
+    put() {
+        printf "command %s\ncwd .\ndirty 0\ntracer preload\nstart %s\nend %s\nexit 0\n%s\n" \
+            "./forge" 2026-01-01T00:00:00.000Z 2026-01-01T00:00:01.000Z \
+            "out $(echo x | git hash-object --stdin) 2 $1" |
+            "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending >/dev/null
+    } &&
+    put "d/$long" && put loop && put "$TEST_DIR/big.bin" &&
+    start=$(date +%s) &&
+    git roar status --all >out 2>err &&
+    test $(($(date +%s) - start)) -lt 20 &&
+    test_grep "^unknown   d/$long$" out &&
+    test_grep "^unknown   loop$" out &&
+    test_grep "^unknown   $TEST_DIR/big.bin$" out &&
+    test_expect_code 1 git roar status --exit-code >/dev/null
+'
+
+test_expect_success 'an input outside the work tree this clone recorded is judged; others are not' '
+    roar_setup &&
+    git config roar.include "$TEST_DIR/**" && echo outside >"$TEST_DIR/in.txt" &&
+    step "cat $TEST_DIR/in.txt >copy" &&
+    test "$(state_of copy)" = ok &&
+    echo changed >"$TEST_DIR/in.txt" &&
+    git roar status --all >out &&
+    test_grep "^stale     copy  (input $TEST_DIR/in.txt)$" out &&
+    echo theirs >"$TEST_DIR/theirs.txt" && echo r >r &&
+    printf "command %s\ncwd .\ndirty 0\ntracer preload\nstart %s\nend %s\nexit 0\n%s\n%s\n" \
+        "./forge" 2026-01-01T00:00:00.000Z 2026-01-01T00:00:01.000Z \
+        "in $(git hash-object "$TEST_DIR/theirs.txt") 7 $TEST_DIR/theirs.txt" \
+        "out $(git hash-object r) 2 r" |
+        "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending >/dev/null &&
+    git roar status --all >out &&
+    test_grep "^unknown   r  (input $TEST_DIR/theirs.txt)$" out
+'
+
 test_done
