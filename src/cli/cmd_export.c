@@ -18,20 +18,52 @@
 
 typedef roar_export_jobs job_set;
 
-static void add_job(job_set *set, roar_query *q, const char *id, bool scoped)
+/* A job the selection names, before it is loaded: ids are gathered first, then sorted
+ * and loaded once each, so a history of n jobs costs O(n log n) and not a scan of the
+ * loaded jobs per id. `scoped`: the job counts only if it is in scope (SPEC §5.5). */
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    bool scoped;
+} candidate;
+
+typedef struct {
+    candidate *items;
+    size_t count, alloc;
+} candidates;
+
+static void add_job(candidates *c, const char *id, bool scoped)
 {
-    size_t i;
-    for (i = 0; i < set->count; i++)
-        if (!strcmp(set->items[i].job.id, id))
-            return;
-    if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
+    if (ROAR_ALLOC_GROW(c->items, c->count + 1, c->alloc) < 0)
         roar_cli_oom();
-    roar_query_job_init(&set->items[set->count]);
-    roar_query_job_load(&set->items[set->count], q, id);
-    if (scoped && !roar_query_job_in_scope(&set->items[set->count]))
-        roar_query_job_dispose(&set->items[set->count]);
-    else
-        set->count++;
+    snprintf(c->items[c->count].id, sizeof(c->items[c->count].id), "%s", id);
+    c->items[c->count++].scoped = scoped;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const candidate *)a)->id, ((const candidate *)b)->id);
+}
+
+/* Loads each named job once; one named without the scope condition (a job, a commit's
+ * attached jobs) counts even when also named with it. */
+static void load_jobs(job_set *set, roar_query *q, candidates *c)
+{
+    size_t i, j;
+    if (c->count > 1)
+        qsort(c->items, c->count, sizeof(*c->items), by_id);
+    for (i = 0; i < c->count; i = j) {
+        bool scoped = c->items[i].scoped;
+        for (j = i + 1; j < c->count && !strcmp(c->items[j].id, c->items[i].id); j++)
+            scoped = scoped && c->items[j].scoped;
+        if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
+            roar_cli_oom();
+        roar_query_job_init(&set->items[set->count]);
+        roar_query_job_load(&set->items[set->count], q, c->items[i].id);
+        if (scoped && !roar_query_job_in_scope(&set->items[set->count]))
+            roar_query_job_dispose(&set->items[set->count]);
+        else
+            set->count++;
+    }
 }
 
 static void job_set_dispose(job_set *set)
@@ -51,35 +83,35 @@ static int by_start(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-static void add_commit_jobs(job_set *set, roar_query *q, const char *commit)
+static void add_commit_jobs(candidates *set, roar_query *q, const char *commit)
 {
     roar_cache_id_list ids = ROAR_CACHE_ID_LIST_INIT;
     size_t i;
     if (roar_cache_commit_jobs(&ids, roar_query_cache(q), commit) < 0)
         roar_cli_die_error();
     for (i = 0; i < ids.count; i++)
-        add_job(set, q, ids.items[i], false);
+        add_job(set, ids.items[i], false);
     roar_cache_id_list_dispose(&ids);
 }
 
-static void add_edge_jobs(job_set *set, roar_query *q, const char *blob)
+static void add_edge_jobs(candidates *set, roar_query *q, const char *blob)
 {
     roar_cache_edge_list edges = ROAR_CACHE_EDGE_LIST_INIT;
     size_t i;
     if (roar_cache_producers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, q, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, true);
     if (roar_cache_consumers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, q, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, true);
     roar_cache_edge_list_dispose(&edges);
 }
 
 /* Which jobs: every job in scope; a RANGE's attached jobs; an OBJ's (a job; a commit's
  * attached jobs; the producers and consumers of a file's or blob's content). */
-static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
+static void select_jobs(candidates *set, roar_query *q, roar_cli_ctx *ctx)
 {
     const char *arg = ctx->argc ? ctx->argv[0] : NULL;
     roar_cache *cache = roar_query_cache(q);
@@ -94,7 +126,7 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
         if (roar_cache_job_list(&all, cache, NULL) < 0)
             roar_cli_die_error();
         for (i = 0; i < all.count; i++)
-            add_job(set, q, all.items[i].id, true);
+            add_job(set, all.items[i].id, true);
         roar_cache_jobinfo_list_dispose(&all);
         return;
     }
@@ -124,7 +156,7 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
         roar_cli_die_error();
     switch (ref.kind) {
     case ROAR_OBJREF_JOB:
-        add_job(set, q, ref.job, false);
+        add_job(set, ref.job, false);
         break;
     case ROAR_OBJREF_COMMIT:
         add_commit_jobs(set, q, ref.commit);
@@ -244,12 +276,15 @@ int roar_cmd_export(roar_cli_ctx *ctx)
     const char *format = roar_cli_opt_string(ctx, "format", NULL);
     roar_query *q;
     job_set set = {0};
+    candidates named = {0};
     roar_buf out = ROAR_BUF_INIT;
 
     if (!format)
         roar_cli_usage_error(ctx->cmd, "--format is required");
     q = roar_query_open(ctx);
-    select_jobs(&set, q, ctx);
+    select_jobs(&named, q, ctx);
+    load_jobs(&set, q, &named);
+    free(named.items);
     if (set.count > 1)
         qsort(set.items, set.count, sizeof(*set.items), by_start);
 
