@@ -53,9 +53,9 @@ test_expect_success 'openlineage: START then COMPLETE or FAIL per job, stable ru
     git roar export --format openlineage >ol.jsonl &&
     git roar export --format openlineage >again.jsonl &&
     test_cmp ol.jsonl again.jsonl &&
-    python3 - "$PREP" "$TRAIN" "$FAIL" <<-\PYEOF
+    python3 - "$PREP" "$TRAIN" "$FAIL" "$(pwd -P)" <<-\PYEOF
 	import json, sys, uuid
-	prep, train, fail = sys.argv[1:]
+	prep, train, fail, top = sys.argv[1:]
 	events = [json.loads(l) for l in open("ol.jsonl")]
 	assert len(events) == 6, len(events)
 	runs = {}
@@ -75,7 +75,8 @@ test_expect_success 'openlineage: START then COMPLETE or FAIL per job, stable ru
 	    assert evs[0]["eventTime"] <= evs[1]["eventTime"]
 	    ends[evs[1]["job"]["name"]] = (evs[1]["eventType"], [o["name"] for o in evs[1]["outputs"]],
 	                                   [i["name"] for i in evs[1]["inputs"]])
-	assert ends["sh -c '\''tr a-z A-Z <raw.txt >clean.txt'\''"] == ("COMPLETE", ["clean.txt"], ["raw.txt"]), ends
+	assert ends["sh -c '\''tr a-z A-Z <raw.txt >clean.txt'\''"] == \
+	    ("COMPLETE", [top + "/clean.txt"], [top + "/raw.txt"]), ends
 	fails = [v for k, v in ends.items() if "exit 3" in k]
 	assert fails and fails[0][0] == "FAIL", ends
 	PYEOF
