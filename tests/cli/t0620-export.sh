@@ -1,7 +1,8 @@
 #!/bin/bash
 # `git roar export`: PROV-JSON and OpenLineage checked structurally with python3 (required
 # keys, every relation names a declared entity and activity; START then COMPLETE or
-# FAIL per job), dot and json, and the job selection by OBJ and RANGE.
+# FAIL per job), dot and json, and the job selection by OBJ and RANGE. The official
+# schemas and python3-prov check the same exports in t0621-export-schemas.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 
