@@ -17,7 +17,8 @@
 #define OL_SCHEMA "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 /* The facets, at the versions of the official schema files (spec/facets/<name>.json); a
  * facet's _schemaURL is its file's $id and the pointer to its definition. */
-#define OL_FACET(file, version) "https://openlineage.io/spec/facets/" version "/" file ".json#/$defs/" file
+#define OL_FACET(file, version)                                                                    \
+    "https://openlineage.io/spec/facets/" version "/" file ".json#/$defs/" file
 #define OL_VERSION_FACET OL_FACET("DatasetVersionDatasetFacet", "1-0-1")
 #define OL_LIFECYCLE_FACET OL_FACET("LifecycleStateChangeDatasetFacet", "1-0-1")
 #define OL_SOURCE_FACET OL_FACET("SourceCodeLocationJobFacet", "1-1-0")
@@ -274,8 +275,8 @@ static void ol_job_facets(roar_buf *out, const ol_ctx *c, const roar_job *job)
 static void ol_event(roar_buf *out, const ol_ctx *c, const roar_job *job, bool start)
 {
     bool ok = roar_export_succeeded(job);
-    CHECK(roar_buf_printf(out, "{\"eventType\":\"%s\",\"eventTime\":\"",
-                          start ? "START" : ok ? "COMPLETE" : "FAIL"));
+    const char *type = ok ? "COMPLETE" : "FAIL";
+    CHECK(roar_buf_printf(out, "{\"eventType\":\"%s\",\"eventTime\":\"", start ? "START" : type));
     roar_export_put_time(out, start ? job->start_ms : job->end_ms);
     CHECK(roar_buf_printf(out, "\",\"producer\":\"%s\",\"schemaURL\":\"%s\",\"run\":{\"runId\":\"",
                           OL_PRODUCER, OL_SCHEMA));

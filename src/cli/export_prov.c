@@ -315,8 +315,8 @@ static void put_relations(roar_buf *out, const roar_export_jobs *set, size_t **u
                 if (!job->user)
                     continue;
                 put_sep(out, &first);
-                CHECK(roar_buf_printf(out, "\"_:a%zu\":{\"prov:activity\":\"job:%s\",\"prov:agent\":",
-                                      ++n, job->id));
+                CHECK(roar_buf_printf(
+                    out, "\"_:a%zu\":{\"prov:activity\":\"job:%s\",\"prov:agent\":", ++n, job->id));
                 put_qname(out, "agent", job->user);
                 CHECK(roar_buf_putc(out, '}'));
                 continue;
@@ -325,8 +325,10 @@ static void put_relations(roar_buf *out, const roar_export_jobs *set, size_t **u
                 const roar_edge *edge = &job->edges[e];
                 if (k == 0 && known(edge, ROAR_ROLE_IN)) {
                     put_sep(out, &first);
-                    CHECK(roar_buf_printf(out, "\"_:u%zu\":{\"prov:activity\":\"job:%s\","
-                                               "\"prov:entity\":", ++n, job->id));
+                    CHECK(roar_buf_printf(out,
+                                          "\"_:u%zu\":{\"prov:activity\":\"job:%s\","
+                                          "\"prov:entity\":",
+                                          ++n, job->id));
                     if (used[i][e] != SIZE_MAX)
                         put_output_id(out, &set->items[used[i][e]].job, edge->path);
                     else
