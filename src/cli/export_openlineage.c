@@ -50,10 +50,12 @@ static void put_facet_head(roar_buf *out, const char *key, const char *schema)
                           OL_PRODUCER, schema));
 }
 
-/* Appends s to out with every byte that may not stand in a URI as %XX. */
-static void put_uri_bytes(roar_buf *out, const char *s, size_t len)
+/* Appends s to out with every byte that may not stand in a URI as %XX. A URL keeps
+ * its delimiters (`?`, `#`, an escape's `%`); a file path is data, so those are
+ * escaped too. */
+static void put_uri_bytes(roar_buf *out, const char *s, size_t len, bool path)
 {
-    static const char keep[] = "-._~:/?#[]@!$&'()*+,;=%";
+    const char *keep = path ? "-._~:/@!$&'()*+,;=" : "-._~:/?#[]@!$&'()*+,;=%";
     size_t i;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -94,13 +96,13 @@ static void clean_remote_url(ol_ctx *c, const char *url)
                 at = p;
         CHECK(roar_buf_put(&c->repo_url, url, (size_t)(auth - url)));
         CHECK(roar_buf_puts(&c->repo_url, at ? at + 1 : auth));
-        put_uri_bytes(&c->src_url, c->repo_url.ptr, c->repo_url.size);
+        put_uri_bytes(&c->src_url, c->repo_url.ptr, c->repo_url.size, false);
     } else if (scp_host(&host, &colon, url)) {
         CHECK(roar_buf_puts(&c->repo_url, host));
         CHECK(roar_buf_puts(&c->src_url, "ssh://"));
-        put_uri_bytes(&c->src_url, host, (size_t)(colon - host));
+        put_uri_bytes(&c->src_url, host, (size_t)(colon - host), false);
         CHECK(roar_buf_puts(&c->src_url, colon[1] == '/' ? "" : "/"));
-        put_uri_bytes(&c->src_url, colon + 1, strlen(colon + 1));
+        put_uri_bytes(&c->src_url, colon + 1, strlen(colon + 1), false);
     } else {
         /* git takes a relative path from the top of the work tree. */
         roar_buf path = ROAR_BUF_INIT;
@@ -111,7 +113,7 @@ static void clean_remote_url(ol_ctx *c, const char *url)
         abs = realpath(path.ptr, NULL);
         CHECK(roar_buf_puts(&c->repo_url, abs ? abs : path.ptr));
         CHECK(roar_buf_puts(&c->src_url, "file://"));
-        put_uri_bytes(&c->src_url, c->repo_url.ptr, c->repo_url.size);
+        put_uri_bytes(&c->src_url, c->repo_url.ptr, c->repo_url.size, true);
         free(abs);
         roar_buf_dispose(&path);
     }
@@ -130,7 +132,7 @@ static void ol_source(ol_ctx *c, roar_repo *repo, git_config *cfg)
         clean_remote_url(c, val.ptr);
     else if (c->top.size) {
         CHECK(roar_buf_puts(&c->src_url, "file://"));
-        put_uri_bytes(&c->src_url, c->top.ptr, c->top.size);
+        put_uri_bytes(&c->src_url, c->top.ptr, c->top.size, true);
     }
     git_error_clear();
     git_buf_dispose(&val);

@@ -182,15 +182,23 @@ test_expect_success 'openlineage: file datasets, job namespace, git source, erro
 	PYEOF
 '
 
-test_expect_success 'openlineage: a remote in scp form and none at all' '
+test_expect_success 'openlineage: a remote in scp form, a local path, none at all' '
     make_jobs &&
     git remote set-url origin "git@example.com:team/data.git" &&
     git roar export --format openlineage $PREP >ol.jsonl &&
+    mkdir "$TEST_DIR/up #1" &&
+    git remote set-url origin "../up #1" &&
+    git roar export --format openlineage $PREP >local.jsonl &&
     git remote remove origin &&
     git roar export --format openlineage $PREP >none.jsonl &&
-    $PY - "$(pwd -P)" <<-\PYEOF
+    $PY - "$(pwd -P)" "$(cd "$TEST_DIR" && pwd -P)" <<-\PYEOF
 	import json, os, sys
-	top = sys.argv[1]
+	top, tdir = sys.argv[1:]
+	e = json.loads(open("local.jsonl").readline())
+	src = e["job"]["facets"]["sourceCodeLocation"]
+	assert src["repoUrl"] == tdir + "/up #1", src
+	assert src["url"] == "file://" + tdir + "/up%20%231", src
+	assert e["job"]["namespace"] == tdir + "/up #1", e["job"]
 	e = json.loads(open("ol.jsonl").readline())
 	assert e["job"]["namespace"] == "example.com:team/data.git", e["job"]
 	src = e["job"]["facets"]["sourceCodeLocation"]
