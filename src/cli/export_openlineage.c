@@ -12,6 +12,7 @@
 #include "cli/export.h"
 #include "gitstore/remote.h"
 #include "util/json.h"
+#include "util/redact.h"
 
 #define OL_PRODUCER "https://git-roar.invalid/git-roar/" ROAR_VERSION
 #define OL_SCHEMA "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -128,9 +129,13 @@ static void ol_source(ol_ctx *c, roar_repo *repo, git_config *cfg)
 
     if (cfg && roar_remote_default(&remote, repo) == 0 &&
         roar_buf_printf(&key, "remote.%s.url", remote.ptr) == 0 &&
-        git_config_get_string_buf(&val, cfg, key.ptr) == 0 && val.size)
-        clean_remote_url(c, val.ptr);
-    else if (c->top.size) {
+        git_config_get_string_buf(&val, cfg, key.ptr) == 0 && val.size) {
+        /* Secrets elsewhere in the URL (`?token=...`) go as they go from records. */
+        roar_buf safe = ROAR_BUF_INIT;
+        CHECK(roar_redact_text(&safe, NULL, val.ptr));
+        clean_remote_url(c, safe.ptr);
+        roar_buf_dispose(&safe);
+    } else if (c->top.size) {
         CHECK(roar_buf_puts(&c->src_url, "file://"));
         put_uri_bytes(&c->src_url, c->top.ptr, c->top.size, true);
     }

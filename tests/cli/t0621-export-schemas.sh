@@ -186,6 +186,10 @@ test_expect_success 'openlineage: a remote in scp form, a local path, none at al
     make_jobs &&
     git remote set-url origin "git@example.com:team/data.git" &&
     git roar export --format openlineage $PREP >ol.jsonl &&
+    git remote set-url origin "https://example.com/data.git?private_token=s3cr3t" &&
+    git roar export --format openlineage $PREP >query.jsonl &&
+    ! grep s3cr3t query.jsonl &&
+    test_grep "private_token=\*\*\*" query.jsonl &&
     mkdir "$TEST_DIR/up #1" &&
     git remote set-url origin "../up #1" &&
     git roar export --format openlineage $PREP >local.jsonl &&
