@@ -8,6 +8,7 @@
 
 #include "cli/check.h"
 #include "cli/cli.h"
+#include "cli/export.h"
 #include "cli/objref.h"
 #include "cli/query.h"
 #include "util/err.h"
@@ -16,31 +17,54 @@
 #include "util/quote.h"
 #include "util/timefmt.h"
 
-#define OL_PRODUCER "https://git-roar.invalid/git-roar/" ROAR_VERSION
-#define OL_SCHEMA "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
-#define OL_FACET_SCHEMA                                                                            \
-    "https://openlineage.io/spec/facets/1-0-0/DatasetVersionDatasetFacet.json#/$defs/"             \
-    "DatasetVersionDatasetFacet"
+typedef roar_export_jobs job_set;
+
+/* A job the selection names, before it is loaded: ids are gathered first, then sorted
+ * and loaded once each, so a history of n jobs costs O(n log n) and not a scan of the
+ * loaded jobs per id. `scoped`: the job counts only if it is in scope (SPEC §5.5). */
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    bool scoped;
+} candidate;
 
 typedef struct {
-    roar_query_job *items;
+    candidate *items;
     size_t count, alloc;
-} job_set;
+} candidates;
 
-static void add_job(job_set *set, roar_query *q, const char *id, bool scoped)
+static void add_job(candidates *c, const char *id, bool scoped)
 {
-    size_t i;
-    for (i = 0; i < set->count; i++)
-        if (!strcmp(set->items[i].job.id, id))
-            return;
-    if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
+    if (ROAR_ALLOC_GROW(c->items, c->count + 1, c->alloc) < 0)
         roar_cli_oom();
-    roar_query_job_init(&set->items[set->count]);
-    roar_query_job_load(&set->items[set->count], q, id);
-    if (scoped && !roar_query_job_in_scope(&set->items[set->count]))
-        roar_query_job_dispose(&set->items[set->count]);
-    else
-        set->count++;
+    snprintf(c->items[c->count].id, sizeof(c->items[c->count].id), "%s", id);
+    c->items[c->count++].scoped = scoped;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const candidate *)a)->id, ((const candidate *)b)->id);
+}
+
+/* Loads each named job once; one named without the scope condition (a job, a commit's
+ * attached jobs) counts even when also named with it. */
+static void load_jobs(job_set *set, roar_query *q, candidates *c)
+{
+    size_t i, j;
+    if (c->count > 1)
+        qsort(c->items, c->count, sizeof(*c->items), by_id);
+    for (i = 0; i < c->count; i = j) {
+        bool scoped = c->items[i].scoped;
+        for (j = i + 1; j < c->count && !strcmp(c->items[j].id, c->items[i].id); j++)
+            scoped = scoped && c->items[j].scoped;
+        if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
+            roar_cli_oom();
+        roar_query_job_init(&set->items[set->count]);
+        roar_query_job_load(&set->items[set->count], q, c->items[i].id);
+        if (scoped && !roar_query_job_in_scope(&set->items[set->count]))
+            roar_query_job_dispose(&set->items[set->count]);
+        else
+            set->count++;
+    }
 }
 
 static void job_set_dispose(job_set *set)
@@ -60,35 +84,35 @@ static int by_start(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-static void add_commit_jobs(job_set *set, roar_query *q, const char *commit)
+static void add_commit_jobs(candidates *set, roar_query *q, const char *commit)
 {
     roar_cache_id_list ids = ROAR_CACHE_ID_LIST_INIT;
     size_t i;
     if (roar_cache_commit_jobs(&ids, roar_query_cache(q), commit) < 0)
         roar_cli_die_error();
     for (i = 0; i < ids.count; i++)
-        add_job(set, q, ids.items[i], false);
+        add_job(set, ids.items[i], false);
     roar_cache_id_list_dispose(&ids);
 }
 
-static void add_edge_jobs(job_set *set, roar_query *q, const char *blob)
+static void add_edge_jobs(candidates *set, roar_query *q, const char *blob)
 {
     roar_cache_edge_list edges = ROAR_CACHE_EDGE_LIST_INIT;
     size_t i;
     if (roar_cache_producers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, q, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, true);
     if (roar_cache_consumers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, q, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, true);
     roar_cache_edge_list_dispose(&edges);
 }
 
 /* Which jobs: every job in scope; a RANGE's attached jobs; an OBJ's (a job; a commit's
  * attached jobs; the producers and consumers of a file's or blob's content). */
-static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
+static void select_jobs(candidates *set, roar_query *q, roar_cli_ctx *ctx)
 {
     const char *arg = ctx->argc ? ctx->argv[0] : NULL;
     roar_cache *cache = roar_query_cache(q);
@@ -103,7 +127,7 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
         if (roar_cache_job_list(&all, cache, NULL) < 0)
             roar_cli_die_error();
         for (i = 0; i < all.count; i++)
-            add_job(set, q, all.items[i].id, true);
+            add_job(set, all.items[i].id, true);
         roar_cache_jobinfo_list_dispose(&all);
         return;
     }
@@ -133,7 +157,7 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
         roar_cli_die_error();
     switch (ref.kind) {
     case ROAR_OBJREF_JOB:
-        add_job(set, q, ref.job, false);
+        add_job(set, ref.job, false);
         break;
     case ROAR_OBJREF_COMMIT:
         add_commit_jobs(set, q, ref.commit);
@@ -155,18 +179,18 @@ static void select_jobs(job_set *set, roar_query *q, roar_cli_ctx *ctx)
     roar_objref_dispose(&ref);
 }
 
-static bool succeeded(const roar_job *job)
+bool roar_export_succeeded(const roar_job *job)
 {
     return job->end_kind == ROAR_END_EXIT && job->end_code == 0;
 }
 
-static void put_time(roar_buf *out, int64_t ms)
+void roar_export_put_time(roar_buf *out, int64_t ms)
 {
     if (roar_time_format(out, ms) < 0)
         roar_cli_die_error();
 }
 
-static void put_command(roar_buf *out, const roar_job *job)
+void roar_export_put_command(roar_buf *out, const roar_job *job)
 {
     roar_buf cmd = ROAR_BUF_INIT;
     CHECK(roar_quote_argv(&cmd, (const char *const *)job->argv, job->argc));
@@ -185,228 +209,6 @@ static void export_json(roar_buf *out, const job_set *set)
         CHECK(roar_query_json_job(out, &set->items[i], true));
     }
     CHECK(roar_buf_puts(out, "]}\n"));
-}
-
-/* ---- W3C PROV-JSON -------------------------------------------------------------- */
-
-/* An agent's qualified name, as a JSON string whatever bytes the user name holds. */
-static void put_agent(roar_buf *out, const char *user)
-{
-    roar_buf id = ROAR_BUF_INIT;
-    CHECK(roar_buf_printf(&id, "agent:%s", user));
-    CHECK(roar_json_string(out, id.ptr, id.size, NULL));
-    roar_buf_dispose(&id);
-}
-
-/* The `used` (inputs, at the job's start) or `wasGeneratedBy` (outputs, at its end)
- * relations of every job's edges whose content is known, numbered on from *n. */
-static void put_prov_edges(roar_buf *out, const job_set *set, roar_role role, size_t *n)
-{
-    bool first = true;
-    size_t i, e;
-
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        for (e = 0; e < job->edge_count; e++) {
-            const roar_edge *edge = &job->edges[e];
-            if (edge->role != role || !edge->id_known)
-                continue;
-            if (role == ROAR_ROLE_IN)
-                CHECK(roar_buf_printf(out,
-                                      "%s\n\"_:u%zu\":{\"prov:activity\":\"job:%s\","
-                                      "\"prov:entity\":\"blob:%s\",\"prov:time\":\"",
-                                      first ? "" : ",", ++*n, job->id, edge->id));
-            else
-                CHECK(roar_buf_printf(out,
-                                      "%s\n\"_:g%zu\":{\"prov:entity\":\"blob:%s\","
-                                      "\"prov:activity\":\"job:%s\",\"prov:time\":\"",
-                                      first ? "" : ",", ++*n, edge->id, job->id));
-            put_time(out, role == ROAR_ROLE_IN ? job->start_ms : job->end_ms);
-            CHECK(roar_buf_puts(out, "\",\"roar:path\":"));
-            CHECK(roar_json_cstr(out, edge->path));
-            CHECK(roar_buf_putc(out, '}'));
-            first = false;
-        }
-    }
-}
-
-/* Entities are contents (blob ids): one content read by one job and written by another
- * is one entity, which is what joins the graph. Its label is the first path seen. */
-static void export_prov(roar_buf *out, const job_set *set)
-{
-    size_t i, e, n = 0;
-    bool first = true;
-
-    CHECK(roar_buf_puts(out, "{\"prefix\":{\"roar\":\"https://git-roar.invalid/ns#\","
-                             "\"blob\":\"urn:git:blob:\",\"job\":\"urn:git-roar:job:\","
-                             "\"agent\":\"urn:git-roar:agent:\"},\n\"entity\":{"));
-    /* Each blob once: a linear scan over earlier edges keeps it simple and exact. */
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        for (e = 0; e < job->edge_count; e++) {
-            const roar_edge *edge = &job->edges[e];
-            size_t pi, pe;
-            bool seen = false;
-            if (edge->role == ROAR_ROLE_DEL || !edge->id_known)
-                continue;
-            for (pi = 0; pi <= i && !seen; pi++) {
-                const roar_job *pj = &set->items[pi].job;
-                for (pe = 0; pe < (pi == i ? e : pj->edge_count) && !seen; pe++)
-                    seen = pj->edges[pe].role != ROAR_ROLE_DEL && pj->edges[pe].id_known &&
-                           !strcmp(pj->edges[pe].id, edge->id);
-            }
-            if (seen)
-                continue;
-            CHECK(roar_buf_printf(out, "%s\n\"blob:%s\":{\"prov:label\":", first ? "" : ",",
-                                  edge->id));
-            CHECK(roar_json_cstr(out, edge->path));
-            CHECK(roar_buf_printf(out, ",\"roar:size\":%llu,\"prov:type\":\"roar:file\"}",
-                                  (unsigned long long)edge->size));
-            first = false;
-        }
-    }
-    CHECK(roar_buf_puts(out, "},\n\"activity\":{"));
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        CHECK(roar_buf_printf(out, "%s\n\"job:%s\":{\"prov:startTime\":\"", i ? "," : "", job->id));
-        put_time(out, job->start_ms);
-        CHECK(roar_buf_puts(out, "\",\"prov:endTime\":\""));
-        put_time(out, job->end_ms);
-        CHECK(roar_buf_puts(out, "\",\"prov:label\":"));
-        put_command(out, job);
-        CHECK(roar_buf_printf(out, ",\"roar:%s\":%d,\"prov:type\":\"roar:job\"}",
-                              job->end_kind == ROAR_END_SIGNAL ? "signal" : "exit", job->end_code));
-    }
-    CHECK(roar_buf_puts(out, "},\n\"agent\":{"));
-    first = true;
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        size_t k;
-        bool seen = false;
-        if (!job->user)
-            continue;
-        for (k = 0; k < i && !seen; k++)
-            seen = set->items[k].job.user && !strcmp(set->items[k].job.user, job->user);
-        if (seen)
-            continue;
-        CHECK(roar_buf_puts(out, first ? "\n" : ",\n"));
-        put_agent(out, job->user);
-        CHECK(roar_buf_puts(out, ":{\"prov:type\":\"prov:Person\",\"prov:label\":"));
-        CHECK(roar_json_cstr(out, job->user));
-        CHECK(roar_buf_putc(out, '}'));
-        first = false;
-    }
-    CHECK(roar_buf_puts(out, "},\n\"used\":{"));
-    put_prov_edges(out, set, ROAR_ROLE_IN, &n);
-    CHECK(roar_buf_puts(out, "},\n\"wasGeneratedBy\":{"));
-    put_prov_edges(out, set, ROAR_ROLE_OUT, &n);
-    CHECK(roar_buf_puts(out, "},\n\"wasAssociatedWith\":{"));
-    first = true;
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        if (!job->user)
-            continue;
-        CHECK(roar_buf_printf(out, "%s\n\"_:a%zu\":{\"prov:activity\":\"job:%s\",\"prov:agent\":",
-                              first ? "" : ",", ++n, job->id));
-        put_agent(out, job->user);
-        CHECK(roar_buf_putc(out, '}'));
-        first = false;
-    }
-    CHECK(roar_buf_puts(out, "}}\n"));
-}
-
-/* ---- OpenLineage ---------------------------------------------------------------- */
-
-/* A run id must be a UUID; the job id's first 128 bits with the version (5, name-based
- * SHA-1) and variant bits set make it stable: exporting twice gives the same runs. */
-static void put_uuid(roar_buf *out, const char *job_id)
-{
-    char h[33];
-    static const char hex[] = "0123456789abcdef";
-    int v;
-    memcpy(h, job_id, 32);
-    h[32] = 0;
-    h[12] = '5';
-    v = (int)(strchr(hex, h[16]) - hex);
-    h[16] = hex[(v & 0x3) | 0x8];
-    CHECK(roar_buf_printf(out, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20));
-}
-
-static void ol_datasets(roar_buf *out, const char *key, const roar_job *job, roar_role role,
-                        const char *ns)
-{
-    size_t e;
-    bool first = true;
-    CHECK(roar_buf_printf(out, ",\"%s\":[", key));
-    for (e = 0; e < job->edge_count; e++) {
-        const roar_edge *edge = &job->edges[e];
-        if (edge->role != role)
-            continue;
-        CHECK(roar_buf_puts(out, first ? "{\"namespace\":" : ",{\"namespace\":"));
-        CHECK(roar_json_cstr(out, ns));
-        CHECK(roar_buf_puts(out, ",\"name\":"));
-        CHECK(roar_json_cstr(out, edge->path));
-        if (edge->id_known)
-            CHECK(roar_buf_printf(out,
-                                  ",\"facets\":{\"version\":{\"_producer\":\"%s\","
-                                  "\"_schemaURL\":\"%s\",\"datasetVersion\":\"%s\"}}",
-                                  OL_PRODUCER, OL_FACET_SCHEMA, edge->id));
-        CHECK(roar_buf_putc(out, '}'));
-        first = false;
-    }
-    CHECK(roar_buf_putc(out, ']'));
-}
-
-static void ol_event(roar_buf *out, const roar_job *job, const char *type, int64_t ms,
-                     const char *ns)
-{
-    CHECK(roar_buf_printf(out, "{\"eventType\":\"%s\",\"eventTime\":\"", type));
-    put_time(out, ms);
-    CHECK(roar_buf_printf(out, "\",\"producer\":\"%s\",\"schemaURL\":\"%s\",\"run\":{\"runId\":\"",
-                          OL_PRODUCER, OL_SCHEMA));
-    put_uuid(out, job->id);
-    CHECK(roar_buf_printf(out, "\",\"facets\":{}},\"job\":{\"namespace\":"));
-    CHECK(roar_json_cstr(out, ns));
-    CHECK(roar_buf_puts(out, ",\"name\":"));
-    put_command(out, job);
-    CHECK(roar_buf_puts(out, ",\"facets\":{}}"));
-    ol_datasets(out, "inputs", job, ROAR_ROLE_IN, ns);
-    /* Outputs are known when the run ends, not when it starts. */
-    if (strcmp(type, "START") != 0)
-        ol_datasets(out, "outputs", job, ROAR_ROLE_OUT, ns);
-    else
-        CHECK(roar_buf_puts(out, ",\"outputs\":[]"));
-    CHECK(roar_buf_puts(out, "}\n"));
-}
-
-/* The namespace: git config roar.namespace, else the work tree (or git dir) as a URI. */
-static void ol_namespace(roar_buf *out, roar_repo *repo)
-{
-    git_config *cfg = NULL;
-    git_buf val = GIT_BUF_INIT;
-    if (git_repository_config_snapshot(&cfg, roar_repo_git(repo)) == 0 &&
-        git_config_get_string_buf(&val, cfg, "roar.namespace") == 0 && val.size)
-        CHECK(roar_buf_puts(out, val.ptr));
-    else
-        CHECK(roar_buf_printf(out, "file://%s",
-                              roar_repo_worktree(repo) ? roar_repo_worktree(repo)
-                                                       : roar_repo_commondir(repo)));
-    git_error_clear();
-    git_buf_dispose(&val);
-    git_config_free(cfg);
-}
-
-static void export_openlineage(roar_buf *out, const job_set *set, roar_repo *repo)
-{
-    roar_buf ns = ROAR_BUF_INIT;
-    size_t i;
-    ol_namespace(&ns, repo);
-    for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
-        ol_event(out, job, "START", job->start_ms, ns.ptr);
-        ol_event(out, job, succeeded(job) ? "COMPLETE" : "FAIL", job->end_ms, ns.ptr);
-    }
-    roar_buf_dispose(&ns);
 }
 
 /* ---- dot ------------------------------------------------------------------------ */
@@ -430,7 +232,7 @@ static void export_dot(roar_buf *out, const job_set *set)
         CHECK(roar_escape_argv(&label, (const char *const *)job->argv, job->argc));
         CHECK(roar_buf_printf(out, "  \"job:%s\" [shape=box,label=", job->id));
         dot_string(out, label.ptr);
-        CHECK(roar_buf_puts(out, succeeded(job) ? "];\n" : ",color=red];\n"));
+        CHECK(roar_buf_puts(out, roar_export_succeeded(job) ? "];\n" : ",color=red];\n"));
         roar_buf_dispose(&label);
         for (e = 0; e < job->edge_count; e++) {
             const roar_edge *edge = &job->edges[e];
@@ -469,21 +271,24 @@ int roar_cmd_export(roar_cli_ctx *ctx)
     const char *format = roar_cli_opt_string(ctx, "format", NULL);
     roar_query *q;
     job_set set = {0};
+    candidates named = {0};
     roar_buf out = ROAR_BUF_INIT;
 
     if (!format)
         roar_cli_usage_error(ctx->cmd, "--format is required");
     q = roar_query_open(ctx);
-    select_jobs(&set, q, ctx);
+    select_jobs(&named, q, ctx);
+    load_jobs(&set, q, &named);
+    free(named.items);
     if (set.count > 1)
         qsort(set.items, set.count, sizeof(*set.items), by_start);
 
     if (!strcmp(format, "json"))
         export_json(&out, &set);
     else if (!strcmp(format, "prov-json"))
-        export_prov(&out, &set);
+        roar_export_prov(&out, &set);
     else if (!strcmp(format, "openlineage"))
-        export_openlineage(&out, &set, ctx->repo);
+        roar_export_openlineage(&out, &set, ctx->repo);
     else
         export_dot(&out, &set);
     roar_query_flush(&out);

@@ -204,12 +204,21 @@ static bool reachable(roar_query *q, const char *commit)
     return is;
 }
 
+static int jobinfo_by_id(const void *a, const void *b)
+{
+    return strcmp(((const roar_cache_jobinfo *)a)->id, ((const roar_cache_jobinfo *)b)->id);
+}
+
+/* The pending jobs, sorted by id: a job's lookup is a binary search, so loading every
+ * job of a history with many pending ones (export) stays O(n log n). */
 static void load_pending(roar_query *q)
 {
     if (q->pending_loaded || !q->cache)
         return;
     if (roar_cache_pending_list(&q->pending, q->cache, NULL) < 0)
         roar_cli_die_error();
+    if (q->pending.count > 1)
+        qsort(q->pending.items, q->pending.count, sizeof(*q->pending.items), jobinfo_by_id);
     q->pending_loaded = true;
 }
 
@@ -250,13 +259,15 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
     if (roar_query_scope(q) && roar_scope_reason_of(&out->scope, q->scope, id) < 0)
         roar_cli_die_error();
     load_pending(q);
-    for (i = 0; i < q->pending.count; i++) {
-        if (!strcmp(q->pending.items[i].id, id)) {
+    if (q->pending.count) {
+        roar_cache_jobinfo key;
+        const roar_cache_jobinfo *p;
+        snprintf(key.id, sizeof(key.id), "%s", id);
+        p = bsearch(&key, q->pending.items, q->pending.count, sizeof(key), jobinfo_by_id);
+        if (p) {
             out->pending = true;
-            if (q->pending.items[i].pending_worktree &&
-                !(out->pending_worktree = strdup(q->pending.items[i].pending_worktree)))
+            if (p->pending_worktree && !(out->pending_worktree = strdup(p->pending_worktree)))
                 roar_cli_oom();
-            break;
         }
     }
 }
