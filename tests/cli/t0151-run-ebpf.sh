@@ -59,6 +59,22 @@ test_expect_success '-t ebpf: the record says ebpf, the summary line, the exit s
 	EOF
 '
 
+test_expect_success 'roar.tracer picks the tracer when -t is not given; -t wins' '
+    roar_setup &&
+    echo a >a &&
+    git config roar.tracer preload && roar_run cat a &&
+    test "$(record_field tracer)" = preload &&
+    git config roar.tracer ebpf && roar_run cat a &&
+    test "$(record_field tracer)" = ebpf &&
+    roar_run -t preload cat a &&
+    test "$(record_field tracer)" = preload &&
+    git config roar.tracer auto && roar_run cat a &&
+    test "$(record_field tracer)" = ebpf &&
+    git config roar.tracer strace &&
+    test_expect_code 128 git roar run cat a 2>err &&
+    test_grep "bad roar.tracer value .strace." err
+'
+
 test_expect_success '-t ebpf needs no preload library' '
     inst="$TEST_DIR/bare" &&
     mkdir -p "$inst/bin" &&
