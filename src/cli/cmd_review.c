@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "cli/query.h"
 #include "cli/review.h"
-#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/keymap.h"
 #include "util/err.h"
 #include "util/escape.h"
 #include "util/json.h"

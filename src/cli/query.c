@@ -16,7 +16,7 @@
 #include "gitstore/history.h"
 #include "gitstore/notes.h"
 #include "graph/cache_lineage.h"
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/escape.h"

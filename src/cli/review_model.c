@@ -17,7 +17,7 @@
 #include "gitstore/notes.h"
 #include "graph/cache_lineage.h"
 #include "graph/scope.h"
-#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/keymap.h"
 #include "util/err.h"
 #include "util/wildmatch.h"
 

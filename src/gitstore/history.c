@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "graph/oid.h"
-#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/keymap.h"
 #include "util/err.h"
 
 #define REACHED ((void *)1)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "graph/cache_lineage.h"
-#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/keymap.h"
 #include "util/buf.h"
 #include "util/err.h"
 

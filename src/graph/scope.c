@@ -8,7 +8,7 @@
 
 #include "graph/cache_lineage.h"
 #include "graph/hash.h"
-#include "trace/keymap.h" /* a generic string map; nothing of tracing comes with it */
+#include "util/keymap.h"
 #include "util/buf.h"
 #include "util/err.h"
 

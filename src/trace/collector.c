@@ -22,7 +22,7 @@
 
 #include "trace/collector_internal.h"
 #include "util/privdrop.h"
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "trace/ring_layout.h"
 #include "util/err.h"
 #include "util/timefmt.h"

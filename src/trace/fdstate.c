@@ -1,7 +1,7 @@
 /* SPEC §4 applied to a stream of tracer events: fd tables per process (sharing open file
  * descriptions like the kernel does) and a per-file summary that yields in/out/del. */
 #include "trace/fdstate.h"
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "util/buf.h"
 #include "util/err.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "util/err.h"
 
 struct roar_pathcanon {

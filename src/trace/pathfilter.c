@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "util/err.h"
 #include "util/wildmatch.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "trace/ebpf/roar_bpf.h"
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "trace/pathcanon.h"
 #include "trace/ring_layout.h"
 #include "util/buf.h"

@@ -1,7 +1,7 @@
-/* A small open-addressing hash map from byte-string keys to pointers, for fdstate's
- * tables (paths -> files, (dev, ino) -> files, fd -> open file, pid -> process). */
-#ifndef ROAR_TRACE_KEYMAP_H
-#define ROAR_TRACE_KEYMAP_H
+/* A small open-addressing hash map from byte-string keys to pointers: fdstate's tables,
+ * the scope's memos, the status and lineage walks. Generic, so it lives in util. */
+#ifndef ROAR_UTIL_KEYMAP_H
+#define ROAR_UTIL_KEYMAP_H
 
 #include <stddef.h>
 #include <stdint.h>

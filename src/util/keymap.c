@@ -1,6 +1,6 @@
 /* roar_keymap: linear probing with backward-shift deletion (no tombstones, so a long
  * run of opens and closes never degrades lookups). FNV-1a over the key bytes. */
-#include "trace/keymap.h"
+#include "util/keymap.h"
 #include "util/err.h"
 
 #include <stdbool.h>
