@@ -267,7 +267,8 @@ static void put_mermaid(roar_buf *out, const roar_lineage_graph *g)
 
 int roar_cmd_lineage(roar_cli_ctx *ctx)
 {
-    const char *format = roar_cli_opt_string(ctx, "format", "text");
+    const char *format = roar_cli_opt_set(ctx, "json") ? "json"
+                                                       : roar_cli_opt_string(ctx, "format", "text");
     roar_lineage_opts opts = {roar_cli_opt_set(ctx, "down"), 0, NULL};
     roar_scope_output_list outs = ROAR_SCOPE_OUTPUT_LIST_INIT;
     roar_lineage_root *roots = NULL;

@@ -56,6 +56,7 @@ static const roar_option lineage_options[] = {
     ROAR_OPT_BOOL_(0, "down", "what was derived from OBJ, instead of what it came from"),
     ROAR_OPT_INT_(0, "depth", "N", "follow at most N levels"),
     ROAR_OPT_CHOICE_(0, "format", "text|json|dot|mermaid", "output format (text)"),
+    ROAR_OPT_BOOL_(0, "json", "machine-readable output (as the json format)"),
     ROAR_OPT_END_,
 };
 
@@ -99,13 +100,13 @@ static const roar_option export_options[] = {
 #define PAGER ROAR_CMD_PAGER
 
 const roar_cli_command roar_cli_commands[] = {
-    {"init", "[--no-hooks] [--no-fetch] [--remote NAME]",
+    {"init", "[--no-hooks] [--remote NAME]",
      "Set up hooks, notes rewriting and the notes fetch refspec", roar_cmd_init, REPO, 0, 0,
      init_options},
     {"run", "[-t auto|ebpf|preload] [--commit [-m MSG]] [-q] [--] CMD [ARG...]",
      "Run a command, trace the files it reads and writes, record a job", roar_cmd_run,
      WORKTREE | ROAR_CMD_STOP_AT_ARG, 1, -1, run_options},
-    {"attach", "[REV | --rewritten]", "Attach pending jobs to a commit (HEAD) as a git note",
+    {"attach", "[REV]", "Attach pending jobs to a commit (HEAD) as a git note",
      roar_cmd_attach, WORKTREE, 0, 1, attach_options},
     {"drop", "[--from-notes] JOB...", "Discard pending jobs", roar_cmd_drop, REPO, 1, -1,
      drop_options},
@@ -122,7 +123,7 @@ const roar_cli_command roar_cli_commands[] = {
     {"reproduce", "[-n] [--yes] [--force] [OBJ...|REV]",
      "Rerun the jobs needed to rebuild OBJ (or whatever is not ok)", roar_cmd_reproduce, WORKTREE,
      0, -1, reproduce_options},
-    {"review", "[--format text|markdown|json] [--json] [--exit-code] RANGE|REV",
+    {"review", "[--format text|markdown|json] [--exit-code] RANGE|REV",
      "Explain the data changes of a commit range, for reviewers", roar_cmd_review, REPO | PAGER, 1, 1,
      review_options},
     {"fetch", "[REMOTE]", "Fetch and merge the remote's notes", roar_cmd_fetch, REPO, 0, 1,

@@ -68,7 +68,17 @@ test_expect_success 'the synopses are those of the specification' '
     test_expect_code 129 git-roar lineage -h >lineage &&
     test_grep -F "usage: git roar lineage [--down] [--depth N] [--format text|json|dot|mermaid] OBJ" lineage &&
     test_expect_code 129 git-roar export -h >export &&
-    test_grep -F "usage: git roar export --format prov-json|openlineage|dot|json [OBJ|RANGE]" export
+    test_grep -F "usage: git roar export --format prov-json|openlineage|dot|json [OBJ|RANGE]" export &&
+    test_expect_code 129 git-roar status -h >status &&
+    test_grep -F "usage: git roar status [--all] [--json] [--exit-code] [PATH...]" status &&
+    test_expect_code 129 git-roar reproduce -h >reproduce &&
+    test_grep -F "usage: git roar reproduce [-n] [--yes] [--force] [OBJ...|REV]" reproduce &&
+    test_expect_code 129 git-roar review -h >review &&
+    test_grep -F "usage: git roar review [--format text|markdown|json] [--exit-code] RANGE|REV" review &&
+    test_expect_code 129 git-roar attach -h >attach &&
+    test_grep -F "usage: git roar attach [REV]" attach &&
+    test_expect_code 129 git-roar init -h >init &&
+    test_grep -F "usage: git roar init [--no-hooks] [--remote NAME]" init
 '
 
 test_expect_success 'unknown options: error and usage on stderr, exit 129' '

@@ -170,7 +170,8 @@ test_expect_success 'a directory: the lineage of every recorded output beneath i
     test_grep "^models/a " out && test_grep "^models/b " out &&
     test_grep "job ${A:0:7} " out && test_grep "job ${B:0:7} " out &&
     test "$(grep -c "job ${PREP:0:7} " out)" -ge 1 &&
-    git roar lineage --format json models/ | $PY -c "import json, sys; d = json.load(sys.stdin); \
+    git roar lineage --json models/ >j && git roar lineage --format json models/ | cmp - j &&
+    $PY <j -c "import json, sys; d = json.load(sys.stdin); \
 assert d[\"roots\"] == [0, 1] and [d[\"nodes\"][i][\"path\"] for i in d[\"roots\"]] == [\"models/a\", \"models/b\"], d[\"roots\"]"
 '
 
