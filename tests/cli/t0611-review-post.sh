@@ -160,6 +160,10 @@ test_expect_success 'GitHub, the marked comment on page 2 (Link): one PATCH to i
     }" &&
     gh_env &&
     printf "{\"pull_request\": {\"number\": 5}}" >"$TEST_DIR/event.json" &&
+    $PY "$POST" --forge github --pr=5 --dry-run "$TEST_DIR/review.md" >out 2>err &&
+    test_grep "would update comment 4242" out &&
+    requests_check "assert [r[\"method\"] for r in reqs] == [\"GET\", \"GET\"], reqs" &&
+    : >"$TEST_DIR/requests.jsonl" &&
     GITHUB_ACTIONS=true GITHUB_EVENT_PATH="$TEST_DIR/event.json" \
         $PY "$POST" <"$TEST_DIR/review.md" >out 2>err &&
     test_grep "updated comment 4242" out &&
