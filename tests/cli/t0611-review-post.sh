@@ -2,8 +2,10 @@
 # contrib/ci (SPEC §6.3, issue 14 item 3): post-review against a local stub of each
 # forge's comment API — create when no comment carries the marker, update the one that
 # does (found on a later page), fail clearly on HTTP errors without printing the token —
-# with a real `git roar review --format markdown` as the body; and the workflow files
-# against the GitHub workflow schema (action-validator) and as YAML.
+# with a real `git roar review --format markdown` as the body; the workflow's and the
+# job's own shell steps run on a fresh clone (notes fetched, same review as where the
+# notes are, posted, gated); and the workflow files against the GitHub workflow schema
+# (action-validator) and as YAML.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 
@@ -83,9 +85,10 @@ stub_start() {
 }
 
 # requests_check PYTHON-ASSERTIONS: runs them with `reqs` (the recorded requests, in
-# order) and `review` (the review Markdown) bound.
+# order) and `review` (the review Markdown: $REVIEW_FILE, default $TEST_DIR/review.md)
+# bound.
 requests_check() {
-    $PY - "$TEST_DIR/requests.jsonl" "$TEST_DIR/review.md" "$1" <<-\PY
+    $PY - "$TEST_DIR/requests.jsonl" "${REVIEW_FILE:-$TEST_DIR/review.md}" "$1" <<-\PY
 	import json, sys
 	reqs = [json.loads(l) for l in open(sys.argv[1])]
 	review = open(sys.argv[2], encoding="utf-8").read()
@@ -266,6 +269,82 @@ test_expect_success 'a body without the marker, or no token, is refused before a
     test_expect_code 2 $PY "$POST" body.md 2>err &&
     test_grep "forge" err &&
     test_must_be_empty "$TEST_DIR/requests.jsonl"
+'
+
+# ci_clone: the repository of make_review, with its notes, cloned as CI clones it
+# (whole history, no notes); the clone is the current directory afterwards. BASE_SHA
+# and HEAD_SHA: the reviewed range; $TEST_DIR/expect.md its review where the notes are.
+ci_clone() {
+    make_review &&
+    BASE_SHA=$(git rev-parse HEAD~1) && HEAD_SHA=$(git rev-parse HEAD) &&
+    git roar review --format markdown "$BASE_SHA..$HEAD_SHA" >"$TEST_DIR/expect.md" &&
+    test_grep -F "| \`out.csv\` | explained |" "$TEST_DIR/expect.md" &&
+    REVIEW_FILE="$TEST_DIR/expect.md" &&
+    git clone -q . "$TEST_DIR/ci-clone" && cd "$TEST_DIR/ci-clone" &&
+    test_must_fail git rev-parse -q --verify refs/notes/roar &&
+    mkdir -p "$TEST_DIR/runner/git-roar/contrib/ci" &&
+    cp "$POST" "$TEST_DIR/runner/git-roar/contrib/ci/post-review"
+}
+
+test_expect_success 'the GitHub workflow steps, run on a clone: notes fetched, reviewed, posted' '
+    ci_clone &&
+    stub_start "{
+      \"GET $GH_LIST\": {\"body\": []},
+      \"POST /repos/acme/data/issues/5/comments\": {\"status\": 201, \"body\": {\"id\": 9}}
+    }" &&
+    gh_env && unset GITHUB_TOKEN &&
+    $PY - "$CI/github-actions.yml" "$TEST_DIR/steps" <<-\PY &&
+	import sys, yaml, os
+	steps = yaml.safe_load(open(sys.argv[1]))["jobs"]["review"]["steps"]
+	os.mkdir(sys.argv[2])
+	want = ["Fetch the git roar notes", "Review the pull request",
+	        "Post or update the review comment"]
+	for i, name in enumerate(want):
+	    s = [s for s in steps if s.get("name") == name][0]
+	    assert "${{" not in s["run"], "an expression inside run: " + name
+	    open(os.path.join(sys.argv[2], str(i)), "w").write(s["run"])
+	PY
+    export GITHUB_OUTPUT="$TEST_DIR/gh-output" GITHUB_STEP_SUMMARY="$TEST_DIR/gh-summary" \
+        RUNNER_TEMP="$TEST_DIR/runner" BASE_SHA HEAD_SHA &&
+    bash --noprofile --norc -eo pipefail "$TEST_DIR/steps/0" &&
+    git rev-parse -q --verify refs/notes/roar &&
+    bash --noprofile --norc -eo pipefail "$TEST_DIR/steps/1" &&
+    test_grep -x "status=1" "$GITHUB_OUTPUT" &&
+    test_cmp "$TEST_DIR/expect.md" review.md &&
+    test_cmp review.md "$GITHUB_STEP_SUMMARY" &&
+    GITHUB_TOKEN=$GH_TOKEN_VALUE ROAR_PR_NUMBER=5 \
+        bash --noprofile --norc -eo pipefail "$TEST_DIR/steps/2" >out &&
+    test_grep "created comment 9" out &&
+    requests_check "
+assert [r[\"method\"] for r in reqs] == [\"GET\", \"POST\"], reqs
+assert json.loads(reqs[1][\"body\"]) == {\"body\": review}
+"
+'
+
+test_expect_success 'the GitLab job script, run on a clone: notes fetched, reviewed, posted, gated' '
+    ci_clone &&
+    stub_start "{
+      \"GET $GL_LIST\": {\"body\": []},
+      \"POST /api/v4/projects/42/merge_requests/7/notes\": {\"status\": 201, \"body\": {\"id\": 8}}
+    }" &&
+    gl_env &&
+    $PY - "$CI/gitlab-ci.yml" "$TEST_DIR/runner/git-roar" >"$TEST_DIR/job.sh" <<-\PY &&
+	import sys, yaml
+	job = yaml.safe_load(open(sys.argv[1]))["git-roar-review"]
+	print("\n".join(job["script"]).replace("/opt/git-roar", sys.argv[2]))
+	PY
+    export CI_MERGE_REQUEST_DIFF_BASE_SHA=$BASE_SHA CI_COMMIT_SHA=$HEAD_SHA &&
+    ROAR_REVIEW_GATE=false bash -e "$TEST_DIR/job.sh" >out 2>&1 &&
+    git rev-parse -q --verify refs/notes/roar &&
+    test_cmp "$TEST_DIR/expect.md" review.md &&
+    test_grep "created note 8" out &&
+    requests_check "
+assert [r[\"method\"] for r in reqs] == [\"GET\", \"POST\"], reqs
+assert json.loads(reqs[1][\"body\"]) == {\"body\": review}
+" &&
+    test_expect_code 1 env ROAR_REVIEW_GATE=true bash -e "$TEST_DIR/job.sh" >out 2>&1 &&
+    test_grep "unexplained or stale" out &&
+    test_grep "created note 8" out
 '
 
 if command -v action-validator >/dev/null; then
