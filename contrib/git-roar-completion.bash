@@ -19,7 +19,7 @@ __git_roar_options() {
     reproduce) echo "--dry-run -n --yes --force" ;;
     review) echo "--format= --json --exit-code" ;;
     reindex) echo "--full" ;;
-    export) echo "--format=" ;;
+    export) echo "--format= --outside" ;;
     esac
     echo "--quiet -q --help -h"
 }

@@ -88,6 +88,7 @@ static const roar_option reindex_options[] = {
 
 static const roar_option export_options[] = {
     ROAR_OPT_CHOICE_(0, "format", "prov-json|openlineage|dot|json", "output format"),
+    ROAR_OPT_BOOL_(0, "outside", "dot: draw each input outside the work tree, not a count"),
     ROAR_OPT_END_,
 };
 
