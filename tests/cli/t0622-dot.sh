@@ -70,4 +70,51 @@ test_expect_success 'export dot --outside: every outside input drawn' '
     test "$(grep -c -F "label=\"$EXT/mid.txt" g.dot)" = 1
 '
 
+test_expect_success 'lineage dot and mermaid: outside inputs folded, --outside draws them' '
+    outside_jobs &&
+    git roar lineage --format dot copy1.txt >l.dot &&
+    git roar lineage --format mermaid copy1.txt >l.mm &&
+    git roar lineage --format dot --outside copy1.txt >all.dot &&
+    git roar lineage --format mermaid --outside copy1.txt >all.mm &&
+    parses l.dot all.dot &&
+    for f in l.dot l.mm; do
+        test "$(grep -c "3 outside files" $f)" = 1 &&
+        test "$(grep -c "outside file" $f)" = 1 &&
+        test_grep -v -F "\"$EXT" $f || return 1
+    done &&
+    test_grep "^  o[0-9]* -> n[0-9]*;$" l.dot &&
+    test_grep "^  o[0-9]*(\[\"3 outside files\"\]) --> n[0-9]*$" l.mm &&
+    for f in all.dot all.mm; do
+        test_grep -v "outside file" $f &&
+        for x in a b c; do
+            test "$(grep -c -F "\"$EXT/$x.txt" $f)" = 1 || return 1
+        done || return 1
+    done &&
+    # --outside: two jobs, copy1.txt, clean.txt, raw.txt and the 3 outside files; by
+    # default the 3 give way to one node and one edge.
+    test "$(grep -c "^  n[0-9]* \[" all.dot)" = 8 &&
+    test "$(grep -c "^  n[0-9]* \[" l.dot)" = 5 &&
+    test "$(grep -c " -> " all.dot)" = 7 &&
+    test "$(grep -c " -> " l.dot)" = 5
+'
+
+test_expect_success 'lineage: an outside file with a producer stays; json keeps every node' '
+    outside_jobs &&
+    git roar lineage --format dot final.txt >l.dot &&
+    git roar lineage --format mermaid final.txt >l.mm &&
+    parses l.dot &&
+    test_grep -F "$EXT/mid.txt" l.dot &&
+    test_grep -F "$EXT/mid.txt" l.mm &&
+    test_grep -v "outside file" l.dot &&
+    git roar lineage --json copy1.txt >l.json &&
+    $PY - "$EXT" <<-\PYEOF
+	import json, sys
+	ext = sys.argv[1]
+	d = json.load(open("l.json"))
+	paths = sorted(n["path"] for n in d["nodes"] if n["kind"] == "artifact")
+	assert paths == sorted(["copy1.txt", "clean.txt", "raw.txt"] +
+	                       [ext + "/%s.txt" % x for x in "abc"]), paths
+	PYEOF
+'
+
 test_done
