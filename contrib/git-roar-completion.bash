@@ -14,12 +14,12 @@ __git_roar_options() {
     drop) echo "--from-notes" ;;
     log) echo "--max-count= -n --pending --json" ;;
     show) echo "--json" ;;
-    lineage) echo "--down --depth= --format= --json" ;;
+    lineage) echo "--down --depth= --format= --json --outside" ;;
     status) echo "--all --json --exit-code" ;;
     reproduce) echo "--dry-run -n --yes --force" ;;
     review) echo "--format= --json --exit-code" ;;
     reindex) echo "--full" ;;
-    export) echo "--format=" ;;
+    export) echo "--format= --outside" ;;
     esac
     echo "--quiet -q --help -h"
 }

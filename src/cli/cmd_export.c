@@ -1,5 +1,6 @@
 /* `git roar export --format prov-json|openlineage|dot|json [OBJ|RANGE]`: the jobs in
  * scope (or of OBJ / RANGE) for other lineage tools: W3C PROV-JSON, OpenLineage, dot. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "util/err.h"
 #include "util/escape.h"
 #include "util/json.h"
+#include "util/keymap.h"
 #include "util/quote.h"
 #include "util/timefmt.h"
 
@@ -221,13 +223,91 @@ static void dot_string(roar_buf *out, const char *s)
     CHECK(roar_buf_putc(out, '"'));
 }
 
-static void export_dot(roar_buf *out, const job_set *set)
+/* Records hold paths inside the work tree relative to its top, and paths outside it
+ * absolute (SPEC §4.2). */
+static bool outside_path(const char *path)
 {
+    return path[0] == '/';
+}
+
+/* Artifact nodes are keyed by (path, blob id), as lineage keys them: the same content
+ * at two paths is two files, and one path holding two contents is two versions. Node
+ * ids are numbers given in order of appearance, never the path: escaped text is not an
+ * injective name (a `\033` typed in a path and an ESC byte escape alike). */
+typedef struct {
+    roar_keymap nodes;   /* "<path>\0<id>" -> node number */
+    roar_keymap written; /* "<path>\0<id>" of the outputs outside the work tree */
+    size_t count;
+    roar_buf key;
+} dot_graph;
+
+/* Sets d->key to the key of an edge with a known id. */
+static void dot_key(dot_graph *d, const roar_edge *edge)
+{
+    roar_buf_clear(&d->key);
+    CHECK(roar_buf_puts(&d->key, edge->path));
+    CHECK(roar_buf_putc(&d->key, '\0'));
+    CHECK(roar_buf_puts(&d->key, edge->id));
+}
+
+/* Whether an input is drawn as its own node: inside the work tree, with `--outside`, or
+ * written outside the work tree by a job of the set (it links two jobs then). */
+static bool dot_drawn(dot_graph *d, const roar_edge *edge, bool all_outside)
+{
+    if (all_outside || edge->role != ROAR_ROLE_IN || !outside_path(edge->path))
+        return true;
+    if (!edge->id_known)
+        return false;
+    dot_key(d, edge);
+    return roar_keymap_get(&d->written, d->key.ptr, d->key.size) != NULL;
+}
+
+/* The node of an edge's file, declared the first time it is met; an unknown content
+ * (recorded `-`) is a node of its own each time, as nothing says two are the same. */
+static size_t dot_artifact(roar_buf *out, dot_graph *d, const roar_edge *edge)
+{
+    roar_buf label = ROAR_BUF_INIT;
+    size_t node;
+
+    if (edge->id_known) {
+        void *hit;
+        dot_key(d, edge);
+        if ((hit = roar_keymap_get(&d->nodes, d->key.ptr, d->key.size)) != NULL)
+            return (size_t)(uintptr_t)hit;
+    }
+    node = ++d->count;
+    if (edge->id_known)
+        CHECK(roar_keymap_put(&d->nodes, d->key.ptr, d->key.size, (void *)(uintptr_t)node));
+    CHECK(roar_buf_printf(&label, "%s\n%.7s", edge->path, edge->id_known ? edge->id : "-"));
+    CHECK(roar_buf_printf(out, "  a%zu [shape=ellipse,label=", node));
+    dot_string(out, label.ptr);
+    CHECK(roar_buf_puts(out, "];\n"));
+    roar_buf_dispose(&label);
+    return node;
+}
+
+/* `all_outside`: draw every input outside the work tree; by default those no job of the
+ * set wrote are one "N outside files" node per job (toolchains read dozens). */
+static void export_dot(roar_buf *out, const job_set *set, bool all_outside)
+{
+    dot_graph d = {ROAR_KEYMAP_INIT, ROAR_KEYMAP_INIT, 0, ROAR_BUF_INIT};
     size_t i, e;
+
+    for (i = 0; i < set->count && !all_outside; i++) {
+        const roar_job *job = &set->items[i].job;
+        for (e = 0; e < job->edge_count; e++) {
+            if (job->edges[e].role != ROAR_ROLE_OUT || !job->edges[e].id_known ||
+                !outside_path(job->edges[e].path))
+                continue;
+            dot_key(&d, &job->edges[e]);
+            CHECK(roar_keymap_put(&d.written, d.key.ptr, d.key.size, (void *)1));
+        }
+    }
     CHECK(roar_buf_puts(out, "digraph roar {\n  rankdir=LR;\n"));
     for (i = 0; i < set->count; i++) {
         const roar_job *job = &set->items[i].job;
         roar_buf label = ROAR_BUF_INIT;
+        size_t outside = 0;
         CHECK(roar_buf_printf(&label, "%.7s\n", job->id));
         CHECK(roar_escape_argv(&label, (const char *const *)job->argv, job->argc));
         CHECK(roar_buf_printf(out, "  \"job:%s\" [shape=box,label=", job->id));
@@ -236,34 +316,30 @@ static void export_dot(roar_buf *out, const job_set *set)
         roar_buf_dispose(&label);
         for (e = 0; e < job->edge_count; e++) {
             const roar_edge *edge = &job->edges[e];
-            roar_buf node = ROAR_BUF_INIT;
+            size_t node;
             if (edge->role == ROAR_ROLE_DEL)
                 continue;
-            /* Content nodes: a blob id joins a producer to its consumers. */
-            if (edge->id_known)
-                CHECK(roar_buf_printf(&node, "blob:%s", edge->id));
-            else
-                CHECK(roar_buf_printf(&node, "unknown:%s:%zu", job->id, e));
-            CHECK(roar_buf_puts(out, "  "));
-            dot_string(out, node.ptr);
-            CHECK(roar_buf_puts(out, " [shape=ellipse,label="));
-            roar_buf_clear(&label);
-            CHECK(roar_buf_printf(&label, "%s\n%.7s", edge->path, edge->id_known ? edge->id : "-"));
-            dot_string(out, label.ptr);
-            CHECK(roar_buf_puts(out, "];\n  "));
-            if (edge->role == ROAR_ROLE_IN) {
-                dot_string(out, node.ptr);
-                CHECK(roar_buf_printf(out, " -> \"job:%s\";\n", job->id));
-            } else {
-                CHECK(roar_buf_printf(out, "\"job:%s\" -> ", job->id));
-                dot_string(out, node.ptr);
-                CHECK(roar_buf_puts(out, ";\n"));
+            if (!dot_drawn(&d, edge, all_outside)) {
+                outside++;
+                continue;
             }
-            roar_buf_dispose(&node);
-            roar_buf_dispose(&label);
+            node = dot_artifact(out, &d, edge);
+            if (edge->role == ROAR_ROLE_IN)
+                CHECK(roar_buf_printf(out, "  a%zu -> \"job:%s\";\n", node, job->id));
+            else
+                CHECK(roar_buf_printf(out, "  \"job:%s\" -> a%zu;\n", job->id, node));
         }
+        if (outside)
+            CHECK(roar_buf_printf(out,
+                                  "  \"outside:%s\" [shape=ellipse,style=dashed,"
+                                  "label=\"%zu outside file%s\"];\n"
+                                  "  \"outside:%s\" -> \"job:%s\";\n",
+                                  job->id, outside, outside == 1 ? "" : "s", job->id, job->id));
     }
     CHECK(roar_buf_puts(out, "}\n"));
+    roar_keymap_dispose(&d.nodes);
+    roar_keymap_dispose(&d.written);
+    roar_buf_dispose(&d.key);
 }
 
 int roar_cmd_export(roar_cli_ctx *ctx)
@@ -290,7 +366,7 @@ int roar_cmd_export(roar_cli_ctx *ctx)
     else if (!strcmp(format, "openlineage"))
         roar_export_openlineage(&out, &set, ctx->repo);
     else
-        export_dot(&out, &set);
+        export_dot(&out, &set, roar_cli_opt_set(ctx, "outside"));
     roar_query_flush(&out);
 
     roar_buf_dispose(&out);

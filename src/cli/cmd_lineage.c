@@ -1,5 +1,5 @@
-/* `git roar lineage [--down] [--depth N] [--format text|json|dot|mermaid] OBJ`: what OBJ
- * was derived from (or what was derived from it), as a tree, JSON, dot or mermaid. */
+/* `git roar lineage [--down] [--depth N] [--format text|json|dot|mermaid] [--outside] OBJ`:
+ * what OBJ was derived from (or what was derived from it), as a tree, JSON, dot or mermaid. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,33 +236,95 @@ static void put_escaped_label(roar_buf *out, const roar_lineage_node *n, bool me
     roar_buf_dispose(&raw);
 }
 
-static void put_dot(roar_buf *out, const roar_lineage_graph *g)
+/* What the picture folds: by default an input outside the work tree (an absolute path,
+ * SPEC §4.2) that is no root, has no producer drawn and nothing cut off beyond it is
+ * not drawn; each job shows how many such inputs it read as one "N outside files" node
+ * (toolchains read dozens). Anything outside that leads further stays. folded[i]: node
+ * i is not drawn; outside[j]: job j's count. NULL arrays when nothing folds. */
+typedef struct {
+    bool *folded;
+    size_t *outside;
+} fold;
+
+static fold fold_outside(const roar_lineage_graph *g, bool all_outside)
 {
+    fold f = {NULL, NULL};
+    size_t i, roots = g->roots ? g->roots : 1;
+
+    if (all_outside || !g->count)
+        return f;
+    if (!(f.folded = calloc(g->count, sizeof(*f.folded))) ||
+        !(f.outside = calloc(g->count, sizeof(*f.outside))))
+        roar_cli_oom();
+    for (i = roots; i < g->count; i++) {
+        const roar_lineage_node *n = &g->nodes[i];
+        f.folded[i] =
+            n->kind == ROAR_LINEAGE_ARTIFACT && n->path && n->path[0] == '/' && !n->truncated;
+    }
+    for (i = 0; i < g->edge_count; i++)
+        if (g->edges[i].role == ROAR_ROLE_OUT)
+            f.folded[g->edges[i].to] = false;
+    for (i = 0; i < g->edge_count; i++)
+        if (f.folded[g->edges[i].from])
+            f.outside[g->edges[i].to]++;
+    return f;
+}
+
+static void fold_dispose(fold *f)
+{
+    free(f->folded);
+    free(f->outside);
+}
+
+static void put_dot(roar_buf *out, const roar_lineage_graph *g, bool all_outside)
+{
+    fold f = fold_outside(g, all_outside);
     size_t i;
     CHECK(roar_buf_puts(out, "digraph lineage {\n  rankdir=LR;\n"));
     for (i = 0; i < g->count; i++) {
+        if (f.folded && f.folded[i])
+            continue;
         CHECK(roar_buf_printf(out, "  n%zu [shape=%s, label=\"", i,
                               g->nodes[i].kind == ROAR_LINEAGE_JOB ? "box" : "ellipse"));
         put_escaped_label(out, &g->nodes[i], false);
         CHECK(roar_buf_puts(out, "\"];\n"));
+        if (f.outside && f.outside[i])
+            CHECK(roar_buf_printf(out,
+                                  "  o%zu [shape=ellipse, style=dashed, "
+                                  "label=\"%zu outside file%s\"];\n",
+                                  i, f.outside[i], f.outside[i] == 1 ? "" : "s"));
     }
     for (i = 0; i < g->edge_count; i++)
-        CHECK(roar_buf_printf(out, "  n%zu -> n%zu;\n", g->edges[i].from, g->edges[i].to));
+        if (!f.folded || !f.folded[g->edges[i].from])
+            CHECK(roar_buf_printf(out, "  n%zu -> n%zu;\n", g->edges[i].from, g->edges[i].to));
+    for (i = 0; f.outside && i < g->count; i++)
+        if (f.outside[i])
+            CHECK(roar_buf_printf(out, "  o%zu -> n%zu;\n", i, i));
     CHECK(roar_buf_puts(out, "}\n"));
+    fold_dispose(&f);
 }
 
-static void put_mermaid(roar_buf *out, const roar_lineage_graph *g)
+static void put_mermaid(roar_buf *out, const roar_lineage_graph *g, bool all_outside)
 {
+    fold f = fold_outside(g, all_outside);
     size_t i;
     CHECK(roar_buf_puts(out, "flowchart LR\n"));
     for (i = 0; i < g->count; i++) {
         bool job = g->nodes[i].kind == ROAR_LINEAGE_JOB;
+        if (f.folded && f.folded[i])
+            continue;
         CHECK(roar_buf_printf(out, "  n%zu%s\"", i, job ? "[" : "(["));
         put_escaped_label(out, &g->nodes[i], true);
         CHECK(roar_buf_printf(out, "\"%s\n", job ? "]" : "])"));
     }
     for (i = 0; i < g->edge_count; i++)
-        CHECK(roar_buf_printf(out, "  n%zu --> n%zu\n", g->edges[i].from, g->edges[i].to));
+        if (!f.folded || !f.folded[g->edges[i].from])
+            CHECK(roar_buf_printf(out, "  n%zu --> n%zu\n", g->edges[i].from, g->edges[i].to));
+    for (i = 0; f.outside && i < g->count; i++)
+        if (f.outside[i])
+            CHECK(roar_buf_printf(out, "  o%zu([\"%zu outside file%s\"]) --> n%zu\n", i,
+                                  f.outside[i], f.outside[i] == 1 ? "" : "s", i));
+    fold_dispose(&f);
 }
 
 int roar_cmd_lineage(roar_cli_ctx *ctx)
@@ -340,9 +402,9 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
     if (!strcmp(format, "json"))
         put_json(&out, &g, opts.depth);
     else if (!strcmp(format, "dot"))
-        put_dot(&out, &g);
+        put_dot(&out, &g, roar_cli_opt_set(ctx, "outside"));
     else if (!strcmp(format, "mermaid"))
-        put_mermaid(&out, &g);
+        put_mermaid(&out, &g, roar_cli_opt_set(ctx, "outside"));
     else
         put_text(&out, &g);
     roar_query_flush(&out);

@@ -57,6 +57,8 @@ static const roar_option lineage_options[] = {
     ROAR_OPT_INT_(0, "depth", "N", "follow at most N levels"),
     ROAR_OPT_CHOICE_(0, "format", "text|json|dot|mermaid", "output format (text)"),
     ROAR_OPT_BOOL_(0, "json", "machine-readable output (as the json format)"),
+    ROAR_OPT_BOOL_(0, "outside",
+                   "dot, mermaid: draw each input outside the work tree, not a count"),
     ROAR_OPT_END_,
 };
 
@@ -88,6 +90,7 @@ static const roar_option reindex_options[] = {
 
 static const roar_option export_options[] = {
     ROAR_OPT_CHOICE_(0, "format", "prov-json|openlineage|dot|json", "output format"),
+    ROAR_OPT_BOOL_(0, "outside", "dot: draw each input outside the work tree, not a count"),
     ROAR_OPT_END_,
 };
 
