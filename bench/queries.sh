@@ -36,9 +36,10 @@ best_ms() {
 lineage_repo() {
     mkdir "$tmp/lin" && cd "$tmp/lin" && git init -q &&
         git config roar.exclude "$build" && git roar run -q true &&
-        $py - "$jobs" <<-\PY
+        git -c user.name=b -c user.email=b@b commit -q --allow-empty -m base &&
+        $py - "$jobs" "$(git rev-parse HEAD)" <<-\PY
 	import hashlib, sqlite3, sys
-	n = int(sys.argv[1])
+	n, head = int(sys.argv[1]), sys.argv[2]
 	db = sqlite3.connect(".git/roar/cache.db")
 	def oid(s): return hashlib.sha1(s.encode()).hexdigest()
 	# The last job's first output is the content of root.txt: a path to start from.
@@ -70,6 +71,9 @@ lineage_repo() {
 	db.executemany("INSERT OR IGNORE INTO artifacts (id, size) VALUES (?, ?)", arts.items())
 	db.executemany("INSERT INTO edges (job, seq, role, path, blob, size) VALUES (?,?,?,?,?,?)",
 	               edges)
+	# Attached to HEAD, so that every job is in scope (SPEC §5.5) as in a real history.
+	db.executemany("INSERT INTO attachments (job, commit_id) VALUES (?, ?)",
+	               [(j[0], head) for j in jobs])
 	db.commit()
 	print(f"lineage cache: {len(jobs)} jobs, {len(edges)} edges, {len(arts)} artifacts")
 	PY

@@ -19,6 +19,19 @@ if ! test -x "$ROAR_BUILD_DIR/git-roar"; then
     exit 1
 fi
 
+# ctest (run with -j) can leak the fd of its own LastTest.log.tmp into a test it starts
+# while writing that file. A command traced here would inherit it and record the log as
+# an input and output (SPEC §4.1: inherited fds count), failing exact-edge checks for a
+# reason that is the harness's. Close every fd beyond the standard three (and bash's
+# own script fd, 255) first.
+for roar_fd in $(ls /proc/$$/fd 2>/dev/null); do
+    case $roar_fd in
+    0 | 1 | 2 | 255) ;;
+    *) eval "exec $roar_fd>&-" 2>/dev/null ;;
+    esac
+done
+unset roar_fd
+
 TEST_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/roar-cli.XXXXXX") || exit 1
 TEST_ROOT=$(cd -P "$TEST_ROOT" && pwd) || exit 1
 export TEST_ROOT
