@@ -15,19 +15,8 @@ py=/usr/bin/python3
 runs=${RUNS:-3}
 [ $# -gt 0 ] || set -- 2000 8000 20000
 
-# best_ms N CMD...: the best wall time of N runs of CMD, in ms.
-best_ms() {
-    local n=$1 best= t0 t1 ms
-    shift
-    for _ in $(seq "$n"); do
-        t0=$(date +%s%N)
-        "$@" >/dev/null
-        t1=$(date +%s%N)
-        ms=$(((t1 - t0) / 1000000))
-        if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
-    done
-    echo "$best"
-}
+# best_ms: bench/lib.sh.
+. "$(dirname "$0")/lib.sh"
 
 # Real pending records (job ids computed as SPEC §5.1 says), so that reindex loads
 # them as it would any record; every 7th job exits 2.

@@ -5,6 +5,20 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 now_ns() { date +%s%N; }
 
+# best_ms N CMD...: the best wall time of N runs of CMD, in ms.
+best_ms() {
+    local n=$1 best= t0 t1 ms
+    shift
+    for _ in $(seq "$n"); do
+        t0=$(date +%s%N)
+        "$@" >/dev/null
+        t1=$(date +%s%N)
+        ms=$(((t1 - t0) / 1000000))
+        if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
+    done
+    echo "$best"
+}
+
 # bench_repo PREFIX: cds into a throwaway repository under ${TMPDIR:-/tmp} holding one
 # small committed file, small.txt, with git roar told to leave the build alone. Its parent
 # directory, $scratch, is removed on exit.

@@ -16,19 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 py=/usr/bin/python3
 runs=${RUNS:-5}
 
-# best_ms N CMD...: the best wall time of N runs of CMD, in ms.
-best_ms() {
-    local n=$1 best= t0 t1 ms
-    shift
-    for _ in $(seq "$n"); do
-        t0=$(date +%s%N)
-        "$@" >/dev/null
-        t1=$(date +%s%N)
-        ms=$(((t1 - t0) / 1000000))
-        if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
-    done
-    echo "$best"
-}
+# best_ms: bench/lib.sh.
+. "$(dirname "$0")/lib.sh"
 
 # A repository whose cache the generator fills directly (the schema comes from a real
 # `git roar run`, so it is the one this build writes). Each job reads 5 blobs (the

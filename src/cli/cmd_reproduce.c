@@ -122,28 +122,9 @@ static void add_argument(targets *t, roar_query *q, roar_cli_ctx *ctx, const roa
 static void make_plan(roar_cache_id_list *plan, roar_query *q, roar_status *st, targets *t)
 {
     roar_cache_id_list one = ROAR_CACHE_ID_LIST_INIT;
-    roar_query_job j;
-    int64_t *end;
     size_t i, k;
 
-    if (!(end = calloc(t->jobs.count + 1, sizeof(*end))))
-        roar_cli_oom();
-    roar_query_job_init(&j);
-    for (i = 0; i < t->jobs.count; i++) {
-        roar_query_job_load(&j, q, t->jobs.items[i]);
-        end[i] = j.job.end_ms;
-    }
-    roar_query_job_dispose(&j);
-    for (i = 1; i < t->jobs.count; i++) /* insertion sort by end: targets are few */
-        for (k = i; k > 0 && end[k - 1] > end[k]; k--) {
-            int64_t e = end[k];
-            char id[ROAR_OID_HEXSZ + 1];
-            end[k] = end[k - 1];
-            end[k - 1] = e;
-            memcpy(id, t->jobs.items[k], sizeof(id));
-            memcpy(t->jobs.items[k], t->jobs.items[k - 1], sizeof(id));
-            memcpy(t->jobs.items[k - 1], id, sizeof(id));
-        }
+    roar_query_sort_by_end(q, &t->jobs);
     for (i = 0; i < t->jobs.count; i++) {
         if (roar_status_plan(&one, st, t->jobs.items[i]) < 0)
             roar_cli_die_error();
@@ -152,7 +133,6 @@ static void make_plan(roar_cache_id_list *plan, roar_query *q, roar_status *st, 
         if (roar_cache_id_list_has(&t->forced, t->jobs.items[i]))
             add_unique(plan, t->jobs.items[i]);
     }
-    free(end);
     roar_cache_id_list_dispose(&one);
 }
 

@@ -509,6 +509,42 @@ cleanup:
     return error;
 }
 
+typedef struct {
+    int64_t end_ms;
+    char id[ROAR_OID_HEXSZ + 1];
+} end_key;
+
+static int by_end_then_id(const void *a, const void *b)
+{
+    const end_key *x = a, *y = b;
+    if (x->end_ms != y->end_ms)
+        return x->end_ms < y->end_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+size_t roar_query_sort_by_end(roar_query *q, roar_cache_id_list *ids)
+{
+    end_key *keys = calloc(ids->count + 1, sizeof(*keys));
+    roar_query_job j;
+    size_t i, failed = 0;
+
+    if (!keys)
+        roar_cli_oom();
+    roar_query_job_init(&j);
+    for (i = 0; i < ids->count; i++) {
+        roar_query_job_load(&j, q, ids->items[i]);
+        keys[i].end_ms = j.job.end_ms;
+        memcpy(keys[i].id, ids->items[i], sizeof(keys[i].id));
+        failed += j.job.end_kind != ROAR_END_EXIT || j.job.end_code != 0;
+    }
+    roar_query_job_dispose(&j);
+    qsort(keys, ids->count, sizeof(*keys), by_end_then_id);
+    for (i = 0; i < ids->count; i++)
+        memcpy(ids->items[i], keys[i].id, sizeof(keys[i].id));
+    free(keys);
+    return failed;
+}
+
 void roar_query_put_job_lines(roar_buf *out, roar_query *q, const roar_cache_id_list *ids,
                               const char *indent)
 {

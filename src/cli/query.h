@@ -97,6 +97,10 @@ void roar_query_put_job_lines(roar_buf *out, roar_query *q, const roar_cache_id_
  * (dies on a cache error or out of memory). */
 void roar_query_put_json_jobs(roar_buf *out, roar_query *q, const roar_cache_id_list *ids);
 
+/* Sorts job ids by end, then id (the order they ran), loading each once; returns how
+ * many of them failed (non-zero exit or a signal). Dies on a cache error. */
+size_t roar_query_sort_by_end(roar_query *q, roar_cache_id_list *ids);
+
 /* Writes buf to stdout (dies when stdout fails) and empties it. */
 void roar_query_flush(roar_buf *buf);
 

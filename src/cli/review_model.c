@@ -474,10 +474,8 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
     roar_scope *scope = NULL;
     roar_query_scope_at *at = NULL;
     roar_buf ref = ROAR_BUF_INIT, ahead = ROAR_BUF_INIT;
-    roar_query_job j;
     size_t i, k;
 
-    roar_query_job_init(&j);
     parse_range(out, &commits, repo, range);
     load_globs(&code, repo, "roar.review.code", default_code_globs);
     load_globs(&metrics, repo, "roar.review.metrics", default_metric_globs);
@@ -535,33 +533,11 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
     }
 
     /* The range's jobs, oldest first, and which failed. */
-    int64_t *ends = calloc(out->jobs.count + 1, sizeof(*ends));
-    if (!ends)
-        roar_cli_oom();
-    for (i = 0; i < out->jobs.count; i++) {
-        roar_query_job_load(&j, q, out->jobs.items[i]);
-        ends[i] = j.job.end_ms;
-        out->failed += j.job.end_kind != ROAR_END_EXIT || j.job.end_code != 0;
-    }
-    for (i = 1; i < out->jobs.count; i++)
-        for (k = i; k > 0 && (ends[k - 1] > ends[k] ||
-                              (ends[k - 1] == ends[k] &&
-                               strcmp(out->jobs.items[k - 1], out->jobs.items[k]) > 0));
-             k--) {
-            int64_t e = ends[k];
-            char id[ROAR_OID_HEXSZ + 1];
-            ends[k] = ends[k - 1];
-            ends[k - 1] = e;
-            memcpy(id, out->jobs.items[k], sizeof(id));
-            memcpy(out->jobs.items[k], out->jobs.items[k - 1], sizeof(id));
-            memcpy(out->jobs.items[k - 1], id, sizeof(id));
-        }
-    free(ends);
+    out->failed = roar_query_sort_by_end(q, &out->jobs);
 
     if (scope)
         find_stale(out, cache, scope, repo, h);
 
-    roar_query_job_dispose(&j);
     roar_query_scope_at_free(at);
     roar_history_free(h);
     roar_cache_id_list_dispose(&commits);
