@@ -39,21 +39,13 @@ static void add_target(targets *t, const char *id, bool forced)
         add_unique(&t->forced, id);
 }
 
-static bool under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    if (!strcmp(dir, "."))
-        return path[0] != '/';
-    return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
-}
-
 /* The outputs under `dir` (every one with force, else those not ok), by producer. */
 static size_t add_outputs_under(targets *t, const roar_status *st, const char *dir, bool force)
 {
     size_t n = 0;
     for (size_t i = 0; i < st->count; i++) {
         const roar_status_output *o = &st->outputs[i];
-        if ((dir && !under(o->path, dir)) || (!force && o->state == ROAR_STATUS_OK))
+        if (!roar_scope_path_under(o->path, dir) || (!force && o->state == ROAR_STATUS_OK))
             continue;
         add_target(t, o->job, force);
         n++;
@@ -95,7 +87,7 @@ static void add_argument(targets *t, roar_query *q, roar_cli_ctx *ctx, const roa
         if (!add_outputs_under(t, st, ref.path, force) && !force) {
             bool any = false;
             for (i = 0; i < st->count && !any; i++)
-                any = under(st->outputs[i].path, ref.path);
+                any = roar_scope_path_under(st->outputs[i].path, ref.path);
             if (!any)
                 roar_cli_die("no job in scope produced anything under '%s'", arg);
         }

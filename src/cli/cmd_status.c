@@ -38,15 +38,6 @@ static roar_color state_color(roar_status_state state)
     }
 }
 
-/* Whether `path` is `prefix` or lies beneath it ("." is the whole work tree). */
-static bool under(const char *path, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    if (!strcmp(prefix, "."))
-        return path[0] != '/';
-    return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
-}
-
 /* Selects the outputs under `paths` (all when none) and, with a path filter, keeps of
  * the rerun list only the jobs that the selected outputs need, in its order. */
 static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, size_t npaths)
@@ -60,7 +51,7 @@ static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, siz
         const roar_status_output *o = &st->outputs[i];
         bool in = npaths == 0;
         for (k = 0; k < npaths && !in; k++)
-            in = under(o->path, paths[k].ptr);
+            in = roar_scope_path_under(o->path, paths[k].ptr);
         if (!in)
             continue;
         v->selected[i] = true;

@@ -187,6 +187,11 @@ roar_scope *roar_query_scope_at_open(roar_query_scope_at **handle, roar_query *q
     return h->scope;
 }
 
+roar_history *roar_query_scope_at_history(const roar_query_scope_at *h)
+{
+    return h ? h->history : NULL;
+}
+
 void roar_query_scope_at_free(roar_query_scope_at *h)
 {
     if (!h)

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "graph/cache.h"
 #include "graph/job.h"
+#include "gitstore/history.h"
 #include "graph/scope.h"
 #include "trace/pathcanon.h"
 #include "util/buf.h"
@@ -60,6 +61,9 @@ typedef struct roar_query_scope_at roar_query_scope_at;
 roar_scope *roar_query_scope_at_open(roar_query_scope_at **handle, roar_query *q,
                                      const char *commit);
 void roar_query_scope_at_free(roar_query_scope_at *handle);
+/* The commit's history and tree the scope reads (borrowed from the handle; NULL without
+ * a cache), for callers that look at the same tree. */
+roar_history *roar_query_scope_at_history(const roar_query_scope_at *handle);
 
 /* Whether a loaded job is in that scope. */
 bool roar_query_job_in_scope(const roar_query_job *j);

@@ -488,10 +488,9 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
     roar_error_clear();
 
     if (cache) {
-        /* The tip's scope; its tree answers the stale question below. */
+        /* The tip's scope; its tree also answers the stale question below. */
         scope = roar_query_scope_at_open(&at, q, out->tip);
-        if (roar_history_open(&h, repo, out->tip) < 0)
-            roar_cli_die_error();
+        h = roar_query_scope_at_history(at);
         for (i = 0; i < commits.count; i++) {
             if (roar_cache_commit_jobs(&attached, cache, commits.items[i]) < 0)
                 roar_cli_die_error();
@@ -539,7 +538,6 @@ void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const
         find_stale(out, cache, scope, repo, h);
 
     roar_query_scope_at_free(at);
-    roar_history_free(h);
     roar_cache_id_list_dispose(&commits);
     roar_cache_id_list_dispose(&attached);
     roar_explain_list_dispose(&files);

@@ -218,15 +218,17 @@ void roar_scope_output_list_dispose(roar_scope_output_list *list)
     *list = (roar_scope_output_list)ROAR_SCOPE_OUTPUT_LIST_INIT;
 }
 
-static bool under_prefix(const char *path, const char *prefix)
+bool roar_scope_path_under(const char *path, const char *dir)
 {
     size_t n;
-    if (!prefix || !strcmp(prefix, "."))
+    if (!dir)
         return true;
-    n = strlen(prefix);
-    while (n > 1 && prefix[n - 1] == '/')
+    if (!strcmp(dir, "."))
+        return path[0] != '/';
+    n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
         n--;
-    return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
+    return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }
 
 /* Whether an in-scope job that ended after the producer deleted `path`. `*d` walks
@@ -265,7 +267,7 @@ int roar_scope_outputs(roar_scope_output_list *out, roar_scope *s, const char *p
         const char *path = outs.items[i].path;
         for (k = i; k < outs.count && !strcmp(outs.items[k].path, path); k++)
             ;
-        for (; i < k && under_prefix(path, prefix); i++) {
+        for (; i < k && roar_scope_path_under(path, prefix); i++) {
             const roar_cache_edge *e = &outs.items[i];
             roar_scope_output *o;
             if ((error = roar_scope_has(&in, s, e->job_id)) < 0)

@@ -77,9 +77,14 @@ typedef struct {
 #define ROAR_SCOPE_OUTPUT_LIST_INIT {NULL, 0, 0}
 void roar_scope_output_list_dispose(roar_scope_output_list *list);
 
+/* Whether a recorded path is `dir` or lies beneath it: NULL means everything, "." the
+ * whole work tree (every relative path), anything else a path as records write it (a
+ * trailing `/` is ignored). The one meaning of a directory argument (SPEC §3 OBJ). */
+bool roar_scope_path_under(const char *path, const char *dir);
+
 /* Every recorded output in scope with its producer, sorted by path; a path that a later
- * in-scope, successful job deleted is retired (not listed). With `prefix` (not NULL,
- * not "."), only that path and the paths beneath it. Replaces the list's contents. */
+ * in-scope, successful job deleted is retired (not listed). Only the paths under
+ * `prefix` (roar_scope_path_under). Replaces the list's contents. */
 int roar_scope_outputs(roar_scope_output_list *out, roar_scope *s, const char *prefix);
 
 #endif

@@ -191,10 +191,9 @@ static int current(const current_info **out, roar_status_graph *g, const char *p
         } else if (!S_ISREG(st.st_mode)) {
             /* not a regular file: missing */
         } else {
-            roar_stat_key key = {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
-                                 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                                 (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec};
+            roar_stat_key key;
             bool known = false;
+            roar_stat_key_from_stat(&key, &st);
             if (roar_hash_cache_lookup(ci->id, g->cache, &key) == 0)
                 ci->exists = true;
             else if (roar_cache_hash_known(&known, g->cache, key.dev, key.ino) == 0 && known &&
