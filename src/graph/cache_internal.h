@@ -19,6 +19,8 @@ typedef enum {
     CACHE_STMT_INCOMPLETE_INSERT,
     CACHE_STMT_LINEAGE_BY_BLOB,    /* cache_lineage.c: once per node of a walk */
     CACHE_STMT_LINEAGE_JOB_EDGES,
+    CACHE_STMT_SCOPE_FACTS,        /* cache_lineage.c: once per job the scope decides */
+    CACHE_STMT_SCOPE_OUTPUTS,
     CACHE_STMT__COUNT
 } cache_stmt_id;
 

@@ -25,6 +25,66 @@ int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const cha
     return error;
 }
 
+int roar_cache_job_scope_facts(int64_t *start_ms, int64_t *end_ms, roar_cache_id_list *attached,
+                               roar_cache *cache, const char *job_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    int error = 0, rc;
+
+    attached->count = 0;
+    if ((error = roar_cache__check_id(job_id, "job")) < 0)
+        return error;
+    /* One row per attachment, or one row with a NULL commit for a job attached nowhere
+     * (a pending one): the LEFT JOIN answers both questions in one lookup. */
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_SCOPE_FACTS,
+                                     "SELECT j.start_ms, j.end_ms, a.commit_id FROM jobs j "
+                                     "LEFT JOIN attachments a ON a.job = j.pk "
+                                     "WHERE j.id = ?1 ORDER BY a.commit_id")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, job_id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        found = true;
+        *start_ms = sqlite3_column_int64(stmt, 0);
+        *end_ms = sqlite3_column_int64(stmt, 1);
+        if (sqlite3_column_type(stmt, 2) == SQLITE_NULL)
+            continue;
+        if (ROAR_ALLOC_GROW(attached->items, attached->count + 1, attached->alloc) < 0) {
+            error = roar_error_set(ROAR_ENOMEM, "out of memory");
+            break;
+        }
+        if ((error = roar_cache__col_id(attached->items[attached->count], cache, stmt, 2)) < 0)
+            break;
+        attached->count++;
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading a job's attachments");
+    else if (!error && !found)
+        error = roar_error_set(ROAR_ENOTFOUND, "no job %s in the cache", job_id);
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
+int roar_cache_job_known_outputs(roar_cache_edge_list *out, roar_cache *cache,
+                                 const char *job_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_int64 pk;
+    int error;
+
+    if ((error = roar_cache__job_pk(&pk, cache, job_id)) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_SCOPE_OUTPUTS,
+                                     "SELECT " EDGE_COLUMNS EDGE_FROM
+                                     "WHERE e.job = ?1 AND e.role = 1 AND e.blob IS NOT NULL "
+                                     "ORDER BY e.seq")) < 0)
+        return error;
+    sqlite3_bind_int64(stmt, 1, pk);
+    error = roar_cache__collect_edges(out, cache, stmt);
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
 int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const char *blob_id,
                           roar_role role)
 {

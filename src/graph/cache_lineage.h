@@ -4,6 +4,7 @@
 #define ROAR_GRAPH_CACHE_LINEAGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "graph/cache.h"
 
@@ -24,6 +25,18 @@ int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
  * that failed produce nothing). Replaces the list's contents. */
 int roar_cache_role_edges(roar_cache_edge_list *out, roar_cache *cache, roar_role role,
                           bool successful_only);
+
+/* What the scope rule (graph/scope.c) asks of a job before any edge: its times and
+ * the commits it is attached to (sorted; replaces the list's contents). Two indexed
+ * lookups through kept statements, so deciding a job costs no more than its
+ * attachments. ROAR_ENOTFOUND when the job is not stored. */
+int roar_cache_job_scope_facts(int64_t *start_ms, int64_t *end_ms, roar_cache_id_list *attached,
+                               roar_cache *cache, const char *job_id);
+
+/* The `out` edges of one job whose blob id is known, in record order: the content
+ * route of the scope rule needs nothing else. Replaces the list's contents. */
+int roar_cache_job_known_outputs(roar_cache_edge_list *out, roar_cache *cache,
+                                 const char *job_id);
 
 /* The distinct commits any job is attached to, sorted. Replaces the list's contents. */
 int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache);
