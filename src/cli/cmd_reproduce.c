@@ -158,28 +158,6 @@ static void rerun_dir(roar_buf *out, const char *worktree, const roar_job *job)
     roar_buf_dispose(&shown);
 }
 
-/* argv from the record's `command` line: the text others wrote, parsed by the same
- * strict parser as any record (never a shell). */
-static void command_argv(char ***argv, size_t *argc, roar_cache *cache, const char *id)
-{
-    roar_buf rec = ROAR_BUF_INIT;
-    const char *line, *end;
-
-    if (roar_cache_job_record(&rec, cache, id) < 0)
-        roar_cli_die_error();
-    for (line = rec.ptr; line && *line; line = end ? end + 1 : NULL) {
-        end = strchr(line, '\n');
-        if (!strncmp(line, "command ", 8))
-            break;
-    }
-    if (!line || !*line)
-        roar_cli_die("job %s has no command", id);
-    line += 8;
-    if (roar_quote_argv_parse(argv, argc, line, end ? (size_t)(end - line) : strlen(line)) < 0)
-        roar_cli_die("job %.7s: cannot parse its command: %s", id, roar_error_last());
-    roar_buf_dispose(&rec);
-}
-
 static bool redacted(char *const *argv, size_t argc)
 {
     for (size_t i = 0; i < argc; i++)
@@ -339,11 +317,12 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
     for (i = 0; i < plan.count && rc == ROAR_EXIT_OK; i++) {
         const roar_job *old = &jobs[i];
         roar_job new;
-        char **argv = NULL;
-        size_t argc = 0;
+        /* The stored argv is the record's `command` line as the strict record parser
+         * read it (never a shell). */
+        char **argv = old->argv;
+        size_t argc = old->argc;
         int status, sig;
 
-        command_argv(&argv, &argc, cache, old->id);
         if (redacted(argv, argc))
             roar_cli_die("job %.7s's command was recorded with a secret redacted (%s); "
                          "it cannot be rerun as recorded",
@@ -368,7 +347,6 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
                                  argc, ctx->quiet);
         if (fchdir(here) < 0)
             roar_cli_die("cannot return to the starting directory: %s", strerror(errno));
-        roar_quote_argv_free(argv, argc);
         if (sig) {
             roar_job_dispose(&new);
             roar_run_reraise(sig);

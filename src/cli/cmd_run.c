@@ -417,7 +417,7 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
         roar_cli_die("cannot record the job: %s", roar_error_last());
     if (hctx.cache) {
         if (roar_cache_begin(hctx.cache) < 0 ||
-            roar_cache_job_put(hctx.cache, job, record.ptr) < 0 ||
+            roar_cache_job_put(hctx.cache, job) < 0 ||
             roar_cache_pending_mark(hctx.cache, job->id, roar_repo_gitdir(repo)) < 0 ||
             roar_cache_commit(hctx.cache) < 0) {
             roar_cli_warning("cannot add job %.7s to the cache: %s; it is safe in '%s'", job->id,

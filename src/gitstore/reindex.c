@@ -570,7 +570,7 @@ static int index_change(const roar_notes_change *c, void *payload)
         goto cleanup;
     for (i = 0; i < now.count; i++) {
         const roar_note_record *r = &now.records[i];
-        if ((error = roar_cache_job_put(u->cache, &r->job, r->text)) < 0 ||
+        if ((error = roar_cache_job_put(u->cache, &r->job)) < 0 ||
             (error = roar_cache_attach(u->cache, r->job.id, c->object)) < 0)
             goto cleanup;
         u->stats->jobs_indexed++;
@@ -669,7 +669,7 @@ static int index_pending_file(update_ctx *u, const char *dir, const roar_pending
         goto cleanup;
     }
     if ((error = roar_reindex_worktree_gitdir(&gitdir, u->repo, e->worktree)) < 0 ||
-        (error = roar_cache_job_put(u->cache, &job, text.ptr)) < 0 ||
+        (error = roar_cache_job_put(u->cache, &job)) < 0 ||
         (error = roar_cache_pending_mark(u->cache, job.id, gitdir.ptr)) < 0)
         goto cleanup;
     u->stats->pending_marked++;
@@ -724,17 +724,6 @@ static int pending_sync(update_ctx *u, const roar_cache_jobinfo_list *marks)
 cleanup:
     roar_buf_dispose(&gitdir);
     roar_buf_dispose(&dir);
-    return error;
-}
-
-static int clear_jobs(roar_cache *cache)
-{
-    roar_cache_jobinfo_list all = ROAR_CACHE_JOBINFO_LIST_INIT;
-    size_t i;
-    int error = roar_cache_job_list(&all, cache, NULL);
-    for (i = 0; error == 0 && i < all.count; i++)
-        error = roar_cache_job_delete(cache, all.items[i].id);
-    roar_cache_jobinfo_list_dispose(&all);
     return error;
 }
 
@@ -798,7 +787,7 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     update_ctx u;
     char **refs = NULL, sig[HEXSZ + 1];
     size_t nrefs = 0, i;
-    bool notes_work = false, pending_seen = false, began = false;
+    bool notes_work = false, pending_seen = false, began = false, has_jobs = true;
     int error;
 
     memset(&stats, 0, sizeof(stats));
@@ -851,11 +840,14 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     if (!full && !notes_work && pending_seen)
         goto report;
 
-    if ((error = roar_cache_begin(cache)) < 0)
+    /* A first index (a fresh clone) or a full one loads every job: in bulk, with the
+     * indexes built once at the end. */
+    if (!full && (error = roar_cache_has_jobs(&has_jobs, cache)) < 0)
+        goto cleanup;
+    if ((error = full || !has_jobs ? roar_cache_begin_bulk(cache, full)
+                                   : roar_cache_begin(cache)) < 0)
         goto cleanup;
     began = true;
-    if (full && (error = clear_jobs(cache)) < 0)
-        goto cleanup;
     for (i = 0; i < current.count; i++) {
         ref_state *now = &current.items[i], *was = ref_list_find(&indexed, now->ref);
         const git_oid *old = was && was->has_tip ? &was->tip : NULL;

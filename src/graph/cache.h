@@ -42,6 +42,16 @@ int roar_cache_schema_version(void);
 int roar_cache_begin(roar_cache *cache);
 int roar_cache_commit(roar_cache *cache);
 void roar_cache_rollback(roar_cache *cache);
+/* The outer transaction for loading many jobs at once (a first or full reindex): like
+ * roar_cache_begin, but the secondary indexes are dropped inside it and rebuilt by
+ * roar_cache_commit, sorted once instead of updated row by row (on 100k jobs, random
+ * index inserts were most of a reindex). A rollback restores them with the rest. Use
+ * it only when the jobs to load outnumber those stored: the rebuild costs all rows.
+ * With `clear`, every job, edge and attachment is deleted first (in bulk, not job by
+ * job); the hash cache and meta stay. Must not nest. */
+int roar_cache_begin_bulk(roar_cache *cache, bool clear);
+/* *out = whether no job is stored (a new cache, or one a reindex is about to fill). */
+int roar_cache_has_jobs(bool *out, roar_cache *cache);
 
 /* Hash cache rows: identity -> blob id, with the wall-clock time (ns since the epoch)
  * at which the content was hashed, so the caller can apply the racy-timestamp rule.
@@ -68,19 +78,18 @@ int roar_cache_meta_set(roar_cache *cache, const char *key, const char *value_or
  * matching _INIT and freed with the matching _dispose; a query replaces (not appends
  * to) the list's contents. Jobs come newest first: by end, then start, then id. */
 
-/* Stores `job` and its record text in one transaction: the job row, its edges, the
- * artifacts of its known blob ids, its env, unknown keys and incomplete lines.
- * job->id must be set. Putting a job that is already stored is not an error and
- * changes nothing: the id is the hash of the record, so the content is the same. */
-int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *record);
+/* Stores `job` in one transaction: the job row, its edges, the artifacts of its known
+ * blob ids, its env, unknown keys and incomplete lines. job->id must be set. Putting a
+ * job that is already stored is not an error and changes nothing: the id is the hash
+ * of the record, so the content is the same. The record text itself is not kept: its
+ * durable copy is the note or the pending file, no query needs it, and at team scale
+ * it was a third of the cache (the `record` column stays, empty, in schema v1). */
+int roar_cache_job_put(roar_cache *cache, const roar_job *job);
 
 /* Fills `out` with the stored job (everything roar_job holds; equal, by
  * roar_job_equal, to what was put). `out` must be initialised (roar_job_init); its
  * previous contents are disposed of. The caller disposes of it. */
 int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id);
-
-/* Replaces the contents of `out` with the record text exactly as put. */
-int roar_cache_job_record(roar_buf *out, roar_cache *cache, const char *id);
 
 /* Resolves an abbreviated job id (4 to 40 hex digits, either case) to the full id.
  * ROAR_EINVALID for a malformed prefix, ROAR_ENOTFOUND when nothing matches,

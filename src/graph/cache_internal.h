@@ -4,6 +4,7 @@
 #define ROAR_GRAPH_CACHE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "graph/cache.h"
 
@@ -28,6 +29,7 @@ struct roar_cache {
     sqlite3 *db;
     char *path;   /* owned; for messages */
     int tx_depth; /* 0: no transaction; >1: inner levels are savepoints */
+    bool bulk;    /* the outer transaction dropped the secondary indexes */
     sqlite3_stmt *stmts[CACHE_STMT__COUNT];
 };
 

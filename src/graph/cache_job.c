@@ -112,7 +112,7 @@ static int put_incomplete(roar_cache *cache, sqlite3_int64 pk, const roar_job *j
     return error;
 }
 
-int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *record)
+int roar_cache_job_put(roar_cache *cache, const roar_job *job)
 {
     sqlite3_stmt *stmt = NULL;
     roar_buf argv = ROAR_BUF_INIT;
@@ -121,8 +121,6 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *recor
 
     if ((error = roar_cache__check_id(job->id, "job")) < 0)
         return error;
-    if (!record)
-        return roar_error_set(ROAR_EINVALID, "job %s has no record text", job->id);
     for (size_t i = 0; i < job->argc; i++)
         if ((error = roar_buf_put(&argv, job->argv[i], strlen(job->argv[i]) + 1)) < 0)
             goto out;
@@ -154,7 +152,7 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job, const char *recor
     roar_cache__bind_str(stmt, 12, job->host);
     roar_cache__bind_str(stmt, 13, job->user);
     sqlite3_bind_int64(stmt, 14, (sqlite3_int64)job->incomplete_count);
-    roar_cache__bind_str(stmt, 15, record);
+    sqlite3_bind_zeroblob(stmt, 15, 0); /* not kept: see roar_cache_job_put */
     if ((error = roar_cache__step_done(cache, stmt, "storing a job")) < 0)
         goto done;
     /* Already there: same id, same record, nothing to add. */
@@ -339,31 +337,6 @@ cleanup:
     return error;
 }
 
-int roar_cache_job_record(roar_buf *out, roar_cache *cache, const char *id)
-{
-    sqlite3_stmt *stmt = NULL;
-    int error, rc;
-
-    if ((error = roar_cache__check_id(id, "job")) < 0)
-        return error;
-    if ((error = roar_cache__prepare(&stmt, cache, -1, "SELECT record FROM jobs WHERE id = ?1")) <
-        0)
-        return error;
-    sqlite3_bind_text(stmt, 1, id, ROAR_OID_HEXSZ, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        roar_buf_clear(out);
-        error =
-            roar_buf_put(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    } else if (rc == SQLITE_DONE) {
-        error = roar_error_set(ROAR_ENOTFOUND, "no job %s in the cache", id);
-    } else {
-        error = roar_cache__error(cache, rc, "reading a record");
-    }
-    sqlite3_finalize(stmt);
-    return error;
-}
-
 int roar_cache_job_resolve(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, const char *prefix)
 {
     sqlite3_stmt *stmt = NULL;
@@ -419,21 +392,29 @@ int roar_cache_job_resolve(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, cons
 
 int roar_cache_job_delete(roar_cache *cache, const char *id)
 {
+    /* Each table by hand, not through ON DELETE CASCADE: a bulk load runs with foreign
+     * keys off (roar_cache_begin_bulk), and a deletion there must not leave rows. */
+    static const char *const children[] = {
+        "DELETE FROM edges WHERE job = ?1",       "DELETE FROM job_kv WHERE job = ?1",
+        "DELETE FROM job_incomplete WHERE job = ?1", "DELETE FROM attachments WHERE job = ?1",
+        "DELETE FROM pending WHERE job = ?1",     "DELETE FROM jobs WHERE pk = ?1",
+    };
     sqlite3_stmt *stmt = NULL;
+    sqlite3_int64 pk;
     int error;
 
-    if ((error = roar_cache__check_id(id, "job")) < 0)
-        return error;
     if ((error = roar_cache__tx_begin(cache)) < 0)
         return error;
-    if ((error = roar_cache__prepare(&stmt, cache, -1, "DELETE FROM jobs WHERE id = ?1")) < 0)
+    if ((error = roar_cache__job_pk(&pk, cache, id)) < 0)
         goto done;
-    sqlite3_bind_text(stmt, 1, id, ROAR_OID_HEXSZ, SQLITE_STATIC);
-    if ((error = roar_cache__step_done(cache, stmt, "deleting a job")) < 0)
-        goto done;
-    if (sqlite3_changes(cache->db) == 0)
-        error = roar_error_set(ROAR_ENOTFOUND, "no job %s in the cache", id);
+    for (size_t i = 0; !error && i < sizeof(children) / sizeof(children[0]); i++) {
+        if ((error = roar_cache__prepare(&stmt, cache, -1, children[i])) < 0)
+            break;
+        sqlite3_bind_int64(stmt, 1, pk);
+        error = roar_cache__step_done(cache, stmt, "deleting a job");
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+    }
 done:
-    sqlite3_finalize(stmt);
     return roar_cache__tx_end(cache, error);
 }

@@ -273,7 +273,7 @@ static void put(fixture *f, const roar_job *job)
 {
     char record[128];
     snprintf(record, sizeof(record), "job %s\ncommand python3 ...\n", job->id);
-    if (roar_cache_job_put(f->cache, job, record) < 0)
+    if (roar_cache_job_put(f->cache, job) < 0)
         fail_msg("put: %s", roar_error_last());
 }
 
@@ -281,9 +281,7 @@ static void test_job_put_get_roundtrip(void **state)
 {
     fixture *f = *state;
     const char *argv[] = {"sh", "-c", "echo 'a b'\n\tx", "\xff\xfe not utf-8", ""};
-    const char *record = "job ...\ncommand sh -c ...\n\xff raw bytes kept\n";
     roar_job job, got;
-    roar_buf text = ROAR_BUF_INIT;
     char base[ROAR_OID_HEXSZ + 1];
 
     open_cache(f);
@@ -314,7 +312,7 @@ static void test_job_put_get_roundtrip(void **state)
     assert_int_equal(roar_job_add_incomplete(&job, "events-lost", true, 12, NULL), 0);
     assert_int_equal(roar_job_add_incomplete(&job, "hash-unknown", false, 0, "big.bin"), 0);
 
-    assert_int_equal(roar_cache_job_put(f->cache, &job, record), 0);
+    assert_int_equal(roar_cache_job_put(f->cache, &job), 0);
     assert_int_equal(roar_cache_job_get(&got, f->cache, job.id), 0);
     assert_true(roar_job_equal(&job, &got));
     assert_string_equal(got.argv[3], "\xff\xfe not utf-8");
@@ -323,14 +321,10 @@ static void test_job_put_get_roundtrip(void **state)
     assert_int_equal(got.edges[1].size, 77);
     assert_null(got.user);
 
-    assert_int_equal(roar_cache_job_record(&text, f->cache, job.id), 0);
-    assert_string_equal(text.ptr, record);
-
     /* Reading into a used job replaces its contents. */
     assert_int_equal(roar_cache_job_get(&got, f->cache, job.id), 0);
     assert_true(roar_job_equal(&job, &got));
 
-    roar_buf_dispose(&text);
     roar_job_dispose(&job);
     roar_job_dispose(&got);
 }
@@ -339,7 +333,6 @@ static void test_job_get_missing_and_invalid(void **state)
 {
     fixture *f = *state;
     roar_job got;
-    roar_buf text = ROAR_BUF_INIT;
     char id[ROAR_OID_HEXSZ + 1];
 
     open_cache(f);
@@ -347,7 +340,6 @@ static void test_job_get_missing_and_invalid(void **state)
     id_of(id, "never stored");
     assert_int_equal(roar_cache_job_get(&got, f->cache, id), ROAR_ENOTFOUND);
     assert_non_null(strstr(roar_error_last(), id));
-    assert_int_equal(roar_cache_job_record(&text, f->cache, id), ROAR_ENOTFOUND);
     assert_int_equal(roar_cache_job_get(&got, f->cache, "abc"), ROAR_EINVALID);
     assert_int_equal(roar_cache_job_delete(f->cache, id), ROAR_ENOTFOUND);
     roar_job_dispose(&got);
@@ -386,14 +378,14 @@ static void test_job_put_rejects_bad_ids(void **state)
     open_cache(f);
     make_job(&job, "bad", 1, 2, 0);
     job.id[0] = 'X';
-    assert_int_equal(roar_cache_job_put(f->cache, &job, "r"), ROAR_EINVALID);
+    assert_int_equal(roar_cache_job_put(f->cache, &job), ROAR_EINVALID);
     id_of(job.id, "bad");
     assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_IN, "a", ID_HELLO, 6), 0);
     /* A bad blob id on a later edge rolls back the whole job, not just that edge. */
     assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_IN, "b", NULL, 6), 0);
     strcpy(job.edges[1].id, "zz"); /* the setter refuses it; a caller's bug could not */
     job.edges[1].id_known = true;
-    assert_int_equal(roar_cache_job_put(f->cache, &job, "r"), ROAR_EINVALID);
+    assert_int_equal(roar_cache_job_put(f->cache, &job), ROAR_EINVALID);
     assert_int_equal(roar_cache_job_list(&list, f->cache, NULL), 0);
     assert_int_equal(list.count, 0);
     roar_cache_jobinfo_list_dispose(&list);
@@ -790,7 +782,7 @@ static void test_batch_transaction_keeps_good_jobs(void **state)
 
     assert_int_equal(roar_cache_begin(f->cache), 0);
     put(f, &good);
-    assert_int_equal(roar_cache_job_put(f->cache, &bad, "r"), ROAR_EINVALID);
+    assert_int_equal(roar_cache_job_put(f->cache, &bad), ROAR_EINVALID);
     assert_int_equal(roar_cache_commit(f->cache), 0);
     assert_int_equal(roar_cache_job_list(&list, f->cache, NULL), 0);
     assert_int_equal(list.count, 1);
@@ -953,7 +945,7 @@ static int writer_main(const char *path, int w)
         job.end_ms = i + 1;
         roar_job_add_edge(&job, ROAR_ROLE_OUT, name, ID_HELLO, 6);
         snprintf(record, sizeof(record), "job %s\n", job.id);
-        if (roar_cache_job_put(cache, &job, record) < 0) {
+        if (roar_cache_job_put(cache, &job) < 0) {
             fprintf(stderr, "writer %d: put %d: %s\n", w, i, roar_error_last());
             status = 1;
         }

@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         if (!error)
             error = roar_record_serialize(&text, &job);
         if (!error)
-            error = roar_cache_job_put(cache, &job, text.ptr);
+            error = roar_cache_job_put(cache, &job);
         if (!error)
             error = roar_cache_attach(cache, job.id, commit);
         memcpy(last, job.id, sizeof(last));

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     }
     if (roar_repo_open(&repo, NULL) < 0 || roar_repo_ensure_roar_dir(repo) < 0 ||
         roar_buf_printf(&db, "%s/cache.db", roar_repo_roar_dir(repo)) < 0 ||
-        roar_cache_open(&cache, db.ptr) < 0 || roar_cache_job_put(cache, &job, text.ptr) < 0) {
+        roar_cache_open(&cache, db.ptr) < 0 || roar_cache_job_put(cache, &job) < 0) {
         status = fail("storing the job");
         goto out;
     }
