@@ -12,6 +12,7 @@
 
 #include "gitstore/notes.h"
 #include "gitstore/pending.h"
+#include "util/keymap.h"
 #include "graph/oid.h"
 #include "graph/record.h"
 #include "util/err.h"
@@ -508,11 +509,18 @@ typedef struct {
      * listing: its signature must not be kept, or the next call would skip the check
      * (and stop reporting the broken record). */
     bool pending_unsettled;
+    /* Notes loaded cleanly by this update, keyed by object id and blob ids: a clone's
+     * refs/notes/roar and refs/notes/remotes/origin/roar usually hold the very same
+     * notes, and the second would parse and put every job again for nothing. */
+    roar_keymap loaded;
+    roar_buf key;
+    size_t problems_seen; /* problems reported while loading the current note */
 } update_ctx;
 
 static int keep_note_problem(const roar_notes_problem *p, void *payload)
 {
     update_ctx *u = payload;
+    u->problems_seen++;
     return problem_list_add(u->problems, u->ref, p->object, p->line, p->message);
 }
 
@@ -564,7 +572,15 @@ static int index_change(const roar_notes_change *c, void *payload)
     roar_note_init(&now);
     roar_note_init(&before);
     u->stats->notes_read++;
+    roar_buf_clear(&u->key);
+    if (roar_buf_put(&u->key, c->object, ROAR_OID_HEXSZ) < 0 ||
+        roar_buf_put(&u->key, c->new_blobs, c->new_count * sizeof(*c->new_blobs)) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    /* Already put, with its attachments to this very object: nothing to add. */
+    if (!c->old_count && roar_keymap_get(&u->loaded, u->key.ptr, u->key.size))
+        return 0;
     problem_list_forget(u->problems, u->ref, c->object);
+    u->problems_seen = 0;
     if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
                                  keep_note_problem, u)) != 0)
         goto cleanup;
@@ -574,6 +590,13 @@ static int index_change(const roar_notes_change *c, void *payload)
             (error = roar_cache_attach(u->cache, r->job.id, c->object)) < 0)
             goto cleanup;
         u->stats->jobs_indexed++;
+    }
+    /* Only a clean note is skipped later: a broken one must be recorded as a problem of
+     * every ref that holds it. */
+    if (!u->problems_seen &&
+        roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto cleanup;
     }
     if (c->old_count && (error = roar_notes_load(&before, u->repo, c->old_blobs, c->old_count,
                                                  c->object, NULL, NULL)) != 0)
@@ -792,6 +815,9 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
 
     memset(&stats, 0, sizeof(stats));
     memset(&pending, 0, sizeof(pending));
+    memset(&u, 0, sizeof(u));
+    u.loaded = (roar_keymap)ROAR_KEYMAP_INIT;
+    roar_buf_init(&u.key);
     if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
         goto cleanup;
     for (i = 0; i < nrefs; i++) {
@@ -825,7 +851,6 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         error = 0;
     }
 
-    memset(&u, 0, sizeof(u));
     u.repo = repo;
     u.cache = cache;
     u.stats = &stats;
@@ -885,6 +910,8 @@ report:
     error = report_stored(&u);
 
 cleanup:
+    roar_keymap_dispose(&u.loaded);
+    roar_buf_dispose(&u.key);
     if (began)
         roar_cache_rollback(cache);
     if (out)
