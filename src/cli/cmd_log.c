@@ -9,6 +9,14 @@
 #include "cli/query.h"
 #include "util/err.h"
 
+/* Jobs are listed in pages that grow from the first (what `-n` usually asks for) to
+ * a size where a page's query costs little next to its rows. */
+#define LOG_FIRST_PAGE 32
+#define LOG_MAX_PAGE 8192
+/* Output is flushed per line for the first page (the first lines show at once), then
+ * in chunks of this size. */
+#define LOG_FLUSH_BYTES 65536
+
 int roar_cmd_log(roar_cli_ctx *ctx)
 {
     roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
@@ -54,21 +62,51 @@ int roar_cmd_log(roar_cli_ctx *ctx)
         if (!json && !ctx->quiet)
             printf("no jobs recorded yet\n");
     } else {
-        if (roar_cache_job_list(&list, roar_query_cache(q), &opts) < 0)
-            roar_cli_die_error();
-        for (i = 0; i < list.count && (!limited || shown < limit); i++) {
-            roar_query_job_load(&job, q, list.items[i].id);
-            if (!roar_query_job_in_scope(&job))
-                continue;
-            if (json) {
-                if ((shown && roar_buf_putc(&out, ',') < 0) ||
-                    roar_query_json_job(&out, &job, false) < 0)
+        roar_scope *scope = roar_query_scope(q);
+        roar_cache_jobinfo last;
+        size_t page = LOG_FIRST_PAGE;
+        bool more = true, in;
+
+        /* In pages, newest first, each deciding scope before loading a job: `-n 20`
+         * reads about 20 jobs, and the first lines of a long log print at once. */
+        while (more && (!limited || shown < limit)) {
+            opts.limit = page;
+            /* One snapshot a page; the output waits outside it. */
+            if (roar_cache_read_begin(roar_query_cache(q)) < 0 ||
+                roar_cache_job_list(&list, roar_query_cache(q), &opts) < 0)
+                roar_cli_die_error();
+            for (i = 0; i < list.count && (!limited || shown < limit); i++) {
+                if (roar_scope_has(&in, scope, list.items[i].id) < 0)
+                    roar_cli_die_error();
+                if (!in)
+                    continue;
+                roar_query_job_load_summary(&job, q, list.items[i].id);
+                if (json) {
+                    if ((shown && roar_buf_putc(&out, ',') < 0) ||
+                        roar_query_json_job(&out, &job, false) < 0)
+                        roar_cli_die("out of memory");
+                } else if (roar_query_job_line(&out, &job) < 0 ||
+                           roar_buf_putc(&out, '\n') < 0) {
                     roar_cli_die("out of memory");
-            } else if (roar_query_job_line(&out, &job) < 0 || roar_buf_putc(&out, '\n') < 0) {
-                roar_cli_die("out of memory");
+                }
+                shown++;
+                if (out.size > LOG_FLUSH_BYTES || shown <= LOG_FIRST_PAGE) {
+                    roar_cache_read_end(roar_query_cache(q));
+                    roar_query_flush(&out);
+                    if (roar_cache_read_begin(roar_query_cache(q)) < 0)
+                        roar_cli_die_error();
+                }
             }
-            shown++;
+            roar_cache_read_end(roar_query_cache(q));
             roar_query_flush(&out);
+            more = list.count == page;
+            if (more) {
+                last = list.items[list.count - 1];
+                last.pending_worktree = NULL; /* owned by the list; not needed */
+                opts.after = &last;
+                if (page < LOG_MAX_PAGE)
+                    page *= 4;
+            }
         }
     }
     if (json && roar_buf_puts(&out, "]}\n") < 0)

@@ -131,8 +131,18 @@ static int history_tree_blob(char out[ROAR_OID_HEXSZ + 1], const char *path, voi
 
 static roar_history *head_history(roar_query *q)
 {
-    if (!q->history && q->has_head && roar_history_open(&q->history, q->repo, q->head) < 0)
-        roar_cli_die_error();
+    if (!q->history && q->has_head) {
+        if (roar_history_open(&q->history, q->repo, q->head) < 0)
+            roar_cli_die_error();
+        if (q->cache) {
+            bool yes;
+            roar_history_keep_in(q->history, q->cache);
+            /* Bring the kept set up to date now, while writes are allowed (a listing
+             * reads inside a read snapshot). */
+            if (roar_history_reaches(&yes, q->history, q->head) < 0)
+                roar_cli_die_error();
+        }
+    }
     return q->history;
 }
 
@@ -244,7 +254,7 @@ void roar_query_job_dispose(roar_query_job *j)
     roar_query_job_init(j);
 }
 
-void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
+static void job_load(roar_query_job *out, roar_query *q, const char *id, bool whole)
 {
     roar_cache_id_list all = ROAR_CACHE_ID_LIST_INIT;
     size_t i;
@@ -252,7 +262,8 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
     roar_query_job_dispose(out);
     if (!q->cache)
         roar_cli_die("no job %s: no jobs recorded yet", id);
-    if (roar_cache_job_get(&out->job, q->cache, id) < 0 ||
+    if ((whole ? roar_cache_job_get(&out->job, q->cache, id)
+               : roar_cache_job_get_summary(&out->job, q->cache, id)) < 0 ||
         roar_cache_attachments(&all, q->cache, id) < 0)
         roar_cli_die_error();
     for (i = 0; i < all.count; i++)
@@ -275,6 +286,16 @@ void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
                 roar_cli_oom();
         }
     }
+}
+
+void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id)
+{
+    job_load(out, q, id, true);
+}
+
+void roar_query_job_load_summary(roar_query_job *out, roar_query *q, const char *id)
+{
+    job_load(out, q, id, false);
 }
 
 bool roar_query_job_in_scope(const roar_query_job *j)

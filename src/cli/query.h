@@ -46,6 +46,9 @@ void roar_query_job_dispose(roar_query_job *j);
 
 /* Loads a job by full id (dies on a cache error; the job must exist). */
 void roar_query_job_load(roar_query_job *out, roar_query *q, const char *id);
+/* The same without the job's edges, env lines or unknown keys: for listing lines and
+ * JSON without `full`. */
+void roar_query_job_load_summary(roar_query_job *out, roar_query *q, const char *id);
 
 /* The one scope of SPEC §5.5 at HEAD and the work tree (graph/scope.h): jobs
  * attached to HEAD or its ancestors, this worktree's pending jobs, and jobs whose

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/cache_reach.h"
 #include "graph/oid.h"
 #include "util/keymap.h"
 #include "util/err.h"
@@ -16,6 +17,8 @@ struct roar_history {
     char commit[ROAR_OID_HEXSZ + 1];
     bool walked;
     roar_keymap reached; /* 40-hex commit id -> REACHED */
+    roar_cache *keep;    /* where the set is kept between commands; NULL: memory only */
+    bool kept;           /* the set in `keep` is this view's: ask it */
     git_tree *tree;      /* NULL until the first lookup */
 };
 
@@ -62,6 +65,11 @@ void roar_history_free(roar_history *h)
     free(h);
 }
 
+void roar_history_keep_in(roar_history *h, roar_cache *cache)
+{
+    h->keep = cache;
+}
+
 const char *roar_history_commit(const roar_history *h)
 {
     return h->commit;
@@ -77,16 +85,115 @@ static int mark_reached(const git_oid *commit, void *payload)
     return 0;
 }
 
+/* ---- the set kept in the cache ------------------------------------------------- */
+
+typedef struct {
+    roar_history *h;
+    const char *old_tip;
+    bool old_tip_seen;
+    git_oid *fresh; /* commits the kept set lacks */
+    size_t fresh_count, fresh_alloc;
+} catch_up;
+
+/* A commit the kept set holds is an ancestor of the old tip, and so are its parents:
+ * the walk goes no further there. The old tip itself is the first kept commit on any
+ * path to it, so the walk sees it exactly when it is an ancestor of the new commit. */
+static int catch_up_visit(const git_oid *commit, void *payload)
+{
+    catch_up *c = payload;
+    char hex[GIT_OID_HEXSZ + 1];
+    bool kept;
+    int error;
+
+    git_oid_tostr(hex, sizeof(hex), commit);
+    if ((error = roar_cache_reach_has(&kept, c->h->keep, hex)) < 0)
+        return error;
+    if (kept) {
+        if (!strcmp(hex, c->old_tip))
+            c->old_tip_seen = true;
+        return ROAR_WALK_PRUNE;
+    }
+    if (ROAR_ALLOC_GROW(c->fresh, c->fresh_count + 1, c->fresh_alloc) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    c->fresh[c->fresh_count++] = *commit;
+    return 0;
+}
+
+static int keep_reached(const git_oid *commit, void *payload)
+{
+    roar_history *h = payload;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof(hex), commit);
+    return roar_cache_reach_add(h->keep, hex);
+}
+
+/* Makes the kept set this view's, in one transaction: the commits since the old tip
+ * when it is an ancestor, else a rebuild by one whole walk. */
+static int sync_kept(roar_history *h)
+{
+    char old_tip[ROAR_OID_HEXSZ + 1];
+    catch_up c = {h, old_tip, false, NULL, 0, 0};
+    char hex[GIT_OID_HEXSZ + 1];
+    bool shallow;
+    int error;
+
+    /* The walk stops at shallow roots, and a later deepening would leave the kept set
+     * short: shallow clones walk in memory, as before. */
+    if ((error = roar_repo_is_shallow(&shallow, h->repo)) < 0 || shallow)
+        return error < 0 ? error : ROAR_ENOTFOUND;
+    if ((error = roar_cache_begin(h->keep)) < 0)
+        return error;
+    error = roar_cache_reach_tip(old_tip, h->keep);
+    if (error == 0 && !strcmp(old_tip, h->commit))
+        goto done;
+    if (error == 0) {
+        if ((error = roar_repo_walk_ancestors(h->repo, h->commit, catch_up_visit, &c)) < 0)
+            goto done;
+        if (c.old_tip_seen) {
+            for (size_t i = 0; i < c.fresh_count && !error; i++) {
+                git_oid_tostr(hex, sizeof(hex), &c.fresh[i]);
+                error = roar_cache_reach_add(h->keep, hex);
+            }
+            if (!error)
+                error = roar_cache_reach_set_tip(h->keep, h->commit);
+            goto done;
+        }
+    } else if (error != ROAR_ENOTFOUND) {
+        goto done;
+    }
+    if ((error = roar_cache_reach_reset(h->keep)) < 0 ||
+        (error = roar_repo_walk_ancestors(h->repo, h->commit, keep_reached, h)) < 0 ||
+        (error = roar_cache_reach_set_tip(h->keep, h->commit)) < 0)
+        goto done;
+done:
+    free(c.fresh);
+    if (error < 0) {
+        roar_cache_rollback(h->keep);
+        return error;
+    }
+    return roar_cache_commit(h->keep);
+}
+
 int roar_history_reaches(bool *out, roar_history *h, const char *commit_hex)
 {
     int error;
 
     *out = false;
     if (!h->walked) {
-        if ((error = roar_repo_walk_ancestors(h->repo, h->commit, mark_reached, h)) < 0)
+        if (h->keep) {
+            error = sync_kept(h);
+            h->kept = error == 0;
+            /* A read-only or busy cache: the answer does not need it. */
+            if (error < 0)
+                roar_error_clear();
+        }
+        if (!h->kept &&
+            (error = roar_repo_walk_ancestors(h->repo, h->commit, mark_reached, h)) < 0)
             return error;
         h->walked = true;
     }
+    if (h->kept)
+        return commit_hex ? roar_cache_reach_has(out, h->keep, commit_hex) : 0;
     *out = commit_hex && roar_keymap_gets(&h->reached, commit_hex) == REACHED;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "gitstore/repo.h"
+#include "graph/cache.h"
 
 typedef struct roar_history roar_history;
 
@@ -14,6 +15,13 @@ typedef struct roar_history roar_history;
  * the commit is not in the object database. Free with roar_history_free. */
 int roar_history_open(roar_history **out, roar_repo *repo, const char *commit_hex);
 void roar_history_free(roar_history *h);
+
+/* Keeps the view's reachable set in `cache` (borrowed; must outlive the view) between
+ * commands instead of walking the whole history each time: when the set kept there is
+ * of an ancestor of this commit (HEAD moved forward), only the new commits are walked;
+ * otherwise it is rebuilt once. For HEAD's view: one tip is kept. A shallow clone, or a
+ * cache that cannot be written, falls back to the in-memory walk. */
+void roar_history_keep_in(roar_history *h, roar_cache *cache);
 
 /* The commit the view is of (borrowed). */
 const char *roar_history_commit(const roar_history *h);

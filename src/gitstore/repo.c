@@ -598,7 +598,9 @@ int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
         git_oid current = queue[head++];
         unsigned i, n;
 
-        if ((error = visit(&current, payload)) != 0)
+        if ((error = visit(&current, payload)) == ROAR_WALK_PRUNE)
+            continue;
+        if (error != 0)
             goto cleanup;
         if (is_shallow_root(repo, &current))
             continue;
@@ -645,7 +647,7 @@ static int is_the_ancestor(const git_oid *commit, void *payload)
     if (!git_oid_equal(commit, &search->ancestor))
         return 0;
     search->found = true;
-    return 1; /* stop the walk */
+    return ROAR_WALK_STOP;
 }
 
 int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,

@@ -68,8 +68,12 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
 
 /* Calls visit(commit, payload) for `start_hex` and each of its ancestors, each once,
  * breadth-first, with the roots handled as roar_repo_is_ancestor says. A non-zero
- * return from visit stops the walk: negative is an error passed on, positive a plain
- * stop (then 0 is returned). ROAR_EINVALID / ROAR_ENOTFOUND for start_hex as above. */
+ * return from visit stops the walk: negative is an error passed on, ROAR_WALK_PRUNE
+ * skips that commit's parents (they are reached only through other commits), any
+ * other positive value a plain stop (then 0 is returned). ROAR_EINVALID /
+ * ROAR_ENOTFOUND for start_hex as above. */
+#define ROAR_WALK_STOP 1
+#define ROAR_WALK_PRUNE 2
 int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
                               int (*visit)(const git_oid *commit, void *payload), void *payload);
 

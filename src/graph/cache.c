@@ -94,6 +94,15 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,"
     "  value BLOB NOT NULL"
     ") WITHOUT ROWID;",
+    /* v2: the commits one tip reaches (cache_reach.c), so that the scope rule does not
+     * walk the whole history at every command. */
+    "CREATE TABLE reach ("
+    "  commit_id TEXT PRIMARY KEY"
+    ") WITHOUT ROWID;"
+    /* Listings order by (end, start, id): with start in the index, a listing streams
+     * in index order instead of sorting every job first. */
+    "DROP INDEX jobs_by_end;"
+    "CREATE INDEX jobs_by_end ON jobs(end_ms, start_ms, id);",
 };
 /* clang-format on */
 
@@ -103,7 +112,7 @@ static const char *const migrations[] = {
 static const struct {
     const char *name, *create;
 } secondary_indexes[] = {
-    {"jobs_by_end", "CREATE INDEX jobs_by_end ON jobs(end_ms, id)"},
+    {"jobs_by_end", "CREATE INDEX jobs_by_end ON jobs(end_ms, start_ms, id)"},
     {"edges_by_blob", "CREATE INDEX edges_by_blob ON edges(blob, role)"},
     {"edges_by_path", "CREATE INDEX edges_by_path ON edges(path, role)"},
     {"attachments_by_commit", "CREATE INDEX attachments_by_commit ON attachments(commit_id)"},
@@ -217,6 +226,12 @@ int roar_cache__tx_begin(roar_cache *cache)
 {
     int error;
 
+    /* Upgrading a read snapshot to a writer would hold the write lock until the
+     * snapshot ends (while a pager waits on the reader, say), or fail on a stale one. */
+    if (cache->read_tx)
+        return roar_error_set(ROAR_ERROR, "cache '%s': no writes inside a read snapshot",
+                              cache->path);
+
     if (cache->tx_depth == 0)
         error = exec_retry(cache, "BEGIN IMMEDIATE");
     else
@@ -304,6 +319,28 @@ fail:
 fail_keys:
     roar_cache__exec(cache, "PRAGMA foreign_keys = ON");
     return error;
+}
+
+int roar_cache_read_begin(roar_cache *cache)
+{
+    int error;
+
+    if (cache->tx_depth != 0)
+        return 0;
+    if ((error = roar_cache__exec(cache, "BEGIN")) < 0)
+        return error;
+    cache->tx_depth = 1;
+    cache->read_tx = true;
+    return 0;
+}
+
+void roar_cache_read_end(roar_cache *cache)
+{
+    if (!cache->read_tx)
+        return;
+    cache->read_tx = false;
+    cache->tx_depth = 0;
+    sqlite3_exec(cache->db, "COMMIT", NULL, NULL, NULL);
 }
 
 int roar_cache_has_jobs(bool *out, roar_cache *cache)
@@ -489,7 +526,8 @@ int roar_cache_open(roar_cache **out, const char *path)
     if ((error = roar_cache__exec(cache, "PRAGMA synchronous = NORMAL")) < 0 ||
         (error = roar_cache__exec(cache, "PRAGMA foreign_keys = ON")) < 0 ||
         (error = roar_cache__exec(cache, "PRAGMA cache_size = -262144")) < 0 ||
-        (error = roar_cache__exec(cache, "PRAGMA temp_store = MEMORY")) < 0)
+        (error = roar_cache__exec(cache, "PRAGMA temp_store = MEMORY")) < 0 ||
+        (error = roar_cache__exec(cache, "PRAGMA mmap_size = 4294967296")) < 0)
         goto cleanup;
     /* A checkpoint at each close costs two fdatasyncs (~2 ms of every `git roar run`):
      * roar_cache_free does it only once the WAL has grown. */

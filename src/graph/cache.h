@@ -50,6 +50,13 @@ void roar_cache_rollback(roar_cache *cache);
  * With `clear`, every job, edge and attachment is deleted first (in bulk, not job by
  * job); the hash cache and meta stay. Must not nest. */
 int roar_cache_begin_bulk(roar_cache *cache, bool clear);
+/* A read snapshot for many small reads (a listing): without one, each query takes and
+ * drops SQLite's file locks (two fcntl and an fstat), which was most of a long `log`.
+ * Inside it every write is refused with an error (callers that only cache, like the
+ * hash cache, go on without). Nothing when a transaction is already open. Keep it
+ * short: end it before waiting on anything. */
+int roar_cache_read_begin(roar_cache *cache);
+void roar_cache_read_end(roar_cache *cache);
 /* *out = whether no job is stored (a new cache, or one a reindex is about to fill). */
 int roar_cache_has_jobs(bool *out, roar_cache *cache);
 
@@ -90,6 +97,9 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job);
  * roar_job_equal, to what was put). `out` must be initialised (roar_job_init); its
  * previous contents are disposed of. The caller disposes of it. */
 int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id);
+/* The same without edges, env lines or unknown keys (left empty): what a listing line
+ * shows, at a fraction of the cost when jobs have many files. */
+int roar_cache_job_get_summary(roar_job *out, roar_cache *cache, const char *id);
 
 /* Resolves an abbreviated job id (4 to 40 hex digits, either case) to the full id.
  * ROAR_EINVALID for a malformed prefix, ROAR_ENOTFOUND when nothing matches,
@@ -158,8 +168,10 @@ typedef struct {
                                  0: no path filter */
     bool pending_only;        /* only pending jobs ... */
     const char *worktree;     /*   ... of this worktree git dir, when not NULL */
+    const roar_cache_jobinfo *after; /* only jobs listed after this one (older): the
+                                        next page of a listing read in pages */
 } roar_cache_list_opts;
-#define ROAR_CACHE_LIST_OPTS_INIT {0, NULL, 0, false, NULL}
+#define ROAR_CACHE_LIST_OPTS_INIT {0, NULL, 0, false, NULL, NULL}
 
 /* Jobs newest first, filtered by `opts` (NULL: all jobs). */
 int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,

@@ -22,6 +22,13 @@ typedef enum {
     CACHE_STMT_LINEAGE_JOB_EDGES,
     CACHE_STMT_SCOPE_FACTS,        /* cache_lineage.c: once per job the scope decides */
     CACHE_STMT_SCOPE_OUTPUTS,
+    CACHE_STMT_JOB_GET, /* cache_job.c: once per job a listing loads */
+    CACHE_STMT_JOB_GET_EDGES,
+    CACHE_STMT_JOB_GET_KVS,
+    CACHE_STMT_JOB_GET_INCOMPLETE,
+    CACHE_STMT_ATTACHMENTS,
+    CACHE_STMT_REACH_HAS, /* cache_reach.c: once per commit a scope asks about */
+    CACHE_STMT_REACH_ADD,
     CACHE_STMT__COUNT
 } cache_stmt_id;
 
@@ -30,6 +37,7 @@ struct roar_cache {
     char *path;   /* owned; for messages */
     int tx_depth; /* 0: no transaction; >1: inner levels are savepoints */
     bool bulk;    /* the outer transaction dropped the secondary indexes */
+    bool read_tx; /* the outer transaction is a read snapshot: writes are refused */
     sqlite3_stmt *stmts[CACHE_STMT__COUNT];
 };
 

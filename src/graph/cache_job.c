@@ -204,7 +204,7 @@ static int get_edges(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     sqlite3_stmt *stmt = NULL;
     int error, rc;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_GET_EDGES,
                                      "SELECT role, path, blob, size FROM edges "
                                      "WHERE job = ?1 ORDER BY seq")) < 0)
         return error;
@@ -219,7 +219,7 @@ static int get_edges(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     }
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading edges");
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
@@ -228,7 +228,7 @@ static int get_kvs(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     sqlite3_stmt *stmt = NULL;
     int error, rc;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_GET_KVS,
                                      "SELECT kind, key, value FROM job_kv "
                                      "WHERE job = ?1 ORDER BY kind, seq")) < 0)
         return error;
@@ -244,7 +244,7 @@ static int get_kvs(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     }
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading env lines");
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
@@ -253,7 +253,7 @@ static int get_incomplete(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     sqlite3_stmt *stmt = NULL;
     int error, rc;
 
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_GET_INCOMPLETE,
                                      "SELECT reason, count, path FROM job_incomplete "
                                      "WHERE job = ?1 ORDER BY seq")) < 0)
         return error;
@@ -270,11 +270,11 @@ static int get_incomplete(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     }
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading incomplete lines");
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
-int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id)
+static int get_job(roar_job *out, roar_cache *cache, const char *id, bool whole)
 {
     sqlite3_stmt *stmt = NULL;
     sqlite3_int64 pk;
@@ -289,7 +289,7 @@ int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id)
     in_tx = cache->tx_depth == 0;
     if (in_tx && (error = roar_cache__exec(cache, "BEGIN")) < 0)
         return error;
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_GET,
                                      "SELECT pk, start_ms, end_ms, end_kind, end_code, argv, "
                                      "argc, cwd, base, dirty, tracer, host, user "
                                      "FROM jobs WHERE id = ?1")) < 0)
@@ -324,17 +324,28 @@ int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id)
         out->host = roar_cache__col_strdup(stmt, 11, &error);
     if (!error)
         out->user = roar_cache__col_strdup(stmt, 12, &error);
-    if (error || (error = get_edges(out, cache, pk)) < 0 || (error = get_kvs(out, cache, pk)) < 0 ||
+    if (error || (whole && (error = get_edges(out, cache, pk)) < 0) ||
+        (whole && (error = get_kvs(out, cache, pk)) < 0) ||
         (error = get_incomplete(out, cache, pk)) < 0)
         goto cleanup;
 
 cleanup:
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     if (in_tx)
         sqlite3_exec(cache->db, "COMMIT", NULL, NULL, NULL);
     if (error < 0)
         roar_job_dispose(out);
     return error;
+}
+
+int roar_cache_job_get(roar_job *out, roar_cache *cache, const char *id)
+{
+    return get_job(out, cache, id, true);
+}
+
+int roar_cache_job_get_summary(roar_job *out, roar_cache *cache, const char *id)
+{
+    return get_job(out, cache, id, false);
 }
 
 int roar_cache_job_resolve(char out[ROAR_OID_HEXSZ + 1], roar_cache *cache, const char *prefix)

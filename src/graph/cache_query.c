@@ -110,13 +110,13 @@ int roar_cache_attachments(roar_cache_id_list *out, roar_cache *cache, const cha
     out->count = 0;
     if ((error = roar_cache__job_pk(&pk, cache, job_id)) < 0)
         return error;
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_ATTACHMENTS,
                                      "SELECT commit_id FROM attachments WHERE job = ?1 "
                                      "ORDER BY commit_id")) < 0)
         return error;
     sqlite3_bind_int64(stmt, 1, pk);
     error = collect_ids(out, cache, stmt);
-    sqlite3_finalize(stmt);
+    roar_cache__release(cache, stmt);
     return error;
 }
 
@@ -235,7 +235,7 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
     roar_buf sql = ROAR_BUF_INIT;
     path_range *ranges = NULL;
     sqlite3_stmt *stmt = NULL;
-    size_t path_count;
+    size_t path_count, after_param;
     int error = 0;
 
     if (!opts)
@@ -275,6 +275,13 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
         if (error || (error = roar_buf_puts(&sql, ")")) < 0)
             goto cleanup;
     }
+    /* After the path parameters: ?2.. hold three per path. */
+    after_param = 2 + 3 * path_count;
+    if (opts->after && (error = roar_buf_printf(&sql,
+                                                " AND (j.end_ms, j.start_ms, j.id) < "
+                                                "(?%zu, ?%zu, ?%zu)",
+                                                after_param, after_param + 1, after_param + 2)) < 0)
+        goto cleanup;
     if ((error = roar_buf_puts(&sql, " ORDER BY j.end_ms DESC, j.start_ms DESC, j.id DESC")) < 0 ||
         (opts->limit && (error = roar_buf_printf(&sql, " LIMIT %zu", opts->limit)) < 0))
         goto cleanup;
@@ -283,6 +290,12 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
         goto cleanup;
     if (opts->pending_only && opts->worktree)
         roar_cache__bind_str(stmt, 1, opts->worktree);
+    if (opts->after) {
+        sqlite3_bind_int64(stmt, (int)after_param, opts->after->end_ms);
+        sqlite3_bind_int64(stmt, (int)after_param + 1, opts->after->start_ms);
+        sqlite3_bind_text(stmt, (int)after_param + 2, opts->after->id, ROAR_OID_HEXSZ,
+                          SQLITE_TRANSIENT);
+    }
     for (size_t i = 0; i < path_count; i++) {
         sqlite3_bind_blob(stmt, (int)(2 + 3 * i), ranges[i].exact.ptr, (int)ranges[i].exact.size,
                           SQLITE_STATIC);
