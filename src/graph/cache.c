@@ -102,7 +102,12 @@ static const char *const migrations[] = {
     /* Listings order by (end, start, id): with start in the index, a listing streams
      * in index order instead of sorting every job first. */
     "DROP INDEX jobs_by_end;"
-    "CREATE INDEX jobs_by_end ON jobs(end_ms, start_ms, id);",
+    "CREATE INDEX jobs_by_end ON jobs(end_ms, start_ms, id);"
+    /* Role first: status and every listing of producers read the out (or del) edges in
+     * path order, which was a scan of every edge; a lookup by path alone names the
+     * three roles (role IN (0, 1, 2)). */
+    "DROP INDEX edges_by_path;"
+    "CREATE INDEX edges_by_path ON edges(role, path);",
 };
 /* clang-format on */
 
@@ -114,7 +119,7 @@ static const struct {
 } secondary_indexes[] = {
     {"jobs_by_end", "CREATE INDEX jobs_by_end ON jobs(end_ms, start_ms, id)"},
     {"edges_by_blob", "CREATE INDEX edges_by_blob ON edges(blob, role)"},
-    {"edges_by_path", "CREATE INDEX edges_by_path ON edges(path, role)"},
+    {"edges_by_path", "CREATE INDEX edges_by_path ON edges(role, path)"},
     {"attachments_by_commit", "CREATE INDEX attachments_by_commit ON attachments(commit_id)"},
 };
 

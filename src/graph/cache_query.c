@@ -267,10 +267,14 @@ int roar_cache_job_list(roar_cache_jobinfo_list *out, roar_cache *cache,
         (error = roar_buf_puts(&sql, " AND p.worktree = ?1")) < 0)
         goto cleanup;
     if (path_count) {
+        /* One index range per term: edges_by_path is (role, path). */
         if ((error = roar_buf_puts(&sql, " AND j.pk IN (SELECT job FROM edges WHERE 0")) < 0)
             goto cleanup;
         for (size_t i = 0; i < path_count && !error; i++)
-            error = roar_buf_printf(&sql, " OR path = ?%zu OR (path >= ?%zu AND path < ?%zu)",
+            error = roar_buf_printf(&sql,
+                                    " UNION ALL SELECT job FROM edges WHERE role IN (0, 1, 2) "
+                                    "AND path = ?%zu UNION ALL SELECT job FROM edges WHERE "
+                                    "role IN (0, 1, 2) AND path >= ?%zu AND path < ?%zu",
                                     2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
         if (error || (error = roar_buf_puts(&sql, ")")) < 0)
             goto cleanup;
@@ -454,7 +458,8 @@ int roar_cache_path_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
 
     edge_list_clear(out);
     if ((error = roar_cache__prepare(
-             &stmt, cache, -1, "SELECT " EDGE_COLUMNS EDGE_FROM "WHERE e.path = ?1" NEWEST_FIRST)) <
+             &stmt, cache, -1, "SELECT " EDGE_COLUMNS EDGE_FROM
+                                "WHERE e.role IN (0, 1, 2) AND e.path = ?1" NEWEST_FIRST)) <
         0)
         return error;
     roar_cache__bind_str(stmt, 1, path);

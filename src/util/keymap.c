@@ -1,5 +1,5 @@
 /* roar_keymap: linear probing with backward-shift deletion (no tombstones, so a long
- * run of opens and closes never degrades lookups). FNV-1a over the key bytes. */
+ * run of opens and closes never degrades lookups). FNV-1a over the key bytes, then mixed. */
 #include "util/keymap.h"
 #include "util/err.h"
 
@@ -16,6 +16,14 @@ static uint64_t hash_bytes(const void *key, size_t len)
         h ^= p[i];
         h *= 1099511628211ull;
     }
+    /* FNV's low bits, which pick the slot, barely differ between keys that differ
+     * only in their last bytes (data/part-0001.csv, data/part-0002.csv): mix the high
+     * bits down (MurmurHash3's finaliser) so that such runs do not cluster. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
 }
 
@@ -89,8 +97,9 @@ int roar_keymap_put(roar_keymap *m, const void *key, size_t klen, void *value)
     char *copy;
     int error;
 
-    /* Keep the load under 3/4 so probes stay short. */
-    if ((m->count + 1) * 4 > m->cap * 3 &&
+    /* Keep the load under 1/2: a miss (the common case of a memo) probes ~2.5 slots,
+     * against ~8.5 at 3/4. */
+    if ((m->count + 1) * 2 > m->cap &&
         (error = resize(m, m->cap ? m->cap * 2 : 16)) < 0)
         return error;
     i = find_slot(m, key, klen, h, &found);
