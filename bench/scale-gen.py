@@ -241,7 +241,9 @@ class Gen:
         if staged:
             dels.append(staged)
         staged = None
-        fail = kind == "featurize" and not last_in_run and rng.random() < 0.01
+        # 1% of featurize jobs fail (and write nothing); not one that deletes a staging
+        # file: a failed job retires nothing (SPEC 6.2), the file would be `missing`
+        fail = kind == "featurize" and not last_in_run and not dels and rng.random() < 0.01
         run = "r%06d" % self.run
         if kind == "prepare":
             args = "--shard %s --out data/prep/%s" % ("%04d" % rng.randrange(10000), run)

@@ -50,7 +50,7 @@ ms() {
     rc=$?
     t1=$(now_ns)
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-        echo timeout
+        echo "timeout (${timeout_s} s)"
     elif [ $rc -ne 0 ]; then
         echo "$(((t1 - t0) / 1000000)) (exit $rc)"
     else
@@ -61,8 +61,9 @@ ms() {
 # fmt MS: "12 ms", "3.4 s", "timeout", "... (exit N)".
 fmt() {
     case $1 in
+    [0-9]*" (exit "*) echo "$(fmt "${1%% *}") ${1#* }" ;;
     *[!0-9]*) echo "$1" ;;
-    *) awk -v m="$1" 'BEGIN { if (m < 1000) printf "%d ms", m; else if (m < 10000) printf "%.2f s", m / 1000; else printf "%.1f s", m / 1000 }' ;;
+    *) awk -v m="$1" 'BEGIN { if (m < 1000) printf "%d ms\n", m; else if (m < 10000) printf "%.2f s\n", m / 1000; else printf "%.1f s\n", m / 1000 }' ;;
     esac
 }
 
@@ -86,7 +87,7 @@ first_line() {
     local t0 t1
     t0=$(now_ns)
     t1=$(timeout "$timeout_s" "$@" 2>>"$log" | { IFS= read -r _ && now_ns; })
-    [ -n "$t1" ] || { echo timeout; return; }
+    [ -n "$t1" ] || { echo "timeout (${timeout_s} s)"; return; }
     fmt $(((t1 - t0) / 1000000))
 }
 
@@ -99,7 +100,7 @@ rss_timed() {
     bytes=$(timeout "$timeout_s" /usr/bin/time -f %M -o "$f" "$@" 2>>"$log" | wc -c)
     rc=$? # pipefail: timeout's status
     t1=$(now_ns)
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo timeout; return; fi
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "timeout (${timeout_s} s)"; return; fi
     local t=$(((t1 - t0) / 1000000)) kb
     kb=$(tail -n 1 "$f")
     local s
@@ -229,7 +230,7 @@ for jobs in "$@"; do
     python3 "$gen" --worktree "$d/roar" "$src" 2>>"$log"
     cell[status1,$jobs]=$(fmt "$(ms git roar status)")
     cell[status,$jobs]=$(timed git roar status)
-    cell[outputs,$jobs]=$(timeout "$timeout_s" git roar status 2>>"$log" | tail -n 1)
+    cell[outputs,$jobs]=$(timeout "$timeout_s" git roar status 2>>"$log" | grep -m 1 '^[0-9]* outputs:')
     cell[export,$jobs]=$(rss_timed bytes git roar export --format openlineage)
     cell[fsck,$jobs]=$(timed git roar fsck -q)
     cell[linedown,$jobs]=$(rss_timed - git roar lineage --down --depth 5 params.yaml)
