@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <git2.h>
 
@@ -12,10 +13,12 @@
 #include "cli/cli.h"
 #include "cli/explain.h"
 #include "cli/objref.h"
+#include "cli/pager.h"
 #include "cli/query.h"
 #include "graph/hash.h"
 #include "util/err.h"
 #include "util/escape.h"
+#include "util/keymap.h"
 #include "util/timefmt.h"
 
 /* ---- a job -------------------------------------------------------------------- */
@@ -143,36 +146,48 @@ static void show_job(roar_query *q, const char *id, bool json)
 /* ---- a file ------------------------------------------------------------------- */
 
 /* Loads the jobs of `edges` that are in scope (SPEC §5.3), each once, in edge order. */
-static size_t scoped_edges(roar_query_job **jobs, roar_query *q, const roar_cache_edge_list *edges)
+/* The jobs behind `edges` that are in scope, each once, in the list's order (newest
+ * first), with the first of their edges (*firsts): the content may have been written or
+ * read under another name. Scope is decided before a job is loaded, and only what a
+ * listing line shows is loaded: a file 40k jobs read lists in linear time. */
+static size_t scoped_edges(roar_query_job **jobs, const roar_cache_edge ***firsts, roar_query *q,
+                           const roar_cache_edge_list *edges)
 {
-    size_t i, k, n = 0;
-    *jobs = calloc(edges->count ? edges->count : 1, sizeof(**jobs));
-    if (!*jobs)
-        roar_cli_oom();
-    for (i = 0; i < edges->count; i++) {
-        for (k = 0; k < n && strcmp((*jobs)[k].job.id, edges->items[i].job_id) != 0; k++)
-            ;
-        if (k < n)
-            continue; /* the job has two edges on this content (one shown) */
-        roar_query_job_init(&(*jobs)[n]);
-        roar_query_job_load(&(*jobs)[n], q, edges->items[i].job_id);
-        if (roar_query_job_in_scope(&(*jobs)[n]))
-            n++;
-        else
-            roar_query_job_dispose(&(*jobs)[n]);
-    }
-    return n;
-}
+    roar_keymap seen = ROAR_KEYMAP_INIT;
+    roar_scope *scope = roar_query_scope(q);
+    size_t i, n = 0;
+    bool in;
 
-/* The first edge of that job and role on the list. */
-static const roar_cache_edge *edge_of(const roar_cache_edge_list *edges, const char *job_id,
-                                      roar_role role)
-{
-    size_t i;
-    for (i = 0; i < edges->count; i++)
-        if (!strcmp(edges->items[i].job_id, job_id) && edges->items[i].role == role)
-            return &edges->items[i];
-    return NULL;
+    *jobs = calloc(edges->count ? edges->count : 1, sizeof(**jobs));
+    *firsts = calloc(edges->count ? edges->count : 1, sizeof(**firsts));
+    if (!*jobs || !*firsts)
+        roar_cli_oom();
+    /* One read snapshot for the many small reads (cache.h); scope decides first, so
+     * HEAD's reachable set is up to date before it starts. */
+    if (edges->count && scope && roar_cache_read_begin(roar_query_cache(q)) < 0)
+        roar_cli_die_error();
+    for (i = 0; i < edges->count; i++) {
+        const char *id = edges->items[i].job_id;
+        if (roar_keymap_gets(&seen, id))
+            continue; /* the job has two edges on this content (one shown) */
+        if (roar_keymap_puts(&seen, id, (void *)1) < 0)
+            roar_cli_oom();
+        if (scope && (roar_scope_has(&in, scope, id) < 0))
+            roar_cli_die_error();
+        if (scope && !in)
+            continue;
+        roar_query_job_init(&(*jobs)[n]);
+        roar_query_job_load_summary(&(*jobs)[n], q, id);
+        if (!roar_query_job_in_scope(&(*jobs)[n])) {
+            roar_query_job_dispose(&(*jobs)[n]);
+            continue;
+        }
+        (*firsts)[n++] = &edges->items[i];
+    }
+    if (roar_query_cache(q))
+        roar_cache_read_end(roar_query_cache(q));
+    roar_keymap_dispose(&seen);
+    return n;
 }
 
 static void free_jobs(roar_query_job *jobs, size_t n)
@@ -183,18 +198,24 @@ static void free_jobs(roar_query_job *jobs, size_t n)
     free(jobs);
 }
 
+/* On a terminal (or its pager) a list longer than this shows its newest jobs and a
+ * count: a file that 40k jobs read should not print 40k lines at a reader. */
+#define SHOW_LIST_MAX 20
+
 static void text_job_list(roar_buf *out, const char *title, const char *none,
-                          const roar_query_job *jobs, size_t n, const roar_cache_edge_list *edges,
-                          roar_role role, const char *path)
+                          const roar_query_job *jobs, size_t n,
+                          const roar_cache_edge *const *firsts, const char *path, bool all)
 {
-    size_t i;
+    size_t i, shown = n;
     if (!n) {
         CHECK(roar_buf_printf(out, "%s %s\n", title, none));
         return;
     }
+    if (!all && n > SHOW_LIST_MAX && (isatty(STDOUT_FILENO) || roar_cli_pager_in_use()))
+        shown = SHOW_LIST_MAX;
     CHECK(roar_buf_printf(out, "%s\n", title));
-    for (i = 0; i < n; i++) {
-        const roar_cache_edge *e = edge_of(edges, jobs[i].job.id, role);
+    for (i = 0; i < shown; i++) {
+        const roar_cache_edge *e = firsts[i];
         CHECK(roar_buf_puts(out, "  "));
         CHECK(roar_query_job_line(out, &jobs[i]));
         CHECK(roar_buf_putc(out, '\n'));
@@ -205,15 +226,17 @@ static void text_job_list(roar_buf *out, const char *title, const char *none,
             CHECK(roar_buf_putc(out, '\n'));
         }
     }
+    if (shown < n)
+        CHECK(roar_buf_printf(out, "  ... and %zu more (--all lists every one)\n", n - shown));
 }
 
 static void json_job_list(roar_buf *out, const char *key, const roar_query_job *jobs, size_t n,
-                          const roar_cache_edge_list *edges, roar_role role)
+                          const roar_cache_edge *const *firsts)
 {
     size_t i;
     CHECK(roar_buf_printf(out, ",\"%s\":[", key));
     for (i = 0; i < n; i++) {
-        const roar_cache_edge *e = edge_of(edges, jobs[i].job.id, role);
+        const roar_cache_edge *e = firsts[i];
         CHECK(roar_buf_puts(out, i ? ",{" : "{"));
         CHECK(roar_query_json_path(out, "path", e ? e->path : ""));
         CHECK(roar_buf_puts(out, ",\"job\":"));
@@ -253,13 +276,15 @@ static void edges_of(roar_cache_edge_list *out, roar_cache *cache, const char *i
 
 /* A file (current content), `<rev>:<path>` or a blob id: who made and who read this
  * exact content, and if nobody made it, who last wrote the path. */
-static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bool json)
+static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bool json,
+                      bool all)
 {
     roar_buf out = ROAR_BUF_INIT;
     roar_cache_edge_list producers = ROAR_CACHE_EDGE_LIST_INIT;
     roar_cache_edge_list consumers = ROAR_CACHE_EDGE_LIST_INIT;
     roar_cache_edge_list writes = ROAR_CACHE_EDGE_LIST_INIT;
     roar_query_job *prod_jobs = NULL, *cons_jobs = NULL, *writer_jobs = NULL;
+    const roar_cache_edge **prod_firsts = NULL, **cons_firsts = NULL, **writer_firsts = NULL;
     size_t nprod = 0, ncons = 0, nwriter = 0, i;
     const roar_cache_edge *writer = NULL;
     roar_cache *cache = roar_query_cache(q);
@@ -277,8 +302,8 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
             edges_of(&producers, cache, ref->blob, wt[0] ? wt : NULL, true);
             edges_of(&consumers, cache, ref->blob, wt[0] ? wt : NULL, false);
         }
-        nprod = scoped_edges(&prod_jobs, q, &producers);
-        ncons = scoped_edges(&cons_jobs, q, &consumers);
+        nprod = scoped_edges(&prod_jobs, &prod_firsts, q, &producers);
+        ncons = scoped_edges(&cons_jobs, &cons_firsts, q, &consumers);
         if (!nprod && path) {
             /* Nobody made this content: who last wrote this path, and what? */
             roar_cache_edge_list all = ROAR_CACHE_EDGE_LIST_INIT;
@@ -294,9 +319,9 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
                 all.items[i].path = NULL;
             }
             roar_cache_edge_list_dispose(&all);
-            nwriter = scoped_edges(&writer_jobs, q, &writes);
+            nwriter = scoped_edges(&writer_jobs, &writer_firsts, q, &writes);
             if (nwriter)
-                writer = edge_of(&writes, writer_jobs[0].job.id, ROAR_ROLE_OUT);
+                writer = writer_firsts[0];
         }
     }
 
@@ -323,8 +348,8 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
                                   (unsigned long long)ref->size));
         else
             CHECK(roar_buf_puts(&out, ",\"exists\":false,\"id\":null,\"size\":null"));
-        json_job_list(&out, "produced_by", prod_jobs, nprod, &producers, ROAR_ROLE_OUT);
-        json_job_list(&out, "consumed_by", cons_jobs, ncons, &consumers, ROAR_ROLE_IN);
+        json_job_list(&out, "produced_by", prod_jobs, nprod, prod_firsts);
+        json_job_list(&out, "consumed_by", cons_jobs, ncons, cons_firsts);
         CHECK(roar_buf_puts(&out, ",\"latest_writer\":"));
         if (writer) {
             CHECK(roar_buf_puts(&out, "{"));
@@ -368,9 +393,9 @@ static void show_file(roar_query *q, roar_repo *repo, const roar_objref *ref, bo
     if (exists) {
         CHECK(roar_buf_putc(&out, '\n'));
         text_job_list(&out, "produced by:", "no job produced this content", prod_jobs, nprod,
-                      &producers, ROAR_ROLE_OUT, path ? path : "");
+                      prod_firsts, path ? path : "", all);
         text_job_list(&out, "consumed by:", "no job read this content", cons_jobs, ncons,
-                      &consumers, ROAR_ROLE_IN, path ? path : "");
+                      cons_firsts, path ? path : "", all);
     }
     if (!nprod && path) {
         CHECK(roar_buf_putc(&out, '\n'));
@@ -402,6 +427,9 @@ cleanup:
     free_jobs(prod_jobs, nprod);
     free_jobs(cons_jobs, ncons);
     free_jobs(writer_jobs, nwriter);
+    free(prod_firsts);
+    free(cons_firsts);
+    free(writer_firsts);
     roar_cache_edge_list_dispose(&producers);
     roar_cache_edge_list_dispose(&consumers);
     roar_cache_edge_list_dispose(&writes);
@@ -601,11 +629,11 @@ int roar_cmd_show(roar_cli_ctx *ctx)
         if (ref.is_dir)
             show_dir(q, ctx->repo, &ref, json);
         else
-            show_file(q, ctx->repo, &ref, json);
+            show_file(q, ctx->repo, &ref, json, roar_cli_opt_set(ctx, "all"));
         break;
     case ROAR_OBJREF_REVPATH:
     case ROAR_OBJREF_BLOB:
-        show_file(q, ctx->repo, &ref, json);
+        show_file(q, ctx->repo, &ref, json, roar_cli_opt_set(ctx, "all"));
         break;
     case ROAR_OBJREF_JOB:
         show_job(q, ref.job, json);

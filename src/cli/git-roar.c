@@ -47,8 +47,9 @@ static const roar_option log_options[] = {
     ROAR_OPT_END_,
 };
 
-static const roar_option json_options[] = {
+static const roar_option show_options[] = {
     ROAR_OPT_BOOL_(0, "json", "machine-readable output"),
+    ROAR_OPT_BOOL_(0, "all", "list every job behind a file (a terminal shows the newest 20)"),
     ROAR_OPT_END_,
 };
 
@@ -116,7 +117,7 @@ const roar_cli_command roar_cli_commands[] = {
     {"log", "[-n N] [--pending] [--json] [-- PATH...]", "List jobs, newest first", roar_cmd_log,
      REPO | PAGER, 0, -1, log_options},
     {"show", "[--json] OBJ", "Show a job, or the jobs behind a file, blob or commit",
-     roar_cmd_show, REPO | PAGER, 1, 1, json_options},
+     roar_cmd_show, REPO | PAGER, 1, 1, show_options},
     {"lineage", "[--down] [--depth N] [--format text|json|dot|mermaid] OBJ",
      "Show what OBJ was derived from, or what was derived from it", roar_cmd_lineage, REPO | PAGER, 1,
      1, lineage_options},

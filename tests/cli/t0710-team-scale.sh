@@ -136,6 +136,21 @@ test_expect_success 'show FILE names the newest writer of what HEAD holds' '
     done
 '
 
+test_expect_success 'show of a file thousands of jobs read: every one listed, summarised on a terminal' '
+    cd "$clone" &&
+    git roar show params.yaml >all &&
+    sed -n "/^consumed by:/,\$p" all | grep -c "^  [0-9a-f]\{7\} " >n &&
+    test $(cat n) -ge $(stat_of shared-readers) &&
+    git roar show --json params.yaml | /usr/bin/python3 -c "
+import json, sys
+print(len(json.load(sys.stdin)[\"consumed_by\"]))" >nj && test_cmp n nj &&
+    PAGER=cat script -qec "git -c color.ui=false roar show params.yaml" /dev/null </dev/null >tty &&
+    test_grep "^  \.\.\. and $(($(cat n) - 20)) more (--all lists every one)" tty &&
+    test $(grep -c "^  [0-9a-f]\{7\} " tty) -eq 20 &&
+    PAGER=cat script -qec "git -c color.ui=false roar show --all params.yaml" /dev/null </dev/null >tty-all &&
+    test_grep -v "more (--all" tty-all
+'
+
 test_expect_success 'status over the materialised outputs: every output ok, none left out' '
     cd "$clone" &&
     /usr/bin/python3 "$ROAR_SOURCE_DIR/bench/scale-gen.py" --worktree . "$hist" >/dev/null 2>&1 &&
