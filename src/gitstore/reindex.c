@@ -1070,7 +1070,8 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
     stranded_ctx stranded;
     char **refs = NULL;
     size_t nrefs = 0, i;
-    git_oid tip;
+    git_oid tip, first_tip;
+    bool have_first = false;
     int error;
 
     memset(&stats, 0, sizeof(stats));
@@ -1100,8 +1101,16 @@ int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_rein
             goto cleanup;
         stats.refs++;
         c.ref = refs[i];
-        if ((error = roar_notes_diff(repo, NULL, &tip, check_note, &c)) != 0)
+        /* Later refs are diffed against the first: a clone's refs/notes/roar and its
+         * remote-tracking ref mostly hold the same notes, and a note is checked once
+         * (its problems named under the first ref that holds it). */
+        if ((error = roar_notes_diff(repo, have_first ? &first_tip : NULL, &tip, check_note,
+                                     &c)) != 0)
             goto cleanup;
+        if (!have_first) {
+            first_tip = tip;
+            have_first = true;
+        }
     }
     if ((error = pending_files_read(&pending, repo)) < 0 ||
         (error = roar_pending_dir(&dir, repo)) < 0 ||
