@@ -577,48 +577,6 @@ static void apply(collector *c, const roar_event *ev)
     c->res->events++;
 }
 
-/* Files beneath a directory the job renamed that it never touched move with it
- * (SPEC §4.5): fdstate knows only the names it saw, so list what is there now. */
-static void add_moved_dir(collector *c, roar_buf *oldp, roar_buf *newp, int depth)
-{
-    DIR *d;
-    struct dirent *e;
-    size_t olen = oldp->size, nlen = newp->size;
-
-    if (depth > 64 || !(d = opendir(newp->ptr)))
-        return;
-    while ((e = readdir(d))) {
-        struct stat st;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        roar_buf_truncate(oldp, olen);
-        roar_buf_truncate(newp, nlen);
-        if (roar_buf_putc(oldp, '/') < 0 || roar_buf_puts(oldp, e->d_name) < 0 ||
-            roar_buf_putc(newp, '/') < 0 || roar_buf_puts(newp, e->d_name) < 0) {
-            c->bad++;
-            break;
-        }
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            add_moved_dir(c, oldp, newp, depth + 1);
-        } else if (S_ISREG(st.st_mode)) {
-            roar_ident id = {true,
-                             (uint64_t)st.st_dev,
-                             (uint64_t)st.st_ino,
-                             (uint64_t)st.st_size,
-                             (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                             (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec,
-                             (uint32_t)st.st_mode};
-            if (roar_fdstate_add_moved(c->st, oldp->ptr, newp->ptr, &id) < 0)
-                c->bad++;
-        }
-    }
-    roar_buf_truncate(oldp, olen);
-    roar_buf_truncate(newp, nlen);
-    closedir(d);
-}
-
 /* Applies one decoded event: paths canonicalised, processes made by clones the shim
  * cannot see derived from their parent, executables fed to the filter. */
 static void process(collector *c, const roar_event *in)
@@ -664,18 +622,6 @@ static void process(collector *c, const roar_event *in)
     }
 
     apply(c, &ev);
-
-    if (ev.h.type == ROAR_EV_RENAME && ev.h.ret >= 0 && !(ev.h.flags & RENAME_EXCHANGE)) {
-        roar_ident id;
-        roar_event_ident(&id, &ev);
-        if ((ev.h.flags & ROAR_RENAME_F_DIR) || (id.known && id.mode && S_ISDIR(id.mode))) {
-            roar_buf o = ROAR_BUF_INIT, n = ROAR_BUF_INIT;
-            if (roar_buf_puts(&o, ev.path) == 0 && roar_buf_puts(&n, ev.path2) == 0)
-                add_moved_dir(c, &o, &n, 0);
-            roar_buf_dispose(&o);
-            roar_buf_dispose(&n);
-        }
-    }
 
     serve_hashes(c, ev.h.type == ROAR_EV_ABOUT_TO_DESTROY);
     if (ev.h.type == ROAR_EV_ABOUT_TO_DESTROY)
@@ -1326,6 +1272,8 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         source->stop(source->self);
     drain(&c, running ? 0 : 5);
     ctl_close_all(&c);
+    roar_collector__add_moved(c.st, &c.bad);
+    serve_hashes(&c, false);
     error = build_result(&c, running);
 
 cleanup:

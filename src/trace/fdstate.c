@@ -227,6 +227,9 @@ int fdstate_place(roar_fsfile **out, roar_fdstate *st, const char *path, const r
         *out = fp;
         return 0;
     }
+    /* A path the job's renames may have brought here from another name. */
+    if (!fp && st->history_count)
+        return fdstate_place_moved(out, st, path, id);
     /* Unknown path, or it names another inode than we thought: replaced behind our
      * back (by something untraced); what is there now predates our knowledge. */
     return fdstate_discover(out, st, path, id);
@@ -311,13 +314,20 @@ void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *
 int fdstate_make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id, const char *path,
                        bool hash_now, uint32_t tgid, int fd)
 {
-    if (f->input || f->changed || !f->preexisting || f->name_count == 0)
+    if (f->changed || !f->preexisting || f->name_count == 0)
         return 0;
-    if (!(f->input_name = strdup(f->names[0].path)))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    f->input = true;
-    if (id)
+    if (!f->input) {
+        if (!(f->input_name = strdup(f->names[0].path)))
+            return roar_error_set(ROAR_ENOMEM, "out of memory");
+        f->input = true;
+        if (id)
+            f->input_ident = *id;
+    } else if (!f->input_ident.known && id && id->known) {
+        /* An input before any event showed its content (a file moved with its
+         * directory, fdstate_rename.c): the first event that does, the job not having
+         * changed it, gives its identity, and may ask for its hash. */
         f->input_ident = *id;
+    }
     return hash_now ? fdstate_request_hash(st, f, ROAR_HASH_INPUT, id, path, tgid, fd) : 0;
 }
 
@@ -794,14 +804,15 @@ static int ev_unlink(roar_fdstate *st, const roar_event *ev)
     roar_ident id;
     int error;
     if (ev->h.flags & AT_REMOVEDIR)
-        return 0; /* an empty directory: its files were unlinked one by one */
+        /* an empty directory: its files were unlinked one by one */
+        return fdstate_note_gone(st, ev->path);
     roar_event_ident(&id, ev);
     /* Unknown so far: it existed (the call succeeded), untouched by the job. */
     if (!roar_keymap_gets(&st->by_path, ev->path) &&
         (error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     fdstate_unbind_path(st, ev->path);
-    return 0;
+    return fdstate_note_gone(st, ev->path);
 }
 
 static int ev_link(roar_fdstate *st, const roar_event *ev)
@@ -869,6 +880,8 @@ static int ev_about_to_destroy(roar_fdstate *st, const roar_event *ev, bool *out
         return 0;
     if (!(f->input || f->write_pending || candidate))
         return 0;
+    if (f->input && !f->input_ident.known && id.known)
+        f->input_ident = id; /* the shim's stat, before the call: the pre-job content */
     if (!f->hash_requested &&
         (error = fdstate_request_hash(st, f, f->input ? ROAR_HASH_INPUT : ROAR_HASH_PREIMAGE, &id,
                                       ev->path, 0, -1)) < 0)
@@ -1009,6 +1022,7 @@ void roar_fdstate_free(roar_fdstate *st)
     roar_keymap_dispose(&st->prepaths);
     roar_keymap_dispose(&st->madepaths);
     roar_keymap_dispose(&st->procs);
+    fdstate_history_free(st);
     free(st);
 }
 

@@ -58,6 +58,12 @@ typedef struct {
     int fd;
 } fs_hashreq;
 
+/* One entry of the rename history (fdstate_rename.c). */
+typedef struct {
+    char *from; /* owned: the name that moved away or went */
+    char *to;   /* owned: where it moved; NULL: it was removed */
+} fs_history;
+
 typedef struct {
     unsigned reason;
     char *path; /* owned, or NULL */
@@ -80,6 +86,13 @@ struct roar_fdstate {
     fs_incomplete *inc;
     size_t inc_count, inc_alloc;
     uint64_t events_lost;
+
+    /* Renames fdstate could not resolve at the call (a directory; a name no event had
+     * shown yet, without an identity taken at the call) and names removed beneath them
+     * since, in event order; indexed by every name they mention. fdstate_rename.c. */
+    fs_history *history;
+    size_t history_count, history_alloc;
+    roar_keymap history_names; /* path -> its entries (fdstate_rename.c's refs) */
 };
 
 /* ---- helpers of fdstate.c that the other files use ---------------------- */
@@ -102,5 +115,18 @@ int fdstate_make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id, c
 /* ---- fdstate_rename.c --------------------------------------------------- */
 
 int fdstate_ev_rename(roar_fdstate *st, const roar_event *ev);
+
+/* fdstate_place for a path the job knows nothing of, once the rename history is not
+ * empty: the pre-job file that the job's renames brought to `path`, if they did, else
+ * fdstate_discover. `id` may describe content the event has already changed (an O_TRUNC
+ * open): it keys the file but is not taken as the input's identity. */
+int fdstate_place_moved(roar_fsfile **out, roar_fdstate *st, const char *path,
+                        const roar_ident *id);
+
+/* `path` stopped naming anything (unlink, rmdir): a name beneath a renamed directory
+ * that appears again later is not the one that moved there. */
+int fdstate_note_gone(roar_fdstate *st, const char *path);
+
+void fdstate_history_free(roar_fdstate *st);
 
 #endif
