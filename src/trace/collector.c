@@ -930,13 +930,21 @@ static int build_result(collector *c, size_t running)
     file_list in = {0}, out = {0}, del = {0};
     uint64_t lost;
     size_t i;
-    bool inside, resolved = false;
+    bool inside, resolved = false, every_write_seen;
     int error;
 
     if ((error = roar_fdstate_result_get(&fr, c->st)) < 0)
         return error;
+    /* A tracer that sees every write saw none on these files: no change, even when the
+     * mtime moved (`touch`) and the open-time id is unknown (SPEC §4.5; issue 17). Not
+     * when something may have gone unseen: lost events, I/O no tracer sees, processes
+     * still running untraced. */
+    every_write_seen = c->src->sees_every_write && !c->src->lost(c->src->self) && !c->bad &&
+                       fr.incomplete_count == 0 && !running;
     for (i = 0; i < fr.check_count; i++) {
         const roar_fdstate_entry *e = &fr.checks[i];
+        if (every_write_seen && !e->unseen_writes)
+            continue;
         if (!record_form(c, e->path, &inside))
             continue; /* never recorded: not worth reading */
         if (check_changed(c, e)) {

@@ -769,6 +769,8 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
             change = f->nonappend = true;
         else
             o->read_seen = true;
+        if ((ev->h.flags & MAP_SHARED) && o->wr)
+            f->shared_map_of_writable = true;
         break;
     case ROAR_EV_FALLOCATE:
         change = f->nonappend = true;
@@ -1122,9 +1124,11 @@ int roar_fdstate_result_get(roar_fdstate_result *out, const roar_fdstate *st)
             if ((error = entry_add(&outs, f->names[j].path, f, NULL, false)) < 0)
                 goto fail;
         }
-        if (f->write_pending && !f->changed && f->name_count &&
-            (error = entry_add(&chk, f->names[0].path, f, &f->pending_ident, true)) < 0)
-            goto fail;
+        if (f->write_pending && !f->changed && f->name_count) {
+            if ((error = entry_add(&chk, f->names[0].path, f, &f->pending_ident, true)) < 0)
+                goto fail;
+            chk.v[chk.n - 1].unseen_writes = f->shared_map_of_writable;
+        }
     }
     for (i = 0; i < st->prepaths.cap; i++) {
         const roar_keymap_slot *s = &st->prepaths.slots[i];

@@ -105,6 +105,10 @@ typedef struct {
     bool id_known;     /* in/check: the pre-job id is known (set_preimage) */
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t id_size;  /* size that went with id */
+    /* check: the file was mapped shared through a write-capable fd without PROT_WRITE,
+     * which an mprotect no tracer reports can add: writes through it are unseen even
+     * by a tracer that sees every write system call */
+    bool unseen_writes;
 } roar_fdstate_entry;
 
 typedef struct {

@@ -27,6 +27,9 @@ struct roar_fsfile {
      * open without O_APPEND (or with O_TRUNC, or one we missed), a truncate, fallocate,
      * shared writable mmap, copy into it, or an fd that dropped O_APPEND. */
     bool nonappend;
+    /* Mapped MAP_SHARED through a write-capable fd without PROT_WRITE: mprotect may add
+     * it, and no tracer reports that (roar_fdstate_entry.unseen_writes). */
+    bool shared_map_of_writable;
 
     /* A write-capable open without O_TRUNC before any change: the first change (unless a
      * truncation to 0) makes the file an input, and if none is seen, the end-of-job check

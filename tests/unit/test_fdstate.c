@@ -852,6 +852,24 @@ static void test_colon_redirect_and_touch(void **state)
     IN(NONE);
     OUT("/w/f");
     CHECKS("/w/t");
+    assert_false(res.checks[0].unseen_writes);
+}
+
+/* A shared read-only mapping through a write-capable fd: mprotect may make it writable
+ * without any event, so even a tracer that sees every write must check the file. */
+static void test_shared_mapping_of_writable_fd_needs_the_check(void **state)
+{
+    (void)state;
+    ev_open(ROOT, 3, "/w/m", O_RDWR, false, 63, 10);
+    ev_mmap(ROOT, 3, PROT_READ, MAP_SHARED);
+    ev_open(ROOT, 4, "/w/p", O_RDWR, false, 64, 10);
+    ev_mmap(ROOT, 4, PROT_READ, MAP_PRIVATE);
+    result();
+    IN("/w/m", "/w/p");
+    OUT(NONE);
+    CHECKS("/w/m", "/w/p");
+    assert_true(res.checks[0].unseen_writes);
+    assert_false(res.checks[1].unseen_writes);
 }
 
 /* Issue 3 brief: a write-capable open with no visible write (stdio, fopen "a") is a
@@ -1249,6 +1267,7 @@ int main(void)
         T(test_rename_over_existing),
         T(test_zero_byte_write_is_not_output),
         T(test_colon_redirect_and_touch),
+        T(test_shared_mapping_of_writable_fd_needs_the_check),
         T(test_invisible_write_check),
         T(test_two_names_one_file),
         T(test_fd_reuse_by_pipe_or_socket),

@@ -1107,6 +1107,7 @@ int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
         return error;
     out->name = "ebpf";
     out->self = t;
+    out->sees_every_write = true;
     out->start = es_start;
     out->read = es_read;
     out->lost = es_lost;
