@@ -715,7 +715,7 @@ static void signals_restore(const saved_signals *s)
 
 /* In the child: the dispositions the user gave git roar, then wait for the gate. */
 static void child_main(int gate, int report, const saved_signals *s, char *const argv[],
-                       char *const envp[])
+                       char *const envp[], int inherit_fd)
 {
     struct sigaction dfl;
     char go = 0;
@@ -737,6 +737,11 @@ static void child_main(int gate, int report, const saved_signals *s, char *const
         if (write(2, msg, sizeof(msg) - 1) < 0) {
         }
     }
+    /* The source's fd for processes that switch users (the preload ring): only a
+     * command that starts as root can switch to another user without a setuid program
+     * (for which the shim gives up anyway), so only then does it get one more fd. */
+    if (!err && inherit_fd >= 0 && geteuid() == 0)
+        fcntl(inherit_fd, F_SETFD, 0);
     do
         r = read(gate, &go, 1);
     while (r < 0 && errno == EINTR);
@@ -1195,7 +1200,8 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         goto cleanup;
     }
     if (c.root == 0)
-        child_main(gate[0], report[1], &sigs, argv, envp);
+        child_main(gate[0], report[1], &sigs, argv, envp,
+                   source->child_fd ? source->child_fd(source->self) : -1);
     forward_to = c.root;
     close(gate[0]);
     close(report[1]);

@@ -48,6 +48,10 @@ typedef struct roar_trace_source {
     /* Optional. A listening socket for the preload round trip (SPEC §4.6: struct
      * roar_ctl_req/_rep of ring_layout.h), or -1. The collector accepts and answers. */
     int (*control_fd)(void *self);
+    /* Optional. An fd of the source's, close-on-exec, that the command inherits when it
+     * starts as root (the flag is cleared in the child only), or -1: the preload ring,
+     * for processes of the job that switch to another user (ROAR_ENV_RING_FD). */
+    int (*child_fd)(void *self);
     /* Optional. Tracing is over (the job ended or was abandoned). */
     void (*stop)(void *self);
     /* Releases everything the source holds (files, maps, directories). NULL-safe self. */

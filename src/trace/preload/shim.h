@@ -43,9 +43,16 @@ extern __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
 
 /* Values captured at start-up, re-inserted by exec wrappers ("NAME=value"). */
 extern char roar_shim_env_ring[];
+extern char roar_shim_env_ring_fd[]; /* empty when not given */
 extern char roar_shim_env_sock[];
 extern char roar_shim_env_wait[];
 extern char roar_shim_preload[]; /* the LD_PRELOAD token that loads this library */
+
+/* Whether a program exec'd now, with this process's ids, will find the ring: by its
+ * path, or through the fd of ROAR_ENV_RING_FD if this process has it open without
+ * FD_CLOEXEC. A process that switched to another user has neither when the job did not
+ * start as root or the program closed that fd: what it runs then goes untraced. */
+int roar_shim_next_image_reports(void);
 
 /* Enter/leave bookkeeping: returns 0 when the caller must just call through (tracing
  * off, or we are already inside the shim on this thread). Saves errno. */
