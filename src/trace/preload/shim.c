@@ -19,6 +19,7 @@ int roar_shim_on;
 pid_t roar_shim_pid;
 __thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
 __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+__thread int roar_shim_critical __attribute__((tls_model("initial-exec")));
 
 #define ENV_MAX ROAR_SHIM_ENV_MAX
 char roar_shim_env_ring[ENV_MAX];
@@ -73,14 +74,20 @@ void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st)
 
 void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2)
 {
-    if (roar_shim_on)
-        roar_ringp_publish(&roar_shim_ring, h, path, path2);
+    if (!roar_shim_on)
+        return;
+    roar_shim_critical++;
+    roar_ringp_publish(&roar_shim_ring, h, path, path2);
+    roar_shim_critical--;
 }
 
 void roar_shim_emit_len(struct roar_event_hdr *h, const char *path, size_t len)
 {
-    if (roar_shim_on)
-        roar_ringp_publish_len(&roar_shim_ring, h, path, len, NULL, 0);
+    if (!roar_shim_on)
+        return;
+    roar_shim_critical++;
+    roar_ringp_publish_len(&roar_shim_ring, h, path, len, NULL, 0);
+    roar_shim_critical--;
 }
 
 void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags)
@@ -93,7 +100,9 @@ void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t 
         return;
     sm.tgid = (uint32_t)roar_shim_pid;
     sm.tid = (uint32_t)(tid ? tid : roar_shim_tid_slow());
+    roar_shim_critical++;
     roar_ringp_publish_small(&roar_shim_ring, &sm);
+    roar_shim_critical--;
 }
 
 void roar_shim_incomplete(unsigned reason, const char *path)
@@ -332,6 +341,7 @@ void roar_shim_conn_move(int lo, int hi)
 
     if (fd < 0 || fd < lo || fd > hi || conn_pid != roar_shim_pid)
         return;
+    roar_shim_critical++;
     /* Move it out of the way first, so that the program's call does exactly what it
      * would have done without us (EBADF for a close of a number it never opened). */
     if (hi < INT_MAX - 1)
@@ -344,6 +354,7 @@ void roar_shim_conn_move(int lo, int hi)
     sys_close(fd);
     /* No room: drop it; the next round trip reconnects. */
     __atomic_store_n(&conn_fd, moved, __ATOMIC_RELEASE);
+    roar_shim_critical--;
 }
 
 static uint64_t now_ms(void)
@@ -409,11 +420,19 @@ void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int f
     h.fd = fd;
     if (st)
         roar_shim_ident(&h, st);
-    if (!roar_shim_on || roar_ringp_publish(&roar_shim_ring, &h, path, NULL) < 0)
+    if (!roar_shim_on)
         return;
-    pthread_mutex_lock(&conn_lock);
-    round_trip(h.seq);
-    pthread_mutex_unlock(&conn_lock);
+    roar_shim_critical++;
+    /* A handler that interrupted this thread in a critical part must not wait: the code
+     * it interrupted may hold conn_lock, or a reserved slot that the collector reads
+     * before this record. It publishes and goes on; the collector hashes what it still
+     * can, and says when it could not (hash-timeout). */
+    if (roar_ringp_publish(&roar_shim_ring, &h, path, NULL) == 0 && !roar_shim_in_handler) {
+        pthread_mutex_lock(&conn_lock);
+        round_trip(h.seq);
+        pthread_mutex_unlock(&conn_lock);
+    }
+    roar_shim_critical--;
 }
 
 /* ---- fork ----------------------------------------------------------------------------- */
@@ -422,6 +441,7 @@ void roar_shim_after_fork_child(void)
 {
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     roar_shim_tid = 0;
+    roar_shim_critical = 0; /* the parent's slot and lock are the parent's */
     /* The parent's connection is the parent's: a child reconnects on demand. */
     if (conn_fd >= 0)
         sys_close(conn_fd);
@@ -437,6 +457,8 @@ void roar_shim_fork_begin(struct roar_shim_forkslot *fs)
                                 roar_event_wire_size(0, 0, 0, 0)) == 0;
     if (roar_shim_on && !fs->ok)
         roar_ringp_lose(&roar_shim_ring);
+    if (fs->ok)
+        roar_shim_critical++; /* until fork_end publishes the slot */
 }
 
 void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
@@ -450,6 +472,7 @@ void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
     h.seq = roar_ringp_slot_seq(&fs->slot);
     roar_event_encode(fs->slot.rec, fs->slot.len - ROAR_SLOT_WORD, &h, NULL, NULL);
     roar_ringp_commit(&fs->slot);
+    roar_shim_critical--;
 }
 
 pid_t roar_shim_fork(pid_t (*real_fork)(void))
@@ -483,6 +506,7 @@ static void atfork_child(void)
     /* Forks that bypass our wrapper but run the handlers still get a fresh pid. */
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     roar_shim_tid = 0;
+    roar_shim_critical = 0;
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */

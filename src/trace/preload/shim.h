@@ -38,6 +38,12 @@ extern int roar_shim_on;   /* the ring is mapped: tracing is on in this process 
 extern pid_t roar_shim_pid; /* cached getpid(), refreshed in every child */
 extern __thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
 extern __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+/* > 0 while this thread is where a signal handler's round trip would wait behind it: a
+ * ring slot reserved and not yet published, the control connection in use or moved. */
+extern __thread int roar_shim_critical __attribute__((tls_model("initial-exec")));
+/* A program's signal handler that interrupted such a part is running: it publishes
+ * but does not wait (signals.c). */
+extern __thread int roar_shim_in_handler __attribute__((tls_model("initial-exec")));
 
 #define ROAR_SHIM_ENV_MAX (ROAR_SHIM_PATH + 32)
 
