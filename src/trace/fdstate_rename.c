@@ -143,7 +143,8 @@ static int history_add(roar_fdstate *st, const char *from, const char *to)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     }
     st->history_count++;
-    if ((error = refs_add(st, from, i, false)) < 0 || (to && (error = refs_add(st, to, i, true)) < 0))
+    if ((error = refs_add(st, from, i, false)) < 0 ||
+        (to && (error = refs_add(st, to, i, true)) < 0))
         return error;
     return 0;
 }
@@ -258,15 +259,14 @@ static int moved_file(roar_fsfile **out, roar_fdstate *st, const char *origin, c
     return 0;
 }
 
-int fdstate_place_moved(roar_fsfile **out, roar_fdstate *st, const char *path,
-                        const roar_ident *id)
+int fdstate_place_moved(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id)
 {
     roar_buf origin = ROAR_BUF_INIT;
     size_t steps;
     int error;
     if ((error = origin_of(&origin, &steps, st, path, &st->madepaths)) >= 0)
-        error = steps ? moved_file(out, st, origin.ptr, path, id)
-                      : fdstate_discover(out, st, path, id);
+        error =
+            steps ? moved_file(out, st, origin.ptr, path, id) : fdstate_discover(out, st, path, id);
     roar_buf_dispose(&origin);
     return error;
 }

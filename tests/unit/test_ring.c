@@ -433,15 +433,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hot_window_keeps_burst_room, setup_large, teardown),
         cmocka_unit_test_setup_teardown(test_multi_producer_fork_and_threads, setup_small,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_full_ring_dead_collector_drops, setup_small,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_full_ring_dead_collector_drops, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_full_ring_live_collector_bounded, setup_small,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stalled_slot_is_skipped, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_small_records, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_small_record_bad_type, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_scribbled_reserve_is_bounded, setup_small,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_scribbled_reserve_is_bounded, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_bad_sizes, setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

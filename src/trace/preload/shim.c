@@ -549,8 +549,8 @@ static void parse_ring_fd(const char *v)
 {
     char *end;
     unsigned long fd;
-    if (!v || !*v || copy_env(roar_shim_env_ring_fd, sizeof(roar_shim_env_ring_fd),
-                              ROAR_ENV_RING_FD) < 0)
+    if (!v || !*v ||
+        copy_env(roar_shim_env_ring_fd, sizeof(roar_shim_env_ring_fd), ROAR_ENV_RING_FD) < 0)
         return;
     fd = strtoul(v, &end, 10);
     if (*end != ':' || fd > INT_MAX)
@@ -583,8 +583,7 @@ static int map_ring(const char *path)
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), rc;
 
     if (fd >= 0) {
-        rc = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid() ? map_ring_fd(fd, &st, &hdr)
-                                                                   : -1;
+        rc = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid() ? map_ring_fd(fd, &st, &hdr) : -1;
         sys_close(fd); /* the mapping stays, and fork inherits it */
         return rc;
     }

@@ -24,8 +24,8 @@ typedef void (*info_fn)(int, siginfo_t *, void *);
 static void run_user(int sig, siginfo_t *si, void *uc, int with_info)
 {
     int guard = roar_shim_guard, in_handler = roar_shim_in_handler;
-    void *fn = sig > 0 && sig < _NSIG ? __atomic_load_n(&user_handler[sig], __ATOMIC_ACQUIRE)
-                                      : NULL;
+    void *fn =
+        sig > 0 && sig < _NSIG ? __atomic_load_n(&user_handler[sig], __ATOMIC_ACQUIRE) : NULL;
 
     if (!fn || fn == (void *)SIG_DFL || fn == (void *)SIG_IGN)
         return; /* replaced meanwhile by a disposition the kernel applies itself */
