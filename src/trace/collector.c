@@ -577,48 +577,6 @@ static void apply(collector *c, const roar_event *ev)
     c->res->events++;
 }
 
-/* Files beneath a directory the job renamed that it never touched move with it
- * (SPEC §4.5): fdstate knows only the names it saw, so list what is there now. */
-static void add_moved_dir(collector *c, roar_buf *oldp, roar_buf *newp, int depth)
-{
-    DIR *d;
-    struct dirent *e;
-    size_t olen = oldp->size, nlen = newp->size;
-
-    if (depth > 64 || !(d = opendir(newp->ptr)))
-        return;
-    while ((e = readdir(d))) {
-        struct stat st;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        roar_buf_truncate(oldp, olen);
-        roar_buf_truncate(newp, nlen);
-        if (roar_buf_putc(oldp, '/') < 0 || roar_buf_puts(oldp, e->d_name) < 0 ||
-            roar_buf_putc(newp, '/') < 0 || roar_buf_puts(newp, e->d_name) < 0) {
-            c->bad++;
-            break;
-        }
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            add_moved_dir(c, oldp, newp, depth + 1);
-        } else if (S_ISREG(st.st_mode)) {
-            roar_ident id = {true,
-                             (uint64_t)st.st_dev,
-                             (uint64_t)st.st_ino,
-                             (uint64_t)st.st_size,
-                             (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-                             (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec,
-                             (uint32_t)st.st_mode};
-            if (roar_fdstate_add_moved(c->st, oldp->ptr, newp->ptr, &id) < 0)
-                c->bad++;
-        }
-    }
-    roar_buf_truncate(oldp, olen);
-    roar_buf_truncate(newp, nlen);
-    closedir(d);
-}
-
 /* Applies one decoded event: paths canonicalised, processes made by clones the shim
  * cannot see derived from their parent, executables fed to the filter. */
 static void process(collector *c, const roar_event *in)
@@ -664,18 +622,6 @@ static void process(collector *c, const roar_event *in)
     }
 
     apply(c, &ev);
-
-    if (ev.h.type == ROAR_EV_RENAME && ev.h.ret >= 0 && !(ev.h.flags & RENAME_EXCHANGE)) {
-        roar_ident id;
-        roar_event_ident(&id, &ev);
-        if ((ev.h.flags & ROAR_RENAME_F_DIR) || (id.known && id.mode && S_ISDIR(id.mode))) {
-            roar_buf o = ROAR_BUF_INIT, n = ROAR_BUF_INIT;
-            if (roar_buf_puts(&o, ev.path) == 0 && roar_buf_puts(&n, ev.path2) == 0)
-                add_moved_dir(c, &o, &n, 0);
-            roar_buf_dispose(&o);
-            roar_buf_dispose(&n);
-        }
-    }
 
     serve_hashes(c, ev.h.type == ROAR_EV_ABOUT_TO_DESTROY);
     if (ev.h.type == ROAR_EV_ABOUT_TO_DESTROY)
@@ -769,7 +715,7 @@ static void signals_restore(const saved_signals *s)
 
 /* In the child: the dispositions the user gave git roar, then wait for the gate. */
 static void child_main(int gate, int report, const saved_signals *s, char *const argv[],
-                       char *const envp[])
+                       char *const envp[], int inherit_fd)
 {
     struct sigaction dfl;
     char go = 0;
@@ -791,6 +737,11 @@ static void child_main(int gate, int report, const saved_signals *s, char *const
         if (write(2, msg, sizeof(msg) - 1) < 0) {
         }
     }
+    /* The source's fd for processes that switch users (the preload ring): only a
+     * command that starts as root can switch to another user without a setuid program
+     * (for which the shim gives up anyway), so only then does it get one more fd. */
+    if (!err && inherit_fd >= 0 && geteuid() == 0)
+        fcntl(inherit_fd, F_SETFD, 0);
     do
         r = read(gate, &go, 1);
     while (r < 0 && errno == EINTR);
@@ -984,13 +935,21 @@ static int build_result(collector *c, size_t running)
     file_list in = {0}, out = {0}, del = {0};
     uint64_t lost;
     size_t i;
-    bool inside, resolved = false;
+    bool inside, resolved = false, every_write_seen;
     int error;
 
     if ((error = roar_fdstate_result_get(&fr, c->st)) < 0)
         return error;
+    /* A tracer that sees every write saw none on these files: no change, even when the
+     * mtime moved (`touch`) and the open-time id is unknown (SPEC §4.5; issue 17). Not
+     * when something may have gone unseen: lost events, I/O no tracer sees, processes
+     * still running untraced. */
+    every_write_seen = c->src->sees_every_write && !c->src->lost(c->src->self) && !c->bad &&
+                       fr.incomplete_count == 0 && !running;
     for (i = 0; i < fr.check_count; i++) {
         const roar_fdstate_entry *e = &fr.checks[i];
+        if (every_write_seen && !e->unseen_writes)
+            continue;
         if (!record_form(c, e->path, &inside))
             continue; /* never recorded: not worth reading */
         if (check_changed(c, e)) {
@@ -1241,7 +1200,8 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         goto cleanup;
     }
     if (c.root == 0)
-        child_main(gate[0], report[1], &sigs, argv, envp);
+        child_main(gate[0], report[1], &sigs, argv, envp,
+                   source->child_fd ? source->child_fd(source->self) : -1);
     forward_to = c.root;
     close(gate[0]);
     close(report[1]);
@@ -1326,6 +1286,8 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         source->stop(source->self);
     drain(&c, running ? 0 : 5);
     ctl_close_all(&c);
+    roar_collector__add_moved(c.st, &c.bad);
+    serve_hashes(&c, false);
     error = build_result(&c, running);
 
 cleanup:

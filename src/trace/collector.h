@@ -21,6 +21,13 @@
 typedef struct roar_trace_source {
     const char *name; /* the record's `tracer` line: "preload", "ebpf" */
     void *self;
+    /* Every write of the job reaches the collector as an event (eBPF: every system
+     * call is seen; the shim misses libc's internal writes behind stdio). Then a
+     * write-capable open that saw no write changed nothing, whatever the file's mtime
+     * says (SPEC §4.5: `touch` is no change): the end-of-job check is skipped, unless
+     * events were lost, the job had I/O no tracer sees, or a shared mapping could have
+     * been made writable later (roar_fdstate_entry.unseen_writes). */
+    bool sees_every_write;
 
     /* Optional. "NAME=value" strings the command's environment needs, NULL-terminated,
      * borrowed from the source (valid until free). */
@@ -41,6 +48,10 @@ typedef struct roar_trace_source {
     /* Optional. A listening socket for the preload round trip (SPEC §4.6: struct
      * roar_ctl_req/_rep of ring_layout.h), or -1. The collector accepts and answers. */
     int (*control_fd)(void *self);
+    /* Optional. An fd of the source's, close-on-exec, that the command inherits when it
+     * starts as root (the flag is cleared in the child only), or -1: the preload ring,
+     * for processes of the job that switch to another user (ROAR_ENV_RING_FD). */
+    int (*child_fd)(void *self);
     /* Optional. Tracing is over (the job ended or was abandoned). */
     void (*stop)(void *self);
     /* Releases everything the source holds (files, maps, directories). NULL-safe self. */

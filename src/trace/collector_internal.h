@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "trace/event.h"
+#include "trace/fdstate.h"
 #include "util/buf.h"
 
 /* Builds the command's environment: a malloc'd NULL-terminated array (free it with
@@ -53,5 +54,10 @@ typedef struct {
  * caller frees with roar_collector__inherited_free. */
 int roar_collector__inherited_list(roar_collector__inherited **out, size_t *count);
 void roar_collector__inherited_free(roar_collector__inherited *list, size_t count);
+
+/* Once every event of the job is in: the regular files its renames moved that no event
+ * showed, listed and handed to fdstate (roar_fdstate_renamed_names). Failures count in
+ * *bad (the job's events-lost). The hash requests it makes are the caller's to serve. */
+void roar_collector__add_moved(roar_fdstate *fs, uint64_t *bad);
 
 #endif

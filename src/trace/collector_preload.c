@@ -8,19 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "trace/ring.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/privdrop.h"
+
+/* The number the ring is inherited under (ROAR_ENV_RING_FD): high, out of the way of
+ * programs that take small numbers for theirs, below the shim's own (900 and up). */
+#define RING_FD_MIN 800
 
 typedef struct {
     char *dir; /* the private directory (ring.h), removed by free */
     roar_ring *ring;
     int lfd; /* listening control socket, non-blocking, close-on-exec */
-    roar_buf ring_var, sock_var, wait_var, preload_var, token;
-    const char *vars[5];
+    int ring_fd; /* the ring for the command to inherit (ROAR_ENV_RING_FD), or -1 */
+    roar_buf ring_var, sock_var, wait_var, preload_var, ring_fd_var, token;
+    const char *vars[6];
 } preload_source;
 
 static const char *const *ps_child_env(void *self)
@@ -55,6 +62,11 @@ static int ps_control_fd(void *self)
     return ((preload_source *)self)->lfd;
 }
 
+static int ps_child_fd(void *self)
+{
+    return ((preload_source *)self)->ring_fd;
+}
+
 static void ps_stop(void *self)
 {
     preload_source *ps = self;
@@ -70,6 +82,8 @@ static void ps_free(void *self)
         return;
     if (ps->lfd >= 0)
         close(ps->lfd);
+    if (ps->ring_fd >= 0)
+        close(ps->ring_fd);
     roar_ring_free(ps->ring);
     roar_ring_dir_remove(ps->dir);
     free(ps->dir);
@@ -77,8 +91,39 @@ static void ps_free(void *self)
     roar_buf_dispose(&ps->sock_var);
     roar_buf_dispose(&ps->wait_var);
     roar_buf_dispose(&ps->preload_var);
+    roar_buf_dispose(&ps->ring_fd_var);
     roar_buf_dispose(&ps->token);
     free(ps);
+}
+
+/* A job started as root may switch users (runuser, su, setpriv): the processes after
+ * the switch cannot open the ring by its path (root's 0700 directory), so the command
+ * also inherits it as an fd, named with its dev/ino in ROAR_ENV_RING_FD for the shim to
+ * verify. Nothing for anyone else, who cannot switch users without a setuid program.
+ * A less privileged process can then write the ring: the collector reads its bytes as
+ * untrusted input anyway (ring.c: bounds, cursors, decoding), as it does those of
+ * every traced program. */
+static int inherit_ring(preload_source *ps)
+{
+    char path[4096];
+    struct stat st;
+    int fd;
+
+    if (geteuid() != 0 || roar_privdrop_uid() != 0)
+        return 0;
+    if (snprintf(path, sizeof(path), "%s/ring", ps->dir) >= (int)sizeof(path) ||
+        (fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return 0; /* the job goes on without it; a switch is then announced (setuid) */
+    ps->ring_fd = fcntl(fd, F_DUPFD_CLOEXEC, RING_FD_MIN);
+    close(fd);
+    if (ps->ring_fd < 0 || fstat(ps->ring_fd, &st) < 0) {
+        if (ps->ring_fd >= 0)
+            close(ps->ring_fd);
+        ps->ring_fd = -1;
+        return 0;
+    }
+    return roar_buf_printf(&ps->ring_fd_var, "%s=%d:%llu:%llu", ROAR_ENV_RING_FD, ps->ring_fd,
+                           (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 }
 
 int roar_preload_source_new(roar_trace_source *out, const char *library, unsigned hash_wait_ms)
@@ -91,7 +136,8 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
     memset(out, 0, sizeof(*out));
     if (!(ps = calloc(1, sizeof(*ps))))
         return roar_error_set(ROAR_ENOMEM, "out of memory");
-    ps->lfd = -1;
+    ps->lfd = ps->ring_fd = -1;
+    roar_buf_init(&ps->ring_fd_var);
     roar_buf_init(&ps->ring_var);
     roar_buf_init(&ps->sock_var);
     roar_buf_init(&ps->wait_var);
@@ -147,6 +193,13 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
     ps->vars[2] = ps->wait_var.ptr;
     ps->vars[3] = ps->preload_var.ptr;
     ps->vars[4] = NULL;
+    /* Set even when empty: an outer job's value must not name a ring to this job's shim. */
+    if ((error = inherit_ring(ps)) < 0 ||
+        (ps->ring_fd < 0 &&
+         (error = roar_buf_printf(&ps->ring_fd_var, "%s=", ROAR_ENV_RING_FD)) < 0))
+        goto fail;
+    ps->vars[4] = ps->ring_fd_var.ptr;
+    ps->vars[5] = NULL;
 
     out->name = "preload";
     out->self = ps;
@@ -156,6 +209,7 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
     out->read = ps_read;
     out->lost = ps_lost;
     out->control_fd = ps_control_fd;
+    out->child_fd = ps_child_fd;
     out->stop = ps_stop;
     out->free = ps_free;
     roar_buf_dispose(&path);

@@ -1,6 +1,6 @@
 /* SPEC §4 applied to a stream of tracer events: fd tables per process (sharing open file
  * descriptions like the kernel does) and a per-file summary that yields in/out/del. */
-#include "trace/fdstate.h"
+#include "trace/fdstate_internal.h"
 #include "util/keymap.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -11,53 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
-
-typedef struct {
-    char *path;  /* owned */
-    bool target; /* made by a rename/link of the job: always an output name (§4.5) */
-} fs_name;
-
-struct roar_fsfile {
-    bool has_key; /* registered in by_ident under (dev, ino) */
-    uint64_t dev, ino;
-
-    fs_name *names; /* names[0] is the recorded name: first used, moved by renames */
-    size_t name_count, name_alloc;
-
-    bool preexisting; /* existed before the job (the job did not create it) */
-    bool created;
-    bool changed;     /* created, truncated or written by the job */
-    bool input;
-    bool executed;
-    /* Something of the job may have changed bytes before the file's end: a write-capable
-     * open without O_APPEND (or with O_TRUNC, or one we missed), a truncate, fallocate,
-     * shared writable mmap, copy into it, or an fd that dropped O_APPEND. */
-    bool nonappend;
-
-    /* A write-capable open without O_TRUNC before any change: the first change (unless a
-     * truncation to 0) makes the file an input, and if none is seen, the end-of-job check
-     * compares against this open's identity. */
-    bool write_pending;
-    roar_ident pending_ident;
-    bool check_resolved;
-
-    char *input_name; /* owned: the recorded name when it became an input */
-    roar_ident input_ident;
-
-    bool hash_requested;
-    bool preimage_known;
-    char preimage[ROAR_FDSTATE_OIDSZ + 1];
-    uint64_t preimage_size;
-    /* The id of the first prefix_size bytes, hashed after the file grew: its pre-job id
-     * if the job only ever appended to it (!nonappend, decided at the end). */
-    bool prefix_known;
-    char prefix[ROAR_FDSTATE_OIDSZ + 1];
-    uint64_t prefix_size;
-};
 
 /* An open file description: dup'd and inherited fds share one. */
 typedef struct {
@@ -83,44 +36,11 @@ typedef struct {
     fs_table *tab;
 } fs_proc;
 
-typedef struct {
-    roar_fsfile *file;
-    roar_hash_reason reason;
-    roar_ident ident;
-    char *path; /* owned */
-    uint32_t tgid;
-    int fd;
-} fs_hashreq;
-
-typedef struct {
-    unsigned reason;
-    char *path; /* owned, or NULL */
-} fs_incomplete;
-
-struct roar_fdstate {
-    roar_fsfile **files;
-    size_t file_count, file_alloc;
-
-    roar_keymap by_path;   /* path -> roar_fsfile* (the name binding the job knows) */
-    roar_keymap by_ident;  /* (dev, ino) -> roar_fsfile* */
-    roar_keymap prepaths;  /* paths seen naming a pre-existing file: del candidates */
-    roar_keymap madepaths; /* paths the job bound itself (create, rename/link target) */
-    roar_keymap procs;     /* tgid -> fs_proc* */
-
-    fs_hashreq *reqs;
-    size_t req_head, req_count, req_alloc;
-    char *popped_path; /* the path handed out by the last next_hash */
-
-    fs_incomplete *inc;
-    size_t inc_count, inc_alloc;
-    uint64_t events_lost;
-};
-
 static void *const PRESENT = (void *)&PRESENT;
 
 /* ---- files and names ---------------------------------------------------- */
 
-static int file_new(roar_fsfile **out, roar_fdstate *st)
+int fdstate_file_new(roar_fsfile **out, roar_fdstate *st)
 {
     roar_fsfile *f;
     *out = NULL;
@@ -144,7 +64,7 @@ static void file_free(roar_fsfile *f)
     free(f);
 }
 
-static int name_index(const roar_fsfile *f, const char *path)
+int fdstate_name_index(const roar_fsfile *f, const char *path)
 {
     size_t i;
     for (i = 0; i < f->name_count; i++)
@@ -173,27 +93,27 @@ static void name_remove(roar_fsfile *f, size_t idx)
 }
 
 /* Forgets that path names anything. */
-static void unbind_path(roar_fdstate *st, const char *path)
+void fdstate_unbind_path(roar_fdstate *st, const char *path)
 {
     roar_fsfile *g = roar_keymap_removes(&st->by_path, path);
     int idx;
-    if (g && (idx = name_index(g, path)) >= 0)
+    if (g && (idx = fdstate_name_index(g, path)) >= 0)
         name_remove(g, (size_t)idx);
 }
 
 /* Binds path to f (taking it from whatever it named before). */
-static int bind_path(roar_fdstate *st, roar_fsfile *f, const char *path, bool target)
+int fdstate_bind_path(roar_fdstate *st, roar_fsfile *f, const char *path, bool target)
 {
     char *copy;
     int idx, error;
     roar_fsfile *g = roar_keymap_gets(&st->by_path, path);
 
-    if (g == f && (idx = name_index(f, path)) >= 0) {
+    if (g == f && (idx = fdstate_name_index(f, path)) >= 0) {
         f->names[idx].target |= target;
         return 0;
     }
     if (g)
-        unbind_path(st, path);
+        fdstate_unbind_path(st, path);
     if (ROAR_ALLOC_GROW(f->names, f->name_count + 1, f->name_alloc) < 0)
         return ROAR_ENOMEM;
     if (!(copy = strdup(path)))
@@ -208,20 +128,20 @@ static int bind_path(roar_fdstate *st, roar_fsfile *f, const char *path, bool ta
     return 0;
 }
 
-static int mark_path(roar_keymap *m, const char *path)
+int fdstate_mark_path(roar_keymap *m, const char *path)
 {
     return roar_keymap_puts(m, path, PRESENT);
 }
 
 static const char *stored_name(const roar_fsfile *f, const char *path)
 {
-    int idx = path ? name_index(f, path) : -1;
+    int idx = path ? fdstate_name_index(f, path) : -1;
     if (idx >= 0)
         return f->names[idx].path;
     return f->name_count ? f->names[0].path : NULL;
 }
 
-static int set_key(roar_fdstate *st, roar_fsfile *f, const roar_ident *id)
+int fdstate_set_key(roar_fdstate *st, roar_fsfile *f, const roar_ident *id)
 {
     uint64_t key[2];
     if (!id || !id->known || (f->has_key && f->dev == id->dev && f->ino == id->ino))
@@ -240,7 +160,7 @@ static int set_key(roar_fdstate *st, roar_fsfile *f, const roar_ident *id)
     return roar_keymap_put(&st->by_ident, key, sizeof(key), f);
 }
 
-static roar_fsfile *by_ident(const roar_fdstate *st, const roar_ident *id)
+roar_fsfile *fdstate_by_ident(const roar_fdstate *st, const roar_ident *id)
 {
     uint64_t key[2];
     if (!id || !id->known)
@@ -251,17 +171,18 @@ static roar_fsfile *by_ident(const roar_fdstate *st, const roar_ident *id)
 }
 
 /* A pre-existing file found under path: a del candidate unless the job made that name. */
-static int discover(roar_fsfile **out, roar_fdstate *st, const char *path,
-                    const roar_ident *id)
+int fdstate_discover(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id)
 {
     roar_fsfile *f;
     int error;
-    if ((error = file_new(&f, st)) < 0)
+    if ((error = fdstate_file_new(&f, st)) < 0)
         return error;
     f->preexisting = true;
-    if ((error = bind_path(st, f, path, false)) < 0 || (error = set_key(st, f, id)) < 0)
+    if ((error = fdstate_bind_path(st, f, path, false)) < 0 ||
+        (error = fdstate_set_key(st, f, id)) < 0)
         return error;
-    if (!roar_keymap_gets(&st->madepaths, path) && (error = mark_path(&st->prepaths, path)) < 0)
+    if (!roar_keymap_gets(&st->madepaths, path) &&
+        (error = fdstate_mark_path(&st->prepaths, path)) < 0)
         return error;
     *out = f;
     return 0;
@@ -269,51 +190,55 @@ static int discover(roar_fsfile **out, roar_fdstate *st, const char *path,
 
 /* The file that path (with identity id, if known) names now, creating its record.
  * Identity wins over the path: two names of one inode are one file (§4.2). */
-static int place(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id,
-                 bool created)
+int fdstate_place(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id,
+                  bool created)
 {
-    roar_fsfile *fi = by_ident(st, id), *fp = roar_keymap_gets(&st->by_path, path), *f;
+    roar_fsfile *fi = fdstate_by_ident(st, id), *fp = roar_keymap_gets(&st->by_path, path), *f;
     int error;
 
     *out = NULL;
     if (created) {
         if (fi)
             fi->has_key = false; /* a reused inode number: the old file is gone */
-        if ((error = file_new(&f, st)) < 0)
+        if ((error = fdstate_file_new(&f, st)) < 0)
             return error;
         f->created = f->changed = true;
-        if ((error = bind_path(st, f, path, false)) < 0 ||
-            (error = mark_path(&st->madepaths, path)) < 0 || (error = set_key(st, f, id)) < 0)
+        if ((error = fdstate_bind_path(st, f, path, false)) < 0 ||
+            (error = fdstate_mark_path(&st->madepaths, path)) < 0 ||
+            (error = fdstate_set_key(st, f, id)) < 0)
             return error;
         *out = f;
         return 0;
     }
     if (fi) {
         if (fp != fi) {
-            if ((error = bind_path(st, fi, path, false)) < 0)
+            if ((error = fdstate_bind_path(st, fi, path, false)) < 0)
                 return error;
             if (fi->preexisting && !roar_keymap_gets(&st->madepaths, path) &&
-                (error = mark_path(&st->prepaths, path)) < 0)
+                (error = fdstate_mark_path(&st->prepaths, path)) < 0)
                 return error;
         }
         *out = fi;
         return 0;
     }
     if (fp && !(id && id->known && fp->has_key)) {
-        if ((error = set_key(st, fp, id)) < 0)
+        if ((error = fdstate_set_key(st, fp, id)) < 0)
             return error;
         *out = fp;
         return 0;
     }
+    /* A path the job's renames may have brought here from another name. */
+    if (!fp && st->history_count)
+        return fdstate_place_moved(out, st, path, id);
     /* Unknown path, or it names another inode than we thought: replaced behind our
      * back (by something untraced); what is there now predates our knowledge. */
-    return discover(out, st, path, id);
+    return fdstate_discover(out, st, path, id);
 }
 
 /* ---- hash requests ------------------------------------------------------ */
 
-static int request_hash(roar_fdstate *st, roar_fsfile *f, roar_hash_reason reason,
-                        const roar_ident *id, const char *path, uint32_t tgid, int fd)
+int fdstate_request_hash(roar_fdstate *st, roar_fsfile *f, roar_hash_reason reason,
+                         const roar_ident *id, const char *path, uint32_t tgid, int fd)
 {
     fs_hashreq *r;
     const char *name;
@@ -386,17 +311,24 @@ void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *
 
 /* §4.4: the file is an input if the job has not yet changed it. Recorded under its name
  * at this moment (a later rename does not move an input). */
-static int make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id,
-                      const char *path, bool hash_now, uint32_t tgid, int fd)
+int fdstate_make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id, const char *path,
+                       bool hash_now, uint32_t tgid, int fd)
 {
-    if (f->input || f->changed || !f->preexisting || f->name_count == 0)
+    if (f->changed || !f->preexisting || f->name_count == 0)
         return 0;
-    if (!(f->input_name = strdup(f->names[0].path)))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    f->input = true;
-    if (id)
+    if (!f->input) {
+        if (!(f->input_name = strdup(f->names[0].path)))
+            return roar_error_set(ROAR_ENOMEM, "out of memory");
+        f->input = true;
+        if (id)
+            f->input_ident = *id;
+    } else if (!f->input_ident.known && id && id->known) {
+        /* An input before any event showed its content (a file moved with its
+         * directory, fdstate_rename.c): the first event that does, the job not having
+         * changed it, gives its identity, and may ask for its hash. */
         f->input_ident = *id;
-    return hash_now ? request_hash(st, f, ROAR_HASH_INPUT, id, path, tgid, fd) : 0;
+    }
+    return hash_now ? fdstate_request_hash(st, f, ROAR_HASH_INPUT, id, path, tgid, fd) : 0;
 }
 
 typedef enum { CHANGE_TRUNC_ZERO, CHANGE_OTHER } change_kind;
@@ -416,7 +348,7 @@ static int mark_change(roar_fdstate *st, roar_fsfile *f, change_kind kind)
      * does one to a file that was empty at that open: nothing can be derived from no
      * bytes (`git roar run cmd > out`: the shell truncated out before the job). */
     if (kind != CHANGE_TRUNC_ZERO && f->write_pending && !pending_was_empty(f))
-        error = make_input(st, f, &f->pending_ident, NULL, false, 0, -1);
+        error = fdstate_make_input(st, f, &f->pending_ident, NULL, false, 0, -1);
     f->changed = true;
     return error;
 }
@@ -587,8 +519,8 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
     }
     f = NULL;
     if (!id.mode || S_ISREG(id.mode)) {
-        f = by_ident(st, &id);
-        if (!f && ev->path && (error = place(&f, st, ev->path, &id, false)) < 0)
+        f = fdstate_by_ident(st, &id);
+        if (!f && ev->path && (error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
             return error;
     }
     if (!f) {
@@ -599,7 +531,7 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
     } else {
         if (wr)
             f->nonappend = true; /* an open we missed: O_APPEND or not, nobody knows */
-        if (rd && (error = make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
+        if (rd && (error = fdstate_make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
             return error;
     }
     if ((error = ofd_new(&o, f, rd, wr)) < 0)
@@ -640,10 +572,10 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
 
     if (tmpfile) {
         /* An unnamed file in that directory; linkat may name it later. */
-        if ((error = file_new(&f, st)) < 0 || (error = set_key(st, f, &id)) < 0)
+        if ((error = fdstate_file_new(&f, st)) < 0 || (error = fdstate_set_key(st, f, &id)) < 0)
             return error;
         f->created = f->changed = true;
-    } else if ((error = place(&f, st, ev->path, &id, created)) < 0) {
+    } else if ((error = fdstate_place(&f, st, ev->path, &id, created)) < 0) {
         return error;
     }
 
@@ -652,13 +584,14 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
     if (trunc && (error = mark_change(st, f, CHANGE_TRUNC_ZERO)) < 0)
         return error;
     if (!created && !trunc) {
-        if (rd && (error = make_input(st, f, &id, ev->path, true, ev->h.tgid, ev->h.fd)) < 0)
+        if (rd &&
+            (error = fdstate_make_input(st, f, &id, ev->path, true, ev->h.tgid, ev->h.fd)) < 0)
             return error;
         if (wr && !f->changed && !f->write_pending) {
             f->write_pending = true;
             f->pending_ident = id;
-            if ((error = request_hash(st, f, ROAR_HASH_PREIMAGE, &id, ev->path, ev->h.tgid,
-                                          ev->h.fd)) < 0)
+            if ((error = fdstate_request_hash(st, f, ROAR_HASH_PREIMAGE, &id, ev->path, ev->h.tgid,
+                                              ev->h.fd)) < 0)
                 return error;
         }
     }
@@ -800,10 +733,10 @@ static int ev_exec(roar_fdstate *st, const roar_event *ev)
     free(victims);
 
     roar_event_ident(&id, ev);
-    if ((error = place(&f, st, ev->path, &id, false)) < 0)
+    if ((error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     f->executed = true;
-    return make_input(st, f, &id, ev->path, true, ev->h.tgid, -1);
+    return fdstate_make_input(st, f, &id, ev->path, true, ev->h.tgid, -1);
 }
 
 static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
@@ -836,6 +769,8 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
             change = f->nonappend = true;
         else
             o->read_seen = true;
+        if ((ev->h.flags & MAP_SHARED) && o->wr)
+            f->shared_map_of_writable = true;
         break;
     case ROAR_EV_FALLOCATE:
         change = f->nonappend = true;
@@ -859,7 +794,7 @@ static int ev_truncate_path(roar_fdstate *st, const roar_event *ev)
     roar_ident id;
     int error;
     roar_event_ident(&id, ev);
-    if ((error = place(&f, st, ev->path, &id, false)) < 0)
+    if ((error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     f->nonappend = true;
     return mark_change(st, f, ev->h.arg == 0 ? CHANGE_TRUNC_ZERO : CHANGE_OTHER);
@@ -871,128 +806,15 @@ static int ev_unlink(roar_fdstate *st, const roar_event *ev)
     roar_ident id;
     int error;
     if (ev->h.flags & AT_REMOVEDIR)
-        return 0; /* an empty directory: its files were unlinked one by one */
+        /* an empty directory: its files were unlinked one by one */
+        return fdstate_note_gone(st, ev->path);
     roar_event_ident(&id, ev);
     /* Unknown so far: it existed (the call succeeded), untouched by the job. */
     if (!roar_keymap_gets(&st->by_path, ev->path) &&
-        (error = place(&f, st, ev->path, &id, false)) < 0)
+        (error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
-    unbind_path(st, ev->path);
-    return 0;
-}
-
-/* Moves one file name: old -> new. The source of a move is an input if unchanged
- * (§4.4), the target an output (§4.5), the old name deleted if it was pre-existing. */
-static int rename_one(roar_fdstate *st, const char *oldp, const char *newp, const roar_ident *id)
-{
-    roar_fsfile *f = roar_keymap_gets(&st->by_path, oldp);
-    int idx, error;
-    char *copy;
-
-    if (!f && (error = place(&f, st, oldp, id, false)) < 0)
-        return error;
-    if (roar_keymap_gets(&st->by_path, newp) == f)
-        return 0; /* two links of one file: rename(2) does nothing */
-    if ((error = make_input(st, f, id, oldp, false, 0, -1)) < 0)
-        return error;
-    unbind_path(st, newp);
-    idx = name_index(f, oldp);
-    if (idx < 0)
-        return 0;
-    if (!(copy = strdup(newp)))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    roar_keymap_removes(&st->by_path, oldp);
-    if ((error = roar_keymap_puts(&st->by_path, newp, f)) < 0) {
-        free(copy);
-        return error;
-    }
-    free(f->names[idx].path);
-    f->names[idx].path = copy;
-    f->names[idx].target = true;
-    if ((error = mark_path(&st->madepaths, newp)) < 0)
-        return error;
-    /* The content did not change: hash it at its new name, if it became an input. */
-    if (f->input && !f->hash_requested)
-        return request_hash(st, f, ROAR_HASH_INPUT, id, newp, 0, -1);
-    return 0;
-}
-
-static bool has_prefix_dir(const char *path, const char *dir, size_t dlen)
-{
-    return strncmp(path, dir, dlen) == 0 && path[dlen] == '/';
-}
-
-static int rename_dir(roar_fdstate *st, const char *oldp, const char *newp)
-{
-    size_t dlen = strlen(oldp), i, n = 0, alloc = 0;
-    char **moved = NULL;
-    roar_buf target = ROAR_BUF_INIT;
-    int error = 0;
-
-    /* Collect first: rename_one rebinds paths and so reshuffles the map. */
-    for (i = 0; i < st->by_path.cap; i++) {
-        const roar_keymap_slot *s = &st->by_path.slots[i];
-        if (!s->key || !has_prefix_dir(s->key, oldp, dlen))
-            continue;
-        if ((error = ROAR_ALLOC_GROW(moved, n + 1, alloc)) < 0)
-            goto cleanup;
-        if (!(moved[n] = strndup(s->key, s->klen))) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        n++;
-    }
-    for (i = 0; i < n; i++) {
-        roar_buf_clear(&target);
-        if ((error = roar_buf_puts(&target, newp)) < 0 ||
-            (error = roar_buf_puts(&target, moved[i] + dlen)) < 0 ||
-            (error = rename_one(st, moved[i], target.ptr, NULL)) < 0)
-            goto cleanup;
-    }
-cleanup:
-    for (i = 0; i < n; i++)
-        free(moved[i]);
-    free(moved);
-    roar_buf_dispose(&target);
-    return error;
-}
-
-static int ev_rename(roar_fdstate *st, const roar_event *ev)
-{
-    roar_ident id;
-    bool is_dir = false;
-    size_t i;
-
-    roar_event_ident(&id, ev);
-    if (ev->h.flags & RENAME_EXCHANGE) {
-        /* Both names are sources and targets; a swap through a temporary name keeps
-         * one code path. The temporary cannot collide: it contains a NUL-free marker
-         * no absolute path from the tracers holds (a newline and a 0x01 byte). */
-        static const char tmp[] = "/\n\001roar-exchange";
-        int error;
-        if ((error = rename_one(st, ev->path, tmp, NULL)) < 0 ||
-            (error = rename_one(st, ev->path2, ev->path, NULL)) < 0 ||
-            (error = rename_one(st, tmp, ev->path2, NULL)) < 0)
-            return error;
-        roar_keymap_removes(&st->madepaths, tmp);
-        return 0;
-    }
-    if (ev->h.flags & ROAR_RENAME_F_DIR)
-        is_dir = true;
-    else if (id.known && id.mode)
-        is_dir = S_ISDIR(id.mode);
-    else if (!(ev->h.flags & ROAR_RENAME_F_FILE) && !roar_keymap_gets(&st->by_path, ev->path)) {
-        /* Not told: a name we know nothing of, with known paths beneath it, is a
-         * directory; one with nothing beneath is taken for a file. */
-        size_t dlen = strlen(ev->path);
-        for (i = 0; i < st->by_path.cap && !is_dir; i++) {
-            const roar_keymap_slot *s = &st->by_path.slots[i];
-            is_dir = s->key && has_prefix_dir(s->key, ev->path, dlen);
-        }
-    }
-    if (is_dir)
-        return rename_dir(st, ev->path, ev->path2);
-    return rename_one(st, ev->path, ev->path2, &id);
+    fdstate_unbind_path(st, ev->path);
+    return fdstate_note_gone(st, ev->path);
 }
 
 static int ev_link(roar_fdstate *st, const roar_event *ev)
@@ -1004,7 +826,7 @@ static int ev_link(roar_fdstate *st, const roar_event *ev)
     roar_event_ident(&id, ev);
     if (ev->path) {
         if (!(f = roar_keymap_gets(&st->by_path, ev->path)) &&
-            (error = place(&f, st, ev->path, &id, false)) < 0)
+            (error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
             return error;
     } else {
         /* linkat(fd, "", ..., AT_EMPTY_PATH): the file behind fd, which the identity,
@@ -1015,16 +837,16 @@ static int ev_link(roar_fdstate *st, const roar_event *ev)
         if (f && id.known && f->has_key && (f->dev != id.dev || f->ino != id.ino))
             f = NULL;
         if (!f)
-            f = by_ident(st, &id);
+            f = fdstate_by_ident(st, &id);
         if (!f)
             return 0;
     }
-    if ((error = make_input(st, f, &id, ev->path, false, 0, -1)) < 0 ||
-        (error = bind_path(st, f, ev->path2, true)) < 0 ||
-        (error = mark_path(&st->madepaths, ev->path2)) < 0)
+    if ((error = fdstate_make_input(st, f, &id, ev->path, false, 0, -1)) < 0 ||
+        (error = fdstate_bind_path(st, f, ev->path2, true)) < 0 ||
+        (error = fdstate_mark_path(&st->madepaths, ev->path2)) < 0)
         return error;
     if (f->input && !f->hash_requested)
-        return request_hash(st, f, ROAR_HASH_INPUT, &id, ev->path2, 0, -1);
+        return fdstate_request_hash(st, f, ROAR_HASH_INPUT, &id, ev->path2, 0, -1);
     return 0;
 }
 
@@ -1048,21 +870,23 @@ static int ev_about_to_destroy(roar_fdstate *st, const roar_event *ev, bool *out
         f = e ? e->ofd->file : NULL;
     }
     if (!f)
-        f = by_ident(st, &id);
+        f = fdstate_by_ident(st, &id);
     if (!f && ev->path)
         f = roar_keymap_gets(&st->by_path, ev->path);
     /* A file the job has not met: only the shim's stat says it exists; learn it, so a
      * later del or in-place edit has a pre-job record to refer to. */
     if (!f && ev->path && id.known && (!id.mode || S_ISREG(id.mode)) &&
-        (error = place(&f, st, ev->path, &id, false)) < 0)
+        (error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     if (!f || f->changed || !f->preexisting || f->preimage_known)
         return 0;
     if (!(f->input || f->write_pending || candidate))
         return 0;
+    if (f->input && !f->input_ident.known && id.known)
+        f->input_ident = id; /* the shim's stat, before the call: the pre-job content */
     if (!f->hash_requested &&
-        (error = request_hash(st, f, f->input ? ROAR_HASH_INPUT : ROAR_HASH_PREIMAGE, &id,
-                              ev->path, 0, -1)) < 0)
+        (error = fdstate_request_hash(st, f, f->input ? ROAR_HASH_INPUT : ROAR_HASH_PREIMAGE, &id,
+                                      ev->path, 0, -1)) < 0)
         return error;
     *out_wait = f->hash_requested;
     return 0;
@@ -1133,7 +957,7 @@ int roar_fdstate_apply(roar_fdstate *st, const roar_event *ev, bool *out_wait)
     case ROAR_EV_TRUNCATE:
         return ev->path ? ev_truncate_path(st, ev) : ev_fd_change(st, ev);
     case ROAR_EV_RENAME:
-        return ev_rename(st, ev);
+        return fdstate_ev_rename(st, ev);
     case ROAR_EV_LINK:
         return ev_link(st, ev);
     case ROAR_EV_UNLINK:
@@ -1147,14 +971,6 @@ int roar_fdstate_apply(roar_fdstate *st, const roar_event *ev, bool *out_wait)
         /* Paths arrive absolute: the cwd is the tracers' business. */
         return 0;
     }
-}
-
-int roar_fdstate_add_moved(roar_fdstate *st, const char *old_path, const char *new_path,
-                           const roar_ident *ident)
-{
-    if (by_ident(st, ident) || roar_keymap_gets(&st->by_path, new_path))
-        return 0;
-    return rename_one(st, old_path, new_path, ident);
 }
 
 void roar_fdstate_resolve_check(roar_fdstate *st, roar_fsfile *file)
@@ -1208,6 +1024,7 @@ void roar_fdstate_free(roar_fdstate *st)
     roar_keymap_dispose(&st->prepaths);
     roar_keymap_dispose(&st->madepaths);
     roar_keymap_dispose(&st->procs);
+    fdstate_history_free(st);
     free(st);
 }
 
@@ -1307,9 +1124,11 @@ int roar_fdstate_result_get(roar_fdstate_result *out, const roar_fdstate *st)
             if ((error = entry_add(&outs, f->names[j].path, f, NULL, false)) < 0)
                 goto fail;
         }
-        if (f->write_pending && !f->changed && f->name_count &&
-            (error = entry_add(&chk, f->names[0].path, f, &f->pending_ident, true)) < 0)
-            goto fail;
+        if (f->write_pending && !f->changed && f->name_count) {
+            if ((error = entry_add(&chk, f->names[0].path, f, &f->pending_ident, true)) < 0)
+                goto fail;
+            chk.v[chk.n - 1].unseen_writes = f->shared_map_of_writable;
+        }
     }
     for (i = 0; i < st->prepaths.cap; i++) {
         const roar_keymap_slot *s = &st->prepaths.slots[i];

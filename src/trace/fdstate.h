@@ -78,14 +78,23 @@ void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *
 void roar_fdstate_set_prefix(roar_fdstate *st, roar_fsfile *file, const char *id,
                              uint64_t size);
 
-/* For a directory renamed by the job (ROAR_EV_RENAME of a directory), the collector
- * lists the regular files now beneath the new name and reports each one the job never
- * touched: `old_path` is where it was, `new_path` where it is, `ident` its identity.
- * Files fdstate already knows (by identity or by the new path) are left alone; the
- * others become a move: input under old_path, output under new_path, old_path deleted
- * (the same as `mv` of an untouched file). */
-int roar_fdstate_add_moved(roar_fdstate *st, const char *old_path, const char *new_path,
-                           const roar_ident *ident);
+/* Renames whose targets fdstate could not list: directories the job renamed (every
+ * file beneath moves with them, SPEC §4.5) and, from the eBPF tracer, names no event
+ * had shown before the rename. Once the job is over, the collector lists each name
+ * `cb` gets (its name at the end: later renames followed; names moved away or removed
+ * since are left out, and so are names beneath another one reported) and passes every
+ * regular file at or beneath it to roar_fdstate_add_moved. Listing at the end, not at
+ * the rename, is what keeps the job's later changes out: by then every event is in.
+ * A non-zero return from cb stops and is returned. */
+int roar_fdstate_renamed_names(const roar_fdstate *st, int (*cb)(const char *path, void *payload),
+                               void *payload);
+
+/* A regular file found at the end at `path`, with its identity now (see
+ * roar_fdstate_renamed_names). When the job's renames brought it there from another
+ * name and no event of the job touched it, it is a move: input under its pre-job name,
+ * output under `path`, the pre-job name deleted if nothing names it now (as `mv` of an
+ * untouched file), and a ROAR_HASH_INPUT request for it. Anything else is left alone. */
+int roar_fdstate_add_moved(roar_fdstate *st, const char *path, const roar_ident *ident);
 
 /* One line of the result. Strings are borrowed from the state. */
 typedef struct {
@@ -96,6 +105,10 @@ typedef struct {
     bool id_known;     /* in/check: the pre-job id is known (set_preimage) */
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t id_size;  /* size that went with id */
+    /* check: the file was mapped shared through a write-capable fd without PROT_WRITE,
+     * which an mprotect no tracer reports can add: writes through it are unseen even
+     * by a tracer that sees every write system call */
+    bool unseen_writes;
 } roar_fdstate_entry;
 
 typedef struct {

@@ -52,6 +52,12 @@ static int w_control_fd(void *self)
     return w->in.control_fd(w->in.self);
 }
 
+static int w_child_fd(void *self)
+{
+    wrapped *w = self;
+    return w->in.child_fd(w->in.self);
+}
+
 static void w_stop(void *self)
 {
     wrapped *w = self;
@@ -90,6 +96,7 @@ void roar_privdrop_wrap_source(roar_trace_source *s)
     s->read = w_read;
     s->lost = w_lost;
     s->control_fd = w->in.control_fd ? w_control_fd : NULL;
+    s->child_fd = w->in.child_fd ? w_child_fd : NULL;
     s->stop = w->in.stop ? w_stop : NULL;
     s->free = w_free;
 }

@@ -306,6 +306,12 @@ int roar_ring_read(roar_ring *r, void *buf, size_t cap, size_t *out_len, int wai
          * is judged against the real cursor, exactly as if no copy were kept. */
         if (word == 0 || !word_valid(r, rd, word, reserve)) {
             reserve = __atomic_load_n(&r->hdr->reserve, __ATOMIC_ACQUIRE);
+            /* Producers never hold more than the data area. A cursor past it was
+             * written by a program (every traced process can write the mapping, one
+             * of another user too: ROAR_ENV_RING_FD): bound the work it can cause,
+             * since resync and zero_range walk up to it. */
+            if (reserve - rd > r->size)
+                reserve = rd + r->size;
             r->reserve_seen = reserve;
         }
         if (reserve == rd)

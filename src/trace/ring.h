@@ -21,7 +21,8 @@ int roar_ring_dir_create(char **out);
 /* Removes the ring directories (`roar-XXXXXX` under /dev/shm, $TMPDIR, /tmp) of runs
  * that were killed: ours, private, and whose ring's collector pid is gone (or that hold
  * no valid ring and are over a minute old). roar_ring_dir_create calls it first. The
- * shim opens the ring by name at every exec, so a ring cannot be unlinked early. */
+ * shim opens the ring by name at every exec, so a ring cannot be unlinked early (the
+ * fd a root job also inherits, ROAR_ENV_RING_FD, is closed by many programs). */
 void roar_ring_reap_stale(void);
 
 /* Removes the files this module and the collector put in dir ("ring", "ctl", the

@@ -38,6 +38,10 @@
 #define ROAR_ENV_SOCK "ROAR_SOCK"           /* path of the collector's control socket */
 #define ROAR_ENV_HASH_WAIT "ROAR_HASH_WAIT_MS" /* round-trip bound, ms (roar.hashWait) */
 #define ROAR_ENV_PRELOAD "ROAR_PRELOAD"     /* the LD_PRELOAD token naming the shim */
+/* "<fd>:<dev>:<ino>": the ring, also inherited as fd <fd> (a job started as root). A
+ * process that switched to another user cannot open the ring's path (its directory is
+ * root's, mode 0700); it maps the inherited fd instead, once fstat shows that dev/ino. */
+#define ROAR_ENV_RING_FD "ROAR_RING_FD"
 
 /* The header page. Cursors are byte counts since creation (never wrapped; 2^64 bytes
  * is out of reach), so `reserve - read` is the bytes in flight. Each hot cursor sits on

@@ -341,7 +341,8 @@ static int keep_flags(const void *r, size_t len, void *payload)
 }
 
 /* The kernel side cannot look names up: the loader says what was moved (it lives at
- * the new name now), so that a directory's files move with it. */
+ * the new name now), but sends no identity: read after the call, it could be that of
+ * the job's next write (`mv a b && echo x > b`, issue 17). */
 static void test_rename_says_what_moved(void **state)
 {
     size_t n;
@@ -352,7 +353,7 @@ static void test_rename_says_what_moved(void **state)
     n = rec_end();
     assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_flags, NULL), 0);
     assert_true(last_flags & ROAR_RENAME_F_DIR);
-    assert_true(S_ISDIR(last_mode));
+    assert_int_equal(last_mode, 0);
     rec_start(ROAR_EV_RENAME);
     rec_str(0, "/nonexistent-a");
     rec_str(1, "/dev/null");
@@ -360,6 +361,7 @@ static void test_rename_says_what_moved(void **state)
     assert_int_equal(roar_ebpf_conv_record(conv, rec, n, keep_flags, NULL), 0);
     assert_true(last_flags & ROAR_RENAME_F_FILE);
     assert_false(last_flags & ROAR_RENAME_F_DIR);
+    assert_int_equal(last_mode, 0);
     rec_start(ROAR_EV_RENAME);
     rec_str(0, "/nonexistent-a");
     rec_str(1, "/nonexistent-b");

@@ -570,19 +570,14 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
         }
         if (h.type == ROAR_EV_RENAME && p2 && !h.has_ident) {
             /* The kernel side cannot look a name up; the moved object now lives at
-             * path2 (unless it moved on already). Whether it is a directory decides
-             * whether the paths beneath it move too (docs/tracing-rules.md). */
+             * path2 (unless it moved on already): whether it is a directory matters to
+             * the cwds kept here. Its identity is not sent: read now, after the call,
+             * it may already be that of the job's next write (`mv a b && echo x > b`),
+             * and a hash under it would give a for the new content. fdstate resolves
+             * such a rename later (docs/tracing-rules.md). */
             struct stat st;
-            if (lstat(p2, &st) == 0) {
+            if (lstat(p2, &st) == 0)
                 h.flags |= S_ISDIR(st.st_mode) ? ROAR_RENAME_F_DIR : ROAR_RENAME_F_FILE;
-                h.has_ident = 1;
-                h.dev = (__u64)st.st_dev;
-                h.ino = (__u64)st.st_ino;
-                h.size = (__u64)st.st_size;
-                h.mtime_ns = (__s64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-                h.ctime_ns = (__s64)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-                h.mode = st.st_mode;
-            }
         }
         if (h.type == ROAR_EV_RENAME && p1 && p2 && (h.flags & ROAR_RENAME_F_DIR) &&
             (error = cwd_renamed(c, p1, p2, (h.flags & RENAME_EXCHANGE) != 0)) < 0)
@@ -1112,6 +1107,7 @@ int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
         return error;
     out->name = "ebpf";
     out->self = t;
+    out->sees_every_write = true;
     out->start = es_start;
     out->read = es_read;
     out->lost = es_lost;

@@ -138,11 +138,13 @@ static int env_build(struct envbuf *eb, char *const *envp, int strip)
         const char *e = envp[i];
         if (has_prefix(e, "LD_PRELOAD") || has_prefix(e, ROAR_ENV_RING) ||
             has_prefix(e, ROAR_ENV_SOCK) || has_prefix(e, ROAR_ENV_HASH_WAIT) ||
-            has_prefix(e, ROAR_ENV_PRELOAD))
+            has_prefix(e, ROAR_ENV_PRELOAD) || has_prefix(e, ROAR_ENV_RING_FD))
             continue;
         eb->envp[k++] = (char *)e;
     }
     eb->envp[k++] = roar_shim_env_ring;
+    if (roar_shim_env_ring_fd[0])
+        eb->envp[k++] = roar_shim_env_ring_fd;
     if (roar_shim_env_sock[0])
         eb->envp[k++] = roar_shim_env_sock;
     eb->envp[k++] = roar_shim_env_wait;
@@ -193,6 +195,17 @@ static char *const *exec_prepare(struct envbuf *eb, int dirfd, const char *path,
                                  char *const *envp)
 {
     int reason = fd >= 0 ? check_fd(fd, 0) : path ? check_path(dirfd, path, 0) : 0;
+
+    /* A process that switched users (runuser, su, setpriv) and can reach the ring
+     * neither by its path nor by the inherited fd: the program would run untraced,
+     * silently. Say so, as for a setuid program; the shim stays in the environment for
+     * a descendant that can reach the ring again. */
+    if (!reason && !roar_shim_next_image_reports()) {
+        char a[ROAR_SHIM_PATH];
+        if (fd >= 0 || !path || roar_shim_abspath(a, dirfd, path) < 0)
+            snprintf(a, sizeof(a), "/proc/%d/fd/%d", (int)roar_shim_pid, fd);
+        roar_shim_incomplete(ROAR_INC_SETUID, a);
+    }
 
     if (reason) {
         char a[ROAR_SHIM_PATH];

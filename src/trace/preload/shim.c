@@ -19,15 +19,23 @@ int roar_shim_on;
 pid_t roar_shim_pid;
 __thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
 __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+__thread int roar_shim_critical __attribute__((tls_model("initial-exec")));
 
 #define ENV_MAX ROAR_SHIM_ENV_MAX
 char roar_shim_env_ring[ENV_MAX];
+char roar_shim_env_ring_fd[64];
 char roar_shim_env_sock[ENV_MAX];
 char roar_shim_env_wait[64];
 char roar_shim_preload[ENV_MAX];
 
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static unsigned hash_wait_ms = 30000;
+
+/* The ring as ROAR_ENV_RING_FD names it (fd -1: not given), and whose ring file this
+ * process mapped: its owner decides whether a program exec'd now can open it too. */
+static int ring_fd = -1;
+static uint64_t ring_dev, ring_ino;
+static uid_t ring_owner;
 
 /* The per-process control connection: lazily connected, O_CLOEXEC, moved >= CONN_MIN
  * so it stays out of the way of programs that assume small fds are theirs. */
@@ -66,14 +74,20 @@ void roar_shim_ident(struct roar_event_hdr *h, const struct stat *st)
 
 void roar_shim_emit(struct roar_event_hdr *h, const char *path, const char *path2)
 {
-    if (roar_shim_on)
-        roar_ringp_publish(&roar_shim_ring, h, path, path2);
+    if (!roar_shim_on)
+        return;
+    roar_shim_critical++;
+    roar_ringp_publish(&roar_shim_ring, h, path, path2);
+    roar_shim_critical--;
 }
 
 void roar_shim_emit_len(struct roar_event_hdr *h, const char *path, size_t len)
 {
-    if (roar_shim_on)
-        roar_ringp_publish_len(&roar_shim_ring, h, path, len, NULL, 0);
+    if (!roar_shim_on)
+        return;
+    roar_shim_critical++;
+    roar_ringp_publish_len(&roar_shim_ring, h, path, len, NULL, 0);
+    roar_shim_critical--;
 }
 
 void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t flags)
@@ -86,7 +100,9 @@ void roar_shim_emit_small(unsigned type, int fd, int fd2, int64_t ret, uint32_t 
         return;
     sm.tgid = (uint32_t)roar_shim_pid;
     sm.tid = (uint32_t)(tid ? tid : roar_shim_tid_slow());
+    roar_shim_critical++;
     roar_ringp_publish_small(&roar_shim_ring, &sm);
+    roar_shim_critical--;
 }
 
 void roar_shim_incomplete(unsigned reason, const char *path)
@@ -325,6 +341,7 @@ void roar_shim_conn_move(int lo, int hi)
 
     if (fd < 0 || fd < lo || fd > hi || conn_pid != roar_shim_pid)
         return;
+    roar_shim_critical++;
     /* Move it out of the way first, so that the program's call does exactly what it
      * would have done without us (EBADF for a close of a number it never opened). */
     if (hi < INT_MAX - 1)
@@ -337,6 +354,7 @@ void roar_shim_conn_move(int lo, int hi)
     sys_close(fd);
     /* No room: drop it; the next round trip reconnects. */
     __atomic_store_n(&conn_fd, moved, __ATOMIC_RELEASE);
+    roar_shim_critical--;
 }
 
 static uint64_t now_ms(void)
@@ -402,11 +420,19 @@ void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int f
     h.fd = fd;
     if (st)
         roar_shim_ident(&h, st);
-    if (!roar_shim_on || roar_ringp_publish(&roar_shim_ring, &h, path, NULL) < 0)
+    if (!roar_shim_on)
         return;
-    pthread_mutex_lock(&conn_lock);
-    round_trip(h.seq);
-    pthread_mutex_unlock(&conn_lock);
+    roar_shim_critical++;
+    /* A handler that interrupted this thread in a critical part must not wait: the code
+     * it interrupted may hold conn_lock, or a reserved slot that the collector reads
+     * before this record. It publishes and goes on; the collector hashes what it still
+     * can, and says when it could not (hash-timeout). */
+    if (roar_ringp_publish(&roar_shim_ring, &h, path, NULL) == 0 && !roar_shim_in_handler) {
+        pthread_mutex_lock(&conn_lock);
+        round_trip(h.seq);
+        pthread_mutex_unlock(&conn_lock);
+    }
+    roar_shim_critical--;
 }
 
 /* ---- fork ----------------------------------------------------------------------------- */
@@ -415,6 +441,7 @@ void roar_shim_after_fork_child(void)
 {
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     roar_shim_tid = 0;
+    roar_shim_critical = 0; /* the parent's slot and lock are the parent's */
     /* The parent's connection is the parent's: a child reconnects on demand. */
     if (conn_fd >= 0)
         sys_close(conn_fd);
@@ -430,6 +457,8 @@ void roar_shim_fork_begin(struct roar_shim_forkslot *fs)
                                 roar_event_wire_size(0, 0, 0, 0)) == 0;
     if (roar_shim_on && !fs->ok)
         roar_ringp_lose(&roar_shim_ring);
+    if (fs->ok)
+        roar_shim_critical++; /* until fork_end publishes the slot */
 }
 
 void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
@@ -443,6 +472,7 @@ void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err)
     h.seq = roar_ringp_slot_seq(&fs->slot);
     roar_event_encode(fs->slot.rec, fs->slot.len - ROAR_SLOT_WORD, &h, NULL, NULL);
     roar_ringp_commit(&fs->slot);
+    roar_shim_critical--;
 }
 
 pid_t roar_shim_fork(pid_t (*real_fork)(void))
@@ -476,6 +506,7 @@ static void atfork_child(void)
     /* Forks that bypass our wrapper but run the handlers still get a fresh pid. */
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     roar_shim_tid = 0;
+    roar_shim_critical = 0;
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */
@@ -488,34 +519,96 @@ static int copy_env(char *dst, size_t cap, const char *name)
     return 0;
 }
 
-static int map_ring(const char *path)
+/* Whether fd is a ring we can use: checks of its header and size as for any ring. */
+static int ring_usable(int fd, struct stat *st, struct roar_ring_hdr *hdr)
 {
-    struct stat st;
-    struct roar_ring_hdr hdr;
-    void *map;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    return roar_shim_fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
+           pread(fd, hdr, sizeof(*hdr), 0) == (ssize_t)sizeof(*hdr) &&
+           hdr->magic == ROAR_RING_MAGIC && hdr->version == ROAR_RING_VERSION &&
+           hdr->hdr_size == ROAR_RING_HDR_SIZE && hdr->data_size >= ROAR_RING_MIN_DATA &&
+           !(hdr->data_size & (hdr->data_size - 1)) &&
+           (uint64_t)st->st_size == hdr->hdr_size + hdr->data_size;
+}
 
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-        hdr.magic != ROAR_RING_MAGIC || hdr.version != ROAR_RING_VERSION ||
-        hdr.hdr_size != ROAR_RING_HDR_SIZE || hdr.data_size < ROAR_RING_MIN_DATA ||
-        (hdr.data_size & (hdr.data_size - 1)) ||
-        (uint64_t)st.st_size != hdr.hdr_size + hdr.data_size) {
-        sys_close(fd);
-        return -1;
-    }
-    map = (void *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-                          MAP_SHARED, fd, (off_t)0);
-    sys_close(fd); /* the mapping stays, and fork inherits it */
+static int map_ring_fd(int fd, const struct stat *st, const struct roar_ring_hdr *hdr)
+{
+    void *map = (void *)syscall(SYS_mmap, NULL, (size_t)st->st_size, PROT_READ | PROT_WRITE,
+                                MAP_SHARED, fd, (off_t)0);
     if (map == MAP_FAILED)
         return -1;
     roar_shim_ring.hdr = map;
     roar_shim_ring.data = (unsigned char *)map + ROAR_RING_HDR_SIZE;
-    roar_shim_ring.size = hdr.data_size;
+    roar_shim_ring.size = hdr->data_size;
     roar_shim_ring.full_wait_ms = 10000;
+    ring_owner = st->st_uid;
     return 0;
+}
+
+/* ROAR_ENV_RING_FD: "<fd>:<dev>:<ino>", or empty. */
+static void parse_ring_fd(const char *v)
+{
+    char *end;
+    unsigned long fd;
+    if (!v || !*v ||
+        copy_env(roar_shim_env_ring_fd, sizeof(roar_shim_env_ring_fd), ROAR_ENV_RING_FD) < 0)
+        return;
+    fd = strtoul(v, &end, 10);
+    if (*end != ':' || fd > INT_MAX)
+        return;
+    ring_dev = strtoull(end + 1, &end, 10);
+    if (*end != ':')
+        return;
+    ring_ino = strtoull(end + 1, &end, 10);
+    if (*end == '\0')
+        ring_fd = (int)fd;
+}
+
+/* The inherited fd still names the ring of ROAR_ENV_RING_FD, and an exec keeps it. */
+static int ring_fd_inherited(struct stat *st, struct roar_ring_hdr *hdr)
+{
+    int flags;
+    return ring_fd >= 0 && (flags = (int)syscall(SYS_fcntl, ring_fd, F_GETFD)) >= 0 &&
+           !(flags & FD_CLOEXEC) && ring_usable(ring_fd, st, hdr) &&
+           (uint64_t)st->st_dev == ring_dev && (uint64_t)st->st_ino == ring_ino;
+}
+
+/* Maps the ring by its path, a file of our own; else, in a process that switched to
+ * another user (runuser, su, setpriv) and cannot open that path, through the fd the
+ * job inherited, once it shows the dev/ino the collector announced. That fd stays open
+ * (not close-on-exec) for the programs this one runs. */
+static int map_ring(const char *path)
+{
+    struct stat st;
+    struct roar_ring_hdr hdr;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), rc;
+
+    if (fd >= 0) {
+        rc = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid() ? map_ring_fd(fd, &st, &hdr) : -1;
+        sys_close(fd); /* the mapping stays, and fork inherits it */
+        return rc;
+    }
+    if (ring_fd_inherited(&st, &hdr))
+        return map_ring_fd(ring_fd, &st, &hdr);
+    return -1;
+}
+
+int roar_shim_next_image_reports(void)
+{
+    struct stat st;
+    struct roar_ring_hdr hdr;
+    int fd, ok;
+
+    if (geteuid() == ring_owner)
+        return 1;
+    fd = (int)syscall(SYS_openat, AT_FDCWD, roar_shim_env_ring + sizeof(ROAR_ENV_RING),
+                      O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        ok = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid();
+        sys_close(fd);
+        if (ok)
+            return 1;
+    }
+    return ring_fd_inherited(&st, &hdr);
 }
 
 /* The LD_PRELOAD token exec wrappers insert: ROAR_PRELOAD if the collector set it,
@@ -590,6 +683,7 @@ __attribute__((constructor)) static void roar_shim_init(void)
     }
     snprintf(roar_shim_env_wait, sizeof(roar_shim_env_wait), "%s=%u", ROAR_ENV_HASH_WAIT,
              hash_wait_ms);
+    parse_ring_fd(getenv(ROAR_ENV_RING_FD));
     if (map_ring(ring) < 0)
         goto out;
     find_self(ring);

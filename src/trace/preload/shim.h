@@ -38,14 +38,27 @@ extern int roar_shim_on;   /* the ring is mapped: tracing is on in this process 
 extern pid_t roar_shim_pid; /* cached getpid(), refreshed in every child */
 extern __thread int roar_shim_guard __attribute__((tls_model("initial-exec")));
 extern __thread pid_t roar_shim_tid __attribute__((tls_model("initial-exec")));
+/* > 0 while this thread is where a signal handler's round trip would wait behind it: a
+ * ring slot reserved and not yet published, the control connection in use or moved. */
+extern __thread int roar_shim_critical __attribute__((tls_model("initial-exec")));
+/* A program's signal handler that interrupted such a part is running: it publishes
+ * but does not wait (signals.c). */
+extern __thread int roar_shim_in_handler __attribute__((tls_model("initial-exec")));
 
 #define ROAR_SHIM_ENV_MAX (ROAR_SHIM_PATH + 32)
 
 /* Values captured at start-up, re-inserted by exec wrappers ("NAME=value"). */
 extern char roar_shim_env_ring[];
+extern char roar_shim_env_ring_fd[]; /* empty when not given */
 extern char roar_shim_env_sock[];
 extern char roar_shim_env_wait[];
 extern char roar_shim_preload[]; /* the LD_PRELOAD token that loads this library */
+
+/* Whether a program exec'd now, with this process's ids, will find the ring: by its
+ * path, or through the fd of ROAR_ENV_RING_FD if this process has it open without
+ * FD_CLOEXEC. A process that switched to another user has neither when the job did not
+ * start as root or the program closed that fd: what it runs then goes untraced. */
+int roar_shim_next_image_reports(void);
 
 /* Enter/leave bookkeeping: returns 0 when the caller must just call through (tracing
  * off, or we are already inside the shim on this thread). Saves errno. */
