@@ -19,6 +19,7 @@
 #include "graph/scope.h"
 #include "util/keymap.h"
 #include "util/err.h"
+#include "util/flatvalues.h"
 #include "util/wildmatch.h"
 
 typedef struct {
@@ -429,9 +430,9 @@ static void diff_values(roar_review *r, roar_repo *repo, const char *path, bool 
     const char *p;
 
     blob_text(&text, repo, r->base, path);
-    roar_review_flatten(&old_flat, path, text.ptr, text.size);
+    CHECK(roar_flatten_values(&old_flat, path, text.ptr, text.size));
     blob_text(&text, repo, r->tip, path);
-    roar_review_flatten(&new_flat, path, text.ptr, text.size);
+    CHECK(roar_flatten_values(&new_flat, path, text.ptr, text.size));
     for (p = new_flat.ptr; p && *p;) {
         const char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
         if (!tab || (nl && tab > nl))

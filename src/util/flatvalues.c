@@ -1,30 +1,54 @@
-/* Metric and parameter files flattened to `key -> value` pairs (review.h), so that a
- * review can say "acc 0.91 -> 0.87": JSON, YAML block mappings and CSV. Iterative and
- * bounded (nesting past MAX_DEPTH is cut): the files come from others' commits. */
-#include "cli/review.h"
+/* Metric and parameter files flattened to `key -> value` pairs (flatvalues.h): JSON, YAML
+ * block mappings and CSV. Iterative and bounded (nesting past MAX_DEPTH is cut): the
+ * files come from others' commits. */
+#include "util/flatvalues.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/check.h"
+#include "util/err.h"
 
 #define MAX_DEPTH 64
 #define MAX_PAIRS 10000
 
-/* "key\tvalue\n", with tabs and line ends in either shown as spaces. */
-static void emit(roar_buf *out, size_t *pairs, const char *key, size_t klen, const char *value,
-                 size_t vlen)
+/* Where pairs go. The first allocation failure sticks in `error`: every later write is
+ * skipped and the parsers stop at their next check, so no call site needs its own. */
+typedef struct {
+    roar_buf *out;
+    size_t pairs;
+    int error;
+} flat_out;
+
+/* Records a roar_buf result; false once anything has failed. */
+static bool ok(flat_out *f, int rc)
 {
-    if (++*pairs > MAX_PAIRS || !klen)
+    if (rc < 0 && !f->error)
+        f->error = rc;
+    return !f->error;
+}
+
+/* One byte of a key or a value: tabs and line ends shown as spaces. */
+static bool put_field_byte(flat_out *f, char c)
+{
+    return ok(f, roar_buf_putc(f->out, c == '\t' || c == '\n' || c == '\r' ? ' ' : c));
+}
+
+/* "key\tvalue\n". */
+static void emit(flat_out *f, const char *key, size_t klen, const char *value, size_t vlen)
+{
+    if (++f->pairs > MAX_PAIRS || !klen || f->error)
         return;
     for (size_t i = 0; i < klen; i++)
-        CHECK(roar_buf_putc(out, key[i] == '\t' || key[i] == '\n' || key[i] == '\r' ? ' ' : key[i]));
-    CHECK(roar_buf_putc(out, '\t'));
+        if (!put_field_byte(f, key[i]))
+            return;
+    if (!ok(f, roar_buf_putc(f->out, '\t')))
+        return;
     for (size_t i = 0; i < vlen; i++)
-        CHECK(roar_buf_putc(out, value[i] == '\t' || value[i] == '\n' || value[i] == '\r' ? ' '
-                                                                                         : value[i]));
-    CHECK(roar_buf_putc(out, '\n'));
+        if (!put_field_byte(f, value[i]))
+            return;
+    ok(f, roar_buf_putc(f->out, '\n'));
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -38,21 +62,21 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 
 /* A JSON string at s[i] == '"': its content (escapes kept as written, \" included) into
  * `val`; returns the index after the closing quote, or n when unterminated. */
-static size_t json_string(roar_buf *val, const char *s, size_t n, size_t i)
+static size_t json_string(flat_out *f, roar_buf *val, const char *s, size_t n, size_t i)
 {
     roar_buf_clear(val);
     for (i++; i < n && s[i] != '"'; i++) {
         if (s[i] == '\\' && i + 1 < n) {
             char c = s[++i];
-            CHECK(roar_buf_putc(val, c == 'n' || c == 't' || c == 'r' ? ' ' : c));
+            ok(f, roar_buf_putc(val, c == 'n' || c == 't' || c == 'r' ? ' ' : c));
             continue;
         }
-        CHECK(roar_buf_putc(val, s[i]));
+        ok(f, roar_buf_putc(val, s[i]));
     }
     return i < n ? i + 1 : n;
 }
 
-static void flatten_json(roar_buf *out, const char *s, size_t n)
+static void flatten_json(flat_out *f, const char *s, size_t n)
 {
     struct {
         bool array;
@@ -60,10 +84,10 @@ static void flatten_json(roar_buf *out, const char *s, size_t n)
     } st[MAX_DEPTH];
     int depth = -1;
     roar_buf path = ROAR_BUF_INIT, val = ROAR_BUF_INIT;
-    size_t i = skip_ws(s, n, 0), pairs = 0;
-    bool ok = i < n && (s[i] == '{' || s[i] == '[');
+    size_t i = skip_ws(s, n, 0);
+    bool good = i < n && (s[i] == '{' || s[i] == '[');
 
-    while (ok && i < n) {
+    while (good && !f->error && i < n) {
         i = skip_ws(s, n, i);
         if (i >= n)
             break;
@@ -82,29 +106,29 @@ static void flatten_json(roar_buf *out, const char *s, size_t n)
         if (depth >= 0) {
             roar_buf_truncate(&path, st[depth].plen);
             if (st[depth].array) {
-                CHECK(roar_buf_printf(&path, "%s%zu", path.size ? "." : "", st[depth].index++));
+                ok(f, roar_buf_printf(&path, "%s%zu", path.size ? "." : "", st[depth].index++));
             } else {
                 if (s[i] != '"') {
-                    ok = false;
+                    good = false;
                     break;
                 }
-                i = json_string(&val, s, n, i);
+                i = json_string(f, &val, s, n, i);
                 i = skip_ws(s, n, i);
                 if (i >= n || s[i] != ':') {
-                    ok = false;
+                    good = false;
                     break;
                 }
                 i = skip_ws(s, n, i + 1);
                 if (path.size)
-                    CHECK(roar_buf_putc(&path, '.'));
-                CHECK(roar_buf_put(&path, val.ptr, val.size));
+                    ok(f, roar_buf_putc(&path, '.'));
+                ok(f, roar_buf_put(&path, val.ptr, val.size));
             }
         }
-        if (i >= n)
+        if (i >= n || f->error)
             break;
         if (s[i] == '{' || s[i] == '[') {
             if (depth + 1 >= MAX_DEPTH) {
-                ok = false;
+                good = false;
                 break;
             }
             depth++;
@@ -113,17 +137,17 @@ static void flatten_json(roar_buf *out, const char *s, size_t n)
             st[depth].plen = path.size;
             i++;
         } else if (s[i] == '"') {
-            i = json_string(&val, s, n, i);
-            emit(out, &pairs, path.ptr, path.size, val.ptr, val.size);
+            i = json_string(f, &val, s, n, i);
+            emit(f, path.ptr, path.size, val.ptr, val.size);
         } else {
             size_t start = i;
             while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && !isspace((unsigned char)s[i]))
                 i++;
             if (i == start) {
-                ok = false;
+                good = false;
                 break;
             }
-            emit(out, &pairs, path.ptr, path.size, s + start, i - start);
+            emit(f, path.ptr, path.size, s + start, i - start);
         }
     }
     roar_buf_dispose(&path);
@@ -135,15 +159,15 @@ static void flatten_json(roar_buf *out, const char *s, size_t n)
 /* `key: value` lines, nesting by indentation; comments, lists and flow styles are not
  * read (a list item is skipped). Enough for params.yaml and metrics.yaml as tools write
  * them. */
-static void flatten_yaml(roar_buf *out, const char *s, size_t n)
+static void flatten_yaml(flat_out *f, const char *s, size_t n)
 {
-    size_t indent[MAX_DEPTH], plen[MAX_DEPTH], pairs = 0, i = 0;
+    size_t indent[MAX_DEPTH], plen[MAX_DEPTH], i = 0;
     int depth = 0;
     roar_buf path = ROAR_BUF_INIT;
 
     indent[0] = 0;
     plen[0] = 0;
-    while (i < n) {
+    while (i < n && !f->error) {
         size_t eol = i, ind = 0, k, colon = 0;
         while (eol < n && s[eol] != '\n')
             eol++;
@@ -163,8 +187,8 @@ static void flatten_yaml(roar_buf *out, const char *s, size_t n)
                 depth--;
             roar_buf_truncate(&path, plen[depth]);
             if (path.size)
-                CHECK(roar_buf_putc(&path, '.'));
-            CHECK(roar_buf_put(&path, s + k, colon - k));
+                ok(f, roar_buf_putc(&path, '.'));
+            ok(f, roar_buf_put(&path, s + k, colon - k));
             while (v < vend && s[v] == ' ')
                 v++;
             for (size_t c = v; c < vend; c++) /* a trailing comment */
@@ -179,7 +203,7 @@ static void flatten_yaml(roar_buf *out, const char *s, size_t n)
                     v++;
                     vend--;
                 }
-                emit(out, &pairs, path.ptr, path.size, s + v, vend - v);
+                emit(f, path.ptr, path.size, s + v, vend - v);
             } else if (depth + 1 < MAX_DEPTH) {
                 depth++;
                 indent[depth] = ind;
@@ -196,40 +220,40 @@ static void flatten_yaml(roar_buf *out, const char *s, size_t n)
 /* A header row and data rows: with one data row, `column -> value`; with two columns
  * and no numeric header, each row `first -> second`; otherwise `row<N>.column`. Quoted
  * fields are taken without their quotes (no embedded commas). */
-static void flatten_csv(roar_buf *out, const char *s, size_t n)
+static void flatten_csv(flat_out *f, const char *s, size_t n)
 {
     roar_buf key = ROAR_BUF_INIT;
     const char *header = s;
-    size_t hlen, rows = 0, pairs = 0, i, ncols = 1;
+    size_t hlen, rows = 0, i, ncols = 1;
 
     for (hlen = 0; hlen < n && s[hlen] != '\n'; hlen++)
         ncols += s[hlen] == ',';
     for (i = hlen + 1; i < n; i++)
         rows += s[i] == '\n' || (i + 1 == n);
     i = hlen + 1;
-    for (size_t r = 1; i < n; r++) {
-        size_t eol = i, col = 0, f = i, hf = 0;
+    for (size_t r = 1; i < n && !f->error; r++) {
+        size_t eol = i, col = 0, fs = i, hf = 0;
         while (eol < n && s[eol] != '\n')
             eol++;
         for (size_t c = i; c <= eol; c++) {
             if (c < eol && s[c] != ',')
                 continue;
-            /* field f..c, header field number col */
+            /* field fs..c, header field number col */
             size_t he = hf;
             while (he < hlen && header[he] != ',')
                 he++;
             roar_buf_clear(&key);
             if (rows > 1 && !(ncols == 2))
-                CHECK(roar_buf_printf(&key, "row%zu.", r));
+                ok(f, roar_buf_printf(&key, "row%zu.", r));
             if (ncols == 2 && rows > 1) {
-                if (col == 1) /* the first field ended at the comma before f */
-                    emit(out, &pairs, s + i, f - 1 - i, s + f, c - f);
+                if (col == 1) /* the first field ended at the comma before fs */
+                    emit(f, s + i, fs - 1 - i, s + fs, c - fs);
             } else {
-                CHECK(roar_buf_put(&key, header + hf, he - hf));
-                emit(out, &pairs, key.ptr, key.size, s + f, c - f);
+                ok(f, roar_buf_put(&key, header + hf, he - hf));
+                emit(f, key.ptr, key.size, s + fs, c - fs);
             }
             col++;
-            f = c + 1;
+            fs = c + 1;
             hf = he < hlen ? he + 1 : hlen;
         }
         i = eol + 1;
@@ -237,16 +261,21 @@ static void flatten_csv(roar_buf *out, const char *s, size_t n)
     roar_buf_dispose(&key);
 }
 
-void roar_review_flatten(roar_buf *out, const char *path, const char *text, size_t len)
+int roar_flatten_values(roar_buf *out, const char *path, const char *text, size_t len)
 {
     const char *dot = strrchr(path, '.');
+    flat_out f = {out, 0, 0};
+
     roar_buf_clear(out);
     if (!text || !len)
-        return;
+        return 0;
     if (dot && !strcmp(dot, ".json"))
-        flatten_json(out, text, len);
+        flatten_json(&f, text, len);
     else if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml")))
-        flatten_yaml(out, text, len);
+        flatten_yaml(&f, text, len);
     else if (dot && !strcmp(dot, ".csv"))
-        flatten_csv(out, text, len);
+        flatten_csv(&f, text, len);
+    if (f.error)
+        return roar_error_set(f.error, "out of memory");
+    return 0;
 }
