@@ -11,7 +11,6 @@
 #include "util/err.h"
 
 #define MAX_DEPTH 64
-#define MAX_PAIRS 10000
 
 /* Where pairs go. The first allocation failure sticks in `error`: every later write is
  * skipped and the parsers stop at their next check, so no call site needs its own. */
@@ -38,7 +37,7 @@ static bool put_field_byte(flat_out *f, char c)
 /* "key\tvalue\n". */
 static void emit(flat_out *f, const char *key, size_t klen, const char *value, size_t vlen)
 {
-    if (++f->pairs > MAX_PAIRS || !klen || f->error)
+    if (++f->pairs > ROAR_FLATVALUES_MAX_PAIRS || !klen || f->error)
         return;
     for (size_t i = 0; i < klen; i++)
         if (!put_field_byte(f, key[i]))
@@ -174,7 +173,9 @@ static void flatten_yaml(flat_out *f, const char *s, size_t n)
         while (i + ind < eol && s[i + ind] == ' ')
             ind++;
         k = i + ind;
-        if (k < eol && s[k] != '#' && s[k] != '-' && strncmp(s + k, "---", 3)) {
+        /* Comments, list items and `---` markers are skipped by their first byte: the
+         * text need not end with a NUL, so nothing here may look past `eol`. */
+        if (k < eol && s[k] != '#' && s[k] != '-') {
             for (size_t c = k; c < eol; c++)
                 if (s[c] == ':' && (c + 1 == eol || s[c + 1] == ' ')) {
                     colon = c;

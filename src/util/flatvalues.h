@@ -9,6 +9,10 @@
 
 #include "util/buf.h"
 
+/* The most pairs one file yields; later ones are dropped. The text comes from others,
+ * and nobody reviews more. */
+#define ROAR_FLATVALUES_MAX_PAIRS 10000
+
 /* Replaces out's contents with the flattened pairs of `text` (len bytes, need not be
  * NUL-terminated), read as JSON, YAML or CSV by `path`'s extension (.json, .yaml/.yml,
  * .csv; anything else gives nothing), as "key\tvalue\n" lines: keys are dotted paths
