@@ -1,6 +1,6 @@
 /* Metric and parameter files flattened to `key -> value` pairs (flatvalues.h): JSON, YAML
- * block mappings and CSV. Iterative and bounded (nesting past MAX_DEPTH is cut): the
- * files come from others' commits. */
+ * block mappings and CSV. Iterative and bounded (nesting past MAX_DEPTH is cut, reading
+ * stops at the first pair over the limits): the files come from others' commits. */
 #include "util/flatvalues.h"
 
 #include <ctype.h>
@@ -18,7 +18,14 @@ typedef struct {
     roar_buf *out;
     size_t pairs;
     int error;
+    bool full; /* a limit was reached: nothing more is read */
 } flat_out;
+
+/* Whether the parsers should stop: out of memory, or at a limit. */
+static bool done(const flat_out *f)
+{
+    return f->error || f->full;
+}
 
 /* Records a roar_buf result; false once anything has failed. */
 static bool ok(flat_out *f, int rc)
@@ -34,11 +41,23 @@ static bool put_field_byte(flat_out *f, char c)
     return ok(f, roar_buf_putc(f->out, c == '\t' || c == '\n' || c == '\r' ? ' ' : c));
 }
 
-/* "key\tvalue\n". */
+/* "key\tvalue\n", unless the key is empty. The first pair over a limit is dropped and
+ * ends the reading: a long key repeated for every element of an array (or every row of
+ * a CSV) would otherwise make the output, and the work, quadratic in the input. */
 static void emit(flat_out *f, const char *key, size_t klen, const char *value, size_t vlen)
 {
-    if (++f->pairs > ROAR_FLATVALUES_MAX_PAIRS || !klen || f->error)
+    if (done(f))
         return;
+    if (++f->pairs > ROAR_FLATVALUES_MAX_PAIRS) {
+        f->full = true;
+        return;
+    }
+    if (!klen)
+        return;
+    if (klen + vlen + 2 > ROAR_FLATVALUES_MAX_BYTES - f->out->size) {
+        f->full = true;
+        return;
+    }
     for (size_t i = 0; i < klen; i++)
         if (!put_field_byte(f, key[i]))
             return;
@@ -86,7 +105,7 @@ static void flatten_json(flat_out *f, const char *s, size_t n)
     size_t i = skip_ws(s, n, 0);
     bool good = i < n && (s[i] == '{' || s[i] == '[');
 
-    while (good && !f->error && i < n) {
+    while (good && !done(f) && i < n) {
         i = skip_ws(s, n, i);
         if (i >= n)
             break;
@@ -123,7 +142,7 @@ static void flatten_json(flat_out *f, const char *s, size_t n)
                 ok(f, roar_buf_put(&path, val.ptr, val.size));
             }
         }
-        if (i >= n || f->error)
+        if (i >= n || done(f))
             break;
         if (s[i] == '{' || s[i] == '[') {
             if (depth + 1 >= MAX_DEPTH) {
@@ -166,7 +185,7 @@ static void flatten_yaml(flat_out *f, const char *s, size_t n)
 
     indent[0] = 0;
     plen[0] = 0;
-    while (i < n && !f->error) {
+    while (i < n && !done(f)) {
         size_t eol = i, ind = 0, k, colon = 0;
         while (eol < n && s[eol] != '\n')
             eol++;
@@ -232,11 +251,11 @@ static void flatten_csv(flat_out *f, const char *s, size_t n)
     for (i = hlen + 1; i < n; i++)
         rows += s[i] == '\n' || (i + 1 == n);
     i = hlen + 1;
-    for (size_t r = 1; i < n && !f->error; r++) {
+    for (size_t r = 1; i < n && !done(f); r++) {
         size_t eol = i, col = 0, fs = i, hf = 0;
         while (eol < n && s[eol] != '\n')
             eol++;
-        for (size_t c = i; c <= eol; c++) {
+        for (size_t c = i; c <= eol && !done(f); c++) {
             if (c < eol && s[c] != ',')
                 continue;
             /* field fs..c, header field number col */
@@ -265,7 +284,7 @@ static void flatten_csv(flat_out *f, const char *s, size_t n)
 int roar_flatten_values(roar_buf *out, const char *path, const char *text, size_t len)
 {
     const char *dot = strrchr(path, '.');
-    flat_out f = {out, 0, 0};
+    flat_out f = {out, 0, 0, false};
 
     roar_buf_clear(out);
     if (!text || !len)

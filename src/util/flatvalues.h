@@ -9,9 +9,12 @@
 
 #include "util/buf.h"
 
-/* The most pairs one file yields; later ones are dropped. The text comes from others,
- * and nobody reviews more. */
+/* The most pairs one file yields, and the most bytes of them: reading stops at the first
+ * pair over either. The text comes from others (a key of a megabyte repeated for every
+ * element of an array would otherwise flatten 4 MiB into gigabytes), and nobody
+ * reviews more. */
 #define ROAR_FLATVALUES_MAX_PAIRS 10000
+#define ROAR_FLATVALUES_MAX_BYTES (1024 * 1024)
 
 /* Replaces out's contents with the flattened pairs of `text` (len bytes, need not be
  * NUL-terminated), read as JSON, YAML or CSV by `path`'s extension (.json, .yaml/.yml,

@@ -2,8 +2,9 @@
  * JSON, YAML and CSV files from a pull request under review. The first byte picks the
  * format ('0' JSON, '1' YAML, '2' CSV: byte % 3), the rest is the file's text, handed
  * over without a terminating NUL so that any read past the end is caught. Whatever the
- * bytes: no crash, no unbounded recursion (ASan's stack check), no more pairs than the
- * documented limit, and every line one "key TAB value" pair with a non-empty key. */
+ * bytes: no crash, no unbounded recursion (ASan's stack check), output within the
+ * documented limits (pairs and bytes), and every line one "key TAB value" pair with a
+ * non-empty key. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static void check_pairs(const roar_buf *out)
 {
     size_t lines = 0, at = 0;
 
+    if (out->size > ROAR_FLATVALUES_MAX_BYTES)
+        abort();
     while (at < out->size) {
         const char *line = out->ptr + at;
         const char *nl = memchr(line, '\n', out->size - at);
