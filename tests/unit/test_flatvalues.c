@@ -179,6 +179,27 @@ static void test_long_key_repeated(void **state)
     roar_buf_dispose(&out);
 }
 
+/* Two columns and many rows: each row is `first -> second`, the header never used. A
+ * long header must not be walked again for every row (2 MB x 1M rows). */
+static void test_csv_long_header_two_columns(void **state)
+{
+    roar_buf text = ROAR_BUF_INIT, out = ROAR_BUF_INIT;
+    (void)state;
+    repeat(&text, "h", 2000000);
+    assert_int_equal(roar_buf_puts(&text, ",v\n"), 0);
+    repeat(&text, "a\n", 1000000); /* one field: nothing to emit, yet a row to read */
+    flat_bounded(&out, "m.csv", &text);
+    assert_int_equal(out.size, 0);
+    roar_buf_clear(&text);
+    repeat(&text, "h", 2000000);
+    assert_int_equal(roar_buf_puts(&text, ",v\n"), 0);
+    repeat(&text, "a,1\n", 500000);
+    flat_bounded(&out, "m.csv", &text);
+    assert_int_equal(count_lines(&out), ROAR_FLATVALUES_MAX_PAIRS);
+    roar_buf_dispose(&text);
+    roar_buf_dispose(&out);
+}
+
 /* The text need not end with a NUL: each example, cut at every length, is placed at the
  * very end of a page followed by an inaccessible one, so any read past it faults. */
 static void test_no_read_past_end(void **state)
@@ -218,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_pair_limit),
         cmocka_unit_test(test_long_key_repeated),
+        cmocka_unit_test(test_csv_long_header_two_columns),
         cmocka_unit_test(test_no_read_past_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
