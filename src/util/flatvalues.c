@@ -36,10 +36,11 @@ static bool ok(flat_out *f, int rc)
     return !f->error;
 }
 
-/* One byte of a key or a value: tabs and line ends shown as spaces. */
+/* One byte of a key or a value: tabs, line ends and NULs shown as spaces, so that the
+ * output splits into lines and pairs, and reads as a C string, whatever the file held. */
 static bool put_field_byte(flat_out *f, char c)
 {
-    return ok(f, roar_buf_putc(f->out, c == '\t' || c == '\n' || c == '\r' ? ' ' : c));
+    return ok(f, roar_buf_putc(f->out, c == '\t' || c == '\n' || c == '\r' || !c ? ' ' : c));
 }
 
 /* "key\tvalue\n", unless the key is empty. The first pair over a limit is dropped and

@@ -19,7 +19,7 @@
 /* Replaces out's contents with the flattened pairs of `text` (len bytes, need not be
  * NUL-terminated), read as JSON, YAML or CSV by `path`'s extension (.json, .yaml/.yml,
  * .csv; anything else gives nothing), as "key\tvalue\n" lines: keys are dotted paths
- * (`loss.val`, `layers.0`), tabs and line ends inside keys and values become spaces.
+ * (`loss.val`, `layers.0`); tabs, line ends and NULs inside keys and values become spaces.
  * Unparseable text gives nothing, or the pairs read before the error. 0, or ROAR_ENOMEM. */
 int roar_flatten_values(roar_buf *out, const char *path, const char *text, size_t len);
 

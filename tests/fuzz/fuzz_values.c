@@ -4,7 +4,7 @@
  * over without a terminating NUL so that any read past the end is caught. Whatever the
  * bytes: no crash, no unbounded recursion (ASan's stack check), output within the
  * documented limits (pairs and bytes), and every line one "key TAB value" pair with a
- * non-empty key. */
+ * non-empty key and no NUL. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,7 @@ static void check_pairs(const roar_buf *out)
             abort(); /* every pair ends with a line end */
         tab = memchr(line, '\t', (size_t)(nl - line));
         if (!tab || tab == line || memchr(tab + 1, '\t', (size_t)(nl - tab - 1)) ||
-            memchr(line, '\r', (size_t)(nl - line)))
+            memchr(line, '\r', (size_t)(nl - line)) || memchr(line, '\0', (size_t)(nl - line)))
             abort();
         lines++;
         at = (size_t)(nl - out->ptr) + 1;

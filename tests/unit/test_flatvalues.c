@@ -104,6 +104,22 @@ static void test_csv(void **state)
 
 /* ---- hostile text --------------------------------------------------------------- */
 
+/* A NUL in a key or a value: a space, like a tab or a line end. A reader of the output
+ * that stops at a NUL (the review's did) would otherwise lose every later pair. */
+static void test_nul_bytes(void **state)
+{
+    static const char json[] = "{\"a\0b\": \"x\0y\", \"c\": 1}";
+    static const char yaml[] = "a\0b: x\0y\nc: 1\n";
+    roar_buf out = ROAR_BUF_INIT;
+    (void)state;
+    assert_int_equal(roar_flatten_values(&out, "m.json", json, sizeof(json) - 1), 0);
+    assert_int_equal(out.size, strlen(out.ptr));
+    assert_string_equal(out.ptr, "a b\tx y\nc\t1\n");
+    assert_int_equal(roar_flatten_values(&out, "p.yaml", yaml, sizeof(yaml) - 1), 0);
+    assert_string_equal(out.ptr, "a b\tx y\nc\t1\n");
+    roar_buf_dispose(&out);
+}
+
 /* Nesting far past the cut: iterative readers, bounded stack, no crash. */
 static void test_deep_nesting(void **state)
 {
@@ -236,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_yaml),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_pair_limit),
         cmocka_unit_test(test_long_key_repeated),
