@@ -70,9 +70,4 @@ void roar_review_dispose(roar_review *r);
  * a single revision (that commit against its first parent). Dies on errors. */
 void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const char *range);
 
-/* Metric and parameter values (review_values.c): the flattened `key -> value` pairs of a
- * JSON, YAML (block mappings) or CSV file's text, appended to `out` as "key\tvalue"
- * lines. Unparseable text gives nothing. */
-void roar_review_flatten(roar_buf *out, const char *path, const char *text, size_t len);
-
 #endif

@@ -119,3 +119,26 @@ cleanup:
     roar_buf_dispose(&aside);
     return error;
 }
+
+int roar_reflock_wait(roar_repo *repo, const char *ref)
+{
+    /* Polled every 50 ms: a live writer holds a ref lock for milliseconds. */
+    const struct timespec pause = {0, 50 * 1000000L};
+    const unsigned polls = 2 * ROAR_REFLOCK_STALE_SECS * 20;
+    roar_reflock_state lock = ROAR_REFLOCK_NONE;
+    roar_buf path = ROAR_BUF_INIT;
+    int error = 0;
+
+    for (unsigned i = 0; i < polls; i++) {
+        if ((error = roar_reflock_check(&lock, repo, ref)) < 0 || lock != ROAR_REFLOCK_YOUNG)
+            return error;
+        nanosleep(&pause, NULL);
+    }
+    if ((error = roar_reflock_path(&path, repo, ref)) == 0)
+        error = roar_error_set(ROAR_ERROR,
+                               "cannot update %s: '%s' exists; another git process seems to be "
+                               "running (remove the file if none is)",
+                               ref, path.ptr);
+    roar_buf_dispose(&path);
+    return error;
+}

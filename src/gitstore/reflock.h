@@ -28,4 +28,12 @@ int roar_reflock_path(roar_buf *out, roar_repo *repo, const char *ref);
  * message names the file. */
 int roar_reflock_check(roar_reflock_state *out, roar_repo *repo, const char *ref);
 
+/* Waits until `ref` has no lock file: a young one is waited for until it goes or turns
+ * stale (then roar_reflock_check removes it with a notice), so at most about
+ * ROAR_REFLOCK_STALE_SECS after a writer was killed. For the updates that, unlike the
+ * notes ref's compare-and-swap, have no retry loop of their own: a tracking ref that
+ * git fetch or libgit2 is about to write. An error names the lock file when it is still
+ * there after twice the bound (a writer that keeps taking it), or is held. */
+int roar_reflock_wait(roar_repo *repo, const char *ref);
+
 #endif

@@ -315,7 +315,6 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     const char *args[10];
     size_t n = 0;
     bool named, temp = false, had_old;
-    roar_reflock_state lock;
     git_oid theirs, old_tip;
     int error;
 
@@ -331,9 +330,9 @@ int roar_remote_fetch(roar_fetch_result *out, roar_repo *repo, const char *remot
     if (error < 0 || (error = roar_buf_printf(&spec, "+%s:%s", ref.ptr, tracking.ptr)) < 0)
         goto cleanup;
     temp = !named;
-    /* A tracking ref lock left by a killed fetch would make every later git fetch fail;
-     * a stale one goes (with a notice), a young one is git's to report. */
-    if (named && (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
+    /* A tracking ref lock left by a killed fetch or push would make git fetch fail: it
+     * is waited for until it goes or turns stale, then removed with a notice. */
+    if (named && (error = roar_reflock_wait(repo, tracking.ptr)) < 0)
         goto cleanup;
     had_old = roar_notes_tip(&old_tip, repo, tracking.ptr) == 0;
     roar_error_clear();
@@ -547,16 +546,27 @@ int roar_remote_push(roar_push_result *out, roar_repo *repo, const char *remote,
         r.merges++;
     }
     if (named) {
+        /* The remote has the notes: only the tracking ref is left. A lock on it that a
+         * killed push or fetch left (kill points: t0410) is waited for, not fatal. */
         git_reference *t = NULL;
-        roar_reflock_state lock;
+        roar_buf lock = ROAR_BUF_INIT;
+        int rc;
         if ((error = roar_remote_tracking_ref(&tracking, remote)) < 0 ||
-            (error = roar_reflock_check(&lock, repo, tracking.ptr)) < 0)
+            (error = roar_reflock_wait(repo, tracking.ptr)) < 0)
             goto cleanup;
-        if (git_reference_create(&t, roar_repo_git(repo), tracking.ptr, &r.pushed, 1,
-                                 "roar: pushed notes") < 0)
-            error = roar_error_set(ROAR_ERROR, "cannot update %s: %s", tracking.ptr,
+        rc = git_reference_create(&t, roar_repo_git(repo), tracking.ptr, &r.pushed, 1,
+                                  "roar: pushed notes");
+        if (rc == GIT_ELOCKED && roar_reflock_path(&lock, repo, tracking.ptr) == 0)
+            error = roar_error_set(ROAR_ERROR,
+                                   "pushed, but cannot update %s: '%s' exists; another git "
+                                   "process seems to be running (the next fetch sets it)",
+                                   tracking.ptr, lock.ptr);
+        else if (rc < 0)
+            error = roar_error_set(ROAR_ERROR, "pushed, but cannot update %s: %s", tracking.ptr,
                                    git_error_last() ? git_error_last()->message : "libgit2 error");
+        git_error_clear();
         git_reference_free(t);
+        roar_buf_dispose(&lock);
         if (error < 0)
             goto cleanup;
     }

@@ -84,4 +84,32 @@ test_expect_success 'fetch and push recover stale locks of the notes and trackin
     test_cmp expect actual
 '
 
+# A push killed while it held the tracking ref's lock (t0410, push killed at the lock's
+# unlink) left a fresh lock; the next push used to die at once with libgit2's "failed to
+# lock file ... for writing:", and so did every fetch and push for the next 10 s. Both
+# wait for it now, as attach does for the notes ref's.
+test_expect_success 'push and fetch wait for a fresh tracking ref lock until stale' '
+    setup_team &&
+    cd ../bob &&
+    b=$(attach_job bob-job) &&
+    git roar push -q &&
+    (cd ../alice && git roar fetch -q && attach_job alice-job >../a && git roar push -q) &&
+    b2=$(pending_job bob-job-2 HEAD~1) && git roar attach -q &&
+    for cmd in push fetch; do
+        : >.git/refs/notes/remotes/origin/roar.lock &&
+        age_file .git/refs/notes/remotes/origin/roar.lock 7 &&
+        start=$(date +%s) &&
+        git roar $cmd -q 2>err &&
+        took=$(($(date +%s) - start)) &&
+        test $took -ge 2 && test $took -le 8 &&
+        test_grep "removed the stale lock .*refs/notes/remotes/origin/roar.lock" err &&
+        test ! -e .git/refs/notes/remotes/origin/roar.lock || return 1
+    done &&
+    printf "%s\n%s\n%s\n" "$b" "$b2" "$(cat ../a)" | sort >expect &&
+    git -C ../remote.git notes --ref=roar show $WORK | sed -n "s/^job //p" | sort >actual &&
+    test_cmp expect actual &&
+    note_jobs $WORK | sort >actual &&
+    test_cmp expect actual
+'
+
 test_done

@@ -5,8 +5,8 @@
 # invariants are checked and attach is run again. Bounded: at most MAX_N kill points per
 # system call (ROAR_KILL_POINTS). A kill inside the notes ref update leaves a lock that
 # the next attach removes once it is old enough (docs/notes.md), so a few points cost
-# that wait. Push and fetch are not covered here: killing them kills the git they run,
-# and on a local remote its receive-pack, whose lock is the remote's own.
+# that wait. Push, fetch and sync: t0410, which traces git-roar alone (killing the git
+# they run would kill, on a local remote, its receive-pack, whose lock is the remote's).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-notes.sh"
 
