@@ -13,7 +13,7 @@ __git_roar_options() {
     run) echo "--tracer= -t --commit --message= -m" ;;
     drop) echo "--from-notes" ;;
     log) echo "--max-count= -n --pending --json" ;;
-    show) echo "--json" ;;
+    show) echo "--json --all" ;;
     lineage) echo "--down --depth= --format= --json --outside" ;;
     status) echo "--all --json --exit-code" ;;
     reproduce) echo "--dry-run -n --yes --force" ;;
