@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gitstore/notes.h"
+#include "gitstore/reindex_internal.h"
 #include "gitstore/pending.h"
 #include "util/keymap.h"
 #include "graph/oid.h"
@@ -29,12 +30,12 @@ void roar_reindex_refs_free(char **refs, size_t count)
     free(refs);
 }
 
-static int cmp_str_ptr(const void *a, const void *b)
+int roar_reindex__cmp_str_ptr(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int push_str(char ***v, size_t *count, size_t *alloc, const char *s)
+int roar_reindex__push_str(char ***v, size_t *count, size_t *alloc, const char *s)
 {
     char *copy = strdup(s);
     if (!copy || ROAR_ALLOC_GROW(*v, *count + 1, *alloc) < 0) {
@@ -57,7 +58,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
     *out = NULL;
     *count = 0;
     if ((error = roar_notes_ref(&local, repo)) < 0 ||
-        (error = push_str(&v, &n, &alloc, local.ptr)) < 0)
+        (error = roar_reindex__push_str(&v, &n, &alloc, local.ptr)) < 0)
         goto cleanup;
     if (git_reference_iterator_glob_new(&it, roar_repo_git(repo),
                                         ROAR_REINDEX_REMOTE_PREFIX
@@ -67,7 +68,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
         goto cleanup;
     }
     while ((rc = git_reference_next_name(&name, it)) == 0)
-        if (strcmp(name, local.ptr) && (error = push_str(&v, &n, &alloc, name)) < 0)
+        if (strcmp(name, local.ptr) && (error = roar_reindex__push_str(&v, &n, &alloc, name)) < 0)
             goto cleanup;
     if (rc != GIT_ITEROVER) {
         error = roar_error_set(ROAR_ERROR, "cannot list the notes refs: %s",
@@ -75,7 +76,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
         goto cleanup;
     }
     if (n > 2)
-        qsort(v + 1, n - 1, sizeof(*v), cmp_str_ptr);
+        qsort(v + 1, n - 1, sizeof(*v), roar_reindex__cmp_str_ptr);
     *out = v;
     *count = n;
     v = NULL;
@@ -355,144 +356,6 @@ cleanup:
     return error;
 }
 
-/* ---- pending records ---------------------------------------------------------------- */
-
-/* The pending records on disk: pending/<id>@<key> and those inside claim dirs
- * (pending/.claim-*), which an attach in progress still holds as pending. */
-typedef struct {
-    roar_pending_list list;   /* pending/ itself */
-    roar_pending_list claims; /* every claim dir's entries, concatenated */
-    char **claim_dirs;        /* the directory of each entry of `claims` (borrowed) */
-    char **dirs;              /* owned claim dir paths */
-    size_t ndirs, dirs_alloc, claim_alloc;
-} pending_files;
-
-static void pending_files_dispose(pending_files *p)
-{
-    roar_pending_list_dispose(&p->list);
-    roar_pending_list_dispose(&p->claims);
-    roar_reindex_refs_free(p->dirs, p->ndirs);
-    free(p->claim_dirs);
-    memset(p, 0, sizeof(*p));
-}
-
-static int pending_files_read(pending_files *out, roar_repo *repo)
-{
-    roar_buf dir = ROAR_BUF_INIT, sub = ROAR_BUF_INIT;
-    roar_pending_list part = ROAR_PENDING_LIST_INIT;
-    DIR *d = NULL;
-    struct dirent *e;
-    size_t i;
-    int error;
-
-    memset(out, 0, sizeof(*out));
-    /* Records stranded in temp files by a killed `run` are finished first, so that
-     * the next command, whichever it is, lists them. */
-    if ((error = roar_pending_dir(&dir, repo)) < 0 ||
-        (error = roar_pending_recover(NULL, dir.ptr, NULL, NULL)) < 0 ||
-        (error = roar_pending_list_read(&out->list, dir.ptr, NULL)) < 0)
-        goto cleanup;
-    if (!(d = opendir(dir.ptr)))
-        goto cleanup; /* no pending dir: nothing pending */
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, ".claim-", 7))
-            continue;
-        roar_buf_clear(&sub);
-        if ((error = roar_buf_printf(&sub, "%s/%s", dir.ptr, e->d_name)) < 0 ||
-            (error = roar_pending_list_read(&part, sub.ptr, NULL)) < 0)
-            goto cleanup;
-        if (!part.count)
-            continue;
-        if ((error = push_str(&out->dirs, &out->ndirs, &out->dirs_alloc, sub.ptr)) < 0)
-            goto cleanup;
-        for (i = 0; i < part.count; i++) {
-            if ((error = ROAR_ALLOC_GROW(out->claims.items, out->claims.count + 1,
-                                         out->claims.alloc)) < 0 ||
-                (error =
-                     ROAR_ALLOC_GROW(out->claim_dirs, out->claims.count + 1, out->claim_alloc)) < 0)
-                goto cleanup;
-            out->claims.items[out->claims.count] = part.items[i];
-            out->claim_dirs[out->claims.count++] = out->dirs[out->ndirs - 1];
-        }
-        free(part.items); /* the entries moved into claims */
-        memset(&part, 0, sizeof(part));
-    }
-
-cleanup:
-    if (d)
-        closedir(d);
-    roar_pending_list_dispose(&part);
-    roar_buf_dispose(&dir);
-    roar_buf_dispose(&sub);
-    return error;
-}
-
-static bool pending_has(const pending_files *p, const char *id)
-{
-    size_t i;
-    for (i = 0; i < p->list.count; i++)
-        if (!strcmp(p->list.items[i].id, id))
-            return true;
-    for (i = 0; i < p->claims.count; i++)
-        if (!strcmp(p->claims.items[i].id, id))
-            return true;
-    return false;
-}
-
-/* A signature of the pending records on disk: the SHA-1 of the common dir (marks hold
- * worktree git dirs derived from it) and every listed name, claimed ones with their
- * claim dir. Record files are written once under their job id and never change, so
- * equal names mean equal records. */
-static int pending_signature(char out[HEXSZ + 1], roar_repo *repo, const pending_files *p)
-{
-    roar_buf text = ROAR_BUF_INIT;
-    char **claimed = NULL;
-    git_oid oid;
-    size_t i;
-    int error;
-
-    if ((error = roar_buf_printf(&text, "%s\n", roar_repo_commondir(repo))) < 0)
-        goto cleanup;
-    for (i = 0; i < p->list.count && !error; i++)
-        error = roar_buf_printf(&text, "%s\n", p->list.items[i].name);
-    if (error < 0)
-        goto cleanup;
-    /* Claim dirs come in readdir order: sort them for a stable signature. */
-    if (p->claims.count && !(claimed = calloc(p->claims.count, sizeof(*claimed)))) {
-        error = roar_error_set(ROAR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (i = 0; i < p->claims.count; i++) {
-        const char *slash = strrchr(p->claim_dirs[i], '/');
-        roar_buf line = ROAR_BUF_INIT;
-        if ((error = roar_buf_printf(&line, "%s/%s", slash ? slash + 1 : p->claim_dirs[i],
-                                     p->claims.items[i].name)) < 0)
-            goto cleanup;
-        claimed[i] = roar_buf_detach(&line);
-        if (!claimed[i]) {
-            error = roar_error_set(ROAR_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-    }
-    if (p->claims.count > 1)
-        qsort(claimed, p->claims.count, sizeof(*claimed), cmp_str_ptr);
-    for (i = 0; i < p->claims.count && !error; i++)
-        error = roar_buf_printf(&text, "%s\n", claimed[i]);
-    if (error < 0)
-        goto cleanup;
-    if (git_odb_hash(&oid, text.ptr, text.size, GIT_OBJECT_BLOB) < 0) {
-        error = roar_error_set(ROAR_ERROR, "cannot hash the pending listing: %s",
-                               git_error_last() ? git_error_last()->message : "libgit2 error");
-        goto cleanup;
-    }
-    git_oid_tostr(out, HEXSZ + 1, &oid);
-
-cleanup:
-    roar_reindex_refs_free(claimed, p->claims.count);
-    roar_buf_dispose(&text);
-    return error;
-}
-
 /* ---- the update ------------------------------------------------------------------- */
 
 typedef struct {
@@ -554,7 +417,7 @@ static int drop_if_orphan(update_ctx *u, const char *id)
 {
     roar_cache_id_list commits = ROAR_CACHE_ID_LIST_INIT;
     int error = roar_cache_attachments(&commits, u->cache, id);
-    if (error == 0 && !commits.count && !pending_has(u->pending, id))
+    if (error == 0 && !commits.count && !roar_reindex__pending_has(u->pending, id))
         error = roar_cache_job_delete(u->cache, id);
     if (error == ROAR_ENOTFOUND)
         error = 0;
@@ -593,8 +456,7 @@ static int index_change(const roar_notes_change *c, void *payload)
     }
     /* Only a clean note is skipped later: a broken one must be recorded as a problem of
      * every ref that holds it. */
-    if (!u->problems_seen &&
-        roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0) {
+    if (!u->problems_seen && roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0) {
         error = roar_error_set(ROAR_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -635,21 +497,19 @@ static int index_ref(update_ctx *u, const char *ref, const git_oid *old, const g
 }
 
 /* The line number at the start of a codec message, "line N: ...". */
-static size_t message_line(const char *msg)
+size_t roar_reindex__message_line(const char *msg)
 {
     return strncmp(msg, "line ", 5) ? 0 : (size_t)strtoul(msg + 5, NULL, 10);
 }
 
-static int report_pending_problem(update_ctx *u, const char *dir, const char *name, size_t line,
-                                  const char *message)
+int roar_reindex__report_pending(roar_reindex_problem_cb cb, void *payload, const char *dir,
+                                 const char *name, size_t line, const char *message)
 {
     roar_reindex_problem p;
     roar_buf path = ROAR_BUF_INIT;
     int error;
 
-    u->stats->problems++;
-    u->pending_unsettled = true;
-    if (!u->cb)
+    if (!cb)
         return 0;
     if ((error = roar_buf_printf(&path, "%s/%s", dir, name)) < 0)
         return error;
@@ -657,9 +517,17 @@ static int report_pending_problem(update_ctx *u, const char *dir, const char *na
     p.path = path.ptr;
     p.line = line;
     p.message = message;
-    error = u->cb(&p, u->payload);
+    error = cb(&p, payload);
     roar_buf_dispose(&path);
     return error;
+}
+
+static int report_pending_problem(update_ctx *u, const char *dir, const char *name, size_t line,
+                                  const char *message)
+{
+    u->stats->problems++;
+    u->pending_unsettled = true;
+    return roar_reindex__report_pending(u->cb, u->payload, dir, name, line, message);
 }
 
 /* Puts one pending record into the cache and marks it for its worktree. */
@@ -682,7 +550,8 @@ static int index_pending_file(update_ctx *u, const char *dir, const roar_pending
     }
     if ((error = roar_record_parse(&job, text.ptr, text.size)) < 0) {
         if ((error = roar_buf_puts(&msg, roar_error_last())) == 0)
-            error = report_pending_problem(u, dir, e->name, message_line(msg.ptr), msg.ptr);
+            error = report_pending_problem(u, dir, e->name, roar_reindex__message_line(msg.ptr),
+                                           msg.ptr);
         goto cleanup;
     }
     if (strcmp(job.id, e->id)) {
@@ -733,7 +602,7 @@ static int pending_sync(update_ctx *u, const roar_cache_jobinfo_list *marks)
         }
     }
     for (i = 0; i < marks->count; i++) {
-        if (pending_has(u->pending, marks->items[i].id))
+        if (roar_reindex__pending_has(u->pending, marks->items[i].id))
             continue;
         error = roar_cache_pending_unmark(u->cache, marks->items[i].id);
         if (error == ROAR_ENOTFOUND)
@@ -777,8 +646,8 @@ static int report_stored(update_ctx *u)
  * notes ref pointing at a blob, a tree or a tag, brought in by a plain `git fetch`) is
  * reported, every time, and read as having no notes: one bad ref must not stop queries
  * over the others (issue 16 item 9). ROAR_ENOTFOUND for an absent or skipped ref. */
-static int usable_tip(git_oid *out, roar_repo *repo, const char *ref, size_t *problems,
-                      roar_reindex_problem_cb cb, void *payload)
+int roar_reindex__usable_tip(git_oid *out, roar_repo *repo, const char *ref, size_t *problems,
+                             roar_reindex_problem_cb cb, void *payload)
 {
     roar_reindex_problem p;
     roar_buf msg = ROAR_BUF_INIT;
@@ -822,7 +691,7 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         goto cleanup;
     for (i = 0; i < nrefs; i++) {
         git_oid tip;
-        error = usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
+        error = roar_reindex__usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
         if (error != 0 && error != ROAR_ENOTFOUND)
             goto cleanup;
         if ((error = ref_list_add(&current, refs[i], error == 0 ? &tip : NULL)) < 0)
@@ -839,8 +708,8 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     for (i = 0; i < indexed.count && !notes_work; i++)
         notes_work = !ref_list_find(&current, indexed.items[i].ref);
 
-    if ((error = pending_files_read(&pending, repo)) < 0 ||
-        (error = pending_signature(sig, repo, &pending)) < 0)
+    if ((error = roar_reindex__pending_files_read(&pending, repo)) < 0 ||
+        (error = roar_reindex__pending_signature(sig, repo, &pending)) < 0)
         goto cleanup;
     if (!full) {
         error = roar_cache_meta_get(&seen, cache, ROAR_REINDEX_META_PENDING);
@@ -869,8 +738,8 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
      * indexes built once at the end. */
     if (!full && (error = roar_cache_has_jobs(&has_jobs, cache)) < 0)
         goto cleanup;
-    if ((error = full || !has_jobs ? roar_cache_begin_bulk(cache, full)
-                                   : roar_cache_begin(cache)) < 0)
+    if ((error = full || !has_jobs ? roar_cache_begin_bulk(cache, full) : roar_cache_begin(cache)) <
+        0)
         goto cleanup;
     began = true;
     for (i = 0; i < current.count; i++) {
@@ -918,7 +787,7 @@ cleanup:
         *out = stats;
     roar_cache_jobinfo_list_dispose(&marks);
     roar_buf_dispose(&seen);
-    pending_files_dispose(&pending);
+    roar_reindex__pending_files_dispose(&pending);
     problem_list_dispose(&problems);
     ref_list_dispose(&current);
     ref_list_dispose(&indexed);
@@ -948,9 +817,9 @@ int roar_reindex_has_sources(bool *out, roar_repo *repo)
     roar_reindex_refs_free(refs, nrefs);
     if (error < 0 || *out)
         return error;
-    if ((error = pending_files_read(&pending, repo)) == 0)
+    if ((error = roar_reindex__pending_files_read(&pending, repo)) == 0)
         *out = pending.list.count || pending.claims.count;
-    pending_files_dispose(&pending);
+    roar_reindex__pending_files_dispose(&pending);
     return error;
 }
 
@@ -958,180 +827,4 @@ int roar_reindex_refresh(roar_repo *repo, roar_cache *cache, roar_reindex_proble
                          void *payload)
 {
     return roar_reindex_update(NULL, repo, cache, false, cb, payload);
-}
-
-/* ---- fsck -------------------------------------------------------------------------- */
-
-typedef struct {
-    roar_repo *repo;
-    roar_reindex_check_stats *stats;
-    const char *ref;
-    roar_reindex_problem_cb cb;
-    void *payload;
-} check_ctx;
-
-static int check_note_problem(const roar_notes_problem *p, void *payload)
-{
-    check_ctx *c = payload;
-    roar_reindex_problem rp;
-
-    c->stats->problems++;
-    if (!c->cb)
-        return 0;
-    memset(&rp, 0, sizeof(rp));
-    rp.ref = c->ref;
-    rp.object = p->object;
-    rp.line = p->line;
-    rp.message = p->message;
-    return c->cb(&rp, c->payload);
-}
-
-static int check_note(const roar_notes_change *change, void *payload)
-{
-    check_ctx *c = payload;
-    roar_note note;
-    int error;
-
-    roar_note_init(&note);
-    c->stats->notes++;
-    error = roar_notes_load(&note, c->repo, change->new_blobs, change->new_count, change->object,
-                            check_note_problem, c);
-    c->stats->records += note.count;
-    roar_note_dispose(&note);
-    return error;
-}
-
-/* A temp file left in pending/ that could not be finished (roar_pending_recover). */
-typedef struct {
-    check_ctx *c;
-    update_ctx *u;
-} stranded_ctx;
-
-static int check_stranded(const char *dir, const char *name, const char *why, void *payload)
-{
-    stranded_ctx *s = payload;
-    roar_buf msg = ROAR_BUF_INIT;
-    int error;
-
-    s->c->stats->problems++;
-    if ((error = roar_buf_printf(&msg, "stranded pending record: %s", why)) == 0)
-        error = report_pending_problem(s->u, dir, name, message_line(why), msg.ptr);
-    roar_buf_dispose(&msg);
-    return error;
-}
-
-static int check_pending_list(check_ctx *c, update_ctx *u, const char *dir,
-                              const roar_pending_list *list)
-{
-    roar_buf text = ROAR_BUF_INIT, msg = ROAR_BUF_INIT;
-    roar_job job;
-    size_t i;
-    int error = 0;
-
-    for (i = 0; i < list->count && !error; i++) {
-        const roar_pending_entry *e = &list->items[i];
-        c->stats->pending++;
-        roar_job_init(&job);
-        error = roar_pending_read(&text, dir, e->name);
-        if (error == ROAR_ENOTFOUND) {
-            error = 0;
-        } else if (error < 0) {
-            c->stats->problems++;
-            error = report_pending_problem(u, dir, e->name, 0, roar_error_last());
-        } else if (roar_record_parse(&job, text.ptr, text.size) < 0) {
-            c->stats->problems++;
-            roar_buf_clear(&msg);
-            if ((error = roar_buf_puts(&msg, roar_error_last())) == 0)
-                error = report_pending_problem(u, dir, e->name, message_line(msg.ptr), msg.ptr);
-        } else if (strcmp(job.id, e->id)) {
-            c->stats->problems++;
-            roar_buf_clear(&msg);
-            if ((error =
-                     roar_buf_printf(&msg, "line 1: file name says job %s, the record is job %s",
-                                     e->id, job.id)) == 0)
-                error = report_pending_problem(u, dir, e->name, 1, msg.ptr);
-        }
-        roar_job_dispose(&job);
-    }
-    roar_buf_dispose(&text);
-    roar_buf_dispose(&msg);
-    return error;
-}
-
-int roar_reindex_check(roar_reindex_check_stats *out, roar_repo *repo, roar_reindex_problem_cb cb,
-                       void *payload)
-{
-    roar_reindex_check_stats stats;
-    roar_reindex_stats ustats;
-    pending_files pending;
-    roar_buf dir = ROAR_BUF_INIT;
-    check_ctx c;
-    update_ctx u;
-    stranded_ctx stranded;
-    char **refs = NULL;
-    size_t nrefs = 0, i;
-    git_oid tip, first_tip;
-    bool have_first = false;
-    int error;
-
-    memset(&stats, 0, sizeof(stats));
-    memset(&ustats, 0, sizeof(ustats));
-    memset(&pending, 0, sizeof(pending));
-    memset(&c, 0, sizeof(c));
-    memset(&u, 0, sizeof(u));
-    c.repo = repo;
-    c.stats = &stats;
-    c.cb = cb;
-    c.payload = payload;
-    u.repo = repo;
-    u.stats = &ustats;
-    u.cb = cb;
-    u.payload = payload;
-    stranded.c = &c;
-    stranded.u = &u;
-    if ((error = roar_reindex_refs(&refs, &nrefs, repo)) < 0)
-        goto cleanup;
-    for (i = 0; i < nrefs; i++) {
-        error = usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
-        if (error == ROAR_ENOTFOUND) {
-            error = 0;
-            continue;
-        }
-        if (error != 0)
-            goto cleanup;
-        stats.refs++;
-        c.ref = refs[i];
-        /* Later refs are diffed against the first: a clone's refs/notes/roar and its
-         * remote-tracking ref mostly hold the same notes, and a note is checked once
-         * (its problems named under the first ref that holds it). */
-        if ((error = roar_notes_diff(repo, have_first ? &first_tip : NULL, &tip, check_note,
-                                     &c)) != 0)
-            goto cleanup;
-        if (!have_first) {
-            first_tip = tip;
-            have_first = true;
-        }
-    }
-    if ((error = pending_files_read(&pending, repo)) < 0 ||
-        (error = roar_pending_dir(&dir, repo)) < 0 ||
-        (error = roar_pending_recover(NULL, dir.ptr, check_stranded, &stranded)) != 0 ||
-        (error = check_pending_list(&c, &u, dir.ptr, &pending.list)) != 0)
-        goto cleanup;
-    for (i = 0; i < pending.ndirs; i++) {
-        roar_pending_list one = ROAR_PENDING_LIST_INIT;
-        if ((error = roar_pending_list_read(&one, pending.dirs[i], NULL)) < 0 ||
-            (error = check_pending_list(&c, &u, pending.dirs[i], &one)) != 0) {
-            roar_pending_list_dispose(&one);
-            goto cleanup;
-        }
-        roar_pending_list_dispose(&one);
-    }
-
-cleanup:
-    if (out)
-        *out = stats;
-    pending_files_dispose(&pending);
-    roar_buf_dispose(&dir);
-    roar_reindex_refs_free(refs, nrefs);
-    return error;
 }

@@ -1,0 +1,48 @@
+/* Private to src/gitstore/reindex*.c: what the cache update (reindex.c) and the check
+ * that reads the same sources without the cache (reindex_check.c, fsck) share. */
+#ifndef ROAR_GITSTORE_REINDEX_INTERNAL_H
+#define ROAR_GITSTORE_REINDEX_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "gitstore/pending.h"
+#include "gitstore/reindex.h"
+
+/* The pending records on disk: pending/<id>@<key> and those inside claim dirs
+ * (pending/.claim-*), which an attach in progress still holds as pending. */
+typedef struct {
+    roar_pending_list list;   /* pending/ itself */
+    roar_pending_list claims; /* every claim dir's entries, concatenated */
+    char **claim_dirs;        /* the directory of each entry of `claims` (borrowed) */
+    char **dirs;              /* owned claim dir paths */
+    size_t ndirs, dirs_alloc, claim_alloc;
+} pending_files;
+
+int roar_reindex__pending_files_read(pending_files *out, roar_repo *repo);
+void roar_reindex__pending_files_dispose(pending_files *p);
+/* Whether job `id` has a pending record (in pending/ or a claim dir). */
+bool roar_reindex__pending_has(const pending_files *p, const char *id);
+/* A signature of the listing: the SHA-1 of the common dir and every listed name (record
+ * files are written once under their job id, so equal names mean equal records). */
+int roar_reindex__pending_signature(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo,
+                                    const pending_files *p);
+
+/* qsort comparator of `char *` elements; appends a copy of s to the array *v. */
+int roar_reindex__cmp_str_ptr(const void *a, const void *b);
+int roar_reindex__push_str(char ***v, size_t *count, size_t *alloc, const char *s);
+
+/* The tip of a notes ref to read. A ref that does not point at a commit (a remote's
+ * notes ref pointing at a blob, a tree or a tag, brought in by a plain `git fetch`) is
+ * reported through cb, every time, and counted in *problems; ROAR_ENOTFOUND for an
+ * absent or skipped ref. */
+int roar_reindex__usable_tip(git_oid *out, roar_repo *repo, const char *ref, size_t *problems,
+                             roar_reindex_problem_cb cb, void *payload);
+
+/* The line number at the start of a codec message, "line N: ...", or 0. */
+size_t roar_reindex__message_line(const char *msg);
+
+/* Reports a problem of the pending record dir/name through cb (NULL: nothing). */
+int roar_reindex__report_pending(roar_reindex_problem_cb cb, void *payload, const char *dir,
+                                 const char *name, size_t line, const char *message);
+
+#endif
