@@ -14,6 +14,7 @@
 #include "gitstore/reindex_internal.h"
 #include "gitstore/pending.h"
 #include "util/keymap.h"
+#include "util/strlist.h"
 #include "graph/oid.h"
 #include "graph/record.h"
 #include "util/err.h"
@@ -24,26 +25,7 @@
 
 void roar_reindex_refs_free(char **refs, size_t count)
 {
-    size_t i;
-    for (i = 0; refs && i < count; i++)
-        free(refs[i]);
-    free(refs);
-}
-
-int roar_reindex__cmp_str_ptr(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int roar_reindex__push_str(char ***v, size_t *count, size_t *alloc, const char *s)
-{
-    char *copy = strdup(s);
-    if (!copy || ROAR_ALLOC_GROW(*v, *count + 1, *alloc) < 0) {
-        free(copy);
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    }
-    (*v)[(*count)++] = copy;
-    return 0;
+    roar_strlist_free(refs, count);
 }
 
 int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
@@ -58,7 +40,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
     *out = NULL;
     *count = 0;
     if ((error = roar_notes_ref(&local, repo)) < 0 ||
-        (error = roar_reindex__push_str(&v, &n, &alloc, local.ptr)) < 0)
+        (error = roar_strlist_push(&v, &n, &alloc, local.ptr)) < 0)
         goto cleanup;
     if (git_reference_iterator_glob_new(&it, roar_repo_git(repo),
                                         ROAR_REINDEX_REMOTE_PREFIX
@@ -68,7 +50,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
         goto cleanup;
     }
     while ((rc = git_reference_next_name(&name, it)) == 0)
-        if (strcmp(name, local.ptr) && (error = roar_reindex__push_str(&v, &n, &alloc, name)) < 0)
+        if (strcmp(name, local.ptr) && (error = roar_strlist_push(&v, &n, &alloc, name)) < 0)
             goto cleanup;
     if (rc != GIT_ITEROVER) {
         error = roar_error_set(ROAR_ERROR, "cannot list the notes refs: %s",
@@ -76,7 +58,7 @@ int roar_reindex_refs(char ***out, size_t *count, roar_repo *repo)
         goto cleanup;
     }
     if (n > 2)
-        qsort(v + 1, n - 1, sizeof(*v), roar_reindex__cmp_str_ptr);
+        qsort(v + 1, n - 1, sizeof(*v), roar_strlist_cmp);
     *out = v;
     *count = n;
     v = NULL;

@@ -27,10 +27,6 @@ bool roar_reindex__pending_has(const pending_files *p, const char *id);
 int roar_reindex__pending_signature(char out[ROAR_OID_HEXSZ + 1], roar_repo *repo,
                                     const pending_files *p);
 
-/* qsort comparator of `char *` elements; appends a copy of s to the array *v. */
-int roar_reindex__cmp_str_ptr(const void *a, const void *b);
-int roar_reindex__push_str(char ***v, size_t *count, size_t *alloc, const char *s);
-
 /* The tip of a notes ref to read. A ref that does not point at a commit (a remote's
  * notes ref pointing at a blob, a tree or a tag, brought in by a plain `git fetch`) is
  * reported through cb, every time, and counted in *problems; ROAR_ENOTFOUND for an

@@ -11,12 +11,13 @@
 #include "gitstore/reindex_internal.h"
 #include "graph/oid.h"
 #include "util/err.h"
+#include "util/strlist.h"
 
 void roar_reindex__pending_files_dispose(pending_files *p)
 {
     roar_pending_list_dispose(&p->list);
     roar_pending_list_dispose(&p->claims);
-    roar_reindex_refs_free(p->dirs, p->ndirs);
+    roar_strlist_free(p->dirs, p->ndirs);
     free(p->claim_dirs);
     memset(p, 0, sizeof(*p));
 }
@@ -48,8 +49,7 @@ int roar_reindex__pending_files_read(pending_files *out, roar_repo *repo)
             goto cleanup;
         if (!part.count)
             continue;
-        if ((error = roar_reindex__push_str(&out->dirs, &out->ndirs, &out->dirs_alloc, sub.ptr)) <
-            0)
+        if ((error = roar_strlist_push(&out->dirs, &out->ndirs, &out->dirs_alloc, sub.ptr)) < 0)
             goto cleanup;
         for (i = 0; i < part.count; i++) {
             if ((error = ROAR_ALLOC_GROW(out->claims.items, out->claims.count + 1,
@@ -122,7 +122,7 @@ int roar_reindex__pending_signature(char out[ROAR_OID_HEXSZ + 1], roar_repo *rep
         }
     }
     if (p->claims.count > 1)
-        qsort(claimed, p->claims.count, sizeof(*claimed), roar_reindex__cmp_str_ptr);
+        qsort(claimed, p->claims.count, sizeof(*claimed), roar_strlist_cmp);
     for (i = 0; i < p->claims.count && !error; i++)
         error = roar_buf_printf(&text, "%s\n", claimed[i]);
     if (error < 0)
@@ -135,7 +135,7 @@ int roar_reindex__pending_signature(char out[ROAR_OID_HEXSZ + 1], roar_repo *rep
     git_oid_tostr(out, ROAR_OID_HEXSZ + 1, &oid);
 
 cleanup:
-    roar_reindex_refs_free(claimed, p->claims.count);
+    roar_strlist_free(claimed, p->claims.count);
     roar_buf_dispose(&text);
     return error;
 }
