@@ -18,7 +18,7 @@ struct roar_history {
     bool walked;
     roar_keymap reached; /* 40-hex commit id -> REACHED */
     roar_cache *keep;    /* where the set is kept between commands; NULL: memory only */
-    bool kept;           /* the set in `keep` is this view's: ask it */
+    bool kept;           /* `reached` was loaded from the set kept in `keep` */
     git_tree *tree;      /* NULL until the first lookup */
 };
 
@@ -141,6 +141,10 @@ static int sync_kept(roar_history *h)
      * short: shallow clones walk in memory, as before. */
     if ((error = roar_repo_is_shallow(&shallow, h->repo)) < 0 || shallow)
         return error < 0 ? error : ROAR_ENOTFOUND;
+    /* The common case, HEAD where the kept set is: a read, no write lock. */
+    if (roar_cache_reach_tip(old_tip, h->keep) == 0 && !strcmp(old_tip, h->commit))
+        return 0;
+    roar_error_clear();
     if ((error = roar_cache_begin(h->keep)) < 0)
         return error;
     error = roar_cache_reach_tip(old_tip, h->keep);
@@ -174,26 +178,40 @@ done:
     return roar_cache_commit(h->keep);
 }
 
+static int load_reached(const char *commit, void *payload)
+{
+    roar_history *h = payload;
+    if (roar_keymap_puts(&h->reached, commit, REACHED) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    return 0;
+}
+
 int roar_history_reaches(bool *out, roar_history *h, const char *commit_hex)
 {
     int error;
 
     *out = false;
     if (!h->walked) {
+        /* The kept set is brought up to date, then copied into memory in one snapshot:
+         * the table is shared by every worktree and command, and another one may
+         * re-point it at its own HEAD while this command still asks. */
         if (h->keep) {
             error = sync_kept(h);
+            if (error == 0)
+                error = roar_cache_reach_load(h->keep, h->commit, load_reached, h);
             h->kept = error == 0;
-            /* A read-only or busy cache: the answer does not need it. */
-            if (error < 0)
+            /* A read-only or busy cache, or a set re-pointed meanwhile: walk instead. */
+            if (error < 0) {
                 roar_error_clear();
+                roar_keymap_dispose(&h->reached);
+                h->reached = (roar_keymap)ROAR_KEYMAP_INIT;
+            }
         }
         if (!h->kept &&
             (error = roar_repo_walk_ancestors(h->repo, h->commit, mark_reached, h)) < 0)
             return error;
         h->walked = true;
     }
-    if (h->kept)
-        return commit_hex ? roar_cache_reach_has(out, h->keep, commit_hex) : 0;
     *out = commit_hex && roar_keymap_gets(&h->reached, commit_hex) == REACHED;
     return 0;
 }

@@ -76,3 +76,35 @@ int roar_cache_reach_has(bool *out, roar_cache *cache, const char *commit)
     roar_cache__release(cache, stmt);
     return error;
 }
+
+int roar_cache_reach_load(roar_cache *cache, const char *tip,
+                          int (*visit)(const char *commit, void *payload), void *payload)
+{
+    char kept[ROAR_OID_HEXSZ + 1];
+    sqlite3_stmt *stmt = NULL;
+    bool snapshot = cache->tx_depth == 0;
+    int error, rc = SQLITE_DONE;
+
+    if (snapshot && (error = roar_cache_read_begin(cache)) < 0)
+        return error;
+    if ((error = roar_cache_reach_tip(kept, cache)) < 0)
+        goto done;
+    if (strcmp(kept, tip)) {
+        error = ROAR_ENOTFOUND;
+        goto done;
+    }
+    if ((error = roar_cache__prepare(&stmt, cache, -1, "SELECT commit_id FROM reach")) < 0)
+        goto done;
+    while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *commit = (const char *)sqlite3_column_text(stmt, 0);
+        if (commit && sqlite3_column_bytes(stmt, 0) == ROAR_OID_HEXSZ)
+            error = visit(commit, payload);
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading the reachable commits");
+done:
+    sqlite3_finalize(stmt);
+    if (snapshot)
+        roar_cache_read_end(cache);
+    return error;
+}

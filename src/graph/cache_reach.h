@@ -23,6 +23,13 @@ int roar_cache_reach_add(roar_cache *cache, const char *commit);
  * roar_cache_begin/commit, so another process sees the old set or the whole new one. */
 int roar_cache_reach_set_tip(roar_cache *cache, const char *tip);
 
+/* Calls visit(commit, payload) for every commit of the set, if the set is the one of
+ * `tip`, all in one read snapshot (so the set cannot change half-way); ROAR_ENOTFOUND,
+ * with nothing visited, when the kept set is another tip's. A non-zero return from
+ * visit stops and is returned. */
+int roar_cache_reach_load(roar_cache *cache, const char *tip,
+                          int (*visit)(const char *commit, void *payload), void *payload);
+
 /* *out = whether `commit` is in the set. */
 int roar_cache_reach_has(bool *out, roar_cache *cache, const char *commit);
 

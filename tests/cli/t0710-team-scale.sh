@@ -89,6 +89,27 @@ test_expect_success 'HEAD moved back, forward and to a branch: the scope follows
     git checkout -q main && oracle HEAD >expect && log_ids >got && test_cmp expect got
 '
 
+test_expect_success 'a log held by its pager keeps its scope while another worktree moves the kept set' '
+    cd "$clone" &&
+    git worktree add -q -b early "$TEST_ROOT/wt-side" $(git rev-list --max-parents=0 HEAD) &&
+    (cd "$TEST_ROOT/wt-side" && oracle HEAD | sed "/^\$/d" >"$TEST_ROOT/side.expect") &&
+    # The pager reads one line, lets the other worktree (at the root commit, which
+    # reaches none of the jobs) rebuild the shared reachable set, then reads the rest:
+    # past the pipe buffer, the log was blocked writing while that happened.
+    cat >"$TEST_ROOT/pager" <<-EOF &&
+	#!/bin/sh
+	IFS= read -r first
+	(cd "$TEST_ROOT/wt-side" && git roar log >"$TEST_ROOT/side.log")
+	{ printf "%s\\n" "\$first"; cat; } >"$TEST_ROOT/paged"
+	EOF
+    chmod +x "$TEST_ROOT/pager" &&
+    PAGER="$TEST_ROOT/pager" script -qec "git -c color.ui=false roar log" /dev/null </dev/null >/dev/null &&
+    cut -d" " -f1 "$TEST_ROOT/side.log" | sort >side.got &&
+    test_cmp "$TEST_ROOT/side.expect" side.got &&
+    tr -d "\r" <"$TEST_ROOT/paged" >paged &&
+    test_cmp "$TEST_ROOT/log.full" paged
+'
+
 test_expect_success 'reindex --full gives the same answers as the first index' '
     cd "$clone" &&
     git roar reindex --full -q &&
