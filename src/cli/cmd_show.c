@@ -164,7 +164,7 @@ static size_t scoped_edges(roar_query_job **jobs, const roar_cache_edge ***first
         roar_cli_oom();
     /* One read snapshot for the many small reads (cache.h); scope decides first, so
      * HEAD's reachable set is up to date before it starts. */
-    if (edges->count && scope && roar_cache_read_begin(roar_query_cache(q)) < 0)
+    if (edges->count && roar_cache_read_begin(roar_query_cache(q)) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges->count; i++) {
         const char *id = edges->items[i].job_id;
@@ -172,16 +172,13 @@ static size_t scoped_edges(roar_query_job **jobs, const roar_cache_edge ***first
             continue; /* the job has two edges on this content (one shown) */
         if (roar_keymap_puts(&seen, id, (void *)1) < 0)
             roar_cli_oom();
-        if (scope && (roar_scope_has(&in, scope, id) < 0))
+        /* Edges come only from a cache, and a cache always has a scope. */
+        if (roar_scope_has(&in, scope, id) < 0)
             roar_cli_die_error();
-        if (scope && !in)
+        if (!in)
             continue;
         roar_query_job_init(&(*jobs)[n]);
         roar_query_job_load_summary(&(*jobs)[n], q, id);
-        if (!roar_query_job_in_scope(&(*jobs)[n])) {
-            roar_query_job_dispose(&(*jobs)[n]);
-            continue;
-        }
         (*firsts)[n++] = &edges->items[i];
     }
     if (roar_query_cache(q))
