@@ -19,6 +19,9 @@ struct roar_history {
     roar_keymap reached; /* 40-hex commit id -> REACHED */
     roar_cache *keep;    /* where the set is kept between commands; NULL: memory only */
     bool kept;           /* `reached` was loaded from the set kept in `keep` */
+    bool synced;         /* the kept set is this commit's (sync_kept succeeded) */
+    bool sync_failed;    /* a read-only or busy cache: walk in memory instead */
+    size_t asked;        /* questions answered by the kept set in the file */
     git_tree *tree;      /* NULL until the first lookup */
 };
 
@@ -186,21 +189,55 @@ static int load_reached(const char *commit, void *payload)
     return 0;
 }
 
+/* Up to this many questions are answered by the kept set in the file, one indexed
+ * statement each (a few µs); past it, the whole set is copied into memory (~1 µs a
+ * commit, 30 ms at 25k commits). `log -n 20` and `show` ask tens; `status` and a whole
+ * `log` ask about every job. */
+#define ASK_BEFORE_LOAD 2048
+
+/* Answers from the file while few questions have been asked; 1 when answered. */
+static int ask_kept(bool *out, roar_history *h, const char *commit_hex)
+{
+    int error;
+
+    if (!h->synced && !h->sync_failed) {
+        if ((error = sync_kept(h)) < 0) {
+            roar_error_clear();
+            h->sync_failed = true;
+        } else {
+            h->synced = true;
+        }
+    }
+    if (!h->synced || h->asked >= ASK_BEFORE_LOAD)
+        return 0;
+    /* The set of a given commit never changes, so answers from the file and from a
+     * later load (or walk) agree; a set re-pointed meanwhile answers ENOTFOUND. */
+    if (roar_cache_reach_has_at(out, h->keep, h->commit, commit_hex) < 0) {
+        roar_error_clear();
+        h->asked = ASK_BEFORE_LOAD;
+        return 0;
+    }
+    h->asked++;
+    return 1;
+}
+
 int roar_history_reaches(bool *out, roar_history *h, const char *commit_hex)
 {
     int error;
 
     *out = false;
+    if (!commit_hex)
+        return 0;
+    if (!h->walked && h->keep && ask_kept(out, h, commit_hex))
+        return 0;
     if (!h->walked) {
-        /* The kept set is brought up to date, then copied into memory in one snapshot:
-         * the table is shared by every worktree and command, and another one may
-         * re-point it at its own HEAD while this command still asks. */
-        if (h->keep) {
-            error = sync_kept(h);
-            if (error == 0)
-                error = roar_cache_reach_load(h->keep, h->commit, load_reached, h);
+        /* The kept set is copied into memory in one snapshot: the table is shared by
+         * every worktree and command, and another one may re-point it at its own HEAD
+         * while this command still asks. */
+        if (h->synced) {
+            error = roar_cache_reach_load(h->keep, h->commit, load_reached, h);
             h->kept = error == 0;
-            /* A read-only or busy cache, or a set re-pointed meanwhile: walk instead. */
+            /* A busy cache, or a set re-pointed meanwhile: walk instead. */
             if (error < 0) {
                 roar_error_clear();
                 roar_keymap_dispose(&h->reached);
@@ -212,7 +249,7 @@ int roar_history_reaches(bool *out, roar_history *h, const char *commit_hex)
             return error;
         h->walked = true;
     }
-    *out = commit_hex && roar_keymap_gets(&h->reached, commit_hex) == REACHED;
+    *out = roar_keymap_gets(&h->reached, commit_hex) == REACHED;
     return 0;
 }
 

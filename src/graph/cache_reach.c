@@ -77,6 +77,35 @@ int roar_cache_reach_has(bool *out, roar_cache *cache, const char *commit)
     return error;
 }
 
+int roar_cache_reach_has_at(bool *out, roar_cache *cache, const char *tip, const char *commit)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error, rc;
+
+    *out = false;
+    if (!roar_oid_is_hex(commit))
+        return 0;
+    /* One statement reads both, so both come from the same state of the file: another
+     * worktree may re-point the set at its own HEAD between two of our lookups. */
+    if ((error = roar_cache__prepare(
+             &stmt, cache, CACHE_STMT_REACH_HAS_AT,
+             "SELECT (SELECT value FROM meta WHERE key = '" META_REACH_TIP "') = ?1, "
+             "EXISTS (SELECT 1 FROM reach WHERE commit_id = ?2)")) < 0)
+        return error;
+    /* meta values are BLOBs, and a BLOB never equals a TEXT */
+    sqlite3_bind_blob(stmt, 1, tip, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, commit, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW)
+        error = roar_cache__error(cache, rc, "looking up a reachable commit");
+    else if (sqlite3_column_int(stmt, 0) != 1)
+        error = ROAR_ENOTFOUND;
+    else
+        *out = sqlite3_column_int(stmt, 1) != 0;
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
 int roar_cache_reach_load(roar_cache *cache, const char *tip,
                           int (*visit)(const char *commit, void *payload), void *payload)
 {

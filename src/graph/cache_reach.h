@@ -30,6 +30,10 @@ int roar_cache_reach_set_tip(roar_cache *cache, const char *tip);
 int roar_cache_reach_load(roar_cache *cache, const char *tip,
                           int (*visit)(const char *commit, void *payload), void *payload);
 
+/* *out = whether `commit` is in the set of `tip`, in one statement: ROAR_ENOTFOUND when
+ * the kept set is (now) another tip's. For a few questions, instead of a load. */
+int roar_cache_reach_has_at(bool *out, roar_cache *cache, const char *tip, const char *commit);
+
 /* *out = whether `commit` is in the set. */
 int roar_cache_reach_has(bool *out, roar_cache *cache, const char *commit);
 

@@ -124,6 +124,18 @@ static void test_reach_set_keeps_its_tip(void **state)
     assert_int_equal(roar_cache_reach_has(&has, f->cache, b), 0);
     assert_false(has);
     assert_int_equal(roar_cache_reach_set_tip(f->cache, "zz"), ROAR_EINVALID);
+    /* Asked with its tip, the set answers; asked for another tip's set, it says it is
+     * not that set (ROAR_ENOTFOUND), whatever the commit. */
+    assert_int_equal(roar_cache_reach_has_at(&has, f->cache, a, a), 0);
+    assert_true(has);
+    assert_int_equal(roar_cache_reach_has_at(&has, f->cache, a, b), 0);
+    assert_false(has);
+    assert_int_equal(roar_cache_reach_has_at(&has, f->cache, b, a), ROAR_ENOTFOUND);
+    assert_false(has);
+    roar_error_clear();
+    assert_int_equal(roar_cache_reach_reset(f->cache), 0);
+    assert_int_equal(roar_cache_reach_has_at(&has, f->cache, a, a), ROAR_ENOTFOUND);
+    roar_error_clear();
 }
 
 static void test_bulk_load_rebuilds_or_restores_indexes(void **state)
