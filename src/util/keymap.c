@@ -1,5 +1,5 @@
 /* roar_keymap: linear probing with backward-shift deletion (no tombstones, so a long
- * run of opens and closes never degrades lookups). FNV-1a over the key bytes, then mixed. */
+ * run of opens and closes never degrades lookups). A word-at-a-time hash, then mixed. */
 #include "util/keymap.h"
 #include "util/err.h"
 
@@ -7,18 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+/* Eight bytes a step (a byte a step was most of a lookup for 40-byte ids and paths, at
+ * millions of lookups in a status), then MurmurHash3's finaliser, so that keys that
+ * differ only in their last bytes (data/part-0001.csv, data/part-0002.csv) do not
+ * cluster in the low bits that pick the slot. */
 static uint64_t hash_bytes(const void *key, size_t len)
 {
     const unsigned char *p = key;
-    uint64_t h = 1469598103934665603ull;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = mix(h, w);
     }
-    /* FNV's low bits, which pick the slot, barely differ between keys that differ
-     * only in their last bytes (data/part-0001.csv, data/part-0002.csv): mix the high
-     * bits down (MurmurHash3's finaliser) so that such runs do not cluster. */
+    if (len) {
+        w = 0;
+        memcpy(&w, p, len);
+        h = mix(h, w);
+    }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
