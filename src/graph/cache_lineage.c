@@ -2,6 +2,7 @@
  * schema v1 (edges' primary key (job, seq), edges_by_blob, attachments_by_commit). */
 #include "graph/cache_lineage.h"
 #include "graph/cache_internal.h"
+#include "graph/oid.h"
 #include "util/err.h"
 
 #include <string.h>
@@ -150,5 +151,115 @@ int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache)
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading attachments");
     sqlite3_finalize(stmt);
+    return error;
+}
+
+int roar_cache_scan_jobs(roar_cache *cache,
+                         int (*visit)(int64_t pk, const char *id, int64_t end_ms, void *payload),
+                         void *payload)
+{
+    sqlite3_stmt *stmt = NULL;
+    char id[ROAR_OID_HEXSZ + 1];
+    int error, rc = SQLITE_DONE;
+
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT pk, id, end_ms FROM jobs ORDER BY pk")) < 0)
+        return error;
+    while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+           (error = roar_cache__col_id(id, cache, stmt, 1)) == 0)
+        error = visit(sqlite3_column_int64(stmt, 0), id, sqlite3_column_int64(stmt, 2), payload);
+    if (!error && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading the jobs");
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int roar_cache_scan_edges(roar_cache *cache,
+                          int (*visit)(const roar_cache_edge_row *row, void *payload),
+                          void *payload)
+{
+    sqlite3_stmt *stmt = NULL;
+    roar_cache_edge_row row;
+    int error, rc = SQLITE_DONE;
+
+    /* The primary key's order (job, seq): a walk of the table, no sort. */
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT job, role, path, blob FROM edges "
+                                     "ORDER BY job, seq")) < 0)
+        return error;
+    while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *blob = (const char *)sqlite3_column_text(stmt, 3);
+        row.job_pk = sqlite3_column_int64(stmt, 0);
+        row.role = (roar_role)sqlite3_column_int(stmt, 1);
+        row.path = (const char *)sqlite3_column_blob(stmt, 2);
+        row.path_len = (size_t)sqlite3_column_bytes(stmt, 2);
+        /* No record holds an empty path or a NUL in one. */
+        if (!row.path || !row.path_len || memchr(row.path, '\0', row.path_len)) {
+            error = roar_error_set(ROAR_EINVALID, "cache holds an edge with a bad path; run "
+                                                  "'git roar reindex --full'");
+            break;
+        }
+        if (blob && (sqlite3_column_bytes(stmt, 3) != ROAR_OID_HEXSZ || !roar_oid_is_hex(blob))) {
+            error = roar_error_set(ROAR_EINVALID, "cache holds an edge with a bad blob id; run "
+                                                  "'git roar reindex --full'");
+            break;
+        }
+        row.blob = blob;
+        error = visit(&row, payload);
+    }
+    if (!error && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading the edges");
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int roar_cache_scan_scope_facts(roar_cache *cache,
+                                int (*visit)(const char *job_id, int64_t start_ms,
+                                             int64_t end_ms, const roar_cache_id_list *attached,
+                                             void *payload),
+                                void *payload)
+{
+    sqlite3_stmt *stmt = NULL;
+    roar_cache_id_list attached = ROAR_CACHE_ID_LIST_INIT;
+    char id[ROAR_OID_HEXSZ + 1] = "";
+    sqlite3_int64 pk = 0;
+    int64_t start_ms = 0, end_ms = 0;
+    bool have = false;
+    int error, rc = SQLITE_DONE;
+
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT j.pk, j.id, j.start_ms, j.end_ms, a.commit_id "
+                                     "FROM jobs j LEFT JOIN attachments a ON a.job = j.pk "
+                                     "ORDER BY j.pk, a.commit_id")) < 0)
+        return error;
+    while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        sqlite3_int64 row_pk = sqlite3_column_int64(stmt, 0);
+        if (!have || row_pk != pk) {
+            if (have && (error = visit(id, start_ms, end_ms, &attached, payload)) != 0)
+                break;
+            if ((error = roar_cache__col_id(id, cache, stmt, 1)) < 0)
+                break;
+            pk = row_pk;
+            have = true;
+            start_ms = sqlite3_column_int64(stmt, 2);
+            end_ms = sqlite3_column_int64(stmt, 3);
+            attached.count = 0;
+        }
+        if (sqlite3_column_type(stmt, 4) == SQLITE_NULL)
+            continue;
+        if (ROAR_ALLOC_GROW(attached.items, attached.count + 1, attached.alloc) < 0) {
+            error = roar_error_set(ROAR_ENOMEM, "out of memory");
+            break;
+        }
+        if ((error = roar_cache__col_id(attached.items[attached.count], cache, stmt, 4)) < 0)
+            break;
+        attached.count++;
+    }
+    if (!error && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading the jobs' attachments");
+    else if (!error && have)
+        error = visit(id, start_ms, end_ms, &attached, payload);
+    sqlite3_finalize(stmt);
+    roar_cache_id_list_dispose(&attached);
     return error;
 }

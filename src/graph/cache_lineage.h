@@ -41,4 +41,35 @@ int roar_cache_job_known_outputs(roar_cache_edge_list *out, roar_cache *cache,
 /* The distinct commits any job is attached to, sorted. Replaces the list's contents. */
 int roar_cache_attached_commits(roar_cache_id_list *out, roar_cache *cache);
 
+/* Streaming scans for a walk that needs most jobs (status of a whole history): one
+ * pass each instead of one statement per job. Rows are borrowed for the visit only; a
+ * non-zero return from visit stops the scan and is returned. Run them inside one
+ * transaction or read snapshot so that both see the same jobs. */
+
+/* Every stored job: its row key (roar_cache_edge_row.job_pk), id and end, by row key. */
+int roar_cache_scan_jobs(roar_cache *cache,
+                         int (*visit)(int64_t pk, const char *id, int64_t end_ms, void *payload),
+                         void *payload);
+
+typedef struct {
+    int64_t job_pk;
+    roar_role role;
+    const char *path; /* path_len bytes, not NUL-terminated */
+    size_t path_len;
+    const char *blob; /* 40 hex digits, or NULL (`-`, or a `del`) */
+} roar_cache_edge_row;
+
+/* Every edge of every stored job, by job row key and then in record order. */
+int roar_cache_scan_edges(roar_cache *cache,
+                          int (*visit)(const roar_cache_edge_row *row, void *payload),
+                          void *payload);
+
+/* Every stored job's roar_cache_job_scope_facts, in one pass (by row key): its times
+ * and the commits it is attached to (sorted; borrowed for the visit). */
+int roar_cache_scan_scope_facts(roar_cache *cache,
+                                int (*visit)(const char *job_id, int64_t start_ms,
+                                             int64_t end_ms, const roar_cache_id_list *attached,
+                                             void *payload),
+                                void *payload);
+
 #endif

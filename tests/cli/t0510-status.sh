@@ -204,7 +204,7 @@ test_expect_success 'a note whose times cannot be true produces nothing' '
     done &&
     git roar status --all >out 2>err &&
     test_grep "^ok        f$" out &&
-    test_grep "left out: its times cannot be true" err &&
+    test_grep "2 jobs left out: their times cannot be true" err &&
     git roar log >out 2>err &&
     test_grep "2 jobs left out: their times cannot be true" err &&
     test "$(wc -l <out)" = 1 && test_grep "^${GOOD:0:7} " out &&
