@@ -18,19 +18,6 @@
 enum { STATE_UNSEEN = -1, STATE_BUSY = -2 };
 enum { PLAN_NONE = 0, PLAN_BUSY, PLAN_DONE, PLAN_SKIPPED };
 
-typedef struct {
-    char id[ROAR_OID_HEXSZ + 1];
-    int64_t end_ms;
-    bool loaded;
-    roar_cache_edge_list edges; /* record order */
-    roar_keymap changed;        /* paths it wrote or deleted, once asked (job_changed) */
-    bool changed_loaded;
-    int state;                  /* a roar_status_state (OK, UNKNOWN, STALE) or STATE_* */
-    const char *because;        /* borrowed from edges */
-    bool needs_rerun;           /* one of its outputs is missing, modified or stale */
-    int plan;                   /* PLAN_* */
-} sjob;
-
 /* A file's content now, looked up once per path. */
 typedef struct {
     bool exists;
@@ -38,6 +25,35 @@ typedef struct {
                      outside the work tree the stat cache does not vouch for */
     char id[ROAR_OID_HEXSZ + 1];
 } current_info;
+
+#define PRODUCER_UNASKED SIZE_MAX
+
+/* One distinct edge (role, id, path). Jobs share them (40k jobs read the same
+ * params.yaml), so what status learns of one, the file's content now and the path's
+ * producer, is worked out once, and 2M edges cost a pointer each. */
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1]; /* when id_known */
+    bool id_known;
+    unsigned char role;          /* a roar_role */
+    const current_info *cur;     /* current(path), once asked */
+    size_t producer;             /* producer_of(path): index in outs + 1, 0 for none, or
+                                    PRODUCER_UNASKED */
+    char path[];                 /* NUL-terminated */
+} edge_atom;
+
+typedef struct {
+    char id[ROAR_OID_HEXSZ + 1];
+    int64_t end_ms;
+    bool loaded;
+    edge_atom **edges; /* record order; the atoms belong to the graph */
+    size_t nedges, edges_alloc;
+    roar_keymap changed;        /* paths it wrote or deleted, once asked (job_changed) */
+    bool changed_loaded;
+    int state;                  /* a roar_status_state (OK, UNKNOWN, STALE) or STATE_* */
+    const char *because;        /* borrowed from edges */
+    bool needs_rerun;           /* one of its outputs is missing, modified or stale */
+    int plan;                   /* PLAN_* */
+} sjob;
 
 struct roar_status_graph {
     roar_cache *cache;
@@ -49,7 +65,10 @@ struct roar_status_graph {
     roar_keymap producer;        /* path -> index in outs + 1 */
     roar_keymap jobs;          /* id -> sjob * */
     roar_keymap current;       /* path -> current_info * */
-    roar_cache_edge_list tmp;
+    roar_keymap atoms;         /* role, id, path -> edge_atom * (owned) */
+    roar_buf atom_key;
+    roar_cache_edge_list tmp;  /* producer_before's */
+    roar_cache_edge_list jtmp; /* load_edges' */
     roar_buf abs;
     struct state_frame *state_stack; /* job_state's walk, reused */
     size_t state_alloc;
@@ -89,7 +108,7 @@ static void graph_free(roar_status_graph *g)
     for (i = 0; i < g->jobs.cap; i++) {
         sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
         if (j) {
-            roar_cache_edge_list_dispose(&j->edges);
+            free(j->edges);
             roar_keymap_dispose(&j->changed);
             free(j);
         }
@@ -97,6 +116,12 @@ static void graph_free(roar_status_graph *g)
     for (i = 0; i < g->current.cap; i++)
         if (g->current.slots[i].key)
             free(g->current.slots[i].value);
+    for (i = 0; i < g->atoms.cap; i++)
+        if (g->atoms.slots[i].key)
+            free(g->atoms.slots[i].value);
+    roar_keymap_dispose(&g->atoms);
+    roar_buf_dispose(&g->atom_key);
+    roar_cache_edge_list_dispose(&g->jtmp);
     roar_keymap_dispose(&g->jobs);
     roar_keymap_dispose(&g->current);
     roar_keymap_dispose(&g->producer);
@@ -117,7 +142,6 @@ static int get_job(sjob **out, roar_status_graph *g, const char *id)
             return oom();
         memcpy(j->id, id, ROAR_OID_HEXSZ + 1);
         j->state = STATE_UNSEEN;
-        j->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
         if (roar_keymap_puts(&g->jobs, id, j) < 0) {
             free(j);
             return oom();
@@ -127,17 +151,136 @@ static int get_job(sjob **out, roar_status_graph *g, const char *id)
     return 0;
 }
 
+/* Appends the edge (role, path, id or NULL) to j's, through the graph's atom. */
+static int add_edge(roar_status_graph *g, sjob *j, roar_role role, const char *path,
+                    size_t path_len, const char *id)
+{
+    roar_buf *key = &g->atom_key;
+    edge_atom *a;
+
+    roar_buf_clear(key);
+    if (roar_buf_putc(key, (char)('0' + role)) < 0 ||
+        roar_buf_put(key, id ? id : "-", id ? ROAR_OID_HEXSZ : 1) < 0 ||
+        roar_buf_put(key, path, path_len) < 0)
+        return oom();
+    if (!(a = roar_keymap_get(&g->atoms, key->ptr, key->size))) {
+        if (!(a = malloc(sizeof(*a) + path_len + 1)))
+            return oom();
+        memset(a, 0, sizeof(*a));
+        a->id_known = id != NULL;
+        if (id)
+            memcpy(a->id, id, ROAR_OID_HEXSZ + 1);
+        a->role = (unsigned char)role;
+        a->producer = PRODUCER_UNASKED;
+        memcpy(a->path, path, path_len);
+        a->path[path_len] = '\0';
+        if (roar_keymap_put(&g->atoms, key->ptr, key->size, a) < 0) {
+            free(a);
+            return oom();
+        }
+    }
+    if (ROAR_ALLOC_GROW(j->edges, j->nedges + 1, j->edges_alloc) < 0)
+        return oom();
+    j->edges[j->nedges++] = a;
+    return 0;
+}
+
 static int load_edges(roar_status_graph *g, sjob *j)
 {
     int error;
+    size_t i;
+
     if (j->loaded)
         return 0;
-    if ((error = roar_cache_job_edges(&j->edges, g->cache, j->id)) < 0)
+    if ((error = roar_cache_job_edges(&g->jtmp, g->cache, j->id)) < 0)
         return error;
-    if (j->edges.count)
-        j->end_ms = j->edges.items[0].end_ms;
+    for (i = 0; i < g->jtmp.count; i++) {
+        const roar_cache_edge *e = &g->jtmp.items[i];
+        if ((error = add_edge(g, j, e->role, e->path, strlen(e->path),
+                              e->id_known ? e->id : NULL)) < 0)
+            return error;
+    }
+    if (g->jtmp.count)
+        j->end_ms = g->jtmp.items[0].end_ms;
     j->loaded = true;
     return 0;
+}
+
+/* ---- the producers' edges in one pass ---------------------------------------------- */
+
+/* Status of a whole history asks for nearly every job's edges: one statement per job
+ * cost 100k lookups at 100k jobs. When the producers are at least 1/BULK_SHARE of the
+ * stored jobs (and BULK_MIN_JOBS or more), their edges are read in one pass over the
+ * table instead; a narrow status (few producers) keeps the lookups. */
+#define BULK_MIN_JOBS 512
+#define BULK_SHARE 8
+#define BULK_MAX_PK ((int64_t)1 << 30) /* row keys past this: per-job lookups */
+
+typedef struct {
+    roar_status_graph *g;
+    sjob **by_pk; /* job row key -> the graph's job whose edges are wanted, or NULL */
+    size_t by_pk_len;
+    size_t jobs, wanted;
+} bulk_load;
+
+static int bulk_job(int64_t pk, const char *id, int64_t end_ms, void *payload)
+{
+    bulk_load *b = payload;
+    sjob *j;
+
+    b->jobs++;
+    if (!(j = roar_keymap_gets(&b->g->jobs, id)) || j->loaded)
+        return 0;
+    if (pk < 0 || pk > BULK_MAX_PK)
+        return 1; /* not this way */
+    if ((size_t)pk >= b->by_pk_len) {
+        size_t n = b->by_pk_len ? b->by_pk_len : 1024;
+        sjob **grown;
+        while (n <= (size_t)pk)
+            n *= 2;
+        if (!(grown = realloc(b->by_pk, n * sizeof(*grown))))
+            return oom();
+        memset(grown + b->by_pk_len, 0, (n - b->by_pk_len) * sizeof(*grown));
+        b->by_pk = grown;
+        b->by_pk_len = n;
+    }
+    b->by_pk[pk] = j;
+    j->end_ms = end_ms;
+    b->wanted++;
+    return 0;
+}
+
+static int bulk_edge(const roar_cache_edge_row *row, void *payload)
+{
+    bulk_load *b = payload;
+    sjob *j;
+
+    if (row->job_pk < 0 || (size_t)row->job_pk >= b->by_pk_len || !(j = b->by_pk[row->job_pk]))
+        return 0;
+    return add_edge(b->g, j, row->role, row->path, row->path_len, row->blob);
+}
+
+static int load_producer_edges(roar_status_graph *g)
+{
+    bulk_load b = {g, NULL, 0, 0, 0};
+    int error = 0;
+    size_t i;
+
+    for (i = 0; i < g->outs.count && !error; i++) {
+        sjob *j;
+        error = get_job(&j, g, g->outs.items[i].job_id);
+    }
+    if (error < 0 || g->jobs.count < BULK_MIN_JOBS)
+        return error;
+    error = roar_cache_scan_jobs(g->cache, bulk_job, &b);
+    if (error == 0 && b.wanted >= BULK_MIN_JOBS && b.wanted * BULK_SHARE >= b.jobs) {
+        if ((error = roar_cache_scan_edges(g->cache, bulk_edge, &b)) == 0)
+            for (i = 0; i < b.by_pk_len; i++)
+                if (b.by_pk[i])
+                    b.by_pk[i]->loaded = true;
+    }
+    free(b.by_pk);
+    return error > 0 ? 0 : error;
 }
 
 /* Whether the job itself wrote or deleted `path`. A map of those paths is built on the
@@ -148,15 +291,14 @@ static bool job_changed(sjob *j, const char *path)
     size_t i;
     if (!j->changed_loaded) {
         j->changed_loaded = true;
-        for (i = 0; i < j->edges.count; i++)
-            if (j->edges.items[i].role != ROAR_ROLE_IN &&
-                roar_keymap_puts(&j->changed, j->edges.items[i].path, (void *)1) < 0) {
+        for (i = 0; i < j->nedges; i++)
+            if (j->edges[i]->role != ROAR_ROLE_IN &&
+                roar_keymap_puts(&j->changed, j->edges[i]->path, (void *)1) < 0) {
                 roar_keymap_dispose(&j->changed);
                 j->changed = (roar_keymap)ROAR_KEYMAP_INIT;
                 j->changed_loaded = false;
-                for (i = 0; i < j->edges.count; i++)
-                    if (j->edges.items[i].role != ROAR_ROLE_IN &&
-                        !strcmp(j->edges.items[i].path, path))
+                for (i = 0; i < j->nedges; i++)
+                    if (j->edges[i]->role != ROAR_ROLE_IN && !strcmp(j->edges[i]->path, path))
                         return true;
                 return false;
             }
@@ -235,10 +377,21 @@ done:
     return 0;
 }
 
-static const roar_scope_output *producer_of(roar_status_graph *g, const char *path)
+static const roar_scope_output *producer_of(roar_status_graph *g, edge_atom *a)
 {
-    void *found = roar_keymap_gets(&g->producer, path);
-    return found ? &g->outs.items[(size_t)(uintptr_t)found - 1] : NULL;
+    if (a->producer == PRODUCER_UNASKED)
+        a->producer = (size_t)(uintptr_t)roar_keymap_gets(&g->producer, a->path);
+    return a->producer ? &g->outs.items[a->producer - 1] : NULL;
+}
+
+/* current() of an edge's path, remembered by the edge. */
+static int current_of(const current_info **out, roar_status_graph *g, edge_atom *a)
+{
+    int error;
+    if (!a->cur && (error = current(&a->cur, g, a->path)) < 0)
+        return error;
+    *out = a->cur;
+    return 0;
 }
 
 /* The job that produced the content `j` read at `path` and then changed itself: an
@@ -318,13 +471,13 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
         if (have_sub) { /* the producer behind edge i was judged */
             if (sub > f->state) {
                 f->state = sub;
-                f->because = j->edges.items[f->i].path;
+                f->because = j->edges[f->i]->path;
             }
             f->i++;
             have_sub = false;
         }
-        for (; f->i < j->edges.count && f->state != ROAR_STATUS_STALE; f->i++) {
-            const roar_cache_edge *e = &j->edges.items[f->i];
+        for (; f->i < j->nedges && f->state != ROAR_STATUS_STALE; f->i++) {
+            edge_atom *e = j->edges[f->i];
             const roar_scope_output *pe;
             const current_info *ci;
 
@@ -342,7 +495,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
                 if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
                     goto fail;
             } else {
-                if ((error = current(&ci, g, e->path)) < 0)
+                if ((error = current_of(&ci, g, e)) < 0)
                     goto fail;
                 if (ci->unknown) {
                     if (f->state < ROAR_STATUS_UNKNOWN) {
@@ -358,7 +511,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
                 }
                 /* The file holds what was read: whether that is current depends on the
                  * job that wrote it, when that job's output is exactly this content. */
-                pe = producer_of(g, e->path);
+                pe = producer_of(g, e);
                 if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
                     (error = get_job(&r, g, pe->job_id)) < 0)
                     goto fail;
@@ -441,8 +594,8 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
         sjob *j = f->j, *r = NULL;
         bool r_forced = false;
 
-        while (f->i < j->edges.count && !r) {
-            const roar_cache_edge *e = &j->edges.items[f->i++];
+        while (f->i < j->nedges && !r) {
+            edge_atom *e = j->edges[f->i++];
             const roar_scope_output *pe;
             const current_info *ci;
 
@@ -450,7 +603,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
             if (e->role != ROAR_ROLE_IN)
                 continue;
             if (e->id_known && job_changed(j, e->path)) {
-                if ((error = current(&ci, g, e->path)) < 0)
+                if ((error = current_of(&ci, g, e)) < 0)
                     return error;
                 if (ci->exists && !strcmp(ci->id, e->id))
                     continue; /* what it read is there again */
@@ -459,7 +612,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
                 r_forced = true;
                 continue;
             }
-            if ((pe = producer_of(g, e->path)) != NULL && strcmp(pe->job_id, j->id) &&
+            if ((pe = producer_of(g, e)) != NULL && strcmp(pe->job_id, j->id) &&
                 (error = get_job(&r, g, pe->job_id)) < 0)
                 return error;
         }
@@ -657,6 +810,9 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     g->producer = (roar_keymap)ROAR_KEYMAP_INIT;
     g->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     g->current = (roar_keymap)ROAR_KEYMAP_INIT;
+    g->atoms = (roar_keymap)ROAR_KEYMAP_INIT;
+    roar_buf_init(&g->atom_key);
+    g->jtmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     g->outs = (roar_scope_output_list)ROAR_SCOPE_OUTPUT_LIST_INIT;
     g->tmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     roar_buf_init(&g->abs);
@@ -664,7 +820,7 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     /* One transaction for the stat cache rows of the files hashed on the way. */
     if ((error = roar_cache_begin(cache)) < 0)
         goto fail;
-    if ((error = find_producers(out, g)) < 0)
+    if ((error = find_producers(out, g)) < 0 || (error = load_producer_edges(g)) < 0)
         goto rollback;
     for (i = 0; i < out->count; i++)
         if ((error = judge(&out->outputs[i], g)) < 0)

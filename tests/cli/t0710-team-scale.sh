@@ -181,4 +181,24 @@ test_expect_success 'status over the materialised outputs: every output ok, none
     test $n -ge $(stat_of ignored-out)
 '
 
+# The whole status reads every producer's edges in one pass and every job's scope
+# facts at once; a status narrowed to one directory asks job by job. Both must judge
+# each output alike, stale ones included.
+test_expect_success 'an input changed: the whole status and narrowed ones judge alike' '
+    cd "$clone" &&
+    echo "changed: 1" >>params.yaml &&
+    git roar status --all >whole &&
+    grep -q "^stale " whole &&
+    for dir in results/r00001 results/r00002 models data; do
+        git roar status --all "$dir" >part &&
+        states="^(ok|unknown|stale|modified|missing) " &&
+        grep -E "$states" whole | awk -v d="$dir/" "index(\$2, d) == 1" >expect &&
+        grep -E "$states" part >got &&
+        test -s got &&
+        test_cmp expect got || return 1
+    done &&
+    git checkout -q params.yaml &&
+    git roar status >st && test_grep "^[0-9]* outputs: [0-9]* ok$" st
+'
+
 test_done
