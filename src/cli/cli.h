@@ -173,4 +173,8 @@ void roar_cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 void roar_cli_info(const roar_cli_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Shows the progress of long cache updates on stderr when it is a terminal and the
+ * command is not --quiet (cli/progress.c). */
+void roar_cli_progress_init(const roar_cli_ctx *ctx);
+
 #endif

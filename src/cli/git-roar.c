@@ -231,6 +231,7 @@ int main(int argc, char **argv)
         return unknown_command(arg);
 
     roar_cli_parse(&ctx, cmd, argc - 1, argv + 1);
+    roar_cli_progress_init(&ctx);
     roar_notice_set_handler(print_notice);
 
     /* SPEC §8: under sudo, act as the user; only the commands that trace keep a way

@@ -360,6 +360,7 @@ typedef struct {
     roar_keymap loaded;
     roar_buf key;
     size_t problems_seen; /* problems reported while loading the current note */
+    reindex_progress progress;
 } update_ctx;
 
 static int keep_note_problem(const roar_notes_problem *p, void *payload)
@@ -422,8 +423,10 @@ static int index_change(const roar_notes_change *c, void *payload)
         roar_buf_put(&u->key, c->new_blobs, c->new_count * sizeof(*c->new_blobs)) < 0)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     /* Already put, with its attachments to this very object: nothing to add. */
-    if (!c->old_count && roar_keymap_get(&u->loaded, u->key.ptr, u->key.size))
+    if (!c->old_count && roar_keymap_get(&u->loaded, u->key.ptr, u->key.size)) {
+        roar_reindex__progress_note(&u->progress, 0);
         return 0;
+    }
     problem_list_forget(u->problems, u->ref, c->object);
     u->problems_seen = 0;
     if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
@@ -436,6 +439,7 @@ static int index_change(const roar_notes_change *c, void *payload)
             goto cleanup;
         u->stats->jobs_indexed++;
     }
+    roar_reindex__progress_note(&u->progress, now.count);
     /* Only a clean note is skipped later: a broken one must be recorded as a problem of
      * every ref that holds it. */
     if (!u->problems_seen && roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0) {
@@ -725,6 +729,11 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         goto cleanup;
     began = true;
     for (i = 0; i < current.count; i++) {
+        ref_state *was = ref_list_find(&indexed, current.items[i].ref);
+        if (current.items[i].has_tip && !(was && was->has_tip))
+            roar_reindex__progress_count(&u.progress, repo, &current.items[i].tip);
+    }
+    for (i = 0; i < current.count; i++) {
         ref_state *now = &current.items[i], *was = ref_list_find(&indexed, now->ref);
         const git_oid *old = was && was->has_tip ? &was->tip : NULL;
         if (!now->has_tip) {
@@ -752,8 +761,12 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         (error = pending_sync(&u, &marks)) != 0 ||
         (error = save_meta(cache, &current, &problems)) < 0 ||
         (error = roar_cache_meta_set(cache, ROAR_REINDEX_META_PENDING,
-                                     u.pending_unsettled ? NULL : sig)) < 0 ||
-        (error = roar_cache_commit(cache)) < 0)
+                                     u.pending_unsettled ? NULL : sig)) < 0)
+        goto cleanup;
+    /* A bulk load builds the indexes it dropped in the commit: the long part of it. */
+    if (full || !has_jobs)
+        roar_reindex__progress_phase(&u.progress, ROAR_REINDEX_BUILDING);
+    if ((error = roar_cache_commit(cache)) < 0)
         goto cleanup;
     began = false;
 
@@ -761,6 +774,7 @@ report:
     error = report_stored(&u);
 
 cleanup:
+    roar_reindex__progress_phase(&u.progress, ROAR_REINDEX_DONE);
     roar_keymap_dispose(&u.loaded);
     roar_buf_dispose(&u.key);
     if (began)

@@ -79,6 +79,30 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
  * or a pending record. A reading command with no cache yet creates one only then. */
 int roar_reindex_has_sources(bool *out, roar_repo *repo);
 
+/* Progress of an update that has notes to read, for a terminal to show: the notes read
+ * so far and the notes to read (0 when not known ahead: an incremental update), then
+ * the indexes being built (a first or full index builds them once at the end), then
+ * the end. Plain data, borrowed for the call. */
+typedef enum {
+    ROAR_REINDEX_READING,
+    ROAR_REINDEX_BUILDING,
+    ROAR_REINDEX_DONE,
+} roar_reindex_phase;
+
+typedef struct {
+    roar_reindex_phase phase;
+    size_t notes_done, notes_total, jobs;
+} roar_reindex_progress;
+
+typedef void (*roar_reindex_progress_cb)(const roar_reindex_progress *p, void *payload);
+
+/* Registers the one progress callback (NULL: none) of this process: every later update
+ * that reads notes calls it after each note, at each phase, and once at the end. The
+ * CLI registers one when stderr is a terminal; the updates are too many call sites
+ * deep (every reading command refreshes first) to thread it through each. Counting the
+ * notes ahead costs a walk of the notes tree, done only while a callback is set. */
+void roar_reindex_set_progress(roar_reindex_progress_cb cb, void *payload);
+
 /* The refresh every reading command calls first: roar_reindex_update without `full`. */
 int roar_reindex_refresh(roar_repo *repo, roar_cache *cache, roar_reindex_problem_cb cb,
                          void *payload);

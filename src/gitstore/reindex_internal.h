@@ -41,4 +41,18 @@ size_t roar_reindex__message_line(const char *msg);
 int roar_reindex__report_pending(roar_reindex_problem_cb cb, void *payload, const char *dir,
                                  const char *name, size_t line, const char *message);
 
+/* Progress of one update (reindex_progress.c): counted and reported only while a
+ * callback is registered (roar_reindex_set_progress). */
+typedef struct {
+    roar_reindex_progress now;
+    bool reported; /* something was reported: the end must be too */
+} reindex_progress;
+
+/* Adds the notes of the notes commit `tip` to the notes to read. */
+void roar_reindex__progress_count(reindex_progress *p, roar_repo *repo, const git_oid *tip);
+/* One note read, holding `jobs` records. */
+void roar_reindex__progress_note(reindex_progress *p, size_t jobs);
+/* The next phase (BUILDING or DONE); DONE is reported only after anything else was. */
+void roar_reindex__progress_phase(reindex_progress *p, roar_reindex_phase phase);
+
 #endif
