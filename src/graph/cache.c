@@ -1,5 +1,5 @@
 /* Opening the SQLite cache: pragmas, schema migrations, transactions, error mapping,
- * and the small key-value parts (hash cache, meta). Job queries live in cache_query.c. */
+ * and meta. The hash cache is cache_hash.c; job queries live in cache_query.c. */
 #include "graph/cache.h"
 #include "graph/cache_internal.h"
 #include "graph/oid.h"
@@ -128,7 +128,6 @@ static const struct {
 /* How long a writer waits for another one. SQLite's busy handler covers most waits;
  * the deadline bounds our own retries of the cases it does not cover (a BEGIN
  * IMMEDIATE or a WAL recovery that reports SQLITE_BUSY without calling the handler). */
-#define CACHE_BUSY_TIMEOUT_MS 10000
 /* The WAL size from which a close checkpoints it (and, as the last connection, removes
  * it). Kept small: every process that opens the cache first replays the whole WAL
  * (~0.3 ms per 400 KiB), and SQLite's auto-checkpoint cannot restart a WAL that a
@@ -346,6 +345,7 @@ void roar_cache_read_end(roar_cache *cache)
     cache->read_tx = false;
     cache->tx_depth = 0;
     sqlite3_exec(cache->db, "COMMIT", NULL, NULL, NULL);
+    roar_cache__hash_flush(cache);
 }
 
 int roar_cache_has_jobs(bool *out, roar_cache *cache)
@@ -491,6 +491,9 @@ void roar_cache_free(roar_cache *cache)
 {
     if (!cache)
         return;
+    if (cache->db && cache->tx_depth == 0)
+        roar_cache__hash_flush(cache);
+    free(cache->deferred);
     for (int i = 0; i < CACHE_STMT__COUNT; i++)
         sqlite3_finalize(cache->stmts[i]);
     if (cache->db && wal_is_large(cache))
@@ -633,101 +636,6 @@ int roar_cache__job_pk(sqlite3_int64 *out, roar_cache *cache, const char *id)
         error = roar_cache__error(cache, rc, "looking up a job");
     roar_cache__release(cache, stmt);
     return error;
-}
-
-/* ---- hash cache ------------------------------------------------------------ */
-
-int roar_cache_hash_known(bool *out, roar_cache *cache, uint64_t dev, uint64_t ino)
-{
-    sqlite3_stmt *stmt = NULL;
-    int error, rc;
-
-    *out = false;
-    if ((error = roar_cache__prepare(&stmt, cache, -1,
-                                     "SELECT 1 FROM hash_cache WHERE dev = ?1 AND ino = ?2")) < 0)
-        return error;
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)dev);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ino);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *out = true;
-    else if (rc != SQLITE_DONE)
-        error = roar_cache__error(cache, rc, "reading the hash cache");
-    sqlite3_finalize(stmt);
-    return error;
-}
-
-int roar_cache_hash_get(roar_cache *cache, const roar_stat_key *key,
-                        char out_id[ROAR_OID_HEXSZ + 1], int64_t *out_hashed_at_ns)
-{
-    sqlite3_stmt *stmt = NULL;
-    const unsigned char *id;
-    int error, rc;
-
-    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_HASH_GET,
-                                     "SELECT size, mtime_ns, ctime_ns, blob, hashed_at_ns "
-                                     "FROM hash_cache WHERE dev = ?1 AND ino = ?2")) < 0)
-        return error;
-    /* dev and ino are full 64-bit values; SQLite keeps the bit pattern of an int64. */
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)key->dev);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)key->ino);
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        error = ROAR_ENOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        error = roar_cache__error(cache, rc, "reading the hash cache");
-    } else if ((uint64_t)sqlite3_column_int64(stmt, 0) != key->size ||
-               sqlite3_column_int64(stmt, 1) != key->mtime_ns ||
-               sqlite3_column_int64(stmt, 2) != key->ctime_ns) {
-        /* Same file, other content identity: the row is stale, not an answer. */
-        error = ROAR_ENOTFOUND;
-    } else {
-        id = sqlite3_column_text(stmt, 3);
-        if (!id || !roar_oid_is_hex((const char *)id)) {
-            error = roar_error_set(ROAR_EINVALID,
-                                   "cache '%s' is corrupt (bad blob id in the hash cache); "
-                                   "run 'git roar reindex --full'",
-                                   cache->path);
-        } else {
-            memcpy(out_id, id, ROAR_OID_HEXSZ + 1);
-            if (out_hashed_at_ns)
-                *out_hashed_at_ns = sqlite3_column_int64(stmt, 4);
-        }
-    }
-    if (error == ROAR_ENOTFOUND)
-        roar_error_set(ROAR_ENOTFOUND, "no hash cache entry");
-    roar_cache__release(cache, stmt);
-    return error;
-}
-
-int roar_cache_hash_put(roar_cache *cache, const roar_stat_key *key, const char *id,
-                        int64_t hashed_at_ns)
-{
-    sqlite3_stmt *stmt = NULL;
-    int error, rc;
-
-    if (!roar_oid_is_hex(id))
-        return roar_error_set(ROAR_EINVALID, "not a blob id: '%s'", id);
-    if ((error = roar_cache__tx_begin(cache)) < 0)
-        return error;
-    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_HASH_PUT,
-                                     "INSERT OR REPLACE INTO hash_cache (dev, ino, size, "
-                                     "mtime_ns, ctime_ns, blob, hashed_at_ns) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) < 0)
-        goto done;
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)key->dev);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)key->ino);
-    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)key->size);
-    sqlite3_bind_int64(stmt, 4, key->mtime_ns);
-    sqlite3_bind_int64(stmt, 5, key->ctime_ns);
-    sqlite3_bind_text(stmt, 6, id, ROAR_OID_HEXSZ, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 7, hashed_at_ns);
-    rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE)
-        error = roar_cache__error(cache, rc, "writing the hash cache");
-    roar_cache__release(cache, stmt);
-done:
-    return roar_cache__tx_end(cache, error);
 }
 
 /* ---- meta -------------------------------------------------------------------- */

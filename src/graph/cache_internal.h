@@ -33,12 +33,24 @@ typedef enum {
     CACHE_STMT__COUNT
 } cache_stmt_id;
 
+/* How long a writer waits for another before SQLITE_BUSY. */
+#define CACHE_BUSY_TIMEOUT_MS 10000
+
+/* A hash cache row put inside a read snapshot, written when the snapshot ends. */
+typedef struct {
+    roar_stat_key key;
+    char id[ROAR_OID_HEXSZ + 1];
+    int64_t hashed_at_ns;
+} cache_deferred_hash;
+
 struct roar_cache {
     sqlite3 *db;
     char *path;   /* owned; for messages */
     int tx_depth; /* 0: no transaction; >1: inner levels are savepoints */
     bool bulk;    /* the outer transaction dropped the secondary indexes */
     bool read_tx; /* the outer transaction is a read snapshot: writes are refused */
+    cache_deferred_hash *deferred; /* hash cache rows put during read snapshots */
+    size_t ndeferred, deferred_alloc;
     sqlite3_stmt *stmts[CACHE_STMT__COUNT];
 };
 
@@ -92,5 +104,10 @@ int roar_cache__collect_edges(roar_cache_edge_list *out, roar_cache *cache, sqli
  * The statement stays the caller's to finalize. */
 int roar_cache__collect_jobinfos(roar_cache_jobinfo_list *out, roar_cache *cache,
                                  sqlite3_stmt *stmt, const char *what);
+
+/* Writes the hash cache rows deferred by puts inside read snapshots (cache_hash.c),
+ * without waiting for another writer: they are a shortcut, kept for a later try when
+ * the lock is busy. Outside any transaction only; errors are dropped. */
+void roar_cache__hash_flush(roar_cache *cache);
 
 #endif

@@ -214,4 +214,19 @@ test_expect_success 'an input changed: the whole status and narrowed ones judge 
     git roar status >st && test_grep "^[0-9]* outputs: [0-9]* ok$" st
 '
 
+# log reads in snapshots, which cannot write: the files it hashes to decide scope by
+# content are written to the hash cache when each snapshot ends, so the next command
+# does not hash them again. On an unborn branch every job is in scope by content only.
+test_expect_success 'log keeps the hashes it took to decide scope by content' '
+    cd "$clone" &&
+    git checkout -q --orphan lonely &&
+    rows() { /usr/bin/python3 -c "import sqlite3; print(sqlite3.connect(\".git/roar/cache.db\").execute(\"SELECT count(*) FROM hash_cache\").fetchone()[0])"; } &&
+    /usr/bin/python3 -c "import sqlite3; c = sqlite3.connect(\".git/roar/cache.db\"); c.execute(\"DELETE FROM hash_cache\"); c.commit()" &&
+    git roar log >log1 &&
+    n=$(rows) && test "$n" -gt 0 &&
+    git roar log >log2 && test_cmp log1 log2 &&
+    test "$(rows)" -eq "$n" &&
+    git checkout -q -f main
+'
+
 test_done
