@@ -157,43 +157,31 @@ echo "CONDA_PREFIX=$C/envs/e; cat $C/envs/e/conda-meta/history >/dev/null" \
     >"$C/envs/e/etc/conda/activate.d/env.sh"
 stand_in "$C/envs/e/bin/python"
 
+# One job per tracer runs every fake manager, each the way its users do: rbenv and
+# nodenv through their shims (rbenv with the work tree's .ruby-version, nodenv with the
+# root's `version`), asdf through its shim with the work tree's .tool-versions, nvm
+# sourced then `node` with the work tree's .nvmrc, conda's conda.sh and activate.d
+# sourced then the environment's python; and a data file beside the roots is read.
 for tracer in $tracers; do
-    test_expect_success "rbenv shim, -t $tracer: the user's .ruby-version and data stay" '
-        echo 1.0 >.ruby-version && echo data >a.txt &&
-        roar_run -t '"$tracer"' sh -c "\"$VMHOME/.rbenv/shims/ruby\" a.txt b.txt && cat \"$VMHOME/data.txt\" >c.txt" &&
-        cat "$TEST_DIR/rec" &&
-        expect_ins_outs .ruby-version "$VMHOME/.rbenv/versions/1.0/bin/ruby" \
-            "$VMHOME/data.txt" a.txt -- b.txt c.txt &&
-        expect_no_incomplete
-    '
-
-    test_expect_success "nodenv shim, -t $tracer: the root's version file is not an input" '
-        echo data >a.txt &&
-        roar_run -t '"$tracer"' "$VMHOME/.nodenv/shims/node" a.txt b.txt &&
-        cat "$TEST_DIR/rec" &&
-        expect_ins_outs "$VMHOME/.nodenv/versions/1.0/bin/node" a.txt -- b.txt
-    '
-
-    test_expect_success "asdf shim, -t $tracer: .tool-versions stays, the plugin goes" '
-        echo "python 3.11.0" >.tool-versions && echo data >a.txt &&
-        roar_run -t '"$tracer"' "$VMHOME/.asdf/shims/python" a.txt b.txt &&
-        cat "$TEST_DIR/rec" &&
-        expect_ins_outs .tool-versions "$VMHOME/.asdf/installs/python/3.11.0/bin/python" \
-            a.txt -- b.txt
-    '
-
-    test_expect_success "nvm, -t $tracer: nvm.sh and its aliases are not inputs" '
+    test_expect_success "rbenv, nodenv, asdf, nvm, conda, -t $tracer: only the interpreters and the user's files" '
+        echo 1.0 >.ruby-version && echo "python 3.11.0" >.tool-versions &&
         echo v20.1.0 >.nvmrc && echo data >a.txt &&
-        roar_run -t '"$tracer"' bash -c ". \"$VMHOME/.nvm/nvm.sh\" && nvm_use && cat \"$VMHOME/.nvm/alias/default\" >/dev/null && node a.txt b.txt" &&
+        roar_run -t '"$tracer"' bash -c "
+            \"$VMHOME/.rbenv/shims/ruby\" a.txt rb.txt &&
+            \"$VMHOME/.nodenv/shims/node\" a.txt nd.txt &&
+            \"$VMHOME/.asdf/shims/python\" a.txt as.txt &&
+            . \"$VMHOME/.nvm/nvm.sh\" && nvm_use && cat \"$VMHOME/.nvm/alias/default\" >/dev/null &&
+            node a.txt nv.txt &&
+            . \"$C/etc/profile.d/conda.sh\" && . \"$C/envs/e/etc/conda/activate.d/env.sh\" &&
+            \"$C/envs/e/bin/python\" a.txt co.txt &&
+            cat \"$VMHOME/data.txt\" >da.txt" &&
         cat "$TEST_DIR/rec" &&
-        expect_ins_outs .nvmrc "$VMHOME/.nvm/versions/node/v20.1.0/bin/node" a.txt -- b.txt
-    '
-
-    test_expect_success "conda activation, -t $tracer: conda.sh, activate.d, conda-meta are not inputs" '
-        echo data >a.txt &&
-        roar_run -t '"$tracer"' bash -c ". \"$C/etc/profile.d/conda.sh\" && . \"$C/envs/e/etc/conda/activate.d/env.sh\" && \"$C/envs/e/bin/python\" a.txt b.txt" &&
-        cat "$TEST_DIR/rec" &&
-        expect_ins_outs "$C/envs/e/bin/python" a.txt -- b.txt
+        expect_ins_outs .ruby-version .tool-versions .nvmrc a.txt "$VMHOME/data.txt" \
+            "$VMHOME/.rbenv/versions/1.0/bin/ruby" "$VMHOME/.nodenv/versions/1.0/bin/node" \
+            "$VMHOME/.asdf/installs/python/3.11.0/bin/python" \
+            "$VMHOME/.nvm/versions/node/v20.1.0/bin/node" "$C/envs/e/bin/python" \
+            -- as.txt co.txt da.txt nd.txt nv.txt rb.txt &&
+        expect_no_incomplete
     '
 done
 
