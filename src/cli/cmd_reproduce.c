@@ -262,7 +262,8 @@ int roar_cmd_reproduce(roar_cli_ctx *ctx)
 
     if (!cache)
         roar_cli_die("no jobs recorded yet");
-    if (roar_status_compute(&st, cache, roar_repo_worktree(ctx->repo), roar_query_scope(q)) < 0)
+    if (roar_status_compute(&st, cache, roar_repo_worktree(ctx->repo), roar_query_scope(q),
+                            roar_query_host(q)) < 0)
         roar_cli_die_error();
     if (ctx->argc == 0)
         add_outputs_under(&t, &st, NULL, force); /* as `dvc repro`: whatever is not ok */

@@ -11,6 +11,7 @@
 #include "cli/query.h"
 #include "graph/status.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/json.h"
 
 #define STATE_COUNT (ROAR_STATUS_MISSING + 1)
@@ -21,6 +22,7 @@ typedef struct {
     bool *selected; /* per output of the roar_status */
     size_t counts[STATE_COUNT];
     size_t total;
+    size_t unchecked; /* outputs behind which stand inputs of another host, not checked */
     roar_cache_id_list rerun;
 } status_view;
 
@@ -57,6 +59,8 @@ static void select_outputs(status_view *v, roar_status *st, roar_buf *paths, siz
         v->selected[i] = true;
         v->counts[o->state]++;
         v->total++;
+        if (o->unchecked)
+            v->unchecked++;
         if (npaths && o->state != ROAR_STATUS_OK) {
             if (roar_status_plan(&plan, st, o->job) < 0)
                 roar_cli_die_error();
@@ -85,7 +89,23 @@ static void put_summary(roar_buf *out, const status_view *v)
                               roar_status_state_name((roar_status_state)s)));
         first = false;
     }
+    if (v->unchecked)
+        CHECK(roar_buf_printf(out, "; %zu with inputs from another host, not checked",
+                              v->unchecked));
     CHECK(roar_buf_putc(out, '\n'));
+}
+
+/* `  (unchecked: P and N more, recorded on host H)`: inputs outside the work tree that
+ * another host's job read, which this host cannot judge (SPEC §6.2). */
+static void put_unchecked(roar_buf *out, const roar_status_output *o)
+{
+    CHECK(roar_buf_puts(out, "  (unchecked: "));
+    CHECK(roar_query_put_path(out, o->unchecked));
+    if (o->unchecked_more)
+        CHECK(roar_buf_printf(out, " and %zu more", o->unchecked_more));
+    CHECK(roar_buf_puts(out, ", recorded on host "));
+    CHECK(roar_escape_term_cstr(out, o->unchecked_host));
+    CHECK(roar_buf_putc(out, ')'));
 }
 
 static void put_text(roar_buf *out, roar_query *q, const roar_status *st, const status_view *v,
@@ -110,6 +130,8 @@ static void put_text(roar_buf *out, roar_query *q, const roar_status *st, const 
             CHECK(roar_query_put_path(out, o->because));
             CHECK(roar_buf_putc(out, ')'));
         }
+        if (o->unchecked)
+            put_unchecked(out, o);
         CHECK(roar_buf_putc(out, '\n'));
         listed++;
         if (listed % 256 == 0)
@@ -147,12 +169,23 @@ static void put_json(roar_buf *out, roar_query *q, const roar_status *st, const 
             CHECK(roar_query_json_path(out, "because", o->because));
         else
             CHECK(roar_buf_puts(out, "\"because\":null"));
+        CHECK(roar_buf_puts(out, ",\"unchecked\":"));
+        if (o->unchecked) {
+            CHECK(roar_buf_putc(out, '{'));
+            CHECK(roar_query_json_path(out, "path", o->unchecked));
+            CHECK(roar_buf_printf(out, ",\"more\":%zu,\"host\":", o->unchecked_more));
+            CHECK(roar_json_cstr(out, o->unchecked_host));
+            CHECK(roar_buf_putc(out, '}'));
+        } else {
+            CHECK(roar_buf_puts(out, "null"));
+        }
         CHECK(roar_buf_putc(out, '}'));
     }
     CHECK(roar_buf_printf(out, "],\"summary\":{\"total\":%zu", v->total));
     for (int s = ROAR_STATUS_OK; s < STATE_COUNT; s++)
         CHECK(roar_buf_printf(out, ",\"%s\":%zu", roar_status_state_name((roar_status_state)s),
                               v->counts[s]));
+    CHECK(roar_buf_printf(out, ",\"unchecked\":%zu", v->unchecked));
     CHECK(roar_buf_puts(out, "},\"rerun\":["));
     roar_query_put_json_jobs(out, q, &v->rerun);
     CHECK(roar_buf_puts(out, "]}\n"));
@@ -177,7 +210,7 @@ int roar_cmd_status(roar_cli_ctx *ctx)
     }
     if (roar_query_cache(q) &&
         roar_status_compute(&st, roar_query_cache(q), roar_repo_worktree(ctx->repo),
-                            roar_query_scope(q)) < 0)
+                            roar_query_scope(q), roar_query_host(q)) < 0)
         roar_cli_die_error();
     select_outputs(&view, &st, paths, npaths);
     if (json)

@@ -35,6 +35,8 @@ struct roar_query {
     roar_cache_jobinfo_list pending;
     bool pending_loaded;
     roar_pathcanon *pc;
+    char host[256]; /* gethostname, once asked */
+    bool host_loaded;
 };
 
 static bool has_sources(roar_repo *repo)
@@ -144,6 +146,17 @@ static roar_history *head_history(roar_query *q)
         }
     }
     return q->history;
+}
+
+const char *roar_query_host(roar_query *q)
+{
+    if (!q->host_loaded) {
+        q->host_loaded = true;
+        if (gethostname(q->host, sizeof(q->host)) < 0)
+            q->host[0] = '\0';
+        q->host[sizeof(q->host) - 1] = '\0';
+    }
+    return q->host[0] ? q->host : NULL;
 }
 
 roar_scope *roar_query_scope(roar_query *q)

@@ -68,6 +68,11 @@ void roar_query_scope_at_free(roar_query_scope_at *handle);
  * a cache), for callers that look at the same tree. */
 roar_history *roar_query_scope_at_history(const roar_query_scope_at *handle);
 
+/* This machine's name as `git roar run` records it in `host` (gethostname), or NULL
+ * when it has none: status judges files outside the work tree only for jobs of this
+ * host (SPEC §6.2). */
+const char *roar_query_host(roar_query *q);
+
 /* Whether a loaded job is in that scope. */
 bool roar_query_job_in_scope(const roar_query_job *j);
 

@@ -22,6 +22,7 @@ typedef enum {
     CACHE_STMT_LINEAGE_JOB_EDGES,
     CACHE_STMT_SCOPE_FACTS,        /* cache_lineage.c: once per job the scope decides */
     CACHE_STMT_SCOPE_OUTPUTS,
+    CACHE_STMT_JOB_HOST, /* cache_lineage.c: once per job status judges outside inputs of */
     CACHE_STMT_JOB_GET, /* cache_job.c: once per job a listing loads */
     CACHE_STMT_JOB_GET_EDGES,
     CACHE_STMT_JOB_GET_KVS,

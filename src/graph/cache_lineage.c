@@ -26,6 +26,29 @@ int roar_cache_job_edges(roar_cache_edge_list *out, roar_cache *cache, const cha
     return error;
 }
 
+int roar_cache_job_host(char **out, roar_cache *cache, const char *job_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error = 0, rc;
+
+    *out = NULL;
+    if ((error = roar_cache__check_id(job_id, "job")) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_HOST,
+                                     "SELECT host FROM jobs WHERE id = ?1")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, job_id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = roar_cache__col_strdup(stmt, 0, &error);
+    else if (rc == SQLITE_DONE)
+        error = roar_error_set(ROAR_ENOTFOUND, "no job %s in the cache", job_id);
+    else
+        error = roar_cache__error(cache, rc, "reading a job's host");
+    roar_cache__release(cache, stmt);
+    return error;
+}
+
 int roar_cache_job_scope_facts(int64_t *start_ms, int64_t *end_ms, roar_cache_id_list *attached,
                                roar_cache *cache, const char *job_id)
 {

@@ -26,6 +26,11 @@ int roar_cache_blob_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
 int roar_cache_role_edges(roar_cache_edge_list *out, roar_cache *cache, roar_role role,
                           bool successful_only);
 
+/* The `host` a job was recorded on: *out is a malloc'd string, or NULL when the record
+ * has none. Status asks it of jobs with inputs outside the work tree (SPEC §6.2).
+ * ROAR_ENOTFOUND when the job is not stored. */
+int roar_cache_job_host(char **out, roar_cache *cache, const char *job_id);
+
 /* What the scope rule (graph/scope.c) asks of a job before any edge: its times and
  * the commits it is attached to (sorted; replaces the list's contents). Two indexed
  * lookups through kept statements, so deciding a job costs no more than its

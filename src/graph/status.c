@@ -53,11 +53,18 @@ typedef struct {
     const char *because;        /* borrowed from edges */
     bool needs_rerun;           /* one of its outputs is missing, modified or stale */
     int plan;                   /* PLAN_* */
+    char *host;                 /* its record's host, once asked (job_foreign) */
+    bool host_loaded;
+    const char *unchecked;      /* an outside input of another host's, its own or one
+                                   upstream's (an atom's path), or NULL */
+    const char *unchecked_host; /* borrowed from the job whose input it is */
+    size_t unchecked_more;      /* that job's other such inputs */
 } sjob;
 
 struct roar_status_graph {
     roar_cache *cache;
     char *worktree;
+    char *host; /* this host, or NULL: every job is judged as this host's */
     bool (*in_scope)(const char *job_id, void *payload);
     void *payload;
     roar_scope *scope;
@@ -110,6 +117,7 @@ static void graph_free(roar_status_graph *g)
         if (j) {
             free(j->edges);
             roar_keymap_dispose(&j->changed);
+            free(j->host);
             free(j);
         }
     }
@@ -131,6 +139,7 @@ static void graph_free(roar_status_graph *g)
     free(g->state_stack);
     free(g->plan_stack);
     free(g->worktree);
+    free(g->host);
     free(g);
 }
 
@@ -415,6 +424,30 @@ static int producer_before(sjob **out, roar_status_graph *g, const sjob *j, cons
     return 0;
 }
 
+/* Whether j was recorded on another host: its record names one, and not this one. A
+ * file outside the work tree it read is that host's, which this one cannot judge. */
+static int job_foreign(bool *out, roar_status_graph *g, sjob *j)
+{
+    int error;
+    if (!j->host_loaded) {
+        if ((error = roar_cache_job_host(&j->host, g->cache, j->id)) < 0)
+            return error;
+        j->host_loaded = true;
+    }
+    *out = g->host && j->host && j->host[0] && strcmp(j->host, g->host) != 0;
+    return 0;
+}
+
+/* j reads what r produced: r's unchecked inputs stand behind j's outputs too. */
+static void inherit_unchecked(sjob *j, const sjob *r)
+{
+    if (!j->unchecked && r && r->unchecked) {
+        j->unchecked = r->unchecked;
+        j->unchecked_host = r->unchecked_host;
+        j->unchecked_more = r->unchecked_more;
+    }
+}
+
 static void worsen(sjob *j, int state, const char *because)
 {
     if (state > j->state) {
@@ -452,7 +485,8 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
 {
     size_t n = 0;
     int error, sub = ROAR_STATUS_OK;
-    bool have_sub = false;
+    bool have_sub = false, foreign;
+    sjob *sub_job = NULL;
 
     if (root->state == STATE_BUSY) {
         *out = ROAR_STATUS_OK;
@@ -469,6 +503,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
         sjob *j = f->j, *r = NULL;
 
         if (have_sub) { /* the producer behind edge i was judged */
+            inherit_unchecked(j, sub_job);
             if (sub > f->state) {
                 f->state = sub;
                 f->because = j->edges[f->i]->path;
@@ -483,6 +518,20 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
 
             if (e->role != ROAR_ROLE_IN)
                 continue;
+            if (e->path[0] == '/') {
+                if ((error = job_foreign(&foreign, g, j)) < 0)
+                    goto fail;
+                if (foreign) { /* another host's file: not checked (SPEC §6.2) */
+                    if (j->unchecked && j->unchecked_host == j->host) {
+                        j->unchecked_more++;
+                    } else { /* its own come before any upstream's */
+                        j->unchecked = e->path;
+                        j->unchecked_host = j->host;
+                        j->unchecked_more = 0;
+                    }
+                    continue;
+                }
+            }
             if (!e->id_known) {
                 if (f->state < ROAR_STATUS_UNKNOWN) {
                     f->state = ROAR_STATUS_UNKNOWN;
@@ -521,6 +570,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
             if (r->state == STATE_UNSEEN)
                 break; /* judge r first, then come back to this edge */
             sub = r->state == STATE_BUSY ? ROAR_STATUS_OK : r->state;
+            inherit_unchecked(j, r);
             if (sub > f->state) {
                 f->state = sub;
                 f->because = e->path;
@@ -535,6 +585,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
         j->state = STATE_UNSEEN;
         worsen(j, f->state, f->because);
         sub = j->state;
+        sub_job = j;
         have_sub = true;
         n--;
     }
@@ -732,6 +783,9 @@ static int judge(roar_status_output *o, roar_status_graph *g)
             return error;
         o->state = (roar_status_state)state;
         o->because = j->because;
+        o->unchecked = j->unchecked;
+        o->unchecked_host = j->unchecked_host;
+        o->unchecked_more = j->unchecked_more;
         if (!o->id_known && o->state < ROAR_STATUS_UNKNOWN)
             o->state = ROAR_STATUS_UNKNOWN;
     }
@@ -791,7 +845,7 @@ static bool scope_has(const char *job_id, void *payload)
 }
 
 int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktree,
-                        roar_scope *scope)
+                        roar_scope *scope, const char *host)
 {
     roar_status_graph *g;
     int error;
@@ -803,6 +857,10 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
         return oom();
     }
     out->graph = g;
+    if (host && host[0] && !(g->host = strdup(host))) {
+        roar_status_dispose(out);
+        return oom();
+    }
     g->cache = cache;
     g->scope = scope;
     g->in_scope = scope_has;

@@ -35,6 +35,13 @@ typedef struct {
     const char *because;              /* stale/unknown: an input path of the job that
                                          is stale, changed, missing or `-` (borrowed
                                          from the roar_status); NULL otherwise */
+    /* Inputs outside the work tree recorded on another host are not checked (SPEC §6.2):
+     * this host cannot judge them. One such input of its producer, or of a job upstream
+     * whose output it read (borrowed; NULL when none), that job's host, and how many
+     * more that job has. */
+    const char *unchecked;
+    const char *unchecked_host;
+    size_t unchecked_more;
 } roar_status_output;
 
 typedef struct roar_status_graph roar_status_graph;
@@ -59,7 +66,11 @@ typedef struct {
  *     inputs is now missing or other content than it read, or was produced by a job
  *     that is stale; unknown when an input (or, transitively, its producer's) is `-`;
  *   - an input the same job also wrote (or deleted) is judged through the job that
- *     produced the content read, not through the file, which the job itself changed.
+ *     produced the content read, not through the file, which the job itself changed;
+ *   - an input outside the work tree (an absolute path) of a job whose record names a
+ *     host other than `host` is not checked at all: that file is another machine's
+ *     (its pyenv, its /opt). It is reported in the output's `unchecked` fields. A job
+ *     without a host, or `host` NULL, is judged as one of this host's.
  * Files are read through the stat cache (`cache` gets rows for files it hashes):
  * unchanged files are not rehashed. `worktree` is the top of the work tree; paths
  * recorded relative to it are looked up below it. The rerun list holds every job that
@@ -69,7 +80,7 @@ typedef struct {
  * `out` must be initialised (ROAR_STATUS_INIT); its previous contents are disposed of.
  * The caller disposes of it. */
 int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktree,
-                        roar_scope *scope);
+                        roar_scope *scope, const char *host);
 
 void roar_status_dispose(roar_status *st);
 

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <stdint.h>
+
+#include "trace/vmanager.h"
 #include "util/keymap.h"
 #include "util/err.h"
 #include "util/wildmatch.h"
@@ -30,7 +33,9 @@ struct roar_pathfilter {
     strlist exclude, include;
     ignore_rule *rules;
     size_t nrules, rules_alloc;
-    roar_keymap venv; /* directory -> VENV_YES / VENV_NO: it or an ancestor is a venv root */
+    roar_keymap venv;     /* directory -> VENV_YES / VENV_NO: it or an ancestor is a venv root */
+    roar_keymap vmanager; /* outside directory -> roar_vmanager_kind + 1 */
+    strlist home;         /* $HOME normalised and resolved: never a manager's root */
     roar_buf abs, scratch;
 };
 
@@ -92,6 +97,26 @@ static int add_outside_dir(roar_pathfilter *pf, const char *dir, const char *suf
 cleanup:
     free(real);
     roar_buf_dispose(&joined);
+    roar_buf_dispose(&norm);
+    return error;
+}
+
+/* $HOME as given (normalised) and resolved, to tell it from a version manager's root. */
+static int add_home(roar_pathfilter *pf, const char *home)
+{
+    roar_buf norm = ROAR_BUF_INIT;
+    char *real = NULL;
+    int error = 0;
+
+    if (!home || home[0] != '/')
+        return 0;
+    if ((error = roar_pathcanon_normalise(&norm, home)) < 0 ||
+        (error = strlist_add(&pf->home, norm.ptr)) < 0)
+        goto cleanup;
+    if ((real = realpath(norm.ptr, NULL)) != NULL)
+        error = strlist_add(&pf->home, real);
+cleanup:
+    free(real);
     roar_buf_dispose(&norm);
     return error;
 }
@@ -182,7 +207,8 @@ int roar_pathfilter_new(roar_pathfilter **out, const roar_pathfilter_opts *opts)
     for (i = 0; i < sizeof(default_outside) / sizeof(default_outside[0]); i++)
         if ((error = strlist_add(&pf->outside_dirs, default_outside[i])) < 0)
             goto cleanup;
-    if ((error = strlist_add(&pf->lib_parents, "/")) < 0 ||
+    if ((error = add_home(pf, opts->home)) < 0 ||
+        (error = strlist_add(&pf->lib_parents, "/")) < 0 ||
         (error = add_outside_dir(pf, opts->tmpdir, NULL)) < 0 ||
         (error = add_outside_dir(pf, opts->home, "/.cache")) < 0 ||
         (error = add_globs(&pf->exclude, opts->exclude, opts->nexclude)) < 0 ||
@@ -214,6 +240,8 @@ void roar_pathfilter_free(roar_pathfilter *pf)
         free(pf->rules[i].pattern);
     free(pf->rules);
     roar_keymap_dispose(&pf->venv);
+    roar_keymap_dispose(&pf->vmanager);
+    strlist_dispose(&pf->home);
     roar_buf_dispose(&pf->abs);
     roar_buf_dispose(&pf->scratch);
     free(pf);
@@ -390,6 +418,46 @@ static bool roarignored(roar_pathfilter *pf, const char *rel)
     }
 }
 
+static bool is_home(roar_pathfilter *pf, const char *dir, size_t len)
+{
+    size_t i;
+    for (i = 0; i < pf->home.count; i++)
+        if (strlen(pf->home.items[i]) == len && !memcmp(pf->home.items[i], dir, len))
+            return true;
+    return false;
+}
+
+/* Whether an outside file is a version manager's own (vmanager.h): some directory above
+ * it, below the root and other than $HOME, is a manager's root by its layout, and the
+ * file is not one it installed. Each directory is classified once per filter. */
+static bool vmanager_owned(roar_pathfilter *pf, const char *path)
+{
+    size_t len = (size_t)(strrchr(path, '/') - path);
+    roar_vmanager_kind kind;
+    void *cached;
+
+    while (len > 0) {
+        if ((cached = roar_keymap_get(&pf->vmanager, path, len)) != NULL) {
+            kind = (roar_vmanager_kind)((uintptr_t)cached - 1);
+        } else {
+            kind = ROAR_VMANAGER_NONE;
+            roar_buf_clear(&pf->scratch);
+            if (roar_buf_put(&pf->scratch, path, len) < 0)
+                return false;
+            if (!is_home(pf, path, len))
+                kind = roar_vmanager_classify(pf->scratch.ptr);
+            (void)roar_keymap_put(&pf->vmanager, path, len, (void *)((uintptr_t)kind + 1));
+        }
+        if (kind != ROAR_VMANAGER_NONE && roar_vmanager_owns(kind, path + len + 1))
+            return true;
+        while (len > 0 && path[len - 1] != '/')
+            len--;
+        if (len > 0)
+            len--;
+    }
+    return false;
+}
+
 static bool outside_default(roar_pathfilter *pf, const char *path)
 {
     size_t i;
@@ -401,7 +469,7 @@ static bool outside_default(roar_pathfilter *pf, const char *path)
         if (rest && !strncmp(rest, "lib", 3))
             return true;
     }
-    return false;
+    return vmanager_owned(pf, path);
 }
 
 bool roar_pathfilter_keep(roar_pathfilter *pf, const char *recorded_path, roar_path_kind kind)

@@ -42,9 +42,10 @@ int roar_pathfilter_add_exec(roar_pathfilter *pf, const char *program_path);
  * recorded. In this order: GITDIR never; a path matching roar.include always; then
  * the *everywhere* defaults (site-packages/, dist-packages/, __pycache__/ components,
  * *.pyc, anything under a directory holding pyvenv.cfg), then for WORKTREE paths
- * .roarignore and for OUTSIDE paths the outside defaults and exec prefixes, then
- * roar.exclude, exclude; everything else is kept. May stat directories (pyvenv.cfg),
- * each at most once per filter. */
+ * .roarignore and for OUTSIDE paths the outside defaults, exec prefixes and version
+ * managers' own files (a root recognised by its layout on disk, vmanager.h), then
+ * roar.exclude, exclude; everything else is kept. May stat directories (pyvenv.cfg,
+ * a manager's layout), each at most once per filter. */
 bool roar_pathfilter_keep(roar_pathfilter *pf, const char *recorded_path, roar_path_kind kind);
 
 #endif

@@ -250,4 +250,67 @@ test_expect_success 'an input outside the work tree this clone recorded is judge
     test_grep "^unknown   r  (input $TEST_DIR/theirs.txt)$" out
 '
 
+# put_foreign HOST IN_ID IN_PATH OUT: a job recorded on HOST (another clone's, come with
+# its notes) that read IN_PATH as IN_ID and wrote OUT as it is now.
+put_foreign() {
+    printf "command %s\ncwd .\ndirty 0\ntracer preload\nhost %s\nstart %s\nend %s\nexit 0\n%s\n%s\n" \
+        "./train" "$1" 2026-01-01T00:00:00.000Z 2026-01-01T00:00:01.000Z \
+        "in $2 7 $3" "out $(git hash-object "$4") $(wc -c <"$4" | tr -d " ") $4" |
+        "$ROAR_BUILD_DIR/tests/cli/helpers/roar-put-job" --pending >/dev/null
+}
+
+test_expect_success 'inputs outside the work tree recorded on another host are not checked' '
+    roar_setup &&
+    git config roar.include "$TEST_DIR/**" &&
+    mkdir -p "$TEST_DIR/pyenv" && echo "ours" >"$TEST_DIR/pyenv/lib.py" &&
+    # this host read its lib.py: the stat cache knows the file, status would judge it
+    step "cat $TEST_DIR/pyenv/lib.py >copy" &&
+    test "$(state_of copy)" = ok &&
+    # their lib.py held other bytes, and their /opt is not here at all
+    theirs=$(echo theirs | git hash-object --stdin) &&
+    echo r >r && put_foreign build-07 "$theirs" "$TEST_DIR/pyenv/lib.py" r &&
+    echo s >s && put_foreign build-07 "$theirs" "/opt/theirs-$$/lib.py" s &&
+    git roar status >out && cat out &&
+    echo "3 outputs: 3 ok; 2 with inputs from another host, not checked" >expect &&
+    test_cmp expect out &&
+    git roar status --exit-code &&
+    git roar status --all >out && cat out &&
+    test_grep "^ok        r  (unchecked: $TEST_DIR/pyenv/lib.py, recorded on host build-07)$" out &&
+    test_grep "^ok        s  (unchecked: /opt/theirs-$$/lib.py, recorded on host build-07)$" out &&
+    test_grep "^ok        copy$" out &&
+    git roar status --all --json | $PY -c "import json, sys; d = json.load(sys.stdin); \
+o = {x[\"path\"]: x for x in d[\"outputs\"]}; \
+assert o[\"r\"][\"state\"] == \"ok\" and o[\"r\"][\"unchecked\"] == \
+    {\"path\": \"$TEST_DIR/pyenv/lib.py\", \"more\": 0, \"host\": \"build-07\"}, o; \
+assert o[\"copy\"][\"unchecked\"] is None, o; assert d[\"summary\"][\"unchecked\"] == 2, d" &&
+    # a change here makes this host'"'"'s job stale, never theirs
+    echo "changed" >"$TEST_DIR/pyenv/lib.py" &&
+    git roar status --all >out && cat out &&
+    test_grep "^stale     copy  (input $TEST_DIR/pyenv/lib.py)$" out &&
+    test_grep "^ok        r  (unchecked: " out
+'
+
+test_expect_success 'the same job recorded on this host is judged: changed or missing is stale' '
+    roar_setup &&
+    git config roar.include "$TEST_DIR/**" &&
+    echo "ours" >"$TEST_DIR/lib.py" &&
+    step "cat $TEST_DIR/lib.py >copy" &&
+    echo r >r && put_foreign "$(hostname)" "$(git hash-object "$TEST_DIR/lib.py")" "$TEST_DIR/lib.py" r &&
+    echo s >s && put_foreign "$(hostname)" "$(echo x | git hash-object --stdin)" "/opt/gone-$$/lib.py" s &&
+    test "$(state_of r)" = ok &&
+    echo "changed" >"$TEST_DIR/lib.py" &&
+    git roar status --all >out && cat out &&
+    test_grep "^stale     r  (input $TEST_DIR/lib.py)$" out &&
+    test_grep "^stale     s  (input /opt/gone-$$/lib.py)$" out &&
+    test_grep -v unchecked out
+'
+
+test_expect_success 'unchecked inputs upstream are shown on what was made from their outputs' '
+    roar_setup &&
+    echo r >r && put_foreign build-07 "$(echo x | git hash-object --stdin)" "/opt/theirs-$$/a.py" r &&
+    step "cat r >r2" &&
+    git roar status --all >out && cat out &&
+    test_grep "^ok        r2  (unchecked: /opt/theirs-$$/a.py, recorded on host build-07)$" out
+'
+
 test_done

@@ -253,6 +253,72 @@ static void test_exec_prefixes(void **state)
     KEEP("/srv/x", O);
 }
 
+/* Version managers (docs/filters.md): a root recognised by its layout loses its own
+ * files; the interpreters it installed, the user's files beside it and the work tree
+ * stay. */
+static void test_version_managers(void **state)
+{
+    roar_pathfilter_opts opts;
+    (void)state;
+    roar_test_sh_in(scratch, "mkdir -p pyenv/shims pyenv/libexec pyenv/versions/3.11/bin "
+                             "rbenv/libexec rbenv/versions/3.2/bin asdf/shims asdf/installs "
+                             "nvm/versions/node/v20.1.0/bin notmgr/shims notmgr2/versions "
+                             "conda/conda-meta conda/envs/e/conda-meta home/shims home/versions && "
+                             ": >rbenv/libexec/rbenv && : >nvm/nvm.sh");
+    make_filter(NULL, 0, NULL, 0, NULL);
+
+    /* pyenv: everything of the root but versions/. */
+    DROP(S("/pyenv/shims/python3"), O);
+    DROP(S("/pyenv/libexec/pyenv-exec"), O);
+    DROP(S("/pyenv/version"), O);
+    DROP(S("/pyenv/plugins/p/etc/pyenv.d/which/x.bash"), O);
+    DROP(S("/pyenv/pyenv.d/exec/pip-rehash.bash"), O);
+    KEEP(S("/pyenv/versions/3.11/bin/python3.11"), O);
+    KEEP(S("/pyenv/versions/3.11/data.csv"), O);
+    KEEP(S("/pyenvx/version"), O);
+    KEEP(S("/.python-version"), O); /* beside the root: the user's, not the manager's */
+    /* The work tree is never filtered by it, even a .python-version there. */
+    KEEP(".python-version", W);
+    KEEP("shims/python3", W);
+
+    /* rbenv without shims yet: its libexec command names it. */
+    DROP(S("/rbenv/version"), O);
+    KEEP(S("/rbenv/versions/3.2/bin/ruby"), O);
+
+    /* asdf: shims beside installs/. */
+    DROP(S("/asdf/plugins/python/bin/exec-env"), O);
+    DROP(S("/asdf/shims/python"), O);
+    KEEP(S("/asdf/installs/python/3.11/bin/python3.11"), O);
+
+    /* nvm: nvm.sh beside versions/. */
+    DROP(S("/nvm/nvm.sh"), O);
+    DROP(S("/nvm/alias/default"), O);
+    KEEP(S("/nvm/versions/node/v20.1.0/bin/node"), O);
+
+    /* conda: a prefix's metadata and activation, never its other files. */
+    DROP(S("/conda/envs/e/conda-meta/numpy.json"), O);
+    DROP(S("/conda/envs/e/etc/conda/activate.d/x.sh"), O);
+    DROP(S("/conda/etc/profile.d/conda.sh"), O);
+    DROP(S("/conda/condabin/conda"), O);
+    DROP(S("/conda/bin/activate"), O);
+    KEEP(S("/conda/bin/python3.11"), O);
+    KEEP(S("/conda/envs/e/data.csv"), O);
+    KEEP(S("/conda/envs/e/etc/jupyter/x.json"), O);
+
+    /* Half a layout is no manager's. */
+    KEEP(S("/notmgr/x.csv"), O);
+    KEEP(S("/notmgr2/x.csv"), O);
+
+    /* $HOME is never a manager's root, whatever it holds. */
+    memset(&opts, 0, sizeof(opts));
+    opts.worktree_real = top;
+    opts.home = S("/home");
+    roar_pathfilter_free(pf);
+    assert_int_equal(roar_pathfilter_new(&pf, &opts), 0);
+    KEEP(S("/home/data.csv"), O);
+    DROP(S("/pyenv/version"), O);
+}
+
 static void test_exclude_and_include(void **state)
 {
     static const char *const exclude[] = {
@@ -380,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pyvenv_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pyvenv_at_top_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_prefixes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exclude_and_include, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roarignore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
