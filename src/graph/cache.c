@@ -308,14 +308,16 @@ int roar_cache_begin_bulk(roar_cache *cache, bool clear)
         return error;
     if ((error = roar_cache__tx_begin(cache)) < 0)
         goto fail_keys;
-    for (i = 0; clear && i < sizeof(clear_sql) / sizeof(clear_sql[0]); i++)
-        if ((error = roar_cache__exec(cache, clear_sql[i])) < 0)
-            goto fail;
+    /* Indexes first: a table emptied with its indexes in place has every index's
+     * pages cleared too, only for the index to be dropped next. */
     for (i = 0; i < sizeof(secondary_indexes) / sizeof(secondary_indexes[0]); i++) {
         snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS %s", secondary_indexes[i].name);
         if ((error = roar_cache__exec(cache, sql)) < 0)
             goto fail;
     }
+    for (i = 0; clear && i < sizeof(clear_sql) / sizeof(clear_sql[0]); i++)
+        if ((error = roar_cache__exec(cache, clear_sql[i])) < 0)
+            goto fail;
     cache->bulk = true;
     return 0;
 fail:
