@@ -15,7 +15,7 @@
 
 #include "trace/ebpf/roar_bpf.h"
 #include "util/keymap.h"
-#include "trace/pathcanon.h"
+#include "util/pathlex.h"
 #include "trace/ring_layout.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -295,12 +295,12 @@ static int build_path(enum piece_state *out, roar_ebpf_conv *c, int i, unsigned 
         }
     }
     if ((pflags & ROAR_BPF_P_STR) && str[0] == '/') {
-        error = roar_pathcanon_normalise(p, str);
+        error = roar_pathlex_normalise(p, str);
     } else if (pflags & ROAR_BPF_P_STR) {
         if ((error = roar_buf_putc(&c->base, '/')) < 0 ||
             (error = roar_buf_put(&c->base, str, slen - 1)) < 0)
             return error;
-        error = roar_pathcanon_normalise(p, c->base.ptr);
+        error = roar_pathlex_normalise(p, c->base.ptr);
     } else {
         error = roar_buf_put(p, c->base.ptr, c->base.size);
     }
