@@ -47,9 +47,4 @@ void roar_pathcanon_free(roar_pathcanon *pc);
 int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *pc,
                        const char *abs_path);
 
-/* The lexical helpers are util/pathlex.h's now; these names stay until pathfilter.c
- * calls them by theirs (a commit of its own: other work goes on in that file). */
-#define roar_pathcanon_below roar_pathlex_below
-#define roar_pathcanon_normalise roar_pathlex_normalise
-
 #endif
