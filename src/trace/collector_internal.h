@@ -1,5 +1,5 @@
 /* Internals shared by the collector's files:
- *   collector.c         the loop: the command, its events, their paths, its exits
+ *   collector_run.c     the loop: the command, its events, their paths, its exits
  *   collector_hash.c    hashing fdstate's requests and handing back the answers
  *   collector_shim.c    the round trips with the shim, and with an outer job
  *   collector_result.c  building the result at the end
@@ -41,7 +41,7 @@ typedef struct {
     roar_ident ident;
 } deferred_hash;
 
-/* One run of the collector: what its files (collector.c, collector_hash.c,
+/* One run of the collector: what its files (collector_run.c, collector_hash.c,
  * collector_shim.c, collector_result.c) share. */
 typedef struct {
     const roar_collector_opts *opts;
