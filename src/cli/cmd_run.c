@@ -24,6 +24,7 @@
 #include "trace/privdrop_source.h"
 #include "util/privdrop.h"
 #include "util/err.h"
+#include "util/pathlex.h"
 #include "util/quote.h"
 
 typedef struct {
@@ -103,7 +104,7 @@ static int cwd_of(roar_buf *out, const char *top)
         free(cwd);
         return roar_error_set_errno(ROAR_ERROR, "cannot get the current directory");
     }
-    below = roar_pathcanon_below(real, top);
+    below = roar_pathlex_below(real, top);
     error = roar_buf_puts(out, below ? (*below ? below : ".") : real);
     free(real);
     free(cwd);

@@ -1,15 +1,115 @@
-/* Internals shared by the collector's files: the command's environment, exec (PATH
- * search as execvp does it, without the shim's exec wrappers), and /proc lookups. */
+/* Internals shared by the collector's files:
+ *   collector_run.c     the loop: the command, its events, their paths, its exits
+ *   collector_hash.c    hashing fdstate's requests and handing back the answers
+ *   collector_shim.c    the round trips with the shim, and with an outer job
+ *   collector_result.c  building the result at the end
+ *   collector_moved.c   listing at the end what the job's renames moved
+ *   collector_proc.c    the command's environment, exec (PATH search as execvp does
+ *                       it, without the shim's exec wrappers), and /proc lookups
+ *   collector_preload.c the preload tracer as an event source */
 #ifndef ROAR_TRACE_COLLECTOR_INTERNAL_H
 #define ROAR_TRACE_COLLECTOR_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
+#include "trace/collector.h"
 #include "trace/event.h"
 #include "trace/fdstate.h"
+#include "trace/ring_layout.h"
 #include "util/buf.h"
+#include "util/keymap.h"
+
+typedef struct {
+    int fd;
+    unsigned char buf[sizeof(struct roar_ctl_req)];
+    size_t got;
+} ctl_client;
+
+typedef struct {
+    int fd;
+    uint64_t seq;
+} ctl_wait;
+
+/* A hash request put off because its path is filtered out for now (SPEC §4.8 decides
+ * at the end; a python run opens hundreds of library files nobody records). */
+typedef struct {
+    roar_fsfile *file;
+    char *path;
+    roar_ident ident;
+} deferred_hash;
+
+/* One run of the collector: what its files (collector_run.c, collector_hash.c,
+ * collector_shim.c, collector_result.c) share. */
+typedef struct {
+    const roar_collector_opts *opts;
+    roar_trace_source *src;
+    roar_collector_result *res;
+    roar_fdstate *st;
+    roar_keymap known;    /* tgid -> PRESENT: processes fdstate has a table for */
+    roar_keymap seen;     /* seq -> PRESENT: round-trip records applied, not yet asked */
+    roar_keymap timedout; /* roar_fsfile* -> PRESENT: hashing outlasted roar.hashWait */
+    unsigned char *rec;
+    roar_buf fed1, fed2, tmp;
+    size_t wtlen; /* strlen(opts->worktree), for every fed path inside it */
+    uint64_t bad; /* records or events that could not be used */
+
+    int lfd;
+    ctl_client *clients;
+    size_t nclients, aclients;
+    ctl_wait *waiting;
+    size_t nwaiting, awaiting;
+
+    deferred_hash *deferred;
+    size_t ndeferred, adeferred;
+
+    /* Nested run: the outer job's ring and socket (SPEC §4.1). */
+    bool forward;
+    struct roar_ringp outer;
+    size_t outer_len;
+    char outer_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    int outer_fd;
+
+    pid_t root;
+} collector;
+
+/* ---- collector_hash.c ---------------------------------------------------------- */
+
+/* Serves fdstate's hash requests. `urgent`: a shim is waiting to destroy content, so
+ * the pre-job id must be taken now, filtered or not. */
+void roar_collector__serve_hashes(collector *c, bool urgent);
+
+/* Hashes `path`, accepting the id only under `ident` when known (SPEC §4.6). */
+int roar_collector__hash_path(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size,
+                              const char *path, const roar_ident *ident);
+
+/* ---- collector_shim.c ---------------------------------------------------------- */
+
+/* Waits up to timeout_ms for a request or a connection and takes what arrived. */
+void roar_collector__ctl_poll(collector *c, int timeout_ms);
+/* The record `seq` of a round trip has been applied and its hashing done. */
+void roar_collector__ctl_record_done(collector *c, uint64_t seq);
+/* Answers every waiting shim and closes every connection. */
+void roar_collector__ctl_close_all(collector *c);
+
+/* A nested run: maps the outer job's ring named in envp, if it is one to trust. */
+void roar_collector__outer_open(collector *c, char *const *envp);
+void roar_collector__outer_close(collector *c);
+/* Publishes ev into the outer job's ring, and asks the outer collector first when ev
+ * is about to destroy content. */
+void roar_collector__forward(collector *c, const roar_event *ev);
+
+/* ---- collector_result.c -------------------------------------------------------- */
+
+/* Adds a gap (SPEC §4.7) to res, once per (reason, path). */
+int roar_collector__gap_add(roar_collector_result *res, const char *reason, bool has_count,
+                            uint64_t count, const char *path);
+/* Fills c->res once the job is over; `running`: descendants left running untraced. */
+int roar_collector__build_result(collector *c, size_t running);
+
+/* ---- collector_proc.c ---------------------------------------------------------- */
 
 /* Builds the command's environment: a malloc'd NULL-terminated array (free it with
  * roar_collector__env_free) of `base` with every NAME of `vars` ("NAME=value") replaced

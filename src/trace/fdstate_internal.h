@@ -1,5 +1,13 @@
-/* fdstate's insides, shared by its files (fdstate.c: events and fd tables; fdstate_rename.c:
- * renames). Not for anyone else: the collector and the tests use fdstate.h. */
+/* fdstate's insides, shared by its files. Not for anyone else: the collector and the
+ * tests use fdstate.h. The files, each leaning only on those listed before it:
+ *   fdstate_registry.c  file records, their names and identities
+ *   fdstate_inputs.c    becoming an input or changed (SPEC §4.4); the hash request queue
+ *   fdstate_place.c     which record an event's path names; the rename history
+ *   fdstate_fdtable.c   processes and their fd tables
+ *   fdstate_rename.c    rename events
+ *   fdstate_events.c    every other event: SPEC §4 rule by rule, and the dispatch
+ *   fdstate_result.c    the result at the end of the job
+ *   fdstate_lifecycle.c creating and freeing the state */
 #ifndef ROAR_TRACE_FDSTATE_INTERNAL_H
 #define ROAR_TRACE_FDSTATE_INTERNAL_H
 
@@ -61,7 +69,7 @@ typedef struct {
     int fd;
 } fs_hashreq;
 
-/* One entry of the rename history (fdstate_rename.c). */
+/* One entry of the rename history (fdstate_place.c). */
 typedef struct {
     char *from; /* owned: the name that moved away or went */
     char *to;   /* owned: where it moved; NULL: it was removed */
@@ -92,32 +100,67 @@ struct roar_fdstate {
 
     /* Renames fdstate could not resolve at the call (a directory; a name no event had
      * shown yet, without an identity taken at the call) and names removed beneath them
-     * since, in event order; indexed by every name they mention. fdstate_rename.c. */
+     * since, in event order; indexed by every name they mention. fdstate_place.c. */
     fs_history *history;
     size_t history_count, history_alloc;
-    roar_keymap history_names; /* path -> its entries (fdstate_rename.c's refs) */
+    roar_keymap history_names; /* path -> its entries (fdstate_place.c's refs) */
 };
 
-/* ---- helpers of fdstate.c that the other files use ---------------------- */
+/* An open file description: dup'd and inherited fds share one. */
+typedef struct {
+    size_t refs;
+    roar_fsfile *file; /* NULL: not a regular file (pipe, socket, directory, O_PATH...) */
+    bool rd, wr;
+    bool read_seen, write_seen;
+} fs_ofd;
+
+typedef struct {
+    fs_ofd *ofd;
+    bool cloexec;
+} fs_fdent;
+
+/* One fd table; threads, and processes cloned with CLONE_FILES, share it. */
+typedef struct {
+    size_t refs;
+    roar_keymap fds; /* int fd -> fs_fdent* */
+} fs_table;
+
+typedef struct {
+    uint32_t tgid;
+    fs_table *tab;
+} fs_proc;
+
+/* ---- fdstate_registry.c: file records, names, identities ------------------ */
 
 int fdstate_file_new(roar_fsfile **out, roar_fdstate *st);
+void fdstate_file_free(roar_fsfile *f);
 int fdstate_name_index(const roar_fsfile *f, const char *path);
+/* The name of f that is `path` (the stored copy), else its recorded name, or NULL. */
+const char *fdstate_stored_name(const roar_fsfile *f, const char *path);
 void fdstate_unbind_path(roar_fdstate *st, const char *path);
 int fdstate_bind_path(roar_fdstate *st, roar_fsfile *f, const char *path, bool target);
 int fdstate_mark_path(roar_keymap *m, const char *path);
 int fdstate_set_key(roar_fdstate *st, roar_fsfile *f, const roar_ident *id);
 roar_fsfile *fdstate_by_ident(const roar_fdstate *st, const roar_ident *id);
 int fdstate_discover(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id);
-int fdstate_place(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id,
-                  bool created);
+
+/* ---- fdstate_inputs.c: inputs, changes, hash requests ---------------------- */
+
 int fdstate_request_hash(roar_fdstate *st, roar_fsfile *f, roar_hash_reason reason,
                          const roar_ident *id, const char *path, uint32_t tgid, int fd);
 int fdstate_make_input(roar_fdstate *st, roar_fsfile *f, const roar_ident *id, const char *path,
                        bool hash_now, uint32_t tgid, int fd);
 
-/* ---- fdstate_rename.c --------------------------------------------------- */
+typedef enum { CHANGE_TRUNC_ZERO, CHANGE_OTHER } change_kind;
 
-int fdstate_ev_rename(roar_fdstate *st, const roar_event *ev);
+/* The job changed f (kind: emptied it, or anything else): the first change after a
+ * write-capable open may make it an input (§4.4). */
+int fdstate_mark_change(roar_fdstate *st, roar_fsfile *f, change_kind kind);
+
+/* ---- fdstate_place.c: placement and the rename history --------------------- */
+
+int fdstate_place(roar_fsfile **out, roar_fdstate *st, const char *path, const roar_ident *id,
+                  bool created);
 
 /* fdstate_place for a path the job knows nothing of, once the rename history is not
  * empty: the pre-job file that the job's renames brought to `path`, if they did, else
@@ -126,10 +169,32 @@ int fdstate_ev_rename(roar_fdstate *st, const roar_event *ev);
 int fdstate_place_moved(roar_fsfile **out, roar_fdstate *st, const char *path,
                         const roar_ident *id);
 
+/* Appends "from moved to `to`", or with to NULL "from was removed". */
+int fdstate_history_add(roar_fdstate *st, const char *from, const char *to);
+
 /* `path` stopped naming anything (unlink, rmdir): a name beneath a renamed directory
  * that appears again later is not the one that moved there. */
 int fdstate_note_gone(roar_fdstate *st, const char *path);
 
 void fdstate_history_free(roar_fdstate *st);
+
+/* ---- fdstate_fdtable.c: processes and fd tables ---------------------------- */
+
+int fdstate_ofd_new(fs_ofd **out, roar_fsfile *file, bool rd, bool wr);
+void fdstate_ofd_unref(fs_ofd *o);
+void fdstate_table_unref(fs_table *t);
+int fdstate_table_copy(fs_table **out, const fs_table *src);
+fs_fdent *fdstate_fd_get(const fs_table *t, int fd);
+void fdstate_fd_close(fs_table *t, int fd);
+/* Makes fd name the description o (the table takes one reference on o). */
+int fdstate_fd_install(fs_table *t, int fd, fs_ofd *o, bool cloexec);
+/* The process tgid, created (with an empty table) when unknown. */
+int fdstate_get_proc(fs_proc **out, roar_fdstate *st, uint32_t tgid);
+void fdstate_proc_drop(roar_fdstate *st, uint32_t tgid);
+void fdstate_procs_free(roar_fdstate *st);
+
+/* ---- fdstate_rename.c ------------------------------------------------------ */
+
+int fdstate_ev_rename(roar_fdstate *st, const roar_event *ev);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/keymap.h"
+#include "util/pathlex.h"
 #include "util/err.h"
 
 struct roar_pathcanon {
@@ -17,61 +18,6 @@ struct roar_pathcanon {
     roar_keymap dirs;             /* directory as asked -> malloc'd realpath (values owned here) */
     roar_buf norm, dir, resolved; /* scratch, kept to avoid an allocation per call */
 };
-
-int roar_pathcanon_normalise(roar_buf *out, const char *abs_path)
-{
-    const char *p = abs_path;
-    size_t base = out->size;
-    int error;
-
-    if (abs_path[0] != '/')
-        return roar_error_set(ROAR_EINVALID, "path is not absolute: '%s'", abs_path);
-    if ((error = roar_buf_putc(out, '/')) < 0)
-        return error;
-    while (*p) {
-        const char *comp;
-        size_t len;
-        while (*p == '/')
-            p++;
-        comp = p;
-        while (*p && *p != '/')
-            p++;
-        len = (size_t)(p - comp);
-        if (len == 0 || (len == 1 && comp[0] == '.'))
-            continue;
-        if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-            /* Drop the last component; `/..` stays `/`. */
-            size_t s = out->size;
-            while (s > base + 1 && out->ptr[s - 1] != '/')
-                s--;
-            roar_buf_truncate(out, s > base + 1 ? s - 1 : base + 1);
-            continue;
-        }
-        if (out->size > base + 1 && (error = roar_buf_putc(out, '/')) < 0)
-            return error;
-        if ((error = roar_buf_put(out, comp, len)) < 0)
-            return error;
-    }
-    return 0;
-}
-
-static const char *below_n(const char *path, const char *dir, size_t len)
-{
-    if (len == 1 && dir[0] == '/')
-        return path + 1;
-    if (strncmp(path, dir, len) != 0)
-        return NULL;
-    if (path[len] == '\0')
-        return path + len;
-    if (path[len] == '/')
-        return path + len + 1;
-    return NULL;
-}
-
-const char *roar_pathcanon_below(const char *path, const char *dir)
-{
-    return below_n(path, dir, strlen(dir));
-}
 
 static bool has_dotgit_component(const char *rel)
 {
@@ -98,13 +44,13 @@ static int classify(bool *decided, roar_buf *out, roar_path_kind *kind, roar_pat
 
     *decided = true;
     for (i = 0; i < pc->ngitdirs; i++) {
-        if (below_n(path, pc->gitdirs[i], pc->gitdirlens[i])) {
+        if (roar_pathlex_below_n(path, pc->gitdirs[i], pc->gitdirlens[i])) {
             *kind = ROAR_PATH_GITDIR;
             roar_buf_clear(out);
             return roar_buf_put(out, path, len);
         }
     }
-    if ((rel = below_n(path, pc->top, pc->toplen)) != NULL) {
+    if ((rel = roar_pathlex_below_n(path, pc->top, pc->toplen)) != NULL) {
         roar_buf_clear(out);
         if (has_dotgit_component(rel)) {
             *kind = ROAR_PATH_GITDIR;
@@ -175,7 +121,7 @@ int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *
     int error;
 
     roar_buf_clear(&pc->norm);
-    if ((error = roar_pathcanon_normalise(&pc->norm, abs_path)) < 0)
+    if ((error = roar_pathlex_normalise(&pc->norm, abs_path)) < 0)
         return error;
     if ((error = classify(&decided, out, out_kind, pc, pc->norm.ptr, pc->norm.size)) < 0 || decided)
         return error;
@@ -210,7 +156,7 @@ static int copy_dir(char **out, const char *dir)
     if (!dir || dir[0] != '/')
         return roar_error_set(ROAR_EINVALID, "directory is not absolute: '%s'",
                               dir ? dir : "(null)");
-    if ((error = roar_pathcanon_normalise(&b, dir)) < 0) {
+    if ((error = roar_pathlex_normalise(&b, dir)) < 0) {
         roar_buf_dispose(&b);
         return error;
     }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "util/pathlex.h"
 
 typedef struct roar_pathcanon roar_pathcanon;
 
@@ -28,7 +29,7 @@ void roar_pathcanon_free(roar_pathcanon *pc);
 
 /* Maps an absolute path as a tracer saw it (cwd- or dirfd-joined, not normalised) to
  * its recorded form. Steps:
- *   1. normalise lexically: `.`, `..` (never above `/`) and repeated `/`;
+ *   1. normalise lexically (roar_pathlex_normalise);
  *   2. if that is inside a git dir, or inside the work tree with a `.git` component
  *      (`<top>/.git` itself, a linked worktree's `.git` file, a nested repository),
  *      kind GITDIR; else if inside the work tree, kind WORKTREE and `out` = the path
@@ -45,13 +46,5 @@ void roar_pathcanon_free(roar_pathcanon *pc);
  * ROAR_ENOMEM. The file need not exist. */
 int roar_pathcanon_map(roar_buf *out, roar_path_kind *out_kind, roar_pathcanon *pc,
                        const char *abs_path);
-
-/* The part of `path` below `dir`: "" when they are equal, the rest after the slash
- * when path is under dir, NULL otherwise (`/ab` is not under `/a`). Both must be
- * normalised absolute paths; the result points into `path`. */
-const char *roar_pathcanon_below(const char *path, const char *dir);
-
-/* Appends the lexical normal form of an absolute path (step 1 above) to out. */
-int roar_pathcanon_normalise(roar_buf *out, const char *abs_path);
 
 #endif

@@ -84,7 +84,7 @@ static int add_outside_dir(roar_pathfilter *pf, const char *dir, const char *suf
         return 0; /* unset or relative $HOME/$TMPDIR: nothing to exclude */
     if ((error = roar_buf_puts(&joined, dir)) < 0 ||
         (suffix && (error = roar_buf_puts(&joined, suffix)) < 0) ||
-        (error = roar_pathcanon_normalise(&norm, joined.ptr)) < 0)
+        (error = roar_pathlex_normalise(&norm, joined.ptr)) < 0)
         goto cleanup;
     /* `TMPDIR=/` would otherwise exclude everything outside the work tree. */
     if (!strcmp(norm.ptr, "/"))
@@ -198,7 +198,7 @@ int roar_pathfilter_new(roar_pathfilter **out, const roar_pathfilter_opts *opts)
     roar_buf_init(&pf->abs);
     roar_buf_init(&pf->scratch);
 
-    if ((error = roar_pathcanon_normalise(&top, opts->worktree_real)) < 0)
+    if ((error = roar_pathlex_normalise(&top, opts->worktree_real)) < 0)
         goto cleanup;
     if (!(pf->top = roar_buf_detach(&top))) {
         error = roar_error_set(ROAR_ENOMEM, "out of memory");
@@ -253,7 +253,7 @@ int roar_pathfilter_add_exec(roar_pathfilter *pf, const char *program_path)
     const char *name, *bin;
     int error = 0;
 
-    if (!program_path || program_path[0] != '/' || roar_pathcanon_below(program_path, pf->top))
+    if (!program_path || program_path[0] != '/' || roar_pathlex_below(program_path, pf->top))
         return 0;
     name = strrchr(program_path, '/');
     /* `<prefix>/bin/<name>`: the component before the name must be exactly `bin`. */
@@ -462,10 +462,10 @@ static bool outside_default(roar_pathfilter *pf, const char *path)
 {
     size_t i;
     for (i = 0; i < pf->outside_dirs.count; i++)
-        if (roar_pathcanon_below(path, pf->outside_dirs.items[i]))
+        if (roar_pathlex_below(path, pf->outside_dirs.items[i]))
             return true;
     for (i = 0; i < pf->lib_parents.count; i++) {
-        const char *rest = roar_pathcanon_below(path, pf->lib_parents.items[i]);
+        const char *rest = roar_pathlex_below(path, pf->lib_parents.items[i]);
         if (rest && !strncmp(rest, "lib", 3))
             return true;
     }

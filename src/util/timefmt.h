@@ -1,5 +1,5 @@
 /* RFC 3339 UTC timestamps with milliseconds (`2026-11-27T12:00:00.123Z`), the only
- * time format in records (SPEC §5.1), and the wall clock in the same unit. */
+ * time format in records (SPEC §5.1), and the clocks in the same unit. */
 #ifndef ROAR_UTIL_TIMEFMT_H
 #define ROAR_UTIL_TIMEFMT_H
 
@@ -21,5 +21,8 @@ int roar_time_parse(int64_t *out, const char *s, size_t len);
 
 /* The current wall-clock time in milliseconds since the Unix epoch. */
 int64_t roar_time_now_ms(void);
+
+/* A monotonic clock in milliseconds, for deadlines and durations (its zero is arbitrary). */
+int64_t roar_time_mono_ms(void);
 
 #endif

@@ -83,24 +83,6 @@ static const char *T(const char *fmt, ...)
     return b;
 }
 
-static void test_normalise(void **state)
-{
-    static const char *const cases[][2] = {
-        {"/", "/"},           {"//", "/"},          {"/a/./b", "/a/b"},
-        {"/a//b/", "/a/b"},   {"/a/b/..", "/a"},    {"/a/b/../..", "/"},
-        {"/../..", "/"},      {"/a/../../b", "/b"}, {"/./a/.b/..c", "/a/.b/..c"},
-        {"/a/.../b", "/a/.../b"},
-    };
-    size_t i;
-    (void)state;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        roar_buf out = ROAR_BUF_INIT;
-        assert_int_equal(roar_pathcanon_normalise(&out, cases[i][0]), 0);
-        assert_string_equal(out.ptr, cases[i][1]);
-        roar_buf_dispose(&out);
-    }
-}
-
 static void test_inside_lexically(void **state)
 {
     (void)state;
@@ -270,7 +252,6 @@ static void test_cache_consistency(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_normalise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inside_lexically, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_symlink_stays_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlinked_cwd_maps_inside, setup, teardown),
