@@ -110,7 +110,7 @@ static int add_home(roar_pathfilter *pf, const char *home)
 
     if (!home || home[0] != '/')
         return 0;
-    if ((error = roar_pathcanon_normalise(&norm, home)) < 0 ||
+    if ((error = roar_pathlex_normalise(&norm, home)) < 0 ||
         (error = strlist_add(&pf->home, norm.ptr)) < 0)
         goto cleanup;
     if ((real = realpath(norm.ptr, NULL)) != NULL)
