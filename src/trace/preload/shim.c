@@ -704,8 +704,7 @@ __attribute__((constructor)) static void roar_shim_init(void)
     parse_ring_fd(getenv(ROAR_ENV_RING_FD));
     if (map_ring(ring) < 0)
         goto out;
-    if (sock_path[0])
-        find_self(sock_path);
+    find_self(sock_path); /* "" when no socket: then no symlink */
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     pthread_atfork(NULL, NULL, atfork_child);
     roar_shim_on = 1;
