@@ -60,13 +60,6 @@ test_expect_success 'an unreadable HEAD is an error at run; an unborn branch is 
     test ! -e ran.txt
 '
 
-# ring_dir_of PID: the ring directory whose pid file names PID (every run's, whatever
-# else runs at the same time: other tests, other users of /dev/shm).
-ring_dir_of() {
-    grep -lsx "$1" /dev/shm/roar-??????/pid "${TMPDIR:-/tmp}"/roar-??????/pid \
-        /tmp/roar-??????/pid | head -n 1 | sed "s,/pid\$,,"
-}
-
 # mapped INO: whether a process still maps the memfd ring of inode INO.
 mapped() {
     grep -qs " $1 */memfd:roar-ring" /proc/[0-9]*/maps
@@ -74,17 +67,21 @@ mapped() {
 
 test_expect_success 'a run killed with -9 leaves no ring in /dev/shm; its memory is freed' '
     git commit -q --allow-empty -m base &&
-    # The command notes the ring and the collector, kills the collector, and goes on
-    # for a moment with the ring mapped.
-    test_expect_code 137 git roar run -t preload sh -c \
-        "stat -L -c %i \"\$ROAR_RING\" >ino; echo \$PPID >collector; kill -9 \$PPID; sleep 0.3" &&
-    d=$(ring_dir_of "$(cat collector)") &&
-    test -n "$d" &&
-    # What is left: two files, a socket and a few bytes of pid (it was 16 MiB of ring).
-    ls -A "$d" >left &&
+    # The command notes the ring and what the run'"'"'s directory holds (while the
+    # collector lives: any run reaps it once it is dead, those of other tests too),
+    # kills the collector, and goes on for a moment with the ring mapped.
+    test_expect_code 137 git roar run -t preload sh -c "
+        stat -L -c %i \"\$ROAR_RING\" >ino && d=\$(dirname \"\$ROAR_SOCK\") &&
+        echo \"\$d\" >dir && ls -A \"\$d\" >left &&
+        du -sb --apparent-size \"\$d\" | cut -f1 >bytes &&
+        kill -9 \$PPID; sleep 0.3" &&
+    d=$(cat dir) &&
+    case "$d" in /dev/shm/roar-??????|/tmp/roar-??????) ;; *) false ;; esac &&
+    # What it leaves: a socket and a few bytes of pid (it was 16 MiB of ring).
     printf "ctl\npid\n" >expect &&
     test_cmp expect left &&
-    test "$(du -sb --apparent-size "$d" | cut -f1)" -lt 4200 &&
+    test "$(cat bytes)" -lt 4200 &&
+    test ! -e "$d/ring" &&
     # Once the command is gone, nothing holds the ring: the kernel has freed it.
     i=0 &&
     while mapped "$(cat ino)" && test $i -lt 100; do sleep 0.1; i=$((i + 1)); done &&
@@ -96,7 +93,7 @@ test_expect_success 'a run killed with -9 leaves no ring in /dev/shm; its memory
 test_expect_success 'a normal run: the ring is a memfd named through /proc; the directory goes' '
     git roar run -t preload sh -c "echo \"\$ROAR_RING\" >ring; echo \$PPID >collector" &&
     test_grep -x "/proc/$(cat collector)/fd/[0-9]*" ring &&
-    test -z "$(ring_dir_of "$(cat collector)")"
+    ! grep -lsx "$(cat collector)" /dev/shm/roar-??????/pid /tmp/roar-??????/pid
 '
 
 # le64 N: N as 8 little-endian bytes.
