@@ -1,5 +1,6 @@
-/* The preload tracer as an event source: the job's private directory with the shared
- * ring and the control socket, and the environment that points the shim at them. */
+/* The preload tracer as an event source: the shared ring (a memfd, ring.h), the job's
+ * private directory with the control socket, and the environment that points the shim
+ * at them. */
 #include "trace/collector.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -105,18 +107,13 @@ static void ps_free(void *self)
  * every traced program. */
 static int inherit_ring(preload_source *ps)
 {
-    char path[4096];
     struct stat st;
-    int fd;
 
     if (geteuid() != 0 || roar_privdrop_uid() != 0)
         return 0;
-    if (snprintf(path, sizeof(path), "%s/ring", ps->dir) >= (int)sizeof(path) ||
-        (fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
-        return 0; /* the job goes on without it; a switch is then announced (setuid) */
-    ps->ring_fd = fcntl(fd, F_DUPFD_CLOEXEC, RING_FD_MIN);
-    close(fd);
+    ps->ring_fd = fcntl(roar_ring_fd(ps->ring), F_DUPFD_CLOEXEC, RING_FD_MIN);
     if (ps->ring_fd < 0 || fstat(ps->ring_fd, &st) < 0) {
+        /* the job goes on without it; a switch is then announced (setuid) */
         if (ps->ring_fd >= 0)
             close(ps->ring_fd);
         ps->ring_fd = -1;
@@ -124,6 +121,47 @@ static int inherit_ring(preload_source *ps)
     }
     return roar_buf_printf(&ps->ring_fd_var, "%s=%d:%llu:%llu", ROAR_ENV_RING_FD, ps->ring_fd,
                            (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+}
+
+/* Whether the command's processes may open /proc/<our pid>/fd/N: the kernel asks what
+ * it asks of ptrace-read, that their ids are all of our real, effective and saved uid
+ * and gid, and that we are dumpable. Not so under sudo, where we keep root as real and
+ * saved uid (util/privdrop.h) and the command runs as the user. */
+static bool proc_fd_reachable(void)
+{
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+
+    return getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 && ru == eu &&
+           eu == su && rg == eg && eg == sg && prctl(PR_GET_DUMPABLE) == 1;
+}
+
+/* The ring as a memfd the shim opens as /proc/<our pid>/fd/<fd> (ring.h): nothing in
+ * /dev/shm, nothing left by a kill -9. 1 when it cannot be (then the ring is a named
+ * file, as before): the command could not open the path, or we cannot ourselves (no
+ * /proc, or one of another pid namespace). */
+static int ring_anon(preload_source *ps)
+{
+    char path[64];
+    struct stat a, b;
+    int fd, ok;
+
+    if (!proc_fd_reachable() || roar_ring_create_anon(&ps->ring, 0) < 0) {
+        roar_error_clear();
+        return 1;
+    }
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), roar_ring_fd(ps->ring));
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    ok = fd >= 0 && fstat(fd, &a) == 0 && fstat(roar_ring_fd(ps->ring), &b) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        roar_ring_free(ps->ring);
+        ps->ring = NULL;
+        return 1;
+    }
+    return roar_buf_printf(&ps->ring_var, "%s=%s", ROAR_ENV_RING, path);
 }
 
 int roar_preload_source_new(roar_trace_source *out, const char *library, unsigned hash_wait_ms)
@@ -144,10 +182,12 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
     roar_buf_init(&ps->preload_var);
     roar_buf_init(&ps->token);
 
-    if ((error = roar_ring_dir_create(&ps->dir)) < 0 ||
-        (error = roar_buf_printf(&path, "%s/ring", ps->dir)) < 0 ||
-        (error = roar_ring_create(&ps->ring, path.ptr, 0)) < 0 ||
-        (error = roar_buf_printf(&ps->ring_var, "%s=%s", ROAR_ENV_RING, path.ptr)) < 0)
+    if ((error = roar_ring_dir_create(&ps->dir)) < 0 || (error = ring_anon(ps)) < 0)
+        goto fail;
+    if (error == 1 && /* no memfd the command can reach: a file in our directory */
+        ((error = roar_buf_printf(&path, "%s/ring", ps->dir)) < 0 ||
+         (error = roar_ring_create(&ps->ring, path.ptr, 0)) < 0 ||
+         (error = roar_buf_printf(&ps->ring_var, "%s=%s", ROAR_ENV_RING, path.ptr)) < 0))
         goto fail;
 
     roar_buf_clear(&path);

@@ -167,7 +167,8 @@ void roar_collector__outer_open(collector *c, char *const *envp)
     c->outer_fd = -1;
     if (!ring || ring[0] != '/')
         return;
-    if ((fd = open(ring, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+    /* Followed, as the shim does: usually /proc/<outer collector>/fd/<n> (ring.h). */
+    if ((fd = open(ring, O_RDWR | O_CLOEXEC)) < 0)
         return;
     /* The same checks as the shim's: a ring that is not what it claims is ignored. */
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||

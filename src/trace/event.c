@@ -53,6 +53,8 @@ const char *roar_event_incomplete_name(unsigned reason)
         return "path-too-long";
     case ROAR_INC_AIO:
         return "aio";
+    case ROAR_INC_UNTRACED:
+        return "untraced";
     default:
         return NULL;
     }

@@ -112,6 +112,9 @@ enum roar_incomplete_reason {
     ROAR_INC_IO_URING = 5,
     ROAR_INC_PATH_TOO_LONG = 6,
     ROAR_INC_AIO = 7, /* Linux native AIO (io_submit): reads and writes unseen */
+    /* a program exec'd where the shim cannot reach the ring, without a user switch:
+     * a pid namespace with its own /proc, a chroot (preload only; docs/preload.md) */
+    ROAR_INC_UNTRACED = 8,
     ROAR_INC__COUNT
 };
 

@@ -1,5 +1,6 @@
 /* ring: consumer side of the shared-memory event ring. It creates the job's private
- * directory and ring file, then reads published records in reservation order. */
+ * directory and the ring (a memfd, or a file in that directory), then reads published
+ * records in reservation order. */
 #include "trace/ring.h"
 
 #include <dirent.h>
@@ -20,6 +21,7 @@
 
 struct roar_ring {
     struct roar_ring_hdr *hdr;
+    int fd; /* the ring, close-on-exec, open until roar_ring_free */
     unsigned char *data;
     uint64_t size; /* data area; copied once, never re-read from shared memory */
     size_t map_len;
@@ -62,32 +64,54 @@ static int try_dir(char **out, const char *base)
     return 0;
 }
 
-/* Whether `dir` (a `roar-XXXXXX` entry of base) is a ring directory of ours whose run
- * is over: ours and private, and its ring names a collector pid that is gone (or it has
- * no valid ring and is over a minute old: a run dies between mkdtemp and the ring only
- * by a kill, and a live one takes microseconds there). */
-static bool ring_dir_is_stale(const char *dir)
+/* The collector pid a ring directory names: its `pid` file (every directory since the
+ * ring became a memfd), else the header of its `ring` file (a named ring: under sudo,
+ * and every directory made before). 0 when neither holds a valid one. */
+static pid_t ring_dir_collector(const char *dir)
 {
     struct roar_ring_hdr hdr;
-    struct stat st;
-    char path[PATH_MAX];
-    pid_t pid;
+    char path[PATH_MAX], text[24];
+    unsigned long pid = 0;
+    ssize_t n;
+    char *end;
     int fd;
-    bool valid;
+
+    if (snprintf(path, sizeof(path), "%s/" ROAR_RING_PID_FILE, dir) < (int)sizeof(path) &&
+        (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+        n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (n > 0) {
+            text[n] = '\0';
+            pid = strtoul(text, &end, 10);
+            if (*end == '\n' && pid > 0 && pid <= (unsigned long)INT32_MAX)
+                return (pid_t)pid;
+        }
+    }
+    if (snprintf(path, sizeof(path), "%s/ring", dir) >= (int)sizeof(path) ||
+        (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return 0;
+    if (pread(fd, &hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+        hdr.magic == ROAR_RING_MAGIC && hdr.collector_pid > 0 &&
+        hdr.collector_pid <= (uint64_t)INT32_MAX)
+        pid = (unsigned long)hdr.collector_pid;
+    close(fd);
+    return (pid_t)pid;
+}
+
+/* Whether `dir` (a `roar-XXXXXX` entry of base) is a ring directory of ours whose run
+ * is over: ours and private, and it names a collector pid that is gone (or it names
+ * none and is over a minute old: a run dies between mkdtemp and the pid file only by
+ * a kill, and a live one takes microseconds there). */
+static bool ring_dir_is_stale(const char *dir)
+{
+    struct stat st;
+    pid_t pid;
 
     if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) ||
-        snprintf(path, sizeof(path), "%s/ring", dir) >= (int)sizeof(path))
+        (st.st_mode & 077))
         return false;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    valid = fd >= 0 && pread(fd, &hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
-            hdr.magic == ROAR_RING_MAGIC && hdr.collector_pid > 0 &&
-            hdr.collector_pid <= (uint64_t)INT32_MAX;
-    if (fd >= 0)
-        close(fd);
-    if (!valid)
+    if (!(pid = ring_dir_collector(dir)))
         return time(NULL) - st.st_mtime > 60;
-    pid = (pid_t)hdr.collector_pid;
     if (pid == getpid())
         return false;
     return kill(pid, 0) < 0 && errno == ESRCH;
@@ -118,18 +142,40 @@ void roar_ring_reap_stale(void)
     errno = saved;
 }
 
+/* Writes our pid into dir's pid file, for roar_ring_reap_stale. */
+static int write_pid_file(const char *dir)
+{
+    char path[PATH_MAX], text[24];
+    int fd, n, ok;
+
+    if (snprintf(path, sizeof(path), "%s/" ROAR_RING_PID_FILE, dir) >= (int)sizeof(path) ||
+        (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+        return -1;
+    n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    ok = write(fd, text, (size_t)n) == n;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
 int roar_ring_dir_create(char **out)
 {
     *out = NULL;
-    /* The shim in every traced process opens the ring by its path (ROAR_RING) when it
-     * starts, at any exec during the job, so the file cannot be unlinked once mapped;
-     * a run killed with -9 leaves it (16 MiB in /dev/shm). The next run removes those. */
+    /* A run killed with -9 leaves its directory (the control socket, the pid file; and
+     * a named ring, 16 MiB, under sudo): the next run removes those. */
     roar_ring_reap_stale();
-    /* /dev/shm keeps the ring in memory without a tmpfs mount of our own. */
-    if (try_dir(out, "/dev/shm") == 0 || try_dir(out, getenv("TMPDIR")) == 0 ||
-        try_dir(out, "/tmp") == 0)
-        return 0;
-    return roar_error_set_errno(ROAR_ERROR, "cannot create a directory for the event ring");
+    /* /dev/shm keeps a named ring in memory without a tmpfs mount of our own. */
+    if (try_dir(out, "/dev/shm") < 0 && try_dir(out, getenv("TMPDIR")) < 0 &&
+        try_dir(out, "/tmp") < 0)
+        return roar_error_set_errno(ROAR_ERROR, "cannot create a directory for the event ring");
+    if (write_pid_file(*out) < 0) {
+        int error = roar_error_set_errno(ROAR_ERROR, "cannot write '%s/" ROAR_RING_PID_FILE "'",
+                                         *out);
+        roar_ring_dir_remove(*out);
+        free(*out);
+        *out = NULL;
+        return error;
+    }
+    return 0;
 }
 
 void roar_ring_dir_remove(const char *dir)
@@ -153,32 +199,22 @@ void roar_ring_dir_remove(const char *dir)
     rmdir(dir);
 }
 
-int roar_ring_create(roar_ring **out, const char *path, size_t data_size)
+/* Sizes the ring behind fd, maps it, initialises its header and takes fd (closed on
+ * failure). `what` names it in messages. */
+static int ring_from_fd(roar_ring **out, int fd, size_t data_size, const char *what)
 {
     roar_ring *r = NULL;
-    int fd = -1, error = 0;
+    int error = 0;
     void *map = MAP_FAILED;
-    size_t len;
+    size_t len = ROAR_RING_HDR_SIZE + data_size;
 
-    *out = NULL;
-    if (data_size == 0)
-        data_size = ROAR_RING_DEFAULT_DATA;
-    if (data_size < ROAR_RING_MIN_DATA || (data_size & (data_size - 1)) ||
-        data_size > ((size_t)1 << 31))
-        return roar_error_set(ROAR_EINVALID, "ring size %zu is not a power of two in "
-                              "[%u, 2^31]", data_size, ROAR_RING_MIN_DATA);
-    len = ROAR_RING_HDR_SIZE + data_size;
-    if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-        error = roar_error_set_errno(ROAR_ERROR, "cannot create ring '%s'", path);
-        goto cleanup;
-    }
     if (ftruncate(fd, (off_t)len) < 0) {
-        error = roar_error_set_errno(ROAR_ERROR, "cannot size ring '%s'", path);
+        error = roar_error_set_errno(ROAR_ERROR, "cannot size ring '%s'", what);
         goto cleanup;
     }
     map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-        error = roar_error_set_errno(ROAR_ERROR, "cannot map ring '%s'", path);
+        error = roar_error_set_errno(ROAR_ERROR, "cannot map ring '%s'", what);
         goto cleanup;
     }
     if (!(r = calloc(1, sizeof(*r)))) {
@@ -186,6 +222,7 @@ int roar_ring_create(roar_ring **out, const char *path, size_t data_size)
         goto cleanup;
     }
     r->hdr = map;
+    r->fd = fd;
     r->data = (unsigned char *)map + ROAR_RING_HDR_SIZE;
     r->size = data_size;
     r->map_len = len;
@@ -197,16 +234,56 @@ int roar_ring_create(roar_ring **out, const char *path, size_t data_size)
     /* The magic last: a shim that maps a half-initialised file refuses it. */
     __atomic_store_n(&r->hdr->magic, ROAR_RING_MAGIC, __ATOMIC_RELEASE);
     *out = r;
-    map = MAP_FAILED;
+    return 0;
 
 cleanup:
     if (map != MAP_FAILED)
         munmap(map, len);
-    if (fd >= 0)
-        close(fd);
-    if (error < 0 && fd >= 0)
+    close(fd);
+    return error;
+}
+
+static int check_size(size_t *data_size)
+{
+    if (*data_size == 0)
+        *data_size = ROAR_RING_DEFAULT_DATA;
+    if (*data_size < ROAR_RING_MIN_DATA || (*data_size & (*data_size - 1)) ||
+        *data_size > ((size_t)1 << 31))
+        return roar_error_set(ROAR_EINVALID, "ring size %zu is not a power of two in "
+                              "[%u, 2^31]", *data_size, ROAR_RING_MIN_DATA);
+    return 0;
+}
+
+int roar_ring_create(roar_ring **out, const char *path, size_t data_size)
+{
+    int fd, error;
+
+    *out = NULL;
+    if ((error = check_size(&data_size)) < 0)
+        return error;
+    if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+        return roar_error_set_errno(ROAR_ERROR, "cannot create ring '%s'", path);
+    if ((error = ring_from_fd(out, fd, data_size, path)) < 0)
         unlink(path);
     return error;
+}
+
+int roar_ring_create_anon(roar_ring **out, size_t data_size)
+{
+    int fd, error;
+
+    *out = NULL;
+    if ((error = check_size(&data_size)) < 0)
+        return error;
+    /* No name anywhere: the memory goes when the last fd and mapping do, whoever dies. */
+    if ((fd = memfd_create("roar-ring", MFD_CLOEXEC)) < 0)
+        return roar_error_set_errno(ROAR_ERROR, "cannot create an anonymous ring");
+    return ring_from_fd(out, fd, data_size, "memfd:roar-ring");
+}
+
+int roar_ring_fd(const roar_ring *r)
+{
+    return r->fd;
 }
 
 void roar_ring_free(roar_ring *r)
@@ -214,6 +291,7 @@ void roar_ring_free(roar_ring *r)
     if (!r)
         return;
     munmap(r->hdr, r->map_len);
+    close(r->fd);
     free(r);
 }
 

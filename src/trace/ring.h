@@ -1,5 +1,14 @@
 /* ring: the collector's side of the shared-memory event ring (layout in ring_layout.h):
- * create the private directory and ring file, read records in order, count losses. */
+ * create the private directory and the ring, read records in order, count losses.
+ *
+ * Where the ring lives (docs/preload.md, "Transport"): a memfd, with no name in any file
+ * system. The collector keeps its fd open for the whole run and hands the shim the path
+ * /proc/<collector pid>/fd/<fd>, which the shim opens at every exec (the same check as
+ * ptrace-read: the same ids, a dumpable collector). So a run killed with -9 leaves no
+ * ring behind: the kernel frees it with the last fd and mapping. Where the command's
+ * processes cannot open that path (git roar under sudo keeps root as its real and saved
+ * uid), the ring is the file `ring` in the private directory, as it always was, and a
+ * killed run leaves it until the next run reaps it. */
 #ifndef ROAR_TRACE_RING_H
 #define ROAR_TRACE_RING_H
 
@@ -13,20 +22,24 @@
 /* One mapped ring, consumer side. Opaque; single consumer thread. */
 typedef struct roar_ring roar_ring;
 
-/* Creates a private directory (mode 0700, owned by the caller) for one job's ring and
- * control socket: under /dev/shm when it is usable, else $TMPDIR or /tmp. *out is a
- * malloc'd absolute path the caller frees (and removes with roar_ring_dir_remove). */
+/* The file of a ring directory that names its collector's pid (decimal, newline). */
+#define ROAR_RING_PID_FILE "pid"
+
+/* Creates a private directory (mode 0700, owned by the caller) for one job's control
+ * socket (and its ring when that is a named file): under /dev/shm when it is usable,
+ * else $TMPDIR or /tmp, with the pid file naming the caller. *out is a malloc'd
+ * absolute path the caller frees (and removes with roar_ring_dir_remove). */
 int roar_ring_dir_create(char **out);
 
 /* Removes the ring directories (`roar-XXXXXX` under /dev/shm, $TMPDIR, /tmp) of runs
- * that were killed: ours, private, and whose ring's collector pid is gone (or that hold
- * no valid ring and are over a minute old). roar_ring_dir_create calls it first. The
- * shim opens the ring by name at every exec, so a ring cannot be unlinked early (the
- * fd a root job also inherits, ROAR_ENV_RING_FD, is closed by many programs). */
+ * that were killed: ours, private, and whose collector pid (pid file, else the named
+ * ring's header) is gone, or that name none and are over a minute old.
+ * roar_ring_dir_create calls it first. What a killed run leaves there is a few bytes
+ * (socket, pid file, symlink), except a named ring (16 MiB) under sudo. */
 void roar_ring_reap_stale(void);
 
-/* Removes the files this module and the collector put in dir ("ring", "ctl", the
- * preload symlink) and dir itself. Errors are ignored: it is cleanup. */
+/* Removes the files this module and the collector put in dir ("pid", "ctl", "ring",
+ * the preload symlink) and dir itself. Errors are ignored: it is cleanup. */
 void roar_ring_dir_remove(const char *dir);
 
 /* Creates the ring file at path (O_EXCL, mode 0600) with a data area of data_size
@@ -34,7 +47,16 @@ void roar_ring_dir_remove(const char *dir);
  * and records the calling process as the collector. The caller frees *out. */
 int roar_ring_create(roar_ring **out, const char *path, size_t data_size);
 
-/* Unmaps and frees; the file stays (roar_ring_dir_remove deletes it). NULL is fine. */
+/* The same as an anonymous file (memfd_create, close-on-exec): nothing to unlink, and
+ * its memory is freed once the last fd and mapping are gone, after a kill -9 too.
+ * Others reach it through /proc/<our pid>/fd/<roar_ring_fd>. */
+int roar_ring_create_anon(roar_ring **out, size_t data_size);
+
+/* The ring's fd (close-on-exec), open until roar_ring_free. Borrowed. */
+int roar_ring_fd(const roar_ring *ring);
+
+/* Unmaps, closes and frees; a named ring's file stays (roar_ring_dir_remove deletes
+ * it). NULL is fine. */
 void roar_ring_free(roar_ring *ring);
 
 /* Copies the next record (the roar_event wire bytes, without the slot word; a compact

@@ -96,6 +96,25 @@ else
     test_skip 'ebpf under sudo' "the eBPF tracer cannot run here: $ebpf_why"
 fi
 
+# Under sudo git roar keeps root as its real and saved uid: the command, the user's, may
+# not open /proc/<git roar>/fd/N, so the ring is a file in the private directory (owned
+# by the user); a run killed with -9 leaves it, and the next run removes it.
+test_expect_success 'preload under sudo: a named ring; a killed run'"'"'s is reaped by the next' '
+    give_away &&
+    # The command cannot kill git roar (its real uid is root): the test does.
+    { as_sudo "$ROAR" run -t preload sh -c \
+        "echo \"\$ROAR_RING\" >ring; echo \$PPID >collector.tmp; mv collector.tmp collector; sleep 1" & } &&
+    i=0 &&
+    while ! test -s collector && test $i -lt 100; do sleep 0.1; i=$((i + 1)); done &&
+    kill -9 "$(cat collector)" && { wait $! || :; } &&
+    d=$(dirname "$(cat ring)") &&
+    case "$d" in /dev/shm/roar-*|/tmp/roar-*) ;; *) false ;; esac &&
+    test "$(stat -c %U "$d/ring")" = nobody &&
+    sleep 0.5 &&
+    as_sudo "$ROAR" run -q -t preload true &&
+    test ! -e "$d"
+'
+
 test_expect_success 'attach and log under sudo: the note objects are the user'"'"'s' '
     give_away &&
     as_sudo "$ROAR" run -q -t preload cp a d &&

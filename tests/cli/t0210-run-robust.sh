@@ -2,7 +2,8 @@
 # `git roar run` never loses a job whose command ran, and cleans up after killed runs
 # (issue 16 items 5 and 10): an over-long command line is recorded cut with `incomplete
 # command-truncated N` and the command's exit status; a broken HEAD stops `run` before
-# the command; a ring left in /dev/shm by a killed run is removed by the next one.
+# the command; a run killed with -9 leaves no ring in /dev/shm (a memfd, freed by the
+# kernel), and the small directory it leaves (socket, pid file) goes with the next run.
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'a command line over 64 KiB is recorded cut; the exit status is the command'"'"'s' '
@@ -59,23 +60,64 @@ test_expect_success 'an unreadable HEAD is an error at run; an unborn branch is 
     test ! -e ran.txt
 '
 
-test_expect_success 'the ring of a run killed with -9 is removed by the next run' '
+# mapped INO: whether a process still maps the memfd ring of inode INO.
+mapped() {
+    grep -qs " $1 */memfd:roar-ring" /proc/[0-9]*/maps
+}
+
+test_expect_success 'a run killed with -9 leaves no ring in /dev/shm; its memory is freed' '
     git commit -q --allow-empty -m base &&
-    ls -d /dev/shm/roar-* /tmp/roar-??????  2>/dev/null | sort >before;
-    test_expect_code 137 git roar run -t preload sh -c "kill -9 \$PPID; sleep 0.3" &&
-    ls -d /dev/shm/roar-* /tmp/roar-?????? 2>/dev/null | sort >after;
-    # ctest -j runs other tests at once: their live rings are new too, but mapped by a
-    # running process; the killed run'"'"'s ring is mapped by none once its command
-    # (which sleeps 0.3 s after the kill) is gone.
-    sleep 1 &&
-    for d in $(comm -13 before after); do
-        test -e "$d/ring" || continue
-        grep -qsF "$d/ring" /proc/[0-9]*/maps || echo "$d"
-    done >leaked &&
-    test $(wc -l <leaked) = 1 &&
-    test -e "$(cat leaked)/ring" &&
+    # The command notes the ring and what the run'"'"'s directory holds (while the
+    # collector lives: any run reaps it once it is dead, those of other tests too),
+    # kills the collector, and goes on for a moment with the ring mapped.
+    test_expect_code 137 git roar run -t preload sh -c "
+        stat -L -c %i \"\$ROAR_RING\" >ino && d=\$(dirname \"\$ROAR_SOCK\") &&
+        echo \"\$d\" >dir && ls -A \"\$d\" >left &&
+        du -sb --apparent-size \"\$d\" | cut -f1 >bytes &&
+        kill -9 \$PPID; sleep 0.3" &&
+    d=$(cat dir) &&
+    case "$d" in /dev/shm/roar-??????|/tmp/roar-??????) ;; *) false ;; esac &&
+    # What it leaves: a socket and a few bytes of pid (it was 16 MiB of ring).
+    printf "ctl\npid\n" >expect &&
+    test_cmp expect left &&
+    test "$(cat bytes)" -lt 4200 &&
+    test ! -e "$d/ring" &&
+    # Once the command is gone, nothing holds the ring: the kernel has freed it.
+    i=0 &&
+    while mapped "$(cat ino)" && test $i -lt 100; do sleep 0.1; i=$((i + 1)); done &&
+    ! mapped "$(cat ino)" &&
     git roar run -t preload true 2>err &&
-    test ! -e "$(cat leaked)"
+    test ! -e "$d"
+'
+
+test_expect_success 'a normal run: the ring is a memfd named through /proc; the directory goes' '
+    git roar run -t preload sh -c "echo \"\$ROAR_RING\" >ring; echo \$PPID >collector" &&
+    test_grep -x "/proc/$(cat collector)/fd/[0-9]*" ring &&
+    ! grep -lsx "$(cat collector)" /dev/shm/roar-??????/pid /tmp/roar-??????/pid
+'
+
+# le64 N: N as 8 little-endian bytes.
+le64() {
+    local i
+    for i in 0 1 2 3 4 5 6 7; do
+        printf "\\$(printf %03o $((($1 >> (8 * i)) & 255)))"
+    done
+}
+
+test_expect_success 'directories of killed runs are reaped: named rings (older runs, sudo), pid files' '
+    dead=$(sh -c "echo \$\$") &&
+    old=$(mktemp -d /dev/shm/roar-XXXXXX) &&
+    { printf RORRING1 && head -c 16 /dev/zero && le64 "$dead" && head -c 4064 /dev/zero; } \
+        >"$old/ring" &&
+    : >"$old/ctl" &&
+    new=$(mktemp -d /dev/shm/roar-XXXXXX) && echo "$dead" >"$new/pid" &&
+    bare=$(mktemp -d /dev/shm/roar-XXXXXX) && touch -d "-2 minutes" "$bare" &&
+    live=$(mktemp -d /dev/shm/roar-XXXXXX) && echo $$ >"$live/pid" &&
+    young=$(mktemp -d /dev/shm/roar-XXXXXX) &&
+    git roar run -t preload true &&
+    test ! -e "$old" && test ! -e "$new" && test ! -e "$bare" &&
+    test -e "$live/pid" && test -d "$young" &&
+    rm -r "$live" "$young"
 '
 
 test_done

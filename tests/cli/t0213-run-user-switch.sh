@@ -101,6 +101,43 @@ subprocess.run([\"runuser\", \"-u\", \"nobody\", \"--\", \"sh\", \"-c\", \"cat a
     '
 done
 
+# The ring's path is /proc/<collector>/fd/<n> (docs/preload.md): a pid namespace with
+# its own /proc, or a chroot, puts it out of reach. A root job still has the inherited
+# fd; where that is gone too, or the library itself is out of reach, the exec is
+# announced as `incomplete untraced`, never a silent gap.
+if command -v unshare >/dev/null && unshare -p -f --mount-proc true 2>/dev/null; then
+    test_expect_success 'a pid namespace with its own /proc: traced through the fd (-t preload)' '
+        setup_shared &&
+        roar_run -t preload unshare -p -f --mount-proc sh -c "cat a.txt > w/p.txt" &&
+        expect_edges <<-EOF &&
+	$(edge in a.txt)
+	$(edge out w/p.txt)
+	EOF
+        expect_no_incomplete
+    '
+    test_expect_success 'a pid namespace with its own /proc and no fd: announced (-t preload)' '
+        setup_shared &&
+        roar_run -t preload bash -c "exec 800>&-; unshare -p -f --mount-proc cat a.txt > w/q.txt" &&
+        test_grep -x "incomplete untraced /usr/bin/cat" "$TEST_DIR/rec" &&
+        test_grep "warning: incomplete untraced /usr/bin/cat" "$TEST_DIR/err"
+    '
+else
+    test_skip 'a pid namespace with its own /proc' "unshare -p -f --mount-proc does not work here"
+fi
+
+test_expect_success 'a chroot without the ring or the library: announced (-t preload)' '
+    setup_shared &&
+    root="$TEST_DIR/root" && mkdir -p "$root/bin" &&
+    cp /bin/cat "$root/bin/" &&
+    for l in $(ldd /bin/cat | grep -o "/[^ ]*"); do
+        mkdir -p "$root$(dirname "$l")" && cp "$l" "$root$l" || return 1
+    done &&
+    echo inside >"$root/in.txt" &&
+    roar_run -t preload chroot "$root" /bin/cat /in.txt >out 2>&1 &&
+    test_grep -x inside out &&
+    test_grep -x "incomplete untraced \(/usr\)\{0,1\}/bin/cat" "$TEST_DIR/rec"
+'
+
 # The fd is the job's only where it can be used: a job that does not start as root
 # cannot switch users (a setuid program is incomplete anyway), and gets none.
 test_expect_success 'a job not started as root inherits no ring fd' '

@@ -322,6 +322,7 @@ static void test_names(void **state)
     assert_string_equal(roar_event_incomplete_name(ROAR_INC_STATIC_BINARY), "static-binary");
     assert_string_equal(roar_event_incomplete_name(ROAR_INC_PATH_TOO_LONG), "path-too-long");
     assert_string_equal(roar_event_incomplete_name(ROAR_INC_AIO), "aio");
+    assert_string_equal(roar_event_incomplete_name(ROAR_INC_UNTRACED), "untraced");
     assert_null(roar_event_incomplete_name(0));
 }
 

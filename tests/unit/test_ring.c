@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -424,6 +426,43 @@ static void test_create_refuses_bad_sizes(void **state)
     assert_null(r);
 }
 
+/* The anonymous ring: a memfd reachable as /proc/<pid>/fd/<n> (what the shim opens),
+ * sized and initialised like a named one; its directory names us in its pid file. */
+static void test_anon_ring_and_pid_file(void **state)
+{
+    struct fixture *f = *state;
+    roar_ring *r = NULL;
+    struct roar_ring_hdr hdr;
+    struct stat st;
+    char path[64], text[32], want[32];
+    int fd;
+    ssize_t n;
+
+    assert_int_equal(roar_ring_create_anon(&r, ROAR_RING_MIN_DATA), 0);
+    assert_true(roar_ring_fd(r) >= 0);
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), roar_ring_fd(r));
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_size, ROAR_RING_HDR_SIZE + ROAR_RING_MIN_DATA);
+    assert_int_equal(pread(fd, &hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    assert_true(hdr.magic == ROAR_RING_MAGIC);
+    assert_true(hdr.collector_pid == (uint64_t)getpid());
+    close(fd);
+    roar_ring_free(r);
+
+    snprintf(path, sizeof(path), "%s/" ROAR_RING_PID_FILE, f->dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    assert_true(n > 0);
+    text[n] = '\0';
+    snprintf(want, sizeof(want), "%d\n", (int)getpid());
+    assert_string_equal(text, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_small_record_bad_type, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_scribbled_reserve_is_bounded, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_create_refuses_bad_sizes, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_anon_ring_and_pid_file, setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,15 +196,16 @@ static char *const *exec_prepare(struct envbuf *eb, int dirfd, const char *path,
 {
     int reason = fd >= 0 ? check_fd(fd, 0) : path ? check_path(dirfd, path, 0) : 0;
 
-    /* A process that switched users (runuser, su, setpriv) and can reach the ring
-     * neither by its path nor by the inherited fd: the program would run untraced,
-     * silently. Say so, as for a setuid program; the shim stays in the environment for
-     * a descendant that can reach the ring again. */
-    if (!reason && !roar_shim_next_image_reports()) {
+    /* A program that will reach the ring neither by its path nor by the inherited fd
+     * (a user switch: runuser, su, setpriv; a pid namespace with its own /proc, a
+     * chroot) would run untraced, silently. Say so, as for a setuid program; the shim
+     * stays in the environment for a descendant that can reach the ring again. */
+    int unreachable = reason ? 0 : roar_shim_next_image_unreachable();
+    if (unreachable) {
         char a[ROAR_SHIM_PATH];
         if (fd >= 0 || !path || roar_shim_abspath(a, dirfd, path) < 0)
             snprintf(a, sizeof(a), "/proc/%d/fd/%d", (int)roar_shim_pid, fd);
-        roar_shim_incomplete(ROAR_INC_SETUID, a);
+        roar_shim_incomplete((unsigned)unreachable, a);
     }
 
     if (reason) {

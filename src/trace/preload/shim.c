@@ -31,10 +31,12 @@ char roar_shim_preload[ENV_MAX];
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static unsigned hash_wait_ms = 30000;
 
-/* The ring as ROAR_ENV_RING_FD names it (fd -1: not given), and whose ring file this
- * process mapped: its owner decides whether a program exec'd now can open it too. */
+/* The ring as ROAR_ENV_RING_FD names it (fd -1: not given), and the ring this process
+ * mapped: its identity, and its owner (a process of another user is in a user switch). */
 static int ring_fd = -1;
 static uint64_t ring_dev, ring_ino;
+static dev_t mapped_dev;
+static ino_t mapped_ino;
 static uid_t ring_owner;
 
 /* The per-process control connection: lazily connected, O_CLOEXEC, moved >= CONN_MIN
@@ -541,6 +543,8 @@ static int map_ring_fd(int fd, const struct stat *st, const struct roar_ring_hdr
     roar_shim_ring.size = hdr->data_size;
     roar_shim_ring.full_wait_ms = 10000;
     ring_owner = st->st_uid;
+    mapped_dev = st->st_dev;
+    mapped_ino = st->st_ino;
     return 0;
 }
 
@@ -575,12 +579,13 @@ static int ring_fd_inherited(struct stat *st, struct roar_ring_hdr *hdr)
 /* Maps the ring by its path, a file of our own; else, in a process that switched to
  * another user (runuser, su, setpriv) and cannot open that path, through the fd the
  * job inherited, once it shows the dev/ino the collector announced. That fd stays open
- * (not close-on-exec) for the programs this one runs. */
+ * (not close-on-exec) for the programs this one runs. The path is followed: it is
+ * usually /proc/<collector>/fd/<n>, a link (the checks after the open hold either way). */
 static int map_ring(const char *path)
 {
     struct stat st;
     struct roar_ring_hdr hdr;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), rc;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC), rc;
 
     if (fd >= 0) {
         rc = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid() ? map_ring_fd(fd, &st, &hdr) : -1;
@@ -592,29 +597,42 @@ static int map_ring(const char *path)
     return -1;
 }
 
-int roar_shim_next_image_reports(void)
+int roar_shim_next_image_unreachable(void)
 {
     struct stat st;
     struct roar_ring_hdr hdr;
+    uid_t euid = geteuid();
     int fd, ok;
 
-    if (geteuid() == ring_owner)
-        return 1;
+    /* Opened as the next image's constructor will (map_ring), on every exec: the path
+     * is a /proc magic link, which a chroot, a new pid namespace with its own /proc or
+     * other ids may have made unreachable since this image started. The same ring, by
+     * identity: a /proc of another pid namespace may show another process's fd there. */
     fd = (int)syscall(SYS_openat, AT_FDCWD, roar_shim_env_ring + sizeof(ROAR_ENV_RING),
-                      O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                      O_RDWR | O_CLOEXEC);
+    ok = 0;
     if (fd >= 0) {
-        ok = ring_usable(fd, &st, &hdr) && st.st_uid == geteuid();
+        ok = roar_shim_fstat(fd, &st) == 0 && st.st_dev == mapped_dev &&
+             st.st_ino == mapped_ino && st.st_uid == euid;
         sys_close(fd);
-        if (ok)
-            return 1;
     }
-    return ring_fd_inherited(&st, &hdr);
+    if (!ok)
+        ok = ring_fd_inherited(&st, &hdr);
+    /* And the library itself: out of a chroot's reach, or unreadable after a switch,
+     * the loader says only "cannot be preloaded: ignored". */
+    if (ok && roar_shim_preload[0] == '/' &&
+        syscall(SYS_faccessat, AT_FDCWD, roar_shim_preload, R_OK) < 0)
+        ok = 0;
+    if (ok)
+        return 0;
+    return euid == ring_owner ? ROAR_INC_UNTRACED : ROAR_INC_SETUID;
 }
 
 /* The LD_PRELOAD token exec wrappers insert: ROAR_PRELOAD if the collector set it,
- * else our own file, through a symlink in the ring directory when its path has a space
- * or a colon (LD_PRELOAD splits on both). */
-static void find_self(const char *ring)
+ * else our own file, through a symlink in the job's directory (the control socket's:
+ * the ring's path is usually /proc/<collector>/fd/<n>) when its path has a space or a
+ * colon (LD_PRELOAD splits on both). */
+static void find_self(const char *sock)
 {
     Dl_info info;
     const char *self;
@@ -632,11 +650,11 @@ static void find_self(const char *ring)
         return;
     }
     {
-        const char *slash = strrchr(ring, '/');
+        const char *slash = strrchr(sock, '/');
         char link[ENV_MAX];
-        if (!slash || slash - ring + 32 > (long)sizeof(link))
+        if (!slash || slash - sock + 32 > (long)sizeof(link))
             return;
-        snprintf(link, sizeof(link), "%.*s/libroar-preload.so", (int)(slash - ring), ring);
+        snprintf(link, sizeof(link), "%.*s/libroar-preload.so", (int)(slash - sock), sock);
         if (strpbrk(link, " :"))
             return;
         if (symlink(self, link) == 0 || errno == EEXIST)
@@ -686,7 +704,7 @@ __attribute__((constructor)) static void roar_shim_init(void)
     parse_ring_fd(getenv(ROAR_ENV_RING_FD));
     if (map_ring(ring) < 0)
         goto out;
-    find_self(ring);
+    find_self(sock_path); /* "" when no socket: then no symlink */
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     pthread_atfork(NULL, NULL, atfork_child);
     roar_shim_on = 1;

@@ -54,11 +54,14 @@ extern char roar_shim_env_sock[];
 extern char roar_shim_env_wait[];
 extern char roar_shim_preload[]; /* the LD_PRELOAD token that loads this library */
 
-/* Whether a program exec'd now, with this process's ids, will find the ring: by its
- * path, or through the fd of ROAR_ENV_RING_FD if this process has it open without
- * FD_CLOEXEC. A process that switched to another user has neither when the job did not
- * start as root or the program closed that fd: what it runs then goes untraced. */
-int roar_shim_next_image_reports(void);
+/* 0 when a program exec'd now, with this process's ids, root and /proc, will find the
+ * ring: by its path (ROAR_RING, usually /proc/<collector>/fd/<n>), or through the fd of
+ * ROAR_ENV_RING_FD if this process has it open without FD_CLOEXEC. Else the reason the
+ * job must give for what then runs untraced: ROAR_INC_SETUID when this process
+ * switched to another user (a job that did not start as root has no fd, and programs
+ * close it), ROAR_INC_UNTRACED when it did not (a /proc of another pid namespace, a
+ * chroot without /proc or without the ring). */
+int roar_shim_next_image_unreachable(void);
 
 /* Enter/leave bookkeeping: returns 0 when the caller must just call through (tracing
  * off, or we are already inside the shim on this thread). Saves errno. */
