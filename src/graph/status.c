@@ -38,7 +38,8 @@ typedef struct {
     const current_info *cur;     /* current(path), once asked */
     size_t producer;             /* producer_of(path): index in outs + 1, 0 for none, or
                                     PRODUCER_UNASKED */
-    char path[];                 /* NUL-terminated */
+    const char *path;            /* interned (g->paths): one copy per distinct path, so
+                                    two atoms name the same path when the pointers match */
 } edge_atom;
 
 typedef struct {
@@ -47,8 +48,10 @@ typedef struct {
     bool loaded;
     edge_atom **edges; /* record order; the atoms belong to the graph */
     size_t nedges, edges_alloc;
-    roar_keymap changed;        /* paths it wrote or deleted, once asked (job_changed) */
-    bool changed_loaded;
+    const char **written;       /* interned paths it wrote or deleted, once asked */
+    size_t nwritten;
+    roar_keymap written_set;    /* the same, by pointer, when there are many */
+    bool written_loaded;
     int state;                  /* a roar_status_state (OK, UNKNOWN, STALE) or STATE_* */
     const char *because;        /* borrowed from edges */
     bool needs_rerun;           /* one of its outputs is missing, modified or stale */
@@ -73,6 +76,8 @@ struct roar_status_graph {
     roar_keymap jobs;          /* id -> sjob * */
     roar_keymap current;       /* path -> current_info * */
     roar_keymap atoms;         /* role, id, path -> edge_atom * (owned) */
+    roar_keymap paths;         /* path -> its one interned copy (owned) */
+    sjob **out_jobs;           /* outs.items[i]'s producer, once asked */
     roar_buf atom_key;
     roar_cache_edge_list tmp;  /* producer_before's */
     roar_cache_edge_list jtmp; /* load_edges' */
@@ -116,7 +121,8 @@ static void graph_free(roar_status_graph *g)
         sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
         if (j) {
             free(j->edges);
-            roar_keymap_dispose(&j->changed);
+            free(j->written);
+            roar_keymap_dispose(&j->written_set);
             free(j->host);
             free(j);
         }
@@ -128,6 +134,11 @@ static void graph_free(roar_status_graph *g)
         if (g->atoms.slots[i].key)
             free(g->atoms.slots[i].value);
     roar_keymap_dispose(&g->atoms);
+    for (i = 0; i < g->paths.cap; i++)
+        if (g->paths.slots[i].key)
+            free(g->paths.slots[i].value);
+    roar_keymap_dispose(&g->paths);
+    free(g->out_jobs);
     roar_buf_dispose(&g->atom_key);
     roar_cache_edge_list_dispose(&g->jtmp);
     roar_keymap_dispose(&g->jobs);
@@ -173,16 +184,25 @@ static int add_edge(roar_status_graph *g, sjob *j, roar_role role, const char *p
         roar_buf_put(key, path, path_len) < 0)
         return oom();
     if (!(a = roar_keymap_get(&g->atoms, key->ptr, key->size))) {
-        if (!(a = malloc(sizeof(*a) + path_len + 1)))
+        char *interned = roar_keymap_get(&g->paths, path, path_len);
+        if (!interned) {
+            if (!(interned = malloc(path_len + 1)))
+                return oom();
+            memcpy(interned, path, path_len);
+            interned[path_len] = '\0';
+            if (roar_keymap_put(&g->paths, path, path_len, interned) < 0) {
+                free(interned);
+                return oom();
+            }
+        }
+        if (!(a = calloc(1, sizeof(*a))))
             return oom();
-        memset(a, 0, sizeof(*a));
         a->id_known = id != NULL;
         if (id)
             memcpy(a->id, id, ROAR_OID_HEXSZ + 1);
         a->role = (unsigned char)role;
         a->producer = PRODUCER_UNASKED;
-        memcpy(a->path, path, path_len);
-        a->path[path_len] = '\0';
+        a->path = interned;
         if (roar_keymap_put(&g->atoms, key->ptr, key->size, a) < 0) {
             free(a);
             return oom();
@@ -275,10 +295,8 @@ static int load_producer_edges(roar_status_graph *g)
     int error = 0;
     size_t i;
 
-    for (i = 0; i < g->outs.count && !error; i++) {
-        sjob *j;
-        error = get_job(&j, g, g->outs.items[i].job_id);
-    }
+    for (i = 0; i < g->outs.count && !error; i++)
+        error = get_job(&g->out_jobs[i], g, g->outs.items[i].job_id);
     if (error < 0 || g->jobs.count < BULK_MIN_JOBS)
         return error;
     error = roar_cache_scan_jobs(g->cache, bulk_job, &b);
@@ -292,27 +310,50 @@ static int load_producer_edges(roar_status_graph *g)
     return error > 0 ? 0 : error;
 }
 
-/* Whether the job itself wrote or deleted `path`. A map of those paths is built on the
- * first question: a scan per input was quadratic in a job's edges (250k inputs took
- * minutes). An allocation failure falls back to the scan. */
-static bool job_changed(sjob *j, const char *path)
+/* Past this many paths a job wrote, job_changed looks them up in a map. */
+#define WRITTEN_SCAN_MAX 16
+
+/* Whether the job itself wrote or deleted `path` (interned: an atom's path). Most jobs
+ * write a few files, compared by pointer; one that wrote many gets a map, since a scan
+ * per input was quadratic in a job's edges (250k inputs took minutes). */
+static int job_changed(bool *out, sjob *j, const char *path)
 {
     size_t i;
-    if (!j->changed_loaded) {
-        j->changed_loaded = true;
-        for (i = 0; i < j->nedges; i++)
-            if (j->edges[i]->role != ROAR_ROLE_IN &&
-                roar_keymap_puts(&j->changed, j->edges[i]->path, (void *)1) < 0) {
-                roar_keymap_dispose(&j->changed);
-                j->changed = (roar_keymap)ROAR_KEYMAP_INIT;
-                j->changed_loaded = false;
-                for (i = 0; i < j->nedges; i++)
-                    if (j->edges[i]->role != ROAR_ROLE_IN && !strcmp(j->edges[i]->path, path))
-                        return true;
-                return false;
+
+    if (!j->written_loaded) {
+        for (i = 0; i < j->nedges; i++) {
+            if (j->edges[i]->role == ROAR_ROLE_IN)
+                continue;
+            if (!(j->nwritten & (j->nwritten + 1))) { /* 0, 1, 3, 7...: double */
+                const char **grown = realloc(j->written, (j->nwritten * 2 + 1) * sizeof(*grown));
+                if (!grown)
+                    return oom();
+                j->written = grown;
             }
+            j->written[j->nwritten++] = j->edges[i]->path;
+            if (j->nwritten > WRITTEN_SCAN_MAX &&
+                roar_keymap_put(&j->written_set, &j->edges[i]->path, sizeof(const char *),
+                                (void *)1) < 0)
+                return oom();
+        }
+        /* The first ones went in before the count said a map was needed. */
+        for (i = 0; j->nwritten > WRITTEN_SCAN_MAX && i <= WRITTEN_SCAN_MAX; i++)
+            if (roar_keymap_put(&j->written_set, &j->written[i], sizeof(const char *),
+                                (void *)1) < 0)
+                return oom();
+        j->written_loaded = true;
     }
-    return roar_keymap_gets(&j->changed, path) != NULL;
+    if (j->nwritten > WRITTEN_SCAN_MAX) {
+        *out = roar_keymap_get(&j->written_set, &path, sizeof(path)) != NULL;
+        return 0;
+    }
+    for (i = 0; i < j->nwritten; i++)
+        if (j->written[i] == path) {
+            *out = true;
+            return 0;
+        }
+    *out = false;
+    return 0;
 }
 
 static int current(const current_info **out, roar_status_graph *g, const char *path)
@@ -391,6 +432,18 @@ static const roar_scope_output *producer_of(roar_status_graph *g, edge_atom *a)
     if (a->producer == PRODUCER_UNASKED)
         a->producer = (size_t)(uintptr_t)roar_keymap_gets(&g->producer, a->path);
     return a->producer ? &g->outs.items[a->producer - 1] : NULL;
+}
+
+/* The graph's job for the producer producer_of(g, a) returned, remembered per output. */
+static int producer_job(sjob **out, roar_status_graph *g, const edge_atom *a)
+{
+    size_t i = a->producer - 1;
+    int error;
+
+    if (!g->out_jobs[i] && (error = get_job(&g->out_jobs[i], g, g->outs.items[i].job_id)) < 0)
+        return error;
+    *out = g->out_jobs[i];
+    return 0;
 }
 
 /* current() of an edge's path, remembered by the edge. */
@@ -485,7 +538,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
 {
     size_t n = 0;
     int error, sub = ROAR_STATUS_OK;
-    bool have_sub = false, foreign;
+    bool have_sub = false, foreign, changed;
     sjob *sub_job = NULL;
 
     if (root->state == STATE_BUSY) {
@@ -540,7 +593,9 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
                 continue;
             }
             r = NULL;
-            if (job_changed(j, e->path)) {
+            if ((error = job_changed(&changed, j, e->path)) < 0)
+                goto fail;
+            if (changed) {
                 if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
                     goto fail;
             } else {
@@ -562,7 +617,7 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
                  * job that wrote it, when that job's output is exactly this content. */
                 pe = producer_of(g, e);
                 if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
-                    (error = get_job(&r, g, pe->job_id)) < 0)
+                    (error = producer_job(&r, g, e)) < 0)
                     goto fail;
             }
             if (!r)
@@ -643,7 +698,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
     while (n) {
         struct plan_frame *f = &g->plan_stack[n - 1];
         sjob *j = f->j, *r = NULL;
-        bool r_forced = false;
+        bool r_forced = false, changed;
 
         while (f->i < j->nedges && !r) {
             edge_atom *e = j->edges[f->i++];
@@ -653,7 +708,9 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
             r_forced = false;
             if (e->role != ROAR_ROLE_IN)
                 continue;
-            if (e->id_known && job_changed(j, e->path)) {
+            if (e->id_known && (error = job_changed(&changed, j, e->path)) < 0)
+                return error;
+            if (e->id_known && changed) {
                 if ((error = current_of(&ci, g, e)) < 0)
                     return error;
                 if (ci->exists && !strcmp(ci->id, e->id))
@@ -664,7 +721,7 @@ static int plan_visit(roar_cache_id_list *out, roar_status_graph *g, sjob *root,
                 continue;
             }
             if ((pe = producer_of(g, e)) != NULL && strcmp(pe->job_id, j->id) &&
-                (error = get_job(&r, g, pe->job_id)) < 0)
+                (error = producer_job(&r, g, e)) < 0)
                 return error;
         }
         if (r) {
@@ -762,13 +819,13 @@ static int find_producers(roar_status *st, roar_status_graph *g)
     return 0;
 }
 
-static int judge(roar_status_output *o, roar_status_graph *g)
+/* o's state; j is its producer. */
+static int judge(roar_status_output *o, sjob *j, roar_status_graph *g)
 {
     const current_info *ci;
-    sjob *j;
     int error, state;
 
-    if ((error = current(&ci, g, o->path)) < 0 || (error = get_job(&j, g, o->job)) < 0)
+    if ((error = current(&ci, g, o->path)) < 0)
         return error;
     if (ci->unknown) {
         o->state = ROAR_STATUS_UNKNOWN; /* cannot be read: nothing shows it is current */
@@ -869,6 +926,7 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     g->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     g->current = (roar_keymap)ROAR_KEYMAP_INIT;
     g->atoms = (roar_keymap)ROAR_KEYMAP_INIT;
+    g->paths = (roar_keymap)ROAR_KEYMAP_INIT;
     roar_buf_init(&g->atom_key);
     g->jtmp = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     g->outs = (roar_scope_output_list)ROAR_SCOPE_OUTPUT_LIST_INIT;
@@ -878,10 +936,16 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
     /* One transaction for the stat cache rows of the files hashed on the way. */
     if ((error = roar_cache_begin(cache)) < 0)
         goto fail;
-    if ((error = find_producers(out, g)) < 0 || (error = load_producer_edges(g)) < 0)
+    if ((error = find_producers(out, g)) < 0)
+        goto rollback;
+    if (!(g->out_jobs = calloc(g->outs.count + 1, sizeof(*g->out_jobs)))) {
+        error = oom();
+        goto rollback;
+    }
+    if ((error = load_producer_edges(g)) < 0)
         goto rollback;
     for (i = 0; i < out->count; i++)
-        if ((error = judge(&out->outputs[i], g)) < 0)
+        if ((error = judge(&out->outputs[i], g->out_jobs[i], g)) < 0)
             goto rollback;
     if ((error = rerun_list(out, g)) < 0)
         goto rollback;
