@@ -1,7 +1,7 @@
 /* Output states and rerun plans (status.h): producers from the cache's output edges,
  * job states memoised over the producer graph (built by status_graph.c), files read
- * through the stat cache. The
- * walks keep their own stacks: a chain of a million jobs is a note's to make (SPEC §8). */
+ * through the stat cache. The walks keep their own stacks: a chain of a million jobs
+ * is a note's to make (SPEC §8). */
 #include "graph/status_internal.h"
 
 #include <errno.h>
