@@ -53,6 +53,23 @@ test_expect_success 'commands that are not queries never page' '
     ! test -e paged
 '
 
+# The progress line of a cache update (cli/progress.c), with the quiet first second
+# turned off: on stderr when it is a terminal, never with -q or into a pipe.
+test_expect_success 'a reindex on a terminal shows its progress; -q and a pipe do not' '
+    roar_setup && echo hi >a && git add a && git commit -q -m a &&
+    git roar run -q --commit cp a b &&
+    test -n "$(git notes --ref=roar list)" &&
+    ROAR_PROGRESS_DELAY=0 on_tty "git roar reindex --full" &&
+    test_grep "indexing notes: 100% (1/1), 1 job, building indexes" tty.out &&
+    test_grep "indexing notes: 100% (1/1), 1 job, done\." tty.out &&
+    ROAR_PROGRESS_DELAY=0 on_tty "git roar reindex -q --full" &&
+    test_grep -v "indexing notes" tty.out &&
+    ROAR_PROGRESS_DELAY=0 git roar reindex --full 2>err &&
+    test_grep -v "indexing notes" err &&
+    on_tty "git roar reindex --full" &&
+    test_grep -v "indexing notes" tty.out
+'
+
 esc=$(printf "\033")
 
 test_expect_success 'color.ui=always colors status states and job ids, even into a file' '

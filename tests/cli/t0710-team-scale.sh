@@ -147,19 +147,6 @@ writer_of() {
 	PY
 }
 
-# The progress line (cli/progress.c), with the quiet first second turned off.
-test_expect_success 'a full reindex on a terminal shows its progress; -q and a pipe do not' '
-    cd "$clone" &&
-    ROAR_PROGRESS_DELAY=0 script -qec "git roar reindex --full" /dev/null >tty.out 2>&1 &&
-    test_grep "indexing notes:  *[0-9]*% ([0-9]*/[0-9]*), [0-9]* jobs" tty.out &&
-    test_grep "building indexes" tty.out &&
-    test_grep "indexing notes: 100% (\([0-9]*\)/\1), $(stat_of jobs) jobs, done\." tty.out &&
-    ROAR_PROGRESS_DELAY=0 script -qec "git roar reindex -q --full" /dev/null >tty.out 2>&1 &&
-    test_grep -v "indexing notes" tty.out &&
-    ROAR_PROGRESS_DELAY=0 git roar reindex --full 2>err &&
-    test_grep -v "indexing notes" err
-'
-
 test_expect_success 'show FILE names the newest writer of what HEAD holds' '
     cd "$clone" &&
     for f in $(stat_of sample-file) $(stat_of sample-result) models/model.pkl metrics.json; do
