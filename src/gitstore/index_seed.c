@@ -144,7 +144,7 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
         if (lstat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode) || !stat_matches_entry(&st, e))
             continue;
         roar_stat_key_from_stat(&key, &st);
-        if (roar_hash_is_racy(&key, index_mtime_ns))
+        if (roar_hash_is_racy_at_stamp(&key, index_mtime_ns))
             continue;
         if ((error = path_has_conversion(&skip, repo, e->path)) < 0)
             goto cleanup;
@@ -154,7 +154,8 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
             continue; /* already trusted; rewriting would only age its hashing time */
         roar_error_clear();
         git_oid_tostr(id, sizeof(id), &e->id);
-        if ((error = roar_cache_hash_put(cache, &key, id, index_mtime_ns)) < 0)
+        if ((error = roar_cache_hash_put(cache, &key, id,
+                                         roar_hash_stamp_row_time(index_mtime_ns))) < 0)
             goto cleanup;
         seeded++;
     }
