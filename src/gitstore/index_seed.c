@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Attributes under which git stores something other than the work-tree bytes. `crlf` is
  * the old spelling of `text` (crlf=input: eol=lf). */
@@ -71,6 +73,38 @@ static int path_has_conversion(bool *out, git_repository *repo, const char *path
     return 0;
 }
 
+/* Racy entries (git's rule) hashed at a seed, at most: git checks out files and then
+ * writes the index, so those written in the index's own clock tick are racy; git
+ * re-reads them at its next refresh, and so does the seed, which they would otherwise
+ * leave for an in-place editor to race (issue 17). Bounded, as a tick's worth of files
+ * is: a file system with coarse stamps (whole seconds) can make far more racy. */
+#define RACY_HASH_MAX_FILES 256
+#define RACY_HASH_MAX_BYTES (64u << 20)
+
+/* A stamp of the kernel's file clock now: the mtime of a file created for it in `dir`
+ * (git's dir: the same file system as the index, whose mtime git's rule compares). Any
+ * write after it stamps a file at or after it. 0 when none could be taken. */
+static int64_t file_clock_now(const char *dir)
+{
+    roar_buf path = ROAR_BUF_INIT;
+    struct stat st;
+    int64_t stamp = 0;
+    int fd;
+
+    if (roar_buf_printf(&path, "%s/roar-stamp-XXXXXX", dir) < 0) {
+        roar_error_clear();
+        return 0;
+    }
+    if ((fd = mkstemp(path.ptr)) >= 0) {
+        if (fstat(fd, &st) == 0)
+            stamp = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        unlink(path.ptr);
+        close(fd);
+    }
+    roar_buf_dispose(&path);
+    return stamp;
+}
+
 static bool entry_is_candidate(const git_index_entry *e)
 {
     if (GIT_INDEX_ENTRY_STAGE(e) != 0)
@@ -103,8 +137,9 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
     char id[ROAR_OID_HEXSZ + 1], have[ROAR_OID_HEXSZ + 1];
     struct stat st;
     roar_stat_key key;
-    int64_t index_mtime_ns;
-    size_t seeded = 0, prefix_len, count;
+    int64_t index_mtime_ns, stamp = 0, row_time;
+    uint64_t racy_bytes = 0;
+    size_t seeded = 0, prefix_len, count, racy_files = 0;
     bool converts, in_tx = false;
     int error = 0;
 
@@ -134,7 +169,7 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
     in_tx = true;
     count = git_index_entrycount(index);
     for (size_t i = 0; i < count; i++) {
-        bool skip;
+        bool skip, racy;
 
         if (!(e = git_index_get_byindex(index, i)) || !entry_is_candidate(e))
             continue;
@@ -144,7 +179,9 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
         if (lstat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode) || !stat_matches_entry(&st, e))
             continue;
         roar_stat_key_from_stat(&key, &st);
-        if (roar_hash_is_racy(&key, index_mtime_ns))
+        racy = roar_hash_is_racy_at_stamp(&key, index_mtime_ns);
+        if (racy && (racy_files >= RACY_HASH_MAX_FILES ||
+                     racy_bytes + key.size > RACY_HASH_MAX_BYTES))
             continue;
         if ((error = path_has_conversion(&skip, repo, e->path)) < 0)
             goto cleanup;
@@ -153,8 +190,25 @@ int roar_index_seed_cache(size_t *out_seeded, roar_cache *cache, git_repository 
         if (roar_hash_cache_lookup(have, cache, &key) == 0)
             continue; /* already trusted; rewriting would only age its hashing time */
         roar_error_clear();
-        git_oid_tostr(id, sizeof(id), &e->id);
-        if ((error = roar_cache_hash_put(cache, &key, id, index_mtime_ns)) < 0)
+        if (racy) {
+            /* git's refresh: read it again, under a stamp taken before the read (the
+             * identity is checked before and after: a write meanwhile is no row) */
+            if (!stamp && !(stamp = file_clock_now(git_repository_path(repo))))
+                stamp = -1;
+            if (stamp < 0 || roar_hash_is_racy_at_stamp(&key, stamp))
+                continue;
+            racy_files++;
+            racy_bytes += key.size;
+            if (roar_hash_path(id, NULL, path.ptr, &key) < 0) {
+                roar_error_clear();
+                continue;
+            }
+            row_time = roar_hash_stamp_row_time(stamp);
+        } else {
+            git_oid_tostr(id, sizeof(id), &e->id);
+            row_time = roar_hash_stamp_row_time(index_mtime_ns);
+        }
+        if ((error = roar_cache_hash_put(cache, &key, id, row_time)) < 0)
             goto cleanup;
         seeded++;
     }

@@ -266,6 +266,16 @@ bool roar_hash_is_racy(const roar_stat_key *key, int64_t hashed_at_ns)
     return !(key->mtime_ns < trusted_before && key->ctime_ns < trusted_before);
 }
 
+bool roar_hash_is_racy_at_stamp(const roar_stat_key *key, int64_t stamp_ns)
+{
+    return !(key->mtime_ns < stamp_ns && key->ctime_ns < stamp_ns);
+}
+
+int64_t roar_hash_stamp_row_time(int64_t stamp_ns)
+{
+    return stamp_ns + ROAR_HASH_RACY_MARGIN_NS;
+}
+
 int64_t roar_hash_now_ns(void)
 {
     struct timespec ts;

@@ -79,6 +79,17 @@ uint64_t roar_hash_bytes_hashed(void);
 /* True when a row for `key` hashed at `hashed_at_ns` must not be trusted (see above). */
 bool roar_hash_is_racy(const roar_stat_key *key, int64_t hashed_at_ns);
 
+/* git's racy rule itself, for an id known as of a file-system stamp `stamp_ns` (the mtime
+ * of git's index file): true unless mtime_ns and ctime_ns are both older than it. No
+ * margin: the stamp comes from the kernel's file clock, like the file's own, at the same
+ * granularity, so a write after the stamp gives the file an mtime at or after it. (ctime
+ * is held to the same bound; for a file whose stat matches git's entry it differs from
+ * git's mtime-only test only within the tick of the index write.) A row known this way
+ * is stored with hashed_at = stamp_ns + ROAR_HASH_RACY_MARGIN_NS
+ * (roar_hash_stamp_row_time), which the lookup's rule above turns back into this one. */
+bool roar_hash_is_racy_at_stamp(const roar_stat_key *key, int64_t stamp_ns);
+int64_t roar_hash_stamp_row_time(int64_t stamp_ns);
+
 /* Wall-clock now in ns since the epoch (CLOCK_REALTIME): the `hashed_at` of rows. */
 int64_t roar_hash_now_ns(void);
 

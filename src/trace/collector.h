@@ -43,6 +43,11 @@ typedef struct roar_trace_source {
      * An error means one record was unusable (counted by the source as lost); the
      * caller goes on reading. */
     int (*read)(void *self, void *buf, size_t cap, size_t *out_len, int wait_ms);
+    /* Optional. Sleeps up to timeout_ms between reads, returning sooner when a record
+     * should be read at once (eBPF: an open whose input may be rewritten in place
+     * before the next tick). Without it, and without a control_fd, the collector
+     * sleeps the whole tick. */
+    void (*wait)(void *self, int timeout_ms);
     /* Events the tracer dropped so far. */
     uint64_t (*lost)(void *self);
     /* Optional. A listening socket for the preload round trip (SPEC §4.6: struct

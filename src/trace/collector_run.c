@@ -444,7 +444,10 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
         bool none_left = false, reap;
         size_t i;
 
-        roar_collector__ctl_poll(&c, TICK_MS);
+        if (c.lfd < 0 && source->wait)
+            source->wait(source->self, TICK_MS);
+        else
+            roar_collector__ctl_poll(&c, TICK_MS);
         drain(&c, c.nwaiting ? TICK_MS : 0);
         /* Orphans come to us (subreaper): every exit of the job is ours to see. */
         nexits = 0;

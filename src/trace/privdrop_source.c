@@ -1,5 +1,6 @@
 /* A trace source whose kernel-side calls run as root, for git roar under sudo (SPEC §8,
- * util/privdrop.h): start, stop and free; read and lost touch only mapped memory. */
+ * util/privdrop.h): start, stop and free; read, wait and lost touch only mapped memory
+ * and fds already open. */
 #include "trace/privdrop_source.h"
 
 #include <stdlib.h>
@@ -38,6 +39,12 @@ static int w_read(void *self, void *buf, size_t cap, size_t *out_len, int wait_m
 {
     wrapped *w = self;
     return w->in.read(w->in.self, buf, cap, out_len, wait_ms);
+}
+
+static void w_wait(void *self, int timeout_ms)
+{
+    wrapped *w = self;
+    w->in.wait(w->in.self, timeout_ms);
 }
 
 static uint64_t w_lost(void *self)
@@ -94,6 +101,7 @@ void roar_privdrop_wrap_source(roar_trace_source *s)
     s->preload_token = w->in.preload_token ? w_preload_token : NULL;
     s->start = w_start;
     s->read = w_read;
+    s->wait = w->in.wait ? w_wait : NULL;
     s->lost = w_lost;
     s->control_fd = w->in.control_fd ? w_control_fd : NULL;
     s->child_fd = w->in.child_fd ? w_child_fd : NULL;

@@ -372,6 +372,21 @@ static void test_racy_rule(void **state)
     assert_true(roar_hash_is_racy(&key, t));
     key.mtime_ns = key.ctime_ns = t + 5 * m; /* timestamps from the future */
     assert_true(roar_hash_is_racy(&key, t));
+
+    /* git's rule against a file-clock stamp: no margin, only strictly older */
+    key.mtime_ns = key.ctime_ns = t - 1;
+    assert_false(roar_hash_is_racy_at_stamp(&key, t));
+    key.mtime_ns = t; /* the stamp's own tick */
+    assert_true(roar_hash_is_racy_at_stamp(&key, t));
+    key.mtime_ns = t - 1;
+    key.ctime_ns = t;
+    assert_true(roar_hash_is_racy_at_stamp(&key, t));
+    /* and a row stored at the stamp's row time is trusted by the lookup's rule exactly
+     * when the stamp rule says so */
+    key.mtime_ns = key.ctime_ns = t - 1;
+    assert_false(roar_hash_is_racy(&key, roar_hash_stamp_row_time(t)));
+    key.mtime_ns = t;
+    assert_true(roar_hash_is_racy(&key, roar_hash_stamp_row_time(t)));
 }
 
 /* ---- the stat cache ------------------------------------------------------------- */

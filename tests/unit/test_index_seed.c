@@ -213,7 +213,10 @@ static void test_seeds_committed_files_except_converted_or_changed(void **state)
     /* Committed too: libgit2 also reads the index's copy (see index_seed.h). */
     roar_test_sh_in(fx.repo, "git add .gitattributes && git commit -q -m 'no conversions'");
     open_repo();
-    assert_int_equal(seed(), 6);
+    /* and the new .gitattributes, written just before the index: git's rule, or
+     * read again as racy */
+    assert_int_equal(seed(), 7);
+    assert_seeded(".gitattributes");
     assert_seeded("filtered.dat");
     assert_seeded("text.txt");
     assert_seeded("auto.txt");
@@ -247,15 +250,34 @@ static void test_autocrlf_seeds_nothing(void **state)
     assert_seeded("other.txt");
 }
 
-static void test_racy_index_seeds_nothing(void **state)
+static void test_racy_entries_are_read_again(void **state)
 {
     (void)state;
-    /* Written and committed within the same second: git itself would rehash these. */
+    /* Written and committed at once: seeded, under git's rule or read again (the
+     * sleep: the seed's stamp must fall in a later clock tick than the file's). */
     write_file("plain.txt", "plain\n");
-    roar_test_sh_in(fx.repo, "git add -A && git commit -q -m files");
+    roar_test_sh_in(fx.repo, "git add -A && git commit -q -m files && sleep 0.05");
     open_repo();
-    assert_int_equal(seed(), 0);
-    assert_not_seeded("plain.txt");
+    assert_int_equal(seed(), 1);
+    assert_seeded("plain.txt");
+
+    /* An index older than the file (racy under git's rule, its stat still matching):
+     * the seed reads the file again rather than trust the entry, as git's refresh does,
+     * and the row it stores is trusted. */
+    write_file("racy.txt", "racy 1\n");
+    roar_test_sh_in(fx.repo, "git add racy.txt && git commit -q -m racy && "
+                             "touch -d '-1 hour' .git/index && sleep 0.05");
+    open_repo();
+    assert_int_equal(seed(), 1);
+    assert_seeded("racy.txt");
+
+    /* A file whose mtime is after now is racy against any stamp: never seeded. */
+    write_file("future.txt", "future\n");
+    roar_test_sh_in(fx.repo, "touch -d '+1 hour' future.txt && git add future.txt && "
+                             "git commit -q -m future && touch -d '-1 hour' .git/index");
+    open_repo();
+    seed();
+    assert_not_seeded("future.txt");
 }
 
 static void test_no_commit_no_index(void **state)
@@ -274,7 +296,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seeds_committed_files_except_converted_or_changed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_autocrlf_seeds_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_racy_index_seeds_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racy_entries_are_read_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_commit_no_index, setup, teardown),
     };
     int failed;

@@ -25,6 +25,8 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 
 #include "roar.skel.h"
@@ -36,6 +38,11 @@
 struct roar_ebpf {
     struct roar_bpf *skel;
     struct ring_buffer *rb;
+    /* Edge-triggered on the ring: ready only when the kernel side forces a wake-up
+     * (roar_ebpf_wait). libbpf's own epoll fd is level-triggered: once woken, it would
+     * report every record sent without a wake-up as well, and the reader would stop
+     * batching its drains. -1 when it could not be made: then the reader sleeps. */
+    int wake_ep;
     roar_ebpf_conv *conv;
     unsigned drain_ms;
     uint64_t bad; /* records that did not convert */
@@ -291,6 +298,7 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
     if (!(t = calloc(1, sizeof(*t))))
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     roar_buf_init(&t->queue);
+    t->wake_ep = -1;
     t->drain_ms = o.drain_ms;
     if ((error = roar_ebpf_conv_new(&t->conv)) < 0) {
         free(t);
@@ -351,6 +359,13 @@ int roar_ebpf_open(roar_ebpf **out, const roar_ebpf_opts *opts)
         error = unsupported(errno, "read its ring buffer");
         goto cleanup;
     }
+    if ((t->wake_ep = epoll_create1(EPOLL_CLOEXEC)) >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+        if (epoll_ctl(t->wake_ep, EPOLL_CTL_ADD, bpf_map__fd(t->skel->maps.events), &ev) < 0) {
+            close(t->wake_ep);
+            t->wake_ep = -1;
+        }
+    }
     t->timing.attach_us = now_us() - t0;
 
 cleanup:
@@ -369,6 +384,8 @@ void roar_ebpf_free(roar_ebpf *t)
 {
     if (!t)
         return;
+    if (t->wake_ep >= 0)
+        close(t->wake_ep);
     ring_buffer__free(t->rb);
     roar_bpf__destroy(t->skel);
     roar_ebpf_conv_free(t->conv);
@@ -452,6 +469,21 @@ int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wai
     }
 }
 
+void roar_ebpf_wait(roar_ebpf *t, int timeout_ms)
+{
+    struct epoll_event ev;
+
+    if (t->wake_ep < 0) {
+        poll(NULL, 0, timeout_ms);
+        return;
+    }
+    /* An open that would have woken us came while we were reading: read again now. */
+    __atomic_store_n(&t->skel->bss->reader_asleep, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_exchange_n(&t->skel->bss->wake_pending, 0, __ATOMIC_SEQ_CST))
+        epoll_wait(t->wake_ep, &ev, 1, timeout_ms);
+    __atomic_store_n(&t->skel->bss->reader_asleep, 0, __ATOMIC_RELAXED);
+}
+
 uint64_t roar_ebpf_lost(roar_ebpf *t)
 {
     return __atomic_load_n(&t->skel->bss->lost, __ATOMIC_RELAXED) +
@@ -508,6 +540,11 @@ static void es_stop(void *self)
     }
 }
 
+static void es_wait(void *self, int timeout_ms)
+{
+    roar_ebpf_wait(self, timeout_ms);
+}
+
 static void es_free(void *self)
 {
     roar_ebpf_free(self);
@@ -526,6 +563,7 @@ int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
     out->sees_every_write = true;
     out->start = es_start;
     out->read = es_read;
+    out->wait = es_wait;
     out->lost = es_lost;
     out->stop = es_stop;
     out->free = es_free;
@@ -586,6 +624,12 @@ int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wai
     (void)wait_ms;
     *out_len = 0;
     return not_built();
+}
+
+void roar_ebpf_wait(roar_ebpf *t, int timeout_ms)
+{
+    (void)t;
+    (void)timeout_ms;
 }
 
 uint64_t roar_ebpf_lost(roar_ebpf *t)

@@ -65,6 +65,11 @@ int roar_ebpf_consume(roar_ebpf *t, roar_ebpf_record_cb cb, void *payload);
  * Records taken from the kernel but not yet read are queued in memory. */
 int roar_ebpf_read(roar_ebpf *t, void *buf, size_t cap, size_t *out_len, int wait_ms);
 
+/* Sleeps up to timeout_ms, or until the kernel side wakes the reader: an open of a
+ * file whose pre-job content an in-place editor may destroy within microseconds
+ * (roar.bpf.c, open_wakes). Records are then read with roar_ebpf_read as usual. */
+void roar_ebpf_wait(roar_ebpf *t, int timeout_ms);
+
 /* Records the kernel side could not deliver so far: ring full (or a record larger than
  * the ring), processes of the job that did not fit in the traced map, and records the
  * loader could not read or name. */

@@ -36,6 +36,18 @@ __u64 lost = 0;
  * events are lost too, counted once per process. */
 __u64 untracked = 0;
 
+/* ---- the reader's wake-up (written by the loader through the mmap'ed .bss) ---------- */
+
+/* 1 while the loader's reader sleeps between drains (roar_ebpf_wait). Records go out
+ * without a wake-up (Transport); the one exception is an open that may be the last
+ * chance to read a file's pre-job content (open_wakes), which wakes a sleeping reader
+ * once: the xchg to 0 makes it one wake-up per sleep, however many such opens follow. */
+__u32 reader_asleep = 0;
+/* Set by every such open, asleep or not: a reader about to sleep that finds it set
+ * drains again at once instead (one of the two always sees the other's flag: both are
+ * exchanged, full barriers, before the other flag is read). */
+__u32 wake_pending = 0;
+
 /* ---- maps ---------------------------------------------------------------------------- */
 
 /* The job's processes, by tgid. Filled by the loader (the gated root) and by fork;
@@ -175,15 +187,21 @@ static __always_inline struct scratch *scratch_take(void)
     return s;
 }
 
-static __always_inline void scratch_send(struct scratch *s)
+/* `wake`: BPF_RB_NO_WAKEUP, or BPF_RB_FORCE_WAKEUP (open_wakes). */
+static __always_inline void scratch_send_wake(struct scratch *s, __u64 wake)
 {
     __u64 size = sizeof(struct roar_bpf_event) + (__u64)s->off;
     if (size > sizeof(struct roar_bpf_event) + ROAR_BPF_DATA_MAX)
         size = sizeof(struct roar_bpf_event) + ROAR_BPF_DATA_MAX;
     s->ev.rec_len = (__u32)size;
-    if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP) < 0)
+    if (bpf_ringbuf_output(&events, s, size, wake) < 0)
         count_lost();
     s->busy = 0;
+}
+
+static __always_inline void scratch_send(struct scratch *s)
+{
+    scratch_send_wake(s, BPF_RB_NO_WAKEUP);
 }
 
 /* `id` as bpf_get_current_pid_tgid() gives it: tgid << 32 | tid */
@@ -593,9 +611,51 @@ static __always_inline void first_write(__u16 type, int fd, int fd2, long ret)
 
 /* ---- syscalls ------------------------------------------------------------------------ */
 
+/* Files whose opens already woke the reader, by identity: a direct-mapped cache of tags
+ * (seen_cache's layout; a collision only costs one more wake-up, a stale tag one fewer,
+ * never an event). The same unchanged file opened again, as a build's headers are or
+ * a loop of opens, wakes nobody. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct seen_cache);
+} woke SEC(".maps");
+
+/* The ring flag for an open's record: BPF_RB_FORCE_WAKEUP when the open made a hash
+ * request in the collector that may lose a race (an existing regular file, not
+ * truncated: SPEC §4.4 makes it an input, or its content the old one of an edit), the
+ * file has not woken the reader before, and the reader sleeps. An in-place editor (sed
+ * -i, sort -o) reads, then replaces or rewrites the file within tens of microseconds;
+ * on the 2 ms drain alone the collector came too late for nearly every small file
+ * (issue 17). The wake-up costs the opener ~6 µs (PLATFORM.md), paid once per file and
+ * at most once per sleep of the reader. */
+static __always_inline __u64 open_wakes(const struct roar_bpf_ident *id, __u64 flags)
+{
+    __u32 zero = 0;
+    struct seen_cache *c;
+    __u64 tag, *slot;
+
+    if (!id->has_ident || id->created || (flags & ROAR_BPF_O_TRUNC) ||
+        (id->mode & ROAR_BPF_S_IFMT) != ROAR_BPF_S_IFREG)
+        return BPF_RB_NO_WAKEUP;
+    if (!(c = bpf_map_lookup_elem(&woke, &zero)))
+        return BPF_RB_NO_WAKEUP;
+    tag = (id->ino * 0x9e3779b97f4a7c15ull) ^ id->dev ^ (__u64)id->mtime_ns ^
+          ((__u64)id->ctime_ns << 1) ^ id->size;
+    slot = &c->slot[((id->ino * 0x9e3779b97f4a7c15ull) >> 40) & (SEEN_SLOTS - 1)];
+    if (*slot == tag)
+        return BPF_RB_NO_WAKEUP;
+    *slot = tag;
+    __sync_lock_test_and_set(&wake_pending, 1);
+    if (!reader_asleep || !__sync_lock_test_and_set(&reader_asleep, 0))
+        return BPF_RB_NO_WAKEUP;
+    return BPF_RB_FORCE_WAKEUP;
+}
+
 /* The open's header fields other than the path's: task, fd, flags, FMODE_CREATED and
- * the file's identity. h must be zeroed. */
-static __always_inline void open_hdr(struct roar_event_hdr *h, __u64 id, struct file *f,
+ * the file's identity. h must be zeroed. Returns the ring flag (open_wakes). */
+static __always_inline __u64 open_hdr(struct roar_event_hdr *h, __u64 id, struct file *f,
                                      __u64 flags, __u64 mode, long ret)
 {
     struct roar_bpf_ident fid = {};
@@ -607,6 +667,7 @@ static __always_inline void open_hdr(struct roar_event_hdr *h, __u64 id, struct 
     h->arg = mode;
     put_file_ident_created(&fid, f, true);
     roar_bpf_ident_to_hdr(h, &fid);
+    return open_wakes(&fid, flags);
 }
 
 /* The common open, in the compact form (roar_bpf.h, struct roar_bpf_open): a name
@@ -636,7 +697,8 @@ static __always_inline bool open_fast(struct scratch *s, __u64 id, __u64 upath, 
     r->o.tid = (__u32)id;
     r->o.pflags = ROAR_BPF_P_STR | (r->str[0] == '/' ? 0 : ROAR_BPF_P_CWD);
     r->o.pad[0] = r->o.pad[1] = r->o.pad[2] = 0;
-    if (bpf_ringbuf_output(&events, r, sizeof(r->o) + (__u64)n, BPF_RB_NO_WAKEUP) < 0)
+    if (bpf_ringbuf_output(&events, r, sizeof(r->o) + (__u64)n, open_wakes(&r->o.id, flags)) <
+        0)
         count_lost();
     return true;
 }
@@ -649,7 +711,7 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
     struct file *f = (struct file *)task_fd_file(task, (int)ret);
     __u64 id = ((__u64)(__u32)task->tgid << 32) | (__u32)task->pid;
     struct scratch *s;
-    __u64 *slot;
+    __u64 *slot, wake;
 
     if (!f)
         return 0;
@@ -663,7 +725,7 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
         return 0;
     }
     scratch_clear(s);
-    open_hdr(&s->ev.h, id, f, flags, mode, ret);
+    wake = open_hdr(&s->ev.h, id, f, flags, mode, ret);
     /* path: the name the program used, made absolute (SPEC §4.2). The file's own
      * canonical path (its dentries, walked up) only where that name cannot serve: no
      * name at all (open_by_handle_at), or a /proc magic link (it names a file of the
@@ -675,7 +737,7 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
                    s->data[2] == 'r' && s->data[3] == 'o' && s->data[4] == 'c' &&
                    s->data[5] == '/'))
         roar_put_walk(1, (__u64)f + bpf_core_field_offset(struct file, f_path));
-    scratch_send(s);
+    scratch_send_wake(s, wake);
     return 0;
 }
 
