@@ -68,24 +68,99 @@ static void put_sep(roar_buf *out, bool *first)
     *first = false;
 }
 
+/* A blob id in 20 bytes: the sets below hold hundreds of thousands of them (ids in the
+ * cache are lower-case hex). */
+#define RAW_ID_SIZE 20
+typedef struct {
+    unsigned char b[RAW_ID_SIZE];
+} raw_id;
+
+static raw_id raw_of(const char *hex)
+{
+    raw_id r;
+    size_t i;
+    for (i = 0; i < RAW_ID_SIZE; i++) {
+        int hi = hex[2 * i], lo = hex[2 * i + 1];
+        hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
+        lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
+        r.b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return r;
+}
+
+/* The contents whose entity is written: an open-addressing set of ids, no allocation
+ * per id (a SHA-1 is its own hash). The all-zero id marks an empty slot; that id
+ * itself, were it ever met, is a flag of its own. */
+typedef struct {
+    raw_id *slots;
+    size_t cap, count; /* cap a power of two, kept at most half full */
+    bool has_zero;
+} id_set;
+
+static bool is_zero(const raw_id *r)
+{
+    static const raw_id zero;
+    return !memcmp(r, &zero, sizeof(zero));
+}
+
+static raw_id *id_slot(raw_id *slots, size_t cap, const raw_id *r)
+{
+    uint64_t h;
+    size_t i;
+    memcpy(&h, r->b, sizeof(h));
+    for (i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (is_zero(&slots[i]) || !memcmp(&slots[i], r, sizeof(*r)))
+            return &slots[i];
+}
+
+/* Adds the id; whether it was new. */
+static bool id_set_add(id_set *set, const char *hex)
+{
+    raw_id r = raw_of(hex), *s;
+    if (is_zero(&r)) {
+        bool added = !set->has_zero;
+        set->has_zero = true;
+        return added;
+    }
+    if (2 * (set->count + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 4096, i;
+        raw_id *slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            roar_cli_oom();
+        for (i = 0; i < set->cap; i++)
+            if (!is_zero(&set->slots[i]))
+                *id_slot(slots, cap, &set->slots[i]) = set->slots[i];
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    s = id_slot(set->slots, set->cap, &r);
+    if (!is_zero(s))
+        return false;
+    *s = r;
+    set->count++;
+    return true;
+}
+
+/* Each writing of a known output (path and content, by a job at its end): sorted by
+ * path, content, end and job once the first pass is over, which answers which entity
+ * each known input used with one binary search. */
+typedef struct {
+    char *path; /* owned */
+    raw_id id;
+    uint32_t job;
+    int64_t end_ms;
+} writing;
+
 /* What the passes keep between them. */
 typedef struct {
-    roar_keymap blobs; /* blob id -> (void *)1: contents whose entity is written */
+    id_set blobs;
     roar_keymap users; /* user -> index + 1 into user_names */
     char **user_names; /* owned, in order of first appearance */
     size_t user_count, user_alloc;
     uint32_t *job_user; /* per job: index into user_names, or NO_USER */
-    /* The known outputs, for which entity each known input used: "<path>\0<id>" ->
-     * index + 1 of the output, and each writing of it (by job, at its end) sorted by
-     * output, then end, then job once the first pass is over. */
-    roar_keymap outputs;
-    struct writing {
-        uint32_t output, job;
-        int64_t end_ms;
-    } * writings;
+    writing *writings;
     size_t writing_count, writing_alloc;
-    size_t *first; /* per output: its first writing; [output count]: writing_count */
-    roar_buf key;
 } prov_state;
 
 #define NO_USER UINT32_MAX
@@ -93,24 +168,15 @@ typedef struct {
 static void state_dispose(prov_state *st)
 {
     size_t i;
-    roar_keymap_dispose(&st->blobs);
+    free(st->blobs.slots);
     roar_keymap_dispose(&st->users);
     for (i = 0; i < st->user_count; i++)
         free(st->user_names[i]);
     free(st->user_names);
     free(st->job_user);
-    roar_keymap_dispose(&st->outputs);
+    for (i = 0; i < st->writing_count; i++)
+        free(st->writings[i].path);
     free(st->writings);
-    free(st->first);
-    roar_buf_dispose(&st->key);
-}
-
-static void output_key(prov_state *st, const roar_edge *edge)
-{
-    roar_buf_clear(&st->key);
-    CHECK(roar_buf_puts(&st->key, edge->path));
-    CHECK(roar_buf_putc(&st->key, '\0'));
-    CHECK(roar_buf_puts(&st->key, edge->id));
 }
 
 /* What the later passes need of job i: its user, and its known outputs' writings. */
@@ -132,70 +198,61 @@ static void remember(prov_state *st, const roar_job *job, size_t i)
     }
     for (e = 0; e < job->edge_count; e++) {
         const roar_edge *edge = &job->edges[e];
+        writing *w;
         if (!known(edge, ROAR_ROLE_OUT))
             continue;
-        output_key(st, edge);
-        if (!(hit = roar_keymap_get(&st->outputs, st->key.ptr, st->key.size))) {
-            hit = (void *)(uintptr_t)(st->outputs.count + 1);
-            CHECK(roar_keymap_put(&st->outputs, st->key.ptr, st->key.size, hit));
-        }
         if (ROAR_ALLOC_GROW(st->writings, st->writing_count + 1, st->writing_alloc) < 0)
             roar_cli_oom();
-        st->writings[st->writing_count++] =
-            (struct writing){(uint32_t)((uintptr_t)hit - 1), (uint32_t)i, job->end_ms};
+        w = &st->writings[st->writing_count++];
+        w->id = raw_of(edge->id);
+        w->job = (uint32_t)i;
+        w->end_ms = job->end_ms;
+        if (!(w->path = strdup(edge->path)))
+            roar_cli_oom();
     }
+}
+
+static int by_output(const char *path, const raw_id *id, const writing *w)
+{
+    int c = strcmp(path, w->path);
+    return c ? c : memcmp(id, &w->id, sizeof(*id));
 }
 
 static int by_output_end_job(const void *pa, const void *pb)
 {
-    const struct writing *a = pa, *b = pb;
-    if (a->output != b->output)
-        return a->output < b->output ? -1 : 1;
+    const writing *a = pa, *b = pb;
+    int c = by_output(a->path, &a->id, b);
+    if (c)
+        return c;
     if (a->end_ms != b->end_ms)
         return a->end_ms < b->end_ms ? -1 : 1;
     return a->job < b->job ? -1 : a->job > b->job;
-}
-
-static void index_writings(prov_state *st)
-{
-    size_t n = st->outputs.count, w = 0, o;
-    if (st->writing_count > 1)
-        qsort(st->writings, st->writing_count, sizeof(*st->writings), by_output_end_job);
-    if (!(st->first = calloc(n + 1, sizeof(*st->first))))
-        roar_cli_oom();
-    for (o = 0; o <= n; o++) {
-        while (w < st->writing_count && st->writings[w].output < o)
-            w++;
-        st->first[o] = w;
-    }
 }
 
 /* Which output entity a known input of a job that started at start_ms used (SIZE_MAX:
  * none, the content's entity): the latest writing of that path with that content by a
  * job of the set that ended before the job started, the latest being the greatest
  * (end, job position). At equal times the start comes first: a job never uses what it
- * writes itself. One hash lookup and a binary search per edge. */
-static size_t used_writer(prov_state *st, const roar_edge *edge, int64_t start_ms)
+ * writes itself. One binary search per edge. */
+static size_t used_writer(const prov_state *st, const roar_edge *edge, int64_t start_ms)
 {
-    void *hit;
-    size_t lo, hi;
+    raw_id id = raw_of(edge->id);
+    size_t a = 0, b = st->writing_count;
 
-    output_key(st, edge);
-    if (!(hit = roar_keymap_get(&st->outputs, st->key.ptr, st->key.size)))
-        return SIZE_MAX;
-    lo = st->first[(uintptr_t)hit - 1];
-    hi = st->first[(uintptr_t)hit];
-    {
-        size_t a = lo, b = hi; /* the first writing at or after start_ms */
-        while (a < b) {
-            size_t mid = a + (b - a) / 2;
-            if (st->writings[mid].end_ms < start_ms)
-                a = mid + 1;
-            else
-                b = mid;
-        }
-        return a == lo ? SIZE_MAX : st->writings[a - 1].job;
+    /* The first writing not below (path, id, start_ms): the one before it, if it is
+     * of the same output, is the latest that ended before start_ms. */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        const writing *w = &st->writings[mid];
+        int c = by_output(edge->path, &id, w);
+        if (c > 0 || (c == 0 && w->end_ms < start_ms))
+            a = mid + 1;
+        else
+            b = mid;
     }
+    if (a == 0 || by_output(edge->path, &id, &st->writings[a - 1]) != 0)
+        return SIZE_MAX;
+    return st->writings[a - 1].job;
 }
 
 /* Entities: each content once (`blob:<id>`, a roar:blob), and each output once per job
@@ -229,9 +286,8 @@ static void put_entities(roar_buf *out, const roar_export_jobs *set, prov_state 
                 CHECK(roar_json_cstr(out, edge->path));
                 CHECK(roar_buf_printf(out, ",\"roar:size\":%llu}", (unsigned long long)edge->size));
             }
-            if (!edge->id_known || roar_keymap_gets(&st->blobs, edge->id))
+            if (!edge->id_known || !id_set_add(&st->blobs, edge->id))
                 continue;
-            CHECK(roar_keymap_puts(&st->blobs, edge->id, (void *)1));
             put_sep(out, &first);
             CHECK(roar_buf_printf(out, "\"blob:%s\":{\"prov:label\":", edge->id));
             CHECK(roar_json_cstr(out, edge->path));
@@ -244,7 +300,8 @@ static void put_entities(roar_buf *out, const roar_export_jobs *set, prov_state 
     roar_export_pass_end(set, out);
     roar_job_dispose(&job);
     /* The contents are not needed again: give their memory back before the next pass. */
-    roar_keymap_dispose(&st->blobs);
+    free(st->blobs.slots);
+    st->blobs = (id_set){NULL, 0, 0, false};
 }
 
 static void put_activities(roar_buf *out, const roar_export_jobs *set)
@@ -376,9 +433,7 @@ static void put_relations(roar_buf *out, const roar_export_jobs *set, prov_state
 
 void roar_export_prov(roar_buf *out, const roar_export_jobs *set)
 {
-    prov_state st = {
-        ROAR_KEYMAP_INIT, ROAR_KEYMAP_INIT, NULL, 0, 0, NULL, ROAR_KEYMAP_INIT, NULL, 0, 0, NULL,
-        ROAR_BUF_INIT};
+    prov_state st = {{NULL, 0, 0, false}, ROAR_KEYMAP_INIT, NULL, 0, 0, NULL, NULL, 0, 0};
 
     if (!(st.job_user = calloc(set->count + 1, sizeof(*st.job_user))))
         roar_cli_oom();
@@ -387,7 +442,8 @@ void roar_export_prov(roar_buf *out, const roar_export_jobs *set)
                              "\"out\":\"urn:git-roar:output:\","
                              "\"agent\":\"urn:git-roar:agent:\"},\n"));
     put_entities(out, set, &st);
-    index_writings(&st);
+    if (st.writing_count > 1)
+        qsort(st.writings, st.writing_count, sizeof(*st.writings), by_output_end_job);
     put_activities(out, set);
     put_agents(out, &st);
     put_relations(out, set, &st);
