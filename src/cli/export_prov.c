@@ -6,11 +6,12 @@
  * one job at a time: a pass per section that needs edges, one of summaries for the
  * activities, and the agents and wasAssociatedWith from what the first pass kept. What
  * stays in memory is what the document names once however often it is met: the
- * distinct contents, the distinct outputs (path and content, with their writers' ends)
- * and the users; never the output, never a loaded job but the current one. Writing the
+ * distinct contents, each writing of a known output (path, content, end, job) and the
+ * users; never the output, never a loaded job but the current one. Writing the
  * sections to temporary files in one pass would load each job once, but would need disk
  * for the whole document and a renumbering of the relations; the passes cost time only
- * (about twice json's: summaries are cheap), and the output still streams. */
+ * (four with edges and one of summaries: at 100k jobs about four times json's), and the
+ * output still streams. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
