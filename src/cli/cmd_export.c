@@ -19,13 +19,18 @@
 #include "util/quote.h"
 #include "util/timefmt.h"
 
-typedef roar_export_jobs job_set;
+/* A job the selection names, before it is loaded: ids are gathered first, deduplicated,
+ * filtered by scope and sorted with what the cache's listings give (start), and only
+ * then loaded, one at a time. `scoped`: the job counts only if it is in scope (SPEC
+ * §5.5). `start_known`: false for a commit's jobs (their listing has no times). */
+/* SQLite's page cache for the passes: each job's rows are read once a pass, in no order
+ * the pages share, so a larger cache only holds more of the database in memory. */
+#define EXPORT_CACHE_KIB (16 * 1024)
 
-/* A job the selection names, before it is loaded: ids are gathered first, then sorted
- * and loaded once each, so a history of n jobs costs O(n log n) and not a scan of the
- * loaded jobs per id. `scoped`: the job counts only if it is in scope (SPEC §5.5). */
 typedef struct {
     char id[ROAR_OID_HEXSZ + 1];
+    int64_t start_ms;
+    bool start_known;
     bool scoped;
 } candidate;
 
@@ -34,12 +39,16 @@ typedef struct {
     size_t count, alloc;
 } candidates;
 
-static void add_job(candidates *c, const char *id, bool scoped)
+static void add_job(candidates *c, const char *id, const int64_t *start_ms, bool scoped)
 {
+    candidate *it;
     if (ROAR_ALLOC_GROW(c->items, c->count + 1, c->alloc) < 0)
         roar_cli_oom();
-    snprintf(c->items[c->count].id, sizeof(c->items[c->count].id), "%s", id);
-    c->items[c->count++].scoped = scoped;
+    it = &c->items[c->count++];
+    snprintf(it->id, sizeof(it->id), "%s", id);
+    it->start_known = start_ms != NULL;
+    it->start_ms = start_ms ? *start_ms : 0;
+    it->scoped = scoped;
 }
 
 static int by_id(const void *a, const void *b)
@@ -47,43 +56,92 @@ static int by_id(const void *a, const void *b)
     return strcmp(((const candidate *)a)->id, ((const candidate *)b)->id);
 }
 
-/* Loads each named job once; one named without the scope condition (a job, a commit's
- * attached jobs) counts even when also named with it. */
-static void load_jobs(job_set *set, roar_query *q, candidates *c)
-{
-    size_t i, j;
-    if (c->count > 1)
-        qsort(c->items, c->count, sizeof(*c->items), by_id);
-    for (i = 0; i < c->count; i = j) {
-        bool scoped = c->items[i].scoped;
-        for (j = i + 1; j < c->count && !strcmp(c->items[j].id, c->items[i].id); j++)
-            scoped = scoped && c->items[j].scoped;
-        if (ROAR_ALLOC_GROW(set->items, set->count + 1, set->alloc) < 0)
-            roar_cli_oom();
-        roar_query_job_init(&set->items[set->count]);
-        roar_query_job_load(&set->items[set->count], q, c->items[i].id);
-        if (scoped && !roar_query_job_in_scope(&set->items[set->count]))
-            roar_query_job_dispose(&set->items[set->count]);
-        else
-            set->count++;
-    }
-}
-
-static void job_set_dispose(job_set *set)
-{
-    size_t i;
-    for (i = 0; i < set->count; i++)
-        roar_query_job_dispose(&set->items[i]);
-    free(set->items);
-}
-
 /* Oldest first: export formats read as a history. */
 static int by_start(const void *a, const void *b)
 {
-    const roar_job *x = &((const roar_query_job *)a)->job, *y = &((const roar_query_job *)b)->job;
+    const candidate *x = a, *y = b;
     if (x->start_ms != y->start_ms)
         return x->start_ms < y->start_ms ? -1 : 1;
     return strcmp(x->id, y->id);
+}
+
+/* Each named job once; one named without the scope condition (a job, a commit's
+ * attached jobs) counts even when also named with it. Scope is decided from the cache
+ * without loading the job (graph/scope.h), the start of a commit's job from its
+ * summary. Leaves c sorted oldest first and set->ids pointing at nothing yet. */
+static void settle_jobs(roar_export_jobs *set, candidates *c)
+{
+    roar_cache *cache = roar_query_cache(set->q);
+    roar_job summary;
+    size_t i, j, kept = 0;
+
+    roar_job_init(&summary);
+    if (c->count > 1)
+        qsort(c->items, c->count, sizeof(*c->items), by_id);
+    for (i = 0; i < c->count; i = j) {
+        candidate one = c->items[i];
+        for (j = i + 1; j < c->count && !strcmp(c->items[j].id, one.id); j++) {
+            one.scoped = one.scoped && c->items[j].scoped;
+            if (!one.start_known && c->items[j].start_known) {
+                one.start_ms = c->items[j].start_ms;
+                one.start_known = true;
+            }
+        }
+        if (one.scoped) {
+            roar_scope *scope = roar_query_scope(set->q);
+            roar_scope_reason why = ROAR_SCOPE_OUT;
+            if (scope && roar_scope_reason_of(&why, scope, one.id) < 0)
+                roar_cli_die_error();
+            if (why == ROAR_SCOPE_OUT)
+                continue;
+        }
+        if (!one.start_known) {
+            if (roar_cache_job_get_summary(&summary, cache, one.id) < 0)
+                roar_cli_die_error();
+            one.start_ms = summary.start_ms;
+        }
+        c->items[kept++] = one;
+    }
+    roar_job_dispose(&summary);
+    c->count = kept;
+    if (c->count > 1)
+        qsort(c->items, c->count, sizeof(*c->items), by_start);
+    set->count = c->count;
+    if (!(set->ids = calloc(c->count + 1, sizeof(*set->ids))))
+        roar_cli_oom();
+    for (i = 0; i < c->count; i++)
+        memcpy(set->ids[i], c->items[i].id, sizeof(set->ids[i]));
+}
+
+void roar_export_pass_begin(const roar_export_jobs *set)
+{
+    roar_cache *cache = roar_query_cache(set->q);
+    if (cache && roar_cache_read_begin(cache) < 0)
+        roar_cli_die_error();
+}
+
+void roar_export_pass_end(const roar_export_jobs *set, roar_buf *out)
+{
+    roar_cache *cache = roar_query_cache(set->q);
+    if (cache)
+        roar_cache_read_end(cache);
+    roar_query_flush(out);
+}
+
+void roar_export_maybe_flush(const roar_export_jobs *set, roar_buf *out)
+{
+    if (out->size < ROAR_EXPORT_FLUSH_AT)
+        return;
+    roar_export_pass_end(set, out);
+    roar_export_pass_begin(set);
+}
+
+void roar_export_load(roar_job *job, const roar_export_jobs *set, size_t i, bool edges)
+{
+    roar_cache *cache = roar_query_cache(set->q);
+    if ((edges ? roar_cache_job_get(job, cache, set->ids[i])
+               : roar_cache_job_get_summary(job, cache, set->ids[i])) < 0)
+        roar_cli_die_error();
 }
 
 static void add_commit_jobs(candidates *set, roar_query *q, const char *commit)
@@ -93,7 +151,7 @@ static void add_commit_jobs(candidates *set, roar_query *q, const char *commit)
     if (roar_cache_commit_jobs(&ids, roar_query_cache(q), commit) < 0)
         roar_cli_die_error();
     for (i = 0; i < ids.count; i++)
-        add_job(set, ids.items[i], false);
+        add_job(set, ids.items[i], NULL, false);
     roar_cache_id_list_dispose(&ids);
 }
 
@@ -104,11 +162,11 @@ static void add_edge_jobs(candidates *set, roar_query *q, const char *blob)
     if (roar_cache_producers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, &edges.items[i].start_ms, true);
     if (roar_cache_consumers(&edges, roar_query_cache(q), blob) < 0)
         roar_cli_die_error();
     for (i = 0; i < edges.count; i++)
-        add_job(set, edges.items[i].job_id, true);
+        add_job(set, edges.items[i].job_id, &edges.items[i].start_ms, true);
     roar_cache_edge_list_dispose(&edges);
 }
 
@@ -129,7 +187,7 @@ static void select_jobs(candidates *set, roar_query *q, roar_cli_ctx *ctx)
         if (roar_cache_job_list(&all, cache, NULL) < 0)
             roar_cli_die_error();
         for (i = 0; i < all.count; i++)
-            add_job(set, all.items[i].id, true);
+            add_job(set, all.items[i].id, &all.items[i].start_ms, true);
         roar_cache_jobinfo_list_dispose(&all);
         return;
     }
@@ -159,7 +217,7 @@ static void select_jobs(candidates *set, roar_query *q, roar_cli_ctx *ctx)
         roar_cli_die_error();
     switch (ref.kind) {
     case ROAR_OBJREF_JOB:
-        add_job(set, ref.job, false);
+        add_job(set, ref.job, NULL, false);
         break;
     case ROAR_OBJREF_COMMIT:
         add_commit_jobs(set, q, ref.commit);
@@ -202,15 +260,24 @@ void roar_export_put_command(roar_buf *out, const roar_job *job)
 
 /* ---- json ------------------------------------------------------------------------ */
 
-static void export_json(roar_buf *out, const job_set *set)
+/* Each job whole, with its commits and scope (what `show --json` gives). */
+static void export_json(roar_buf *out, const roar_export_jobs *set)
 {
+    roar_query_job j;
     size_t i;
+
+    roar_query_job_init(&j);
     CHECK(roar_buf_printf(out, "{\"version\":%d,\"jobs\":[", ROAR_QUERY_JSON_VERSION));
+    roar_export_pass_begin(set);
     for (i = 0; i < set->count; i++) {
+        roar_query_job_load(&j, set->q, set->ids[i]);
         CHECK(roar_buf_puts(out, i ? "," : ""));
-        CHECK(roar_query_json_job(out, &set->items[i], true));
+        CHECK(roar_query_json_job(out, &j, true));
+        roar_export_maybe_flush(set, out);
     }
+    roar_query_job_dispose(&j);
     CHECK(roar_buf_puts(out, "]}\n"));
+    roar_export_pass_end(set, out);
 }
 
 /* ---- dot ------------------------------------------------------------------------ */
@@ -288,34 +355,41 @@ static size_t dot_artifact(roar_buf *out, dot_graph *d, const roar_edge *edge)
 
 /* `all_outside`: draw every input outside the work tree; by default those no job of the
  * set wrote are one "N outside files" node per job (toolchains read dozens). */
-static void export_dot(roar_buf *out, const job_set *set, bool all_outside)
+static void export_dot(roar_buf *out, const roar_export_jobs *set, bool all_outside)
 {
     dot_graph d = {ROAR_KEYMAP_INIT, ROAR_KEYMAP_INIT, 0, ROAR_BUF_INIT};
+    roar_job job;
     size_t i, e;
 
+    roar_job_init(&job);
+
+    /* A first pass, for the outputs outside the work tree only: whether an input
+     * outside it is drawn depends on whether any job of the set wrote it, later ones
+     * included. */
+    roar_export_pass_begin(set);
     for (i = 0; i < set->count && !all_outside; i++) {
-        const roar_job *job = &set->items[i].job;
-        for (e = 0; e < job->edge_count; e++) {
-            if (job->edges[e].role != ROAR_ROLE_OUT || !job->edges[e].id_known ||
-                !outside_path(job->edges[e].path))
+        roar_export_load(&job, set, i, true);
+        for (e = 0; e < job.edge_count; e++) {
+            if (job.edges[e].role != ROAR_ROLE_OUT || !job.edges[e].id_known ||
+                !outside_path(job.edges[e].path))
                 continue;
-            dot_key(&d, &job->edges[e]);
+            dot_key(&d, &job.edges[e]);
             CHECK(roar_keymap_put(&d.written, d.key.ptr, d.key.size, (void *)1));
         }
     }
     CHECK(roar_buf_puts(out, "digraph roar {\n  rankdir=LR;\n"));
     for (i = 0; i < set->count; i++) {
-        const roar_job *job = &set->items[i].job;
         roar_buf label = ROAR_BUF_INIT;
         size_t outside = 0;
-        CHECK(roar_buf_printf(&label, "%.7s\n", job->id));
-        CHECK(roar_escape_argv(&label, (const char *const *)job->argv, job->argc));
-        CHECK(roar_buf_printf(out, "  \"job:%s\" [shape=box,label=", job->id));
+        roar_export_load(&job, set, i, true);
+        CHECK(roar_buf_printf(&label, "%.7s\n", job.id));
+        CHECK(roar_escape_argv(&label, (const char *const *)job.argv, job.argc));
+        CHECK(roar_buf_printf(out, "  \"job:%s\" [shape=box,label=", job.id));
         dot_string(out, label.ptr);
-        CHECK(roar_buf_puts(out, roar_export_succeeded(job) ? "];\n" : ",color=red];\n"));
+        CHECK(roar_buf_puts(out, roar_export_succeeded(&job) ? "];\n" : ",color=red];\n"));
         roar_buf_dispose(&label);
-        for (e = 0; e < job->edge_count; e++) {
-            const roar_edge *edge = &job->edges[e];
+        for (e = 0; e < job.edge_count; e++) {
+            const roar_edge *edge = &job.edges[e];
             size_t node;
             if (edge->role == ROAR_ROLE_DEL)
                 continue;
@@ -325,18 +399,21 @@ static void export_dot(roar_buf *out, const job_set *set, bool all_outside)
             }
             node = dot_artifact(out, &d, edge);
             if (edge->role == ROAR_ROLE_IN)
-                CHECK(roar_buf_printf(out, "  a%zu -> \"job:%s\";\n", node, job->id));
+                CHECK(roar_buf_printf(out, "  a%zu -> \"job:%s\";\n", node, job.id));
             else
-                CHECK(roar_buf_printf(out, "  \"job:%s\" -> a%zu;\n", job->id, node));
+                CHECK(roar_buf_printf(out, "  \"job:%s\" -> a%zu;\n", job.id, node));
         }
         if (outside)
             CHECK(roar_buf_printf(out,
                                   "  \"outside:%s\" [shape=ellipse,style=dashed,"
                                   "label=\"%zu outside file%s\"];\n"
                                   "  \"outside:%s\" -> \"job:%s\";\n",
-                                  job->id, outside, outside == 1 ? "" : "s", job->id, job->id));
+                                  job.id, outside, outside == 1 ? "" : "s", job.id, job.id));
+        roar_export_maybe_flush(set, out);
     }
     CHECK(roar_buf_puts(out, "}\n"));
+    roar_export_pass_end(set, out);
+    roar_job_dispose(&job);
     roar_keymap_dispose(&d.nodes);
     roar_keymap_dispose(&d.written);
     roar_buf_dispose(&d.key);
@@ -345,19 +422,24 @@ static void export_dot(roar_buf *out, const job_set *set, bool all_outside)
 int roar_cmd_export(roar_cli_ctx *ctx)
 {
     const char *format = roar_cli_opt_string(ctx, "format", NULL);
-    roar_query *q;
-    job_set set = {0};
+    roar_export_jobs set = {0};
     candidates named = {0};
     roar_buf out = ROAR_BUF_INIT;
 
     if (!format)
         roar_cli_usage_error(ctx->cmd, "--format is required");
-    q = roar_query_open(ctx);
-    select_jobs(&named, q, ctx);
-    load_jobs(&set, q, &named);
+    set.q = roar_query_open(ctx);
+    /* Memory follows one job, not the database the passes read through. */
+    if (roar_query_cache(set.q) &&
+        roar_cache_for_scans(roar_query_cache(set.q), EXPORT_CACHE_KIB) < 0)
+        roar_cli_die_error();
+    select_jobs(&named, set.q, ctx);
+    /* The scope and HEAD's reachable set are brought up to date here, while the cache
+     * may still be written: the passes read inside snapshots. */
+    if (roar_query_cache(set.q))
+        roar_query_scope(set.q);
+    settle_jobs(&set, &named);
     free(named.items);
-    if (set.count > 1)
-        qsort(set.items, set.count, sizeof(*set.items), by_start);
 
     if (!strcmp(format, "json"))
         export_json(&out, &set);
@@ -370,7 +452,7 @@ int roar_cmd_export(roar_cli_ctx *ctx)
     roar_query_flush(&out);
 
     roar_buf_dispose(&out);
-    job_set_dispose(&set);
-    roar_query_free(q);
+    free(set.ids);
+    roar_query_free(set.q);
     return ROAR_EXIT_OK;
 }

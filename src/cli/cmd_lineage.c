@@ -15,6 +15,11 @@
 #include "util/quote.h"
 #include "util/timefmt.h"
 
+/* SQLite's page cache for a walk: its lookups by content and by job land all over the
+ * database, and a page read again from the cache costs nothing, from the file a
+ * system call. */
+#define LINEAGE_CACHE_KIB (64 * 1024)
+
 /* For each node, the nodes one step further from the root, in the order found. */
 typedef struct {
     size_t *items;
@@ -43,7 +48,7 @@ static void children_free(child_list *c, size_t n)
     free(c);
 }
 
-static bool failed(const roar_job *job)
+static bool failed(const roar_lineage_job *job)
 {
     return job->end_kind != ROAR_END_EXIT || job->end_code != 0;
 }
@@ -52,7 +57,7 @@ static bool failed(const roar_job *job)
 static void put_label(roar_buf *out, const roar_lineage_node *n, const char *sep)
 {
     if (n->kind == ROAR_LINEAGE_JOB) {
-        CHECK(roar_buf_printf(out, "job %.*s%s", ROAR_QUERY_ABBREV, n->job.id, sep));
+        CHECK(roar_buf_printf(out, "job %.*s%s", ROAR_QUERY_ABBREV, n->id, sep));
         CHECK(roar_escape_argv(out, (const char *const *)n->job.argv, n->job.argc));
         if (failed(&n->job))
             CHECK(roar_buf_printf(out, "%s[%s %d]", sep,
@@ -77,6 +82,16 @@ static void put_label(roar_buf *out, const roar_lineage_node *n, const char *sep
  * names it again (N as in --depth and the JSON: jobs from the root): a chain of a
  * million jobs prints about two million lines, not 10^12 spaces of indentation. */
 #define TEXT_MAX_LEVELS 40
+
+/* Output is written past this many bytes: a wide graph prints as it goes, and memory
+ * holds the graph, never its printed form. */
+#define LINEAGE_FLUSH_AT (64 * 1024)
+
+static void maybe_flush(roar_buf *out)
+{
+    if (out->size >= LINEAGE_FLUSH_AT)
+        roar_query_flush(out);
+}
 
 /* A node whose children are being drawn: the next child, the prefix length to return to,
  * and where its children's prefix starts in the prefix buffer (0 but when re-rooted). */
@@ -142,8 +157,7 @@ static void put_text_tree(roar_buf *out, const roar_lineage_graph *g, const chil
             stack[n].base = prefix.size;
         }
         n++;
-        if (out->size >= 65536)
-            roar_query_flush(out); /* print as it goes (bounded memory) */
+        maybe_flush(out);
     }
     free(stack);
     roar_buf_dispose(&prefix);
@@ -194,7 +208,7 @@ static void put_json(roar_buf *out, const roar_lineage_graph *g, unsigned depth)
         if (n->kind == ROAR_LINEAGE_JOB) {
             roar_buf_clear(&cmd);
             CHECK(roar_quote_argv(&cmd, (const char *const *)n->job.argv, n->job.argc));
-            CHECK(roar_buf_printf(out, "\"id\":\"%s\",\"command\":", n->job.id));
+            CHECK(roar_buf_printf(out, "\"id\":\"%s\",\"command\":", n->id));
             CHECK(roar_json_cstr(out, cmd.ptr));
             CHECK(roar_buf_putc(out, ','));
             CHECK(roar_query_json_path(out, "cwd", n->job.cwd));
@@ -213,12 +227,15 @@ static void put_json(roar_buf *out, const roar_lineage_graph *g, unsigned depth)
             CHECK(roar_buf_printf(out, ",\"size\":%llu", (unsigned long long)n->size));
         }
         CHECK(roar_buf_printf(out, ",\"truncated\":%s}", n->truncated ? "true" : "false"));
+        maybe_flush(out);
     }
     CHECK(roar_buf_puts(out, "],\"edges\":["));
-    for (i = 0; i < g->edge_count; i++)
+    for (i = 0; i < g->edge_count; i++) {
         CHECK(roar_buf_printf(out, "%s{\"from\":%zu,\"to\":%zu,\"role\":\"%s\"}", i ? "," : "",
                               g->edges[i].from, g->edges[i].to,
                               g->edges[i].role == ROAR_ROLE_IN ? "in" : "out"));
+        maybe_flush(out);
+    }
     CHECK(roar_buf_puts(out, "]}\n"));
     roar_buf_dispose(&cmd);
 }
@@ -293,13 +310,18 @@ static void put_dot(roar_buf *out, const roar_lineage_graph *g, bool all_outside
                                   "  o%zu [shape=ellipse, style=dashed, "
                                   "label=\"%zu outside file%s\"];\n",
                                   i, f.outside[i], f.outside[i] == 1 ? "" : "s"));
+        maybe_flush(out);
     }
-    for (i = 0; i < g->edge_count; i++)
+    for (i = 0; i < g->edge_count; i++) {
         if (!f.folded || !f.folded[g->edges[i].from])
             CHECK(roar_buf_printf(out, "  n%zu -> n%zu;\n", g->edges[i].from, g->edges[i].to));
-    for (i = 0; f.outside && i < g->count; i++)
+        maybe_flush(out);
+    }
+    for (i = 0; f.outside && i < g->count; i++) {
         if (f.outside[i])
             CHECK(roar_buf_printf(out, "  o%zu -> n%zu;\n", i, i));
+        maybe_flush(out);
+    }
     CHECK(roar_buf_puts(out, "}\n"));
     fold_dispose(&f);
 }
@@ -316,14 +338,19 @@ static void put_mermaid(roar_buf *out, const roar_lineage_graph *g, bool all_out
         CHECK(roar_buf_printf(out, "  n%zu%s\"", i, job ? "[" : "(["));
         put_escaped_label(out, &g->nodes[i], true);
         CHECK(roar_buf_printf(out, "\"%s\n", job ? "]" : "])"));
+        maybe_flush(out);
     }
-    for (i = 0; i < g->edge_count; i++)
+    for (i = 0; i < g->edge_count; i++) {
         if (!f.folded || !f.folded[g->edges[i].from])
             CHECK(roar_buf_printf(out, "  n%zu --> n%zu\n", g->edges[i].from, g->edges[i].to));
-    for (i = 0; f.outside && i < g->count; i++)
+        maybe_flush(out);
+    }
+    for (i = 0; f.outside && i < g->count; i++) {
         if (f.outside[i])
             CHECK(roar_buf_printf(out, "  o%zu([\"%zu outside file%s\"]) --> n%zu\n", i,
                                   f.outside[i], f.outside[i] == 1 ? "" : "s", i));
+        maybe_flush(out);
+    }
     fold_dispose(&f);
 }
 
@@ -363,6 +390,10 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
             printf("no jobs recorded yet\n");
         goto done;
     }
+    /* A wide walk reads much of the cache once: memory holds the graph, not the pages
+     * read on the way. */
+    if (roar_cache_for_scans(cache, LINEAGE_CACHE_KIB) < 0)
+        roar_cli_die_error();
 
     /* SPEC §5.5: the producers and consumers that answer are those in scope, at HEAD,
      * or at the commit a `rev:path` names. */
@@ -371,9 +402,7 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
     else
         opts.scope = roar_query_scope(q);
 
-    if (ref.kind == ROAR_OBJREF_JOB) {
-        error = roar_lineage_from_job(&g, cache, ref.job, &opts);
-    } else if (ref.kind == ROAR_OBJREF_PATH && ref.is_dir) {
+    if (ref.kind == ROAR_OBJREF_PATH && ref.is_dir) {
         /* A directory: every recorded output beneath it, as its producer wrote it. */
         if (roar_scope_outputs(&outs, opts.scope, ref.path) < 0)
             roar_cli_die_error();
@@ -385,17 +414,25 @@ int roar_cmd_lineage(roar_cli_ctx *ctx)
                                                       outs.items[i].size};
         if (!nroots)
             roar_cli_die("no job in scope produced anything under '%s'", ctx->argv[0]);
-        error = roar_lineage_from_blobs(&g, cache, roots, nroots, &opts);
-    } else {
-        const char *blob = ref.blob;
+    } else if (ref.kind == ROAR_OBJREF_REVPATH) {
         /* A committed blob is clean bytes; jobs saw the work-tree form (SPEC §4.6). */
-        if (ref.kind == ROAR_OBJREF_REVPATH) {
-            if (roar_objref_revpath_worktree_blob(wt, ctx->repo, &ref) < 0)
-                roar_cli_die_error();
-            blob = wt;
-        }
-        error = roar_lineage_from_blob(&g, cache, ref.path, blob, ref.size, &opts);
+        if (roar_objref_revpath_worktree_blob(wt, ctx->repo, &ref) < 0)
+            roar_cli_die_error();
     }
+
+    /* One read snapshot for the walk's many small reads (cache.h); printing waits
+     * outside it. */
+    if (roar_cache_read_begin(cache) < 0)
+        roar_cli_die_error();
+    if (ref.kind == ROAR_OBJREF_JOB)
+        error = roar_lineage_from_job(&g, cache, ref.job, &opts);
+    else if (nroots)
+        error = roar_lineage_from_blobs(&g, cache, roots, nroots, &opts);
+    else
+        error = roar_lineage_from_blob(&g, cache, ref.path,
+                                       ref.kind == ROAR_OBJREF_REVPATH ? wt : ref.blob, ref.size,
+                                       &opts);
+    roar_cache_read_end(cache);
     if (error < 0)
         roar_cli_die_error();
 

@@ -26,9 +26,6 @@
 #define OL_JOBTYPE_FACET OL_FACET("JobTypeJobFacet", "2-0-4")
 #define OL_ERROR_FACET OL_FACET("ErrorMessageRunFacet", "1-0-1")
 
-/* Output flushes to stdout past this many bytes: events stream, memory stays bounded. */
-#define OL_FLUSH_AT (64 * 1024)
-
 /* What every event of one export shares. */
 typedef struct {
     roar_buf ns;       /* the job namespace */
@@ -306,16 +303,23 @@ static void ol_event(roar_buf *out, const ol_ctx *c, const roar_job *job, bool s
     CHECK(roar_buf_puts(out, "}\n"));
 }
 
+/* One job at a time: the events stream, memory stays that of one job. */
 void roar_export_openlineage(roar_buf *out, const roar_export_jobs *set, roar_repo *repo)
 {
     ol_ctx c;
+    roar_job job;
     size_t i;
+
     ol_ctx_init(&c, repo);
+    roar_job_init(&job);
+    roar_export_pass_begin(set);
     for (i = 0; i < set->count; i++) {
-        ol_event(out, &c, &set->items[i].job, true);
-        ol_event(out, &c, &set->items[i].job, false);
-        if (out->size >= OL_FLUSH_AT)
-            roar_query_flush(out);
+        roar_export_load(&job, set, i, true);
+        ol_event(out, &c, &job, true);
+        ol_event(out, &c, &job, false);
+        roar_export_maybe_flush(set, out);
     }
+    roar_export_pass_end(set, out);
+    roar_job_dispose(&job);
     ol_ctx_dispose(&c);
 }

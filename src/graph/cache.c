@@ -554,6 +554,16 @@ cleanup:
     return 0;
 }
 
+int roar_cache_for_scans(roar_cache *cache, int cache_kib)
+{
+    char sql[64];
+    int error;
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", cache_kib);
+    if ((error = roar_cache__exec(cache, sql)) < 0)
+        return error;
+    return roar_cache__exec(cache, "PRAGMA mmap_size = 0");
+}
+
 int roar_cache_schema_version(void)
 {
     return CACHE_SCHEMA_VERSION;

@@ -33,6 +33,14 @@ int roar_cache_open(roar_cache **out, const char *path);
 /* NULL-safe. Rolls back a transaction left open with roar_cache_begin. */
 void roar_cache_free(roar_cache *cache);
 
+/* For a command that reads much of a large cache and keeps little (export, a wide
+ * lineage walk): a page cache of `cache_kib` and no memory map. With the defaults (a
+ * 256 MiB page cache, the whole file mapped), every page such a read touches stays
+ * resident: a 100k-job export's memory was the size of the database. Reads then go
+ * through pread; cheap when most pages are read once (export: a few MiB will do), dearer
+ * for random lookups (lineage: give it more). */
+int roar_cache_for_scans(roar_cache *cache, int cache_kib);
+
 /* The schema version this build writes (PRAGMA user_version). */
 int roar_cache_schema_version(void);
 

@@ -27,13 +27,18 @@ typedef struct {
     roar_keymap jobs;      /* job id -> node index + 1 */
     roar_keymap artifacts; /* artifact key -> node index + 1 */
     roar_cache_edge_list edges;
+    roar_job summary; /* scratch for loading a job node */
     roar_buf key;
 } walk;
 
 static void node_dispose(roar_lineage_node *n)
 {
+    size_t i;
     free(n->path);
-    roar_job_dispose(&n->job);
+    for (i = 0; i < n->job.argc; i++)
+        free(n->job.argv[i]);
+    free(n->job.argv);
+    free(n->job.cwd);
 }
 
 void roar_lineage_graph_dispose(roar_lineage_graph *g)
@@ -60,7 +65,6 @@ static int new_node(size_t *out, walk *w, roar_lineage_kind kind, unsigned depth
         ROAR_ALLOC_GROW(w->aux, g->count + 1, w->aux_alloc) < 0)
         return oom();
     memset(&g->nodes[g->count], 0, sizeof(g->nodes[0]));
-    roar_job_init(&g->nodes[g->count].job);
     g->nodes[g->count].kind = kind;
     g->nodes[g->count].depth = depth;
     w->aux[g->count].via = via;
@@ -80,10 +84,12 @@ static int add_edge(walk *w, size_t from, size_t to, roar_role role)
     return 0;
 }
 
-/* The node of a job, loading it the first time. */
+/* The node of a job, loading its summary the first time: the edges are read when the
+ * node is expanded, once, and not kept. */
 static int job_node(size_t *out, walk *w, const char *id, unsigned depth)
 {
     void *found = roar_keymap_gets(&w->jobs, id);
+    roar_lineage_node *n;
     int error;
 
     if (found) {
@@ -92,8 +98,18 @@ static int job_node(size_t *out, walk *w, const char *id, unsigned depth)
     }
     if ((error = new_node(out, w, ROAR_LINEAGE_JOB, depth, SIZE_MAX)) < 0)
         return error;
-    if ((error = roar_cache_job_get(&w->g->nodes[*out].job, w->cache, id)) < 0)
+    if ((error = roar_cache_job_get_summary(&w->summary, w->cache, id)) < 0)
         return error;
+    n = &w->g->nodes[*out];
+    n->id_known = true;
+    memcpy(n->id, w->summary.id, sizeof(n->id));
+    /* The strings move to the node; the rest of the summary goes. */
+    n->job = (roar_lineage_job){w->summary.argv,   w->summary.argc,     w->summary.cwd,
+                                w->summary.end_ms, w->summary.end_kind, w->summary.end_code};
+    w->summary.argv = NULL;
+    w->summary.argc = 0;
+    w->summary.cwd = NULL;
+    roar_job_dispose(&w->summary);
     if (roar_keymap_puts(&w->jobs, id, (void *)(uintptr_t)(*out + 1)) < 0)
         return oom();
     return 0;
@@ -163,7 +179,8 @@ static bool in_scope(walk *w, const char *job_id)
 static int expand_producer(walk *w, size_t i)
 {
     const roar_lineage_node *n = &w->g->nodes[i];
-    const roar_job *reader = w->aux[i].via == SIZE_MAX ? NULL : &w->g->nodes[w->aux[i].via].job;
+    const roar_lineage_node *reader =
+        w->aux[i].via == SIZE_MAX ? NULL : &w->g->nodes[w->aux[i].via];
     const roar_cache_edge *best = NULL;
     int best_score = -1, error;
     size_t k, p;
@@ -179,8 +196,8 @@ static int expand_producer(walk *w, size_t i)
         if (!succeeded(e->end_kind, e->end_code) || (reader && !strcmp(e->job_id, reader->id)) ||
             !in_scope(w, e->job_id))
             continue;
-        score =
-            (n->path && !strcmp(e->path, n->path)) * 2 + (!reader || e->end_ms <= reader->end_ms);
+        score = (n->path && !strcmp(e->path, n->path)) * 2 +
+                (!reader || e->end_ms <= reader->job.end_ms);
         if (score > best_score) { /* newest first: the first of each score wins */
             best = e;
             best_score = score;
@@ -209,7 +226,7 @@ static int expand_consumers(walk *w, size_t i)
     if (!n->id_known)
         return 0;
     if (via != SIZE_MAX)
-        memcpy(writer, w->g->nodes[via].job.id, sizeof(writer));
+        memcpy(writer, w->g->nodes[via].id, sizeof(writer));
     if ((error = roar_cache_blob_edges(&w->edges, w->cache, n->id, ROAR_ROLE_IN)) < 0)
         return error;
     for (k = 0; k < w->edges.count; k++) {
@@ -237,13 +254,16 @@ static int expand_job(walk *w, size_t i)
     size_t k, a;
     int error;
 
-    if (w->opts->down && !succeeded(w->g->nodes[i].job.end_kind, w->g->nodes[i].job.end_code))
+    if (w->opts->down &&
+        !succeeded(w->g->nodes[i].job.end_kind, w->g->nodes[i].job.end_code))
         return 0;
-    /* Index by position each time: adding nodes may move the array. */
-    for (k = 0; k < w->g->nodes[i].job.edge_count; k++) {
-        const roar_edge *e = &w->g->nodes[i].job.edges[k];
+    if ((error = roar_cache_job_edges(&w->edges, w->cache, w->g->nodes[i].id)) < 0)
+        return error;
+    for (k = 0; k < w->edges.count; k++) {
+        const roar_cache_edge *e = &w->edges.items[k];
         if (e->role != want)
             continue;
+        /* By index each time: adding nodes may move the array. */
         if ((error = artifact_node(&a, w, e->path, e->id_known ? e->id : NULL, e->size,
                                    w->g->nodes[i].depth, i)) < 0 ||
             (error = w->opts->down ? add_edge(w, i, a, ROAR_ROLE_OUT)
@@ -278,6 +298,7 @@ static void walk_init(walk *w, roar_lineage_graph *out, roar_cache *cache,
     w->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     w->artifacts = (roar_keymap)ROAR_KEYMAP_INIT;
     w->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    roar_job_init(&w->summary);
     roar_buf_init(&w->key);
 }
 
@@ -287,6 +308,7 @@ static int walk_end(walk *w, int error)
     roar_keymap_dispose(&w->jobs);
     roar_keymap_dispose(&w->artifacts);
     roar_cache_edge_list_dispose(&w->edges);
+    roar_job_dispose(&w->summary);
     roar_buf_dispose(&w->key);
     if (error < 0)
         roar_lineage_graph_dispose(w->g);

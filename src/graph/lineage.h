@@ -16,6 +16,17 @@ typedef enum {
     ROAR_LINEAGE_JOB = 1,
 } roar_lineage_kind;
 
+/* What a job node shows of its job: the stored job's summary, nothing of its edges,
+ * environment or host (a wide walk holds tens of thousands of jobs). */
+typedef struct {
+    char **argv; /* owned, argc elements */
+    size_t argc;
+    char *cwd; /* owned */
+    int64_t end_ms;
+    roar_end_kind end_kind;
+    int end_code;
+} roar_lineage_job;
+
 /* A node of the graph. Plain data, owned by the graph. */
 typedef struct {
     roar_lineage_kind kind;
@@ -23,13 +34,13 @@ typedef struct {
     /* More lies beyond this node than the depth limit let the walk follow. */
     bool truncated;
     /* ARTIFACT: the path (NULL for a root named by blob id alone), its id (unknown for
-     * an input recorded `-`: such a node is never followed) and size. */
+     * an input recorded `-`: such a node is never followed) and size. JOB: the job id
+     * (id_known), and `job`. */
     char *path;
     bool id_known;
     char id[ROAR_OID_HEXSZ + 1];
     uint64_t size;
-    /* JOB: the whole stored job. */
-    roar_job job;
+    roar_lineage_job job;
 } roar_lineage_node;
 
 /* An edge in the direction data flowed: `in` from an artifact to the job that read it,
