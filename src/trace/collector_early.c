@@ -75,12 +75,16 @@ static void ident_of(roar_ident *out, const struct stat *st)
 static void early_run(roar_pool_task *task)
 {
     early_hash *h = (early_hash *)task;
+    struct timespec res = {0, 4000000};
     struct stat st;
-    int64_t wait;
-    int fd, tries;
+    int64_t wait, waited = 0;
+    int fd;
 
+    /* the coarse clock moves a tick at a time: sleeping less than a tick past a
+     * fine-grained stamp would find it still ahead */
+    clock_getres(CLOCK_REALTIME_COARSE, &res);
     h->rc = ROAR_ECHANGED;
-    for (tries = 0; tries < 3; tries++) {
+    for (;;) {
         /* O_NONBLOCK: never hang on a FIFO put there since */
         if ((fd = open(h->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
             h->rc = ROAR_ENOTFOUND; /* moved or removed since: the end will see */
@@ -92,10 +96,13 @@ static void early_run(roar_pool_task *task)
             break;
         }
         if (wait > 0) {
-            struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+            struct timespec ts;
             close(fd);
-            if (wait > SETTLE_MAX_NS)
+            wait += ts_ns(&res);
+            if ((waited += wait) > SETTLE_MAX_NS)
                 break;
+            ts.tv_sec = (time_t)(wait / 1000000000);
+            ts.tv_nsec = (long)(wait % 1000000000);
             while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
             continue;
