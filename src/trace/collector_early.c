@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,11 @@
 struct early_hash {
     roar_pool_task task; /* first: the pool hands it back as this struct */
     const roar_collector_opts *opts;
+    /* Set once the job is over (roar_collector__early_take): a hash not begun by then
+     * is not begun at all, the end hashes the file itself (no settling is needed once
+     * every process of the job is gone, and waiting a tick for it costs a small job
+     * more than its hash). */
+    atomic_bool *ending;
     roar_fsfile *file;
     char *path;
     uint64_t dev, ino, write_gen;
@@ -72,6 +78,19 @@ static void ident_of(roar_ident *out, const struct stat *st)
 
 /* On a worker thread: hash h->path if it is still the file fdstate named (dev, ino)
  * and its stamps are settled (settle_ns). h->rc 0 and h->id, h->ident on success. */
+/* Sleeps ns, in slices of at most 1 ms, so that the end of the job never waits for a
+ * sleeper; false when the job ended meanwhile. */
+static bool settle_sleep(early_hash *h, int64_t ns)
+{
+    while (ns > 0 && !atomic_load(h->ending)) {
+        int64_t slice = ns < 1000000 ? ns : 1000000;
+        struct timespec ts = {0, (long)slice};
+        nanosleep(&ts, NULL); /* EINTR: only wakes us early */
+        ns -= slice;
+    }
+    return !atomic_load(h->ending);
+}
+
 static void early_run(roar_pool_task *task)
 {
     early_hash *h = (early_hash *)task;
@@ -84,7 +103,7 @@ static void early_run(roar_pool_task *task)
      * fine-grained stamp would find it still ahead */
     clock_getres(CLOCK_REALTIME_COARSE, &res);
     h->rc = ROAR_ECHANGED;
-    for (;;) {
+    while (!atomic_load(h->ending)) {
         /* O_NONBLOCK: never hang on a FIFO put there since */
         if ((fd = open(h->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
             h->rc = ROAR_ENOTFOUND; /* moved or removed since: the end will see */
@@ -96,15 +115,10 @@ static void early_run(roar_pool_task *task)
             break;
         }
         if (wait > 0) {
-            struct timespec ts;
             close(fd);
             wait += ts_ns(&res);
-            if ((waited += wait) > SETTLE_MAX_NS)
+            if ((waited += wait) > SETTLE_MAX_NS || !settle_sleep(h, wait))
                 break;
-            ts.tv_sec = (time_t)(wait / 1000000000);
-            ts.tv_nsec = (long)(wait % 1000000000);
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
             continue;
         }
         ident_of(&h->ident, &st);
@@ -162,6 +176,7 @@ void roar_collector__early_queue(collector *c)
         }
         h->task.run = early_run;
         h->opts = c->opts;
+        h->ending = &c->early_ending;
         h->file = w.file;
         h->dev = w.dev;
         h->ino = w.ino;
@@ -188,6 +203,9 @@ bool roar_collector__early_take(collector *c, const roar_fdstate_entry *e,
     if (!c->pool || !e->file ||
         !(h = roar_keymap_get(&c->early_by_file, &e->file, sizeof(e->file))))
         return false;
+    /* Every event is in: hashes not begun give up (a queued one run here does at once,
+     * a settling one within a ms); only those already reading are waited for. */
+    atomic_store(&c->early_ending, true);
     roar_pool_wait(c->pool, &h->task);
     if (h->rc < 0 || !roar_fdstate_unwritten_since(e->file, h->write_gen))
         return false;
@@ -205,7 +223,8 @@ bool roar_collector__early_take(collector *c, const roar_fdstate_entry *e,
 void roar_collector__early_dispose(collector *c)
 {
     size_t i;
-    roar_pool_free(c->pool); /* the queued are dropped, the running waited for */
+    atomic_store(&c->early_ending, true); /* sleepers wake within a ms */
+    roar_pool_free(c->pool);              /* the queued are dropped, the running waited for */
     c->pool = NULL;
     for (i = 0; i < c->nearly; i++)
         early_free(c->early[i]);

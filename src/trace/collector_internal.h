@@ -11,6 +11,7 @@
 #ifndef ROAR_TRACE_COLLECTOR_INTERNAL_H
 #define ROAR_TRACE_COLLECTOR_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -77,6 +78,7 @@ typedef struct {
     size_t nearly, aearly;
     roar_keymap early_by_file; /* roar_fsfile* -> early_hash* */
     bool early_off;            /* the pool could not start: all at the end */
+    atomic_bool early_ending;  /* the job is over: hashes not begun give up */
 
     /* Nested run: the outer job's ring and socket (SPEC §4.1). */
     bool forward;
