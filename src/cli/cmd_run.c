@@ -61,6 +61,19 @@ static int run_hash(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t *out_size, const 
     return 0;
 }
 
+/* The collector's hashing threads: a file's blob id through its fd, no cache (SQLite
+ * stays on the collector's thread; a file just written would be racy there anyway). */
+static int run_hash_fd(char out[ROAR_FDSTATE_OIDSZ + 1], int fd, const roar_ident *expected)
+{
+    roar_stat_key want;
+    want.dev = expected->dev;
+    want.ino = expected->ino;
+    want.size = expected->size;
+    want.mtime_ns = expected->mtime_ns;
+    want.ctime_ns = expected->ctime_ns;
+    return roar_hash_fd(out, NULL, fd, &want);
+}
+
 /* Seeds the stat cache from git's index, only when the index changed since the last
  * seed (its identity is kept in the cache's meta), so a run costs a stat, not a walk. */
 static void seed_from_index(roar_cache *cache, roar_repo *repo)
@@ -373,6 +386,8 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
     copts.hash_wait_ms = cfg.hash_wait_ms;
     copts.hash = run_hash;
     copts.hash_payload = &hctx;
+    copts.hash_fd = run_hash_fd;
+    copts.hash_threads = cfg.hash_threads;
     /* Only the eBPF tracer reports every way an O_APPEND fd can write before the end
      * (F_SETFL, RWF_NOAPPEND): an append's old content can be its prefix (docs/ebpf.md). */
     if (source.name && !strcmp(source.name, "ebpf"))
@@ -441,6 +456,13 @@ int roar_run_traced(roar_job *job, int *out_signal, roar_repo *repo, const char 
                     redacted == 1 ? "" : "s");
     }
     warn_gaps(job);
+    /* For tests and benchmarks (docs/run.md): what the end of the job cost. */
+    if (getenv("ROAR_RUN_STATS"))
+        fprintf(stderr,
+                "roar: stats: %llu events, %llu hashed during the job, %llu at the end, "
+                "%lld ms after the command\n",
+                (unsigned long long)res.events, (unsigned long long)res.hashed_early,
+                (unsigned long long)res.hashed_end, (long long)res.finish_ms);
 
     if (WIFSIGNALED(res.wait_status)) {
         sig = WTERMSIG(res.wait_status);

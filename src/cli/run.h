@@ -17,6 +17,7 @@
 typedef struct {
     unsigned wait_descendants_ms; /* roar.waitDescendants, default 2 s */
     unsigned hash_wait_ms;        /* roar.hashWait, default 30 s */
+    unsigned hash_threads;        /* roar.hashThreads, default nproc; 0: hash at the end */
     char **env;                   /* roar.env names, owned */
     size_t nenv;
     char **exclude; /* roar.exclude globs, owned */

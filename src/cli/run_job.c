@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/pool.h"
 #include "util/redact.h"
 
 #define DEFAULT_WAIT_DESCENDANTS_MS 2000u
 #define DEFAULT_HASH_WAIT_MS 30000u
+/* More hashing threads than this only contend for the disk and the lock. */
+#define MAX_HASH_THREADS 256
 /* A day: longer would make the shim's wait effectively unbounded. */
 #define MAX_DURATION_MS (24u * 3600u * 1000u)
 
@@ -135,6 +138,34 @@ static int read_file(roar_buf *out, bool *found, const char *path)
     return error;
 }
 
+/* roar.hashThreads: a count from 0 (no hashing during the job) to MAX_HASH_THREADS;
+ * default the processors online. */
+static int get_hash_threads(unsigned *out, git_config *cfg)
+{
+    const char *key = "roar.hashThreads";
+    git_buf b = {0};
+    int rc = git_config_get_string_buf(&b, cfg, key), error = 0;
+    unsigned long v = 0;
+    const char *p;
+
+    *out = roar_pool_default_threads();
+    if (rc == GIT_ENOTFOUND)
+        return 0;
+    if (rc < 0) {
+        const git_error *e = git_error_last();
+        return roar_error_set(ROAR_ERROR, "cannot read %s: %s", key, e ? e->message : "error");
+    }
+    for (p = b.ptr; *p >= '0' && *p <= '9' && v <= MAX_HASH_THREADS; p++)
+        v = v * 10 + (unsigned)(*p - '0');
+    if (p == b.ptr || *p || v > MAX_HASH_THREADS)
+        error = roar_error_set(ROAR_EINVALID, "bad %s: '%s' is not a count from 0 to %d", key,
+                               b.ptr, MAX_HASH_THREADS);
+    else
+        *out = (unsigned)v;
+    git_buf_dispose(&b);
+    return error;
+}
+
 int roar_run_config_read(roar_run_config *out, roar_repo *repo)
 {
     git_config *cfg = NULL;
@@ -153,6 +184,7 @@ int roar_run_config_read(roar_run_config *out, roar_repo *repo)
                               DEFAULT_WAIT_DESCENDANTS_MS)) < 0 ||
         (error = get_duration(&out->hash_wait_ms, cfg, "roar.hashWait", DEFAULT_HASH_WAIT_MS)) <
             0 ||
+        (error = get_hash_threads(&out->hash_threads, cfg)) < 0 ||
         (error = get_multi(&out->env, &out->nenv, cfg, "roar.env")) < 0 ||
         (error = get_multi(&out->exclude, &out->nexclude, cfg, "roar.exclude")) < 0 ||
         (error = get_multi(&out->include, &out->ninclude, cfg, "roar.include")) < 0)

@@ -83,6 +83,13 @@ typedef int (*roar_collector_hash_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], uint64_t
  * it is shorter (roar_hash_fd_prefix). */
 typedef int (*roar_collector_prefix_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], int fd, uint64_t len);
 
+/* Blob id of the regular file open as `fd` (borrowed), read through it, accepted only
+ * when its identity equals `expected` before and after reading (SPEC §4.6): else
+ * ROAR_ECHANGED. Called on the hashing threads, several at once: it must be
+ * thread-safe (no cache). */
+typedef int (*roar_collector_fdhash_fn)(char out[ROAR_FDSTATE_OIDSZ + 1], int fd,
+                                        const roar_ident *expected);
+
 typedef struct {
     const char *worktree;         /* realpath of the work tree's top level, no trailing slash */
     roar_pathcanon *canon;        /* borrowed: SPEC §4.2 mapping */
@@ -92,6 +99,12 @@ typedef struct {
     roar_collector_hash_fn hash;
     void *hash_payload;
     roar_collector_prefix_fn hash_prefix; /* NULL: an append's old content stays `-` */
+    /* Outputs hashed while the job runs (issue 19, collector_early.c): as soon as the
+     * job's writers are done with a file, on `hash_threads` threads (roar.hashThreads);
+     * at the end such an id stands only if the file's identity is still the one hashed
+     * and no write of the job can have come since. NULL or 0: all at the end. */
+    roar_collector_fdhash_fn hash_fd;
+    unsigned hash_threads;
     /* Environment for the command, NULL-terminated "NAME=value" (borrowed); the source's
      * variables and LD_PRELOAD are added to a copy of it. NULL: environ. */
     char *const *envp;
@@ -124,6 +137,10 @@ typedef struct {
     int wait_status;          /* the command's status, as waitpid gives it */
     int exec_errno;           /* 0, or why the command could not be exec'd */
     uint64_t events;          /* records applied (for tests and benchmarks) */
+    /* Outputs (and end-of-job checks) whose id was hashed during the job, and those
+     * hashed at the end; ms from the end of tracing to the result (tests, benchmarks). */
+    uint64_t hashed_early, hashed_end;
+    int64_t finish_ms;
 } roar_collector_result;
 
 void roar_collector_result_dispose(roar_collector_result *res);

@@ -3,6 +3,7 @@
  *   collector_hash.c    hashing fdstate's requests and handing back the answers
  *   collector_shim.c    the round trips with the shim, and with an outer job
  *   collector_result.c  building the result at the end
+ *   collector_early.c   hashing outputs on worker threads while the job runs
  *   collector_moved.c   listing at the end what the job's renames moved
  *   collector_proc.c    the command's environment, exec (PATH search as execvp does
  *                       it, without the shim's exec wrappers), and /proc lookups
@@ -10,6 +11,7 @@
 #ifndef ROAR_TRACE_COLLECTOR_INTERNAL_H
 #define ROAR_TRACE_COLLECTOR_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -21,6 +23,7 @@
 #include "trace/ring_layout.h"
 #include "util/buf.h"
 #include "util/keymap.h"
+#include "util/pool.h"
 
 typedef struct {
     int fd;
@@ -32,6 +35,9 @@ typedef struct {
     int fd;
     uint64_t seq;
 } ctl_wait;
+
+/* An output hashed while the job runs (collector_early.c). */
+typedef struct early_hash early_hash;
 
 /* A hash request put off because its path is filtered out for now (SPEC §4.8 decides
  * at the end; a python run opens hundreds of library files nobody records). */
@@ -65,6 +71,15 @@ typedef struct {
     deferred_hash *deferred;
     size_t ndeferred, adeferred;
 
+    /* Outputs hashed while the job runs (collector_early.c): every one submitted, and
+     * the latest per file. The pool is started at the first. */
+    roar_pool *pool;
+    early_hash **early;
+    size_t nearly, aearly;
+    roar_keymap early_by_file; /* roar_fsfile* -> early_hash* */
+    bool early_off;            /* the pool could not start: all at the end */
+    atomic_bool early_ending;  /* the job is over: hashes not begun give up */
+
     /* Nested run: the outer job's ring and socket (SPEC §4.1). */
     bool forward;
     struct roar_ringp outer;
@@ -84,6 +99,24 @@ void roar_collector__serve_hashes(collector *c, bool urgent);
 /* Hashes `path`, accepting the id only under `ident` when known (SPEC §4.6). */
 int roar_collector__hash_path(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size,
                               const char *path, const roar_ident *ident);
+
+/* ---- collector_early.c --------------------------------------------------------- */
+
+/* Takes fdstate's "writers done" files (roar_fdstate_next_written) and hands those the
+ * filters keep to the hashing threads. Never waits for a hash. */
+void roar_collector__early_queue(collector *c);
+
+/* At the end, once every event is in: the id of the output `e` hashed during the job,
+ * into id and *size, if it may stand: the hash is done (waited for, or run here if it
+ * had not started), its identity before and after reading was the same, the file's
+ * identity now at e->path is exactly that one (SPEC §4.6), and fdstate saw no
+ * write-capable open, change or shared mapping of it since. False otherwise: the caller
+ * hashes it now, as without early hashing. */
+bool roar_collector__early_take(collector *c, const roar_fdstate_entry *e,
+                                char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size);
+
+/* Drops the hashes not started, waits for the running ones, frees everything. */
+void roar_collector__early_dispose(collector *c);
 
 /* ---- collector_shim.c ---------------------------------------------------------- */
 

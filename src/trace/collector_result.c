@@ -103,8 +103,9 @@ static const deferred_hash *find_deferred(collector *c, roar_fsfile *file)
 }
 
 /* SPEC §4.5: a write-capable open that saw no write changed the file when its content
- * at the end differs from the content at that open. */
-static bool check_changed(collector *c, const roar_fdstate_entry *e)
+ * at the end differs from the content at that open. `early`: ids hashed during the job
+ * may stand (roar_collector__early_take). */
+static bool check_changed(collector *c, const roar_fdstate_entry *e, bool early)
 {
     struct stat st;
     char id[ROAR_FDSTATE_OIDSZ + 1];
@@ -113,6 +114,11 @@ static bool check_changed(collector *c, const roar_fdstate_entry *e)
     if (stat(e->path, &st) < 0 || !S_ISREG(st.st_mode))
         return false; /* gone or replaced by something else: not an output of this name */
     if (e->id_known) {
+        if (early && roar_collector__early_take(c, e, id, &size)) {
+            c->res->hashed_early++;
+            return strcmp(id, e->id) != 0;
+        }
+        c->res->hashed_end++;
         if (c->opts->hash(id, &size, e->path, NULL, c->opts->hash_payload) < 0) {
             roar_error_clear();
             return false;
@@ -144,7 +150,7 @@ int roar_collector__build_result(collector *c, size_t running)
     file_list in = {0}, out = {0}, del = {0};
     uint64_t lost;
     size_t i;
-    bool inside, resolved = false, every_write_seen;
+    bool inside, resolved = false, every_write_seen, early;
     int error;
 
     if ((error = roar_fdstate_result_get(&fr, c->st)) < 0)
@@ -155,13 +161,17 @@ int roar_collector__build_result(collector *c, size_t running)
      * still running untraced. */
     every_write_seen = c->src->sees_every_write && !c->src->lost(c->src->self) && !c->bad &&
                        fr.incomplete_count == 0 && !running;
+    /* Ids hashed during the job lean on fdstate having seen every write-capable open
+     * and mapping of the job: not when events were lost, a process went untraced (a
+     * gap), or some still run. Then every output is hashed now, as it always was. */
+    early = !c->src->lost(c->src->self) && !c->bad && fr.incomplete_count == 0 && !running;
     for (i = 0; i < fr.check_count; i++) {
         const roar_fdstate_entry *e = &fr.checks[i];
         if (every_write_seen && !e->unseen_writes)
             continue;
         if (!record_form(c, e->path, &inside))
             continue; /* never recorded: not worth reading */
-        if (check_changed(c, e)) {
+        if (check_changed(c, e, early)) {
             roar_fdstate_resolve_check(c->st, e->file);
             resolved = true;
         }
@@ -217,7 +227,13 @@ int roar_collector__build_result(collector *c, size_t running)
 
         if (!record_form(c, e->path, &inside))
             continue;
-        rc = c->opts->hash(id, &size, e->path, NULL, c->opts->hash_payload);
+        if (early && roar_collector__early_take(c, e, id, &size)) {
+            rc = 0;
+            res->hashed_early++;
+        } else {
+            rc = c->opts->hash(id, &size, e->path, NULL, c->opts->hash_payload);
+            res->hashed_end++;
+        }
         if (rc == ROAR_ENOTFOUND || (rc < 0 && (stat(e->path, &st) < 0 || !S_ISREG(st.st_mode)))) {
             roar_error_clear();
             continue; /* gone (or never a file): not an output */

@@ -128,6 +128,7 @@ static void process(collector *c, const roar_event *in)
     apply(c, &ev);
 
     roar_collector__serve_hashes(c, ev.h.type == ROAR_EV_ABOUT_TO_DESTROY);
+    roar_collector__early_queue(c);
     if (ev.h.type == ROAR_EV_ABOUT_TO_DESTROY)
         roar_collector__ctl_record_done(c, ev.h.seq);
 }
@@ -309,6 +310,7 @@ static void collector_dispose(collector *c)
 {
     size_t i;
     roar_collector__ctl_close_all(c);
+    roar_collector__early_dispose(c);
     free(c->clients);
     free(c->waiting);
     for (i = 0; i < c->ndeferred; i++)
@@ -498,6 +500,7 @@ int roar_collector_run(roar_collector_result *out, const roar_collector_opts *op
     roar_collector__add_moved(c.st, &c.bad);
     roar_collector__serve_hashes(&c, false);
     error = roar_collector__build_result(&c, running);
+    out->finish_ms = roar_time_now_ms() - out->end_ms;
 
 cleanup:
     forward_to = 0;

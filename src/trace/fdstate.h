@@ -78,6 +78,29 @@ void roar_fdstate_set_preimage(roar_fdstate *st, roar_fsfile *file, const char *
 void roar_fdstate_set_prefix(roar_fdstate *st, roar_fsfile *file, const char *id,
                              uint64_t size);
 
+/* "The job's writers are done with this file, hash it now if you like" (issue 19): the
+ * last open file description of the job that could write `file` went away (close,
+ * close-on-exec, exit, or, for the eBPF tracer which sends no closes, the fd's number
+ * taken by another open), and the job opened it write-capable. Not asked for a file
+ * mapped shared through a write-capable fd (writes through the mapping outlive every
+ * close). An early hash of `path` stands at the end only if the file's identity then is
+ * the one hashed, its (dev, ino) are these, and roar_fdstate_unwritten_since(file,
+ * write_gen) still holds once every event is in. */
+typedef struct {
+    roar_fsfile *file;
+    const char *path; /* borrowed: valid until the next roar_fdstate_* call; copy it */
+    uint64_t dev, ino;
+    uint64_t write_gen;
+} roar_fdstate_written;
+
+/* Pops the next such file; false when there is none. A file comes again each time its
+ * writers are done again; the last one is the one that counts. */
+bool roar_fdstate_next_written(roar_fdstate *st, roar_fdstate_written *out);
+
+/* True when, since the request that carried write_gen, no write-capable description of
+ * `file` was made, no change or shared mapping was seen, and none can write it now. */
+bool roar_fdstate_unwritten_since(const roar_fsfile *file, uint64_t write_gen);
+
 /* Renames whose targets fdstate could not list: directories the job renamed (every
  * file beneath moves with them, SPEC §4.5) and, from the eBPF tracer, names no event
  * had shown before the rename. Once the job is over, the collector lists each name

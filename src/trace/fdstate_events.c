@@ -60,7 +60,7 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
         if (rd && (error = fdstate_make_input(st, f, &id, ev->path, true, p->tgid, fd)) < 0)
             return error;
     }
-    if ((error = fdstate_ofd_new(&o, f, rd, wr)) < 0)
+    if ((error = fdstate_ofd_new(&o, st, f, rd, wr)) < 0)
         return error;
     error = fdstate_fd_install(p->tab, fd, o, e ? e->cloexec : false);
     fdstate_ofd_unref(o);
@@ -123,7 +123,7 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
     }
 
 install:
-    if ((error = fdstate_ofd_new(&o, f, rd, wr)) < 0)
+    if ((error = fdstate_ofd_new(&o, st, f, rd, wr)) < 0)
         return error;
     error = fdstate_fd_install(p->tab, ev->h.fd, o, cloexec);
     fdstate_ofd_unref(o);
@@ -136,7 +136,7 @@ static int ev_fdnew(roar_fdstate *st, const roar_event *ev)
     fs_ofd *o;
     int error;
     if ((error = fdstate_get_proc(&p, st, ev->h.tgid)) < 0 ||
-        (error = fdstate_ofd_new(&o, NULL, true, true)) < 0)
+        (error = fdstate_ofd_new(&o, st, NULL, true, true)) < 0)
         return error;
     error = fdstate_fd_install(p->tab, ev->h.fd, o, ev->h.flags & O_CLOEXEC);
     if (error == 0 && ev->h.fd2 >= 0)
@@ -296,8 +296,10 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
             change = f->nonappend = true;
         else
             o->read_seen = true;
-        if ((ev->h.flags & MAP_SHARED) && o->wr)
+        if ((ev->h.flags & MAP_SHARED) && o->wr) {
             f->shared_map_of_writable = true;
+            fdstate_written_bump(f); /* writes through it outlive every close */
+        }
         break;
     case ROAR_EV_FALLOCATE:
         change = f->nonappend = true;

@@ -10,20 +10,28 @@
 
 void fdstate_ofd_unref(fs_ofd *o)
 {
-    if (o && --o->refs == 0)
-        free(o);
+    if (!o || --o->refs > 0)
+        return;
+    if (o->wr && o->file && --o->file->writers == 0)
+        fdstate_writer_done(o->st, o->file);
+    free(o);
 }
 
-int fdstate_ofd_new(fs_ofd **out, roar_fsfile *file, bool rd, bool wr)
+int fdstate_ofd_new(fs_ofd **out, roar_fdstate *st, roar_fsfile *file, bool rd, bool wr)
 {
     fs_ofd *o = calloc(1, sizeof(*o));
     *out = o;
     if (!o)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
+    o->st = st;
     o->refs = 1;
     o->file = file;
     o->rd = rd;
     o->wr = wr;
+    if (wr && file) {
+        file->writers++;
+        fdstate_written_bump(file);
+    }
     return 0;
 }
 

@@ -110,6 +110,7 @@ static bool pending_was_empty(const roar_fsfile *f)
 int fdstate_mark_change(roar_fdstate *st, roar_fsfile *f, change_kind kind)
 {
     int error = 0;
+    fdstate_written_bump(f); /* even a truncate by name, which needs no fd */
     if (f->changed)
         return 0;
     /* An in-place edit or append after a write-capable open derives the new content

@@ -4,6 +4,7 @@
  *   fdstate_inputs.c    becoming an input or changed (SPEC §4.4); the hash request queue
  *   fdstate_place.c     which record an event's path names; the rename history
  *   fdstate_fdtable.c   processes and their fd tables
+ *   fdstate_written.c   files the job's writers are done with, for early hashing
  *   fdstate_rename.c    rename events
  *   fdstate_events.c    every other event: SPEC §4 rule by rule, and the dispatch
  *   fdstate_result.c    the result at the end of the job
@@ -58,6 +59,13 @@ struct roar_fsfile {
     bool prefix_known;
     char prefix[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t prefix_size;
+
+    /* Early hashing of outputs (fdstate_written.c): the open file descriptions that can
+     * write it now, and a count bumped by every write-capable description made for it,
+     * every change and every shared mapping: a hash taken between two equal counts
+     * with no writer left saw no write of the job. */
+    size_t writers;
+    uint64_t write_gen;
 };
 
 typedef struct {
@@ -68,6 +76,13 @@ typedef struct {
     uint32_t tgid;
     int fd;
 } fs_hashreq;
+
+/* A file whose writers are done (fdstate_written.c). */
+typedef struct {
+    roar_fsfile *file;
+    char *path; /* owned */
+    uint64_t dev, ino, write_gen;
+} fs_written;
 
 /* One entry of the rename history (fdstate_place.c). */
 typedef struct {
@@ -94,6 +109,11 @@ struct roar_fdstate {
     size_t req_head, req_count, req_alloc;
     char *popped_path; /* the path handed out by the last next_hash */
 
+    fs_written *written; /* fdstate_written.c's queue */
+    size_t written_head, written_count, written_alloc;
+    char *popped_written; /* the path handed out by the last next_written */
+    bool disposing;       /* roar_fdstate_free: closes queue nothing */
+
     fs_incomplete *inc;
     size_t inc_count, inc_alloc;
     uint64_t events_lost;
@@ -108,6 +128,7 @@ struct roar_fdstate {
 
 /* An open file description: dup'd and inherited fds share one. */
 typedef struct {
+    roar_fdstate *st; /* for the writer count of `file` (fdstate_written.c) */
     size_t refs;
     roar_fsfile *file; /* NULL: not a regular file (pipe, socket, directory, O_PATH...) */
     bool rd, wr;
@@ -180,7 +201,7 @@ void fdstate_history_free(roar_fdstate *st);
 
 /* ---- fdstate_fdtable.c: processes and fd tables ---------------------------- */
 
-int fdstate_ofd_new(fs_ofd **out, roar_fsfile *file, bool rd, bool wr);
+int fdstate_ofd_new(fs_ofd **out, roar_fdstate *st, roar_fsfile *file, bool rd, bool wr);
 void fdstate_ofd_unref(fs_ofd *o);
 void fdstate_table_unref(fs_table *t);
 int fdstate_table_copy(fs_table **out, const fs_table *src);
@@ -192,6 +213,16 @@ int fdstate_fd_install(fs_table *t, int fd, fs_ofd *o, bool cloexec);
 int fdstate_get_proc(fs_proc **out, roar_fdstate *st, uint32_t tgid);
 void fdstate_proc_drop(roar_fdstate *st, uint32_t tgid);
 void fdstate_procs_free(roar_fdstate *st);
+
+/* ---- fdstate_written.c: outputs whose writers are done --------------------- */
+
+/* A write-capable description of f was made, or f was changed or mapped shared through
+ * one: any hash of f taken before is stale. */
+void fdstate_written_bump(roar_fsfile *f);
+/* The last write-capable description of f went away (close, exit, exec, fd reuse):
+ * queues f for roar_fdstate_next_written if the job may have written it. */
+void fdstate_writer_done(roar_fdstate *st, roar_fsfile *f);
+void fdstate_written_free(roar_fdstate *st);
 
 /* ---- fdstate_rename.c ------------------------------------------------------ */
 

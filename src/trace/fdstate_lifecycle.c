@@ -19,6 +19,7 @@ void roar_fdstate_free(roar_fdstate *st)
     size_t i;
     if (!st)
         return;
+    st->disposing = true;
     fdstate_procs_free(st);
     for (i = 0; i < st->file_count; i++)
         fdstate_file_free(st->files[i]);
@@ -27,6 +28,7 @@ void roar_fdstate_free(roar_fdstate *st)
         free(st->reqs[i].path);
     free(st->reqs);
     free(st->popped_path);
+    fdstate_written_free(st);
     for (i = 0; i < st->inc_count; i++)
         free(st->inc[i].path);
     free(st->inc);

@@ -224,6 +224,91 @@ static void test_pipeline(void **state)
     OUT("/w/out");
 }
 
+/* ---- early hashing (issue 19): when the job's writers are done with a file ---- */
+
+static bool next_written(const char *path, roar_fdstate_written *w)
+{
+    if (!roar_fdstate_next_written(st, w))
+        return false;
+    assert_string_equal(w->path, path);
+    return true;
+}
+
+/* Only the last write-capable description's end queues the file: a dup and a forked
+ * child keep it open; the child's exit ends it. A read-only open never queues. */
+static void test_written_after_last_writer(void **state)
+{
+    roar_fdstate_written w;
+    struct roar_event_hdr h;
+    (void)state;
+    ev_open(ROOT, 3, "/w/in", O_RDONLY, false, 70, 5);
+    ev_close(ROOT, 3);
+    assert_false(roar_fdstate_next_written(st, &w));
+    ev_open(ROOT, 4, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 71, 0);
+    ev_write(ROOT, 4, 10);
+    ev_dup(ROOT, 4, 5, 0);
+    ev_fork(ROOT, 200, 0);
+    ev_close(ROOT, 4);
+    ev_close(ROOT, 5);
+    assert_false(roar_fdstate_next_written(st, &w));
+    h = H(ROAR_EV_EXIT, 200);
+    send(h, NULL, NULL);
+    assert_true(next_written("/w/out", &w));
+    assert_int_equal(w.ino, 71);
+    assert_true(roar_fdstate_unwritten_since(w.file, w.write_gen));
+    assert_false(roar_fdstate_next_written(st, &w));
+}
+
+/* A reopen for writing (or a truncate by name) after the hash makes it stale; the
+ * second close queues the file again. */
+static void test_written_reopen_is_stale(void **state)
+{
+    roar_fdstate_written w, again;
+    (void)state;
+    ev_open(ROOT, 4, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 72, 0);
+    ev_write(ROOT, 4, 10);
+    ev_close(ROOT, 4);
+    assert_true(next_written("/w/out", &w));
+    ev_open(ROOT, 4, "/w/out", O_WRONLY | O_APPEND, false, 72, 10);
+    assert_false(roar_fdstate_unwritten_since(w.file, w.write_gen));
+    ev_close(ROOT, 4);
+    assert_false(roar_fdstate_unwritten_since(w.file, w.write_gen));
+    assert_true(next_written("/w/out", &again));
+    assert_true(roar_fdstate_unwritten_since(again.file, again.write_gen));
+    ev_path2(ROAR_EV_TRUNCATE, "/w/out", NULL, 0);
+    assert_false(roar_fdstate_unwritten_since(again.file, again.write_gen));
+}
+
+/* The eBPF tracer sends no closes: an open that takes the fd's number ends the old
+ * description, and with it the old file's writer. */
+static void test_written_on_fd_reuse(void **state)
+{
+    roar_fdstate_written w;
+    (void)state;
+    ev_open(ROOT, 3, "/w/shard-1", O_WRONLY | O_CREAT | O_TRUNC, true, 73, 0);
+    ev_write(ROOT, 3, 10);
+    ev_open(ROOT, 3, "/w/shard-2", O_WRONLY | O_CREAT | O_TRUNC, true, 74, 0);
+    assert_true(next_written("/w/shard-1", &w));
+    assert_false(roar_fdstate_next_written(st, &w));
+}
+
+/* A shared mapping through a write-capable fd writes on after every close: never
+ * queued, and an earlier request stops standing. */
+static void test_written_never_when_mapped_shared(void **state)
+{
+    roar_fdstate_written w, none;
+    (void)state;
+    ev_open(ROOT, 4, "/w/out", O_RDWR | O_CREAT | O_TRUNC, true, 75, 0);
+    ev_write(ROOT, 4, 10);
+    ev_close(ROOT, 4);
+    assert_true(next_written("/w/out", &w));
+    ev_open(ROOT, 4, "/w/out", O_RDWR, false, 75, 10);
+    ev_mmap(ROOT, 4, PROT_READ | PROT_WRITE, MAP_SHARED);
+    ev_close(ROOT, 4);
+    assert_false(roar_fdstate_next_written(st, &none));
+    assert_false(roar_fdstate_unwritten_since(w.file, w.write_gen));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown_res)
@@ -239,6 +324,10 @@ int main(void)
         T(test_exec_drops_cloexec),
         T(test_inherited_fds),
         T(test_pipeline),
+        T(test_written_after_last_writer),
+        T(test_written_reopen_is_stale),
+        T(test_written_on_fd_reuse),
+        T(test_written_never_when_mapped_shared),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
