@@ -654,9 +654,7 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
                           const char *descendant_hex)
 {
     struct ancestor_search search;
-    git_oid descendant;
-    bool shallow;
-    int error, rc;
+    int error;
 
     *out = false;
     if (!ancestor_hex || !roar_oid_is_hex(ancestor_hex))
@@ -664,25 +662,6 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
                               ancestor_hex ? ancestor_hex : "(null)");
     if (git_oid_fromstr(&search.ancestor, ancestor_hex) < 0)
         return git_fail(ROAR_EINVALID, "bad commit id");
-    /* libgit2's merge-base walk stops where the two histories meet: asking whether a
-     * newer notes tip is an ancestor of an older one walked all 25k notes commits of a
-     * large history (half a second of every `git roar fetch`). It knows nothing of
-     * shallow roots (libgit2 1.5), so a shallow repository, and anything it cannot
-     * read, takes the full walk below, which stops at those and at missing parents. */
-    if ((error = roar_repo_is_shallow(&shallow, repo)) < 0)
-        return error;
-    if (!shallow && git_oid_fromstr(&descendant, descendant_hex ? descendant_hex : "") == 0) {
-        if (git_oid_equal(&descendant, &search.ancestor)) {
-            *out = true;
-            return 0;
-        }
-        rc = git_graph_descendant_of(repo->git, &descendant, &search.ancestor);
-        if (rc >= 0) {
-            *out = rc == 1;
-            return 0;
-        }
-        git_error_clear();
-    }
     search.found = false;
     if ((error = roar_repo_walk_ancestors(repo, descendant_hex, is_the_ancestor, &search)) < 0)
         return error;
