@@ -26,6 +26,7 @@ static const char *const type_names[ROAR_EV__COUNT] = {
     [ROAR_EV_ABOUT_TO_DESTROY] = "about-to-destroy",
     [ROAR_EV_INHERIT] = "inherit",
     [ROAR_EV_FDNEW] = "fdnew",
+    [ROAR_EV_FLOW] = "flow",
     [ROAR_EV_INCOMPLETE] = "incomplete",
 };
 
@@ -131,8 +132,12 @@ static int check_fields(const roar_event *ev)
         if (!fd_ok(h->fd) || !fd_ok(h->fd2))
             return roar_error_set(ROAR_EINVALID, "event dup: bad fds %d, %d", h->fd, h->fd2);
         break;
-    case ROAR_EV_SETFD:
     case ROAR_EV_READ:
+        /* fd -1 with an identity: a channel read sent by identity (event.h) */
+        if (!fd_ok(h->fd) && !(h->fd == -1 && h->has_ident))
+            return roar_error_set(ROAR_EINVALID, "event read: bad fd %d", h->fd);
+        break;
+    case ROAR_EV_SETFD:
     case ROAR_EV_WRITE:
     case ROAR_EV_MMAP:
     case ROAR_EV_FALLOCATE:

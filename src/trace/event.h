@@ -51,9 +51,14 @@ enum roar_event_type {
     ROAR_EV_EXEC = 6,
     /* the whole process (thread group) tgid has exited; ret = wait status. */
     ROAR_EV_EXIT = 7,
-    /* first read through an open file (tracers may deduplicate): fd, ret = bytes. */
+    /* first read through an open file (tracers may deduplicate): fd, ret = bytes.
+     * Through a channel (an fd made by ROAR_EV_FDNEW with ROAR_FDNEW_F_PAIR) tracers
+     * deduplicate per (process, description) only: every process's first read counts
+     * (SPEC §4.9). With fd = -1 and has_ident: a read from the channel with that
+     * identity, for a tracer that sees the read but not the fd (eBPF's pipe reads). */
     ROAR_EV_READ = 8,
-    /* write/pwrite/writev/pwritev: fd, ret = bytes written (0 is not a change). */
+    /* write/pwrite/writev/pwritev: fd, ret = bytes written (0 is not a change).
+     * Through a channel, as for ROAR_EV_READ: every process's first write counts. */
     ROAR_EV_WRITE = 9,
     /* mmap of a file: fd, flags = mmap flags (MAP_SHARED...), arg = prot (PROT_*). */
     ROAR_EV_MMAP = 10,
@@ -83,11 +88,17 @@ enum roar_event_type {
      * (+ O_APPEND), path, ident. Handled as an open that did not create or truncate. */
     ROAR_EV_INHERIT = 19,
     /* an fd-creating call that is not a file (pipe, socket, accept, eventfd, memfd,
-     * epoll, timerfd, signalfd...): fd and fd2 (second end, or -1) now name no file. */
+     * epoll, timerfd, signalfd...): fd and fd2 (second end, or -1) now name no file.
+     * flags = ROAR_FDNEW_F_* (what data can flow through it, SPEC §4.9); ident, when
+     * has_ident, identifies the channel for reads sent by identity (a pipe's inode). */
     ROAR_EV_FDNEW = 20,
     /* a gap the job must admit (SPEC §4.7): flags = ROAR_INC_*, arg = count,
      * path = the program or path concerned, if any. */
     ROAR_EV_INCOMPLETE = 21,
+    /* data of process tgid flows where the tracer cannot follow it (SPEC §4.9): flags =
+     * ROAR_FLOW_*, pid2 = the other process when known. Steps only, never a gap in the
+     * job's inputs and outputs. */
+    ROAR_EV_FLOW = 22,
     ROAR_EV__COUNT
 };
 
@@ -102,6 +113,26 @@ enum roar_event_type {
 /* ROAR_EV_RENAME flags, above the kernel's RENAME_* bits (1, 2, 4). */
 #define ROAR_RENAME_F_DIR (1u << 16)  /* the source is a directory */
 #define ROAR_RENAME_F_FILE (1u << 17) /* the source is known not to be a directory */
+
+/* ROAR_EV_FDNEW flags (SPEC §4.9). None set: no data between processes (epoll, timerfd,
+ * signalfd, inotify), or a tracer that does not tell. */
+/* fd and fd2 are the two ends of one new channel: a pipe (fd reads what fd2 writes) or
+ * a socket pair (both ways). */
+#define ROAR_FDNEW_F_PAIR 0x1u
+/* For a pair: the tracer reports every process's first read through each end (see
+ * ROAR_EV_READ). Without it, every process holding an end may have read it. */
+#define ROAR_FDNEW_F_READS_SEEN 0x2u
+/* An end whose other side cannot be named: socket(), accept(), a memfd, an eventfd.
+ * Every process that holds one counts as one with the others that do. */
+#define ROAR_FDNEW_F_OPAQUE 0x4u
+
+/* ROAR_EV_FLOW flags */
+/* tgid mapped shared anonymous memory: the processes it forks from now on share memory
+ * with it (and with each other) */
+#define ROAR_FLOW_SHARED_ANON 0x1u
+/* tgid traced, or read or wrote the memory of, another process (ptrace, process_vm_*):
+ * the whole job counts as one */
+#define ROAR_FLOW_PTRACE 0x2u
 
 /* ROAR_EV_INCOMPLETE reasons; the names are SPEC §4.7's. */
 enum roar_incomplete_reason {
