@@ -113,6 +113,8 @@ static void print_event(const roar_event *ev)
         fprintf(out, " fd=%d", h->fd);
         if (h->type == ROAR_EV_WRITE)
             fprintf(out, " %s", ftype(ev));
+        else if (h->fd < 0 && h->has_ident)
+            fputs(" by-ident", out); /* a channel read sent by identity (event.h) */
         break;
     case ROAR_EV_MMAP:
         fprintf(out, " fd=%d %s%s", h->fd, (h->flags & MAP_SHARED) ? "shared" : "private",
@@ -159,6 +161,22 @@ static void print_event(const roar_event *ev)
         fprintf(out, " fd=%d", h->fd);
         if (h->fd2 >= 0)
             fprintf(out, ",%d", h->fd2);
+        if (h->flags & ROAR_FDNEW_F_PAIR)
+            fputs(" pair", out);
+        if (h->flags & ROAR_FDNEW_F_READS_SEEN)
+            fputs(" reads-seen", out);
+        if (h->flags & ROAR_FDNEW_F_OPAQUE)
+            fputs(" opaque", out);
+        if (h->has_ident)
+            fprintf(out, " %s", ftype(ev));
+        break;
+    case ROAR_EV_FLOW:
+        if (h->flags & ROAR_FLOW_SHARED_ANON)
+            fputs(" shared-anon", out);
+        if (h->flags & ROAR_FLOW_PTRACE)
+            fputs(" ptrace", out);
+        if (h->pid2)
+            fprintf(out, " other=p%d", pname((pid_t)h->pid2));
         break;
     case ROAR_EV_INCOMPLETE:
         fprintf(out, " %s", roar_event_incomplete_name((unsigned)h->flags));
