@@ -132,6 +132,12 @@ typedef struct {
      * which an mprotect no tracer reports can add: writes through it are unseen even
      * by a tracer that sees every write system call */
     bool unseen_writes;
+    /* outputs, when the result's steps_known: the inputs whose data could have reached
+     * this output (SPEC §4.9), as sorted indices into the result's inputs, owned by the
+     * result; deps_all: every input (the flow could not be narrowed for it) */
+    size_t *deps;
+    size_t dep_count;
+    bool deps_all;
 } roar_fdstate_entry;
 
 typedef struct {
@@ -162,6 +168,10 @@ typedef struct {
     size_t check_count;
     roar_fdstate_incomplete *incomplete;
     size_t incomplete_count;
+    /* Each output's deps are known (SPEC §4.9). False when the flow could not be
+     * followed (lost events, any gap, ptrace, a bound): every output depends on every
+     * input. */
+    bool steps_known;
 } roar_fdstate_result;
 
 /* Computes the result from the current state (normally after the last process

@@ -125,23 +125,37 @@ static int ev_open(roar_fdstate *st, const roar_event *ev, bool inherited)
 install:
     if ((error = fdstate_ofd_new(&o, st, f, rd, wr)) < 0)
         return error;
+    /* The number was free before this open: whatever it named was let go of first. */
     error = fdstate_fd_install(p->tab, ev->h.fd, o, cloexec);
+    if (error == 0 && f && rd)
+        fdstate_flow_read_file(st, p, f);
+    else if (error == 0 && !f && id.known && S_ISFIFO(id.mode))
+        fdstate_flow_fifo_open(st, p, &id, o);
     fdstate_ofd_unref(o);
     return error;
 }
 
+/* Each end is a description of its own: a pipe's (identity S_IFIFO) read end cannot
+ * write and its write end cannot read; a socket pair's ends do both. */
 static int ev_fdnew(roar_fdstate *st, const roar_event *ev)
 {
+    bool pipe = ev->h.has_ident && S_ISFIFO(ev->h.mode);
     fs_proc *p;
-    fs_ofd *o;
+    fs_ofd *o1, *o2 = NULL;
     int error;
     if ((error = fdstate_get_proc(&p, st, ev->h.tgid)) < 0 ||
-        (error = fdstate_ofd_new(&o, st, NULL, true, true)) < 0)
+        (error = fdstate_ofd_new(&o1, st, NULL, true, !pipe)) < 0)
         return error;
-    error = fdstate_fd_install(p->tab, ev->h.fd, o, ev->h.flags & O_CLOEXEC);
-    if (error == 0 && ev->h.fd2 >= 0)
-        error = fdstate_fd_install(p->tab, ev->h.fd2, o, ev->h.flags & O_CLOEXEC);
-    fdstate_ofd_unref(o);
+    if (ev->h.fd2 >= 0 && (error = fdstate_ofd_new(&o2, st, NULL, !pipe, true)) < 0) {
+        fdstate_ofd_unref(o1);
+        return error;
+    }
+    fdstate_flow_fdnew(st, p, ev, o1, o2);
+    error = fdstate_fd_install(p->tab, ev->h.fd, o1, ev->h.flags & O_CLOEXEC);
+    if (error == 0 && o2)
+        error = fdstate_fd_install(p->tab, ev->h.fd2, o2, ev->h.flags & O_CLOEXEC);
+    fdstate_ofd_unref(o1);
+    fdstate_ofd_unref(o2);
     return error;
 }
 
@@ -227,6 +241,9 @@ static int ev_fork(roar_fdstate *st, const roar_event *ev)
     }
     fdstate_table_unref(child->tab);
     child->tab = tab;
+    if (!(ev->h.flags & CLONE_FILES))
+        tab->owner = cpid;
+    fdstate_flow_fork(st, parent, child, ev->h.flags);
     return 0;
 }
 
@@ -246,6 +263,7 @@ static int ev_exec(roar_fdstate *st, const roar_event *ev)
         if ((error = fdstate_table_copy(&t, p->tab)) < 0)
             return error;
         fdstate_table_unref(p->tab);
+        t->owner = p->tgid;
         p->tab = t;
     }
     if (p->tab->fds.count && !(victims = malloc(p->tab->fds.count * sizeof(int))))
@@ -263,7 +281,29 @@ static int ev_exec(roar_fdstate *st, const roar_event *ev)
     if ((error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     f->executed = true;
+    fdstate_flow_read_file(st, p, f); /* the program is data of what it writes */
     return fdstate_make_input(st, f, &id, ev->path, true, ev->h.tgid, -1);
+}
+
+/* Reads through a channel end, and copies out of one (splice from a pipe): data of
+ * the channel reaches the process. 1 when the event was about a channel (nothing
+ * more to do), 0 when it is about something else. */
+static int channel_data(roar_fdstate *st, fs_proc *p, const roar_event *ev)
+{
+    fs_fdent *e;
+    roar_ident id;
+    if (ev->h.type == ROAR_EV_READ && ev->h.fd < 0) {
+        roar_event_ident(&id, ev);
+        fdstate_flow_read_ident(st, p, &id);
+        return 1;
+    }
+    if (ev->h.type != ROAR_EV_READ && ev->h.type != ROAR_EV_COPY)
+        return 0;
+    e = ev->h.fd >= 0 ? fdstate_fd_get(p->tab, ev->h.fd) : NULL;
+    if (!e || !e->ofd->chan)
+        return 0;
+    fdstate_flow_read_ofd(st, p, e->ofd);
+    return ev->h.type == ROAR_EV_READ; /* a copy still writes its destination */
 }
 
 static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
@@ -274,8 +314,11 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
     int error, fd = ev->h.type == ROAR_EV_COPY ? ev->h.fd2 : ev->h.fd;
     bool change = false;
 
-    if ((error = fdstate_get_proc(&p, st, ev->h.tgid)) < 0 ||
-        (error = fd_file(&f, &o, st, p, fd, ev, ev->h.type == ROAR_EV_READ,
+    if ((error = fdstate_get_proc(&p, st, ev->h.tgid)) < 0)
+        return error;
+    if ((error = channel_data(st, p, ev)) != 0)
+        return error < 0 ? error : 0;
+    if ((error = fd_file(&f, &o, st, p, fd, ev, ev->h.type == ROAR_EV_READ,
                          ev->h.type != ROAR_EV_READ)) < 0)
         return error;
     if (!f)
@@ -283,6 +326,7 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
     switch (ev->h.type) {
     case ROAR_EV_READ:
         o->read_seen = true;
+        fdstate_flow_read_file(st, p, f);
         return 0;
     case ROAR_EV_WRITE:
     case ROAR_EV_COPY:
@@ -296,9 +340,12 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
             change = f->nonappend = true;
         else
             o->read_seen = true;
+        if (o->rd)
+            fdstate_flow_read_file(st, p, f);
         if ((ev->h.flags & MAP_SHARED) && o->wr) {
             f->shared_map_of_writable = true;
             fdstate_written_bump(f); /* writes through it outlive every close */
+            fdstate_flow_map_writable(st, p, f);
         }
         break;
     case ROAR_EV_FALLOCATE:
@@ -319,6 +366,7 @@ static int ev_fd_change(roar_fdstate *st, const roar_event *ev)
 
 static int ev_truncate_path(roar_fdstate *st, const roar_event *ev)
 {
+    fs_proc *p;
     roar_fsfile *f;
     roar_ident id;
     int error;
@@ -326,6 +374,9 @@ static int ev_truncate_path(roar_fdstate *st, const roar_event *ev)
     if ((error = fdstate_place(&f, st, ev->path, &id, false)) < 0)
         return error;
     f->nonappend = true;
+    if (fdstate_get_proc(&p, st, ev->h.tgid) == 0)
+        fdstate_flow_write_file(st, p, f); /* the length it sets is data */
+    roar_error_clear();
     return fdstate_mark_change(st, f, ev->h.arg == 0 ? CHANGE_TRUNC_ZERO : CHANGE_OTHER);
 }
 
@@ -470,6 +521,9 @@ int roar_fdstate_apply(roar_fdstate *st, const roar_event *ev, bool *out_wait)
         return ev_setfd(st, ev);
     case ROAR_EV_FDNEW:
         return ev_fdnew(st, ev);
+    case ROAR_EV_FLOW:
+        fdstate_flow_event(st, ev);
+        return 0;
     case ROAR_EV_FORK:
         return ev_fork(st, ev);
     case ROAR_EV_EXEC:

@@ -31,6 +31,7 @@ int fdstate_ofd_new(fs_ofd **out, roar_fdstate *st, roar_fsfile *file, bool rd, 
     if (wr && file) {
         file->writers++;
         fdstate_written_bump(file);
+        fdstate_flow_write_capable(st, file); /* a node now, for holders alive at the end */
     }
     return 0;
 }
@@ -68,6 +69,7 @@ void fdstate_fd_close(fs_table *t, int fd)
 {
     fs_fdent *e = roar_keymap_remove(&t->fds, &fd, sizeof(fd));
     if (e) {
+        fdstate_flow_fd_gone(t, e->ofd);
         fdstate_ofd_unref(e->ofd);
         free(e);
     }
@@ -86,6 +88,8 @@ int fdstate_fd_install(fs_table *t, int fd, fs_ofd *o, bool cloexec)
             return error;
         }
     } else {
+        if (e->ofd != o)
+            fdstate_flow_fd_gone(t, e->ofd);
         fdstate_ofd_unref(e->ofd);
     }
     e->ofd = o;
@@ -131,6 +135,7 @@ int fdstate_get_proc(fs_proc **out, roar_fdstate *st, uint32_t tgid)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     }
     p->tgid = tgid;
+    p->tab->owner = tgid;
     if ((error = roar_keymap_put(&st->procs, &tgid, sizeof(tgid), p)) < 0) {
         fdstate_table_unref(p->tab);
         free(p);
@@ -142,9 +147,12 @@ int fdstate_get_proc(fs_proc **out, roar_fdstate *st, uint32_t tgid)
 
 void fdstate_proc_drop(roar_fdstate *st, uint32_t tgid)
 {
-    fs_proc *p = roar_keymap_remove(&st->procs, &tgid, sizeof(tgid));
+    fs_proc *p = roar_keymap_get(&st->procs, &tgid, sizeof(tgid));
     if (p) {
+        fdstate_flow_exit(st, p); /* while it is still listed: its fds name it */
+        roar_keymap_remove(&st->procs, &tgid, sizeof(tgid));
         fdstate_table_unref(p->tab);
+        free(p->mapped_out);
         free(p);
     }
 }
@@ -157,6 +165,7 @@ void fdstate_procs_free(roar_fdstate *st)
         if (st->procs.slots[i].key) {
             fs_proc *p = st->procs.slots[i].value;
             fdstate_table_unref(p->tab);
+            free(p->mapped_out);
             free(p);
         }
     roar_keymap_dispose(&st->procs);

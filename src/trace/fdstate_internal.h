@@ -5,6 +5,8 @@
  *   fdstate_place.c     which record an event's path names; the rename history
  *   fdstate_fdtable.c   processes and their fd tables
  *   fdstate_written.c   files the job's writers are done with, for early hashing
+ *   fdstate_flow.c      data flow between processes, files and channels (steps)
+ *   fdstate_flow_deps.c what each output depends on, from that flow, at the end
  *   fdstate_rename.c    rename events
  *   fdstate_events.c    every other event: SPEC §4 rule by rule, and the dispatch
  *   fdstate_result.c    the result at the end of the job
@@ -66,6 +68,12 @@ struct roar_fsfile {
      * with no writer left saw no write of the job. */
     size_t writers;
     uint64_t write_gen;
+
+    /* Data flow (fdstate_flow.c): the file's content as a node of the flow graph (0:
+     * none yet), and the last process point that read it (a loop of opens of one
+     * file adds one edge). */
+    uint32_t flow_node;
+    uint32_t flow_last_reader;
 };
 
 typedef struct {
@@ -94,6 +102,25 @@ typedef struct {
     unsigned reason;
     char *path; /* owned, or NULL */
 } fs_incomplete;
+
+/* "Data can flow from node `from` to node `to`" (fdstate_flow.c). */
+typedef struct {
+    uint32_t from, to;
+} fs_flow_edge;
+
+/* The data-flow graph of SPEC §4.9. Nodes are numbered from 1: file contents, channels
+ * (a pipe, a socket pair, a FIFO), points of a process (what it may hold between two
+ * moments when data leaves it) and groups (processes that count as one). Built as the
+ * events come, read once at the end (fdstate_flow_deps.c). */
+typedef struct {
+    fs_flow_edge *edges;
+    size_t edge_count, edge_alloc;
+    uint32_t nodes;
+    uint32_t opaque_group;    /* the group of every process holding an opaque end */
+    roar_keymap chan_by_ident; /* (dev, ino) -> channel node, as uintptr_t */
+    /* The whole job counts as one: ptrace, out of memory, past the size bound. */
+    bool off;
+} fs_flow;
 
 struct roar_fdstate {
     roar_fsfile **files;
@@ -124,6 +151,8 @@ struct roar_fdstate {
     fs_history *history;
     size_t history_count, history_alloc;
     roar_keymap history_names; /* path -> its entries (fdstate_place.c's refs) */
+
+    fs_flow flow;
 };
 
 /* An open file description: dup'd and inherited fds share one. */
@@ -133,6 +162,10 @@ typedef struct {
     roar_fsfile *file; /* NULL: not a regular file (pipe, socket, directory, O_PATH...) */
     bool rd, wr;
     bool read_seen, write_seen;
+    /* A channel end (file NULL): its node, and whether the tracer reports reads
+     * through it (without, holding it counts as reading it). */
+    uint32_t chan;
+    bool chan_reads_seen;
 } fs_ofd;
 
 typedef struct {
@@ -144,11 +177,24 @@ typedef struct {
 typedef struct {
     size_t refs;
     roar_keymap fds; /* int fd -> fs_fdent* */
+    uint32_t owner;  /* the process it was made for (a sharer joins its group) */
 } fs_table;
 
 typedef struct {
     uint32_t tgid;
     fs_table *tab;
+    /* Data flow (fdstate_flow.c): the current point (0: none yet); sealed once data
+     * left it (a fork, a writer let go), so that later reads start a new point; the
+     * group it counts as one with (0: none); shared anonymous memory mapped (children
+     * forked from now on share it); nodes it writes through shared mappings until it
+     * exits. */
+    uint32_t point;
+    bool sealed;
+    uint32_t group;
+    bool shared_anon;
+    uint32_t shm_group;
+    uint32_t *mapped_out;
+    size_t mapped_count, mapped_alloc;
 } fs_proc;
 
 /* ---- fdstate_registry.c: file records, names, identities ------------------ */
@@ -223,6 +269,42 @@ void fdstate_written_bump(roar_fsfile *f);
  * queues f for roar_fdstate_next_written if the job may have written it. */
 void fdstate_writer_done(roar_fdstate *st, roar_fsfile *f);
 void fdstate_written_free(roar_fdstate *st);
+
+/* ---- fdstate_flow.c: data flow for steps (SPEC §4.9) ------------------------ */
+/* None of these fails: out of memory turns the flow off (every output then depends on
+ * every input, the v1 answer), it never loses an event. */
+
+/* A write-capable description of f was made: f gets its node now. */
+void fdstate_flow_write_capable(roar_fdstate *st, roar_fsfile *f);
+/* p read (or executed, or mapped) f. */
+void fdstate_flow_read_file(roar_fdstate *st, fs_proc *p, roar_fsfile *f);
+/* p changed f without an fd it keeps (truncate by path). */
+void fdstate_flow_write_file(roar_fdstate *st, fs_proc *p, roar_fsfile *f);
+/* p mapped f shared through a write-capable description: it writes f until it exits. */
+void fdstate_flow_map_writable(roar_fdstate *st, fs_proc *p, roar_fsfile *f);
+/* A read event through o (a channel end with reads seen, or a file). */
+void fdstate_flow_read_ofd(roar_fdstate *st, fs_proc *p, fs_ofd *o);
+/* A read sent by identity (fd -1): the channel with that identity. */
+void fdstate_flow_read_ident(roar_fdstate *st, fs_proc *p, const roar_ident *id);
+/* New descriptions of FDNEW: makes the channel of a pair, joins the opaque group. */
+void fdstate_flow_fdnew(roar_fdstate *st, fs_proc *p, const roar_event *ev, fs_ofd *o1,
+                        fs_ofd *o2);
+/* An open of a FIFO (a channel by identity): o its description. */
+void fdstate_flow_fifo_open(roar_fdstate *st, fs_proc *p, const roar_ident *id, fs_ofd *o);
+/* child was forked from parent with these clone flags. */
+void fdstate_flow_fork(roar_fdstate *st, fs_proc *parent, fs_proc *child, uint64_t flags);
+/* An fd of the table `t` naming o is going away (close, replaced, close-on-exec). */
+void fdstate_flow_fd_gone(const fs_table *t, const fs_ofd *o);
+/* p is exiting: everything it still holds for writing receives its data. */
+void fdstate_flow_exit(roar_fdstate *st, fs_proc *p);
+/* A ROAR_EV_FLOW event. */
+void fdstate_flow_event(roar_fdstate *st, const roar_event *ev);
+void fdstate_flow_free(roar_fdstate *st);
+
+/* ---- fdstate_flow_deps.c: what each output depends on ------------------------ */
+
+/* Fills res->outputs[i].deps (indices into res->inputs) and res->steps_known. */
+int fdstate_flow_deps(roar_fdstate_result *res, const roar_fdstate *st);
 
 /* ---- fdstate_rename.c ------------------------------------------------------ */
 

@@ -37,5 +37,6 @@ void roar_fdstate_free(roar_fdstate *st)
     roar_keymap_dispose(&st->prepaths);
     roar_keymap_dispose(&st->madepaths);
     fdstate_history_free(st);
+    fdstate_flow_free(st);
     free(st);
 }

@@ -123,6 +123,10 @@ int roar_fdstate_result_get(roar_fdstate_result *out, const roar_fdstate *st)
             x->path = st->inc[i].path;
         }
     }
+    if ((error = fdstate_flow_deps(out, st)) < 0) {
+        roar_fdstate_result_dispose(out);
+        return error;
+    }
     return 0;
 
 fail:
@@ -135,8 +139,11 @@ fail:
 
 void roar_fdstate_result_dispose(roar_fdstate_result *res)
 {
+    size_t i;
     if (!res)
         return;
+    for (i = 0; i < res->output_count; i++)
+        free(res->outputs[i].deps);
     free(res->inputs);
     free(res->outputs);
     free(res->deletions);
