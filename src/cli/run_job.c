@@ -267,6 +267,33 @@ static int add_files(roar_job *job, roar_role role, const roar_collector_file *v
     return 0;
 }
 
+/* The `step` lines (SPEC §4.9): each output's inputs, written only where narrower than
+ * every input. */
+static int add_steps(roar_job *job, const roar_collector_result *res)
+{
+    size_t n = res->output_count, i;
+    const size_t **deps = calloc(n + 1, sizeof(*deps));
+    size_t *count = calloc(n + 1, sizeof(*count));
+    bool *all = calloc(n + 1, sizeof(*all));
+    int error = 0;
+
+    if (!deps || !count || !all) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        deps[i] = res->deps[i].ins;
+        count[i] = res->deps[i].count;
+        all[i] = res->deps[i].all;
+    }
+    error = roar_steps_from_deps(&job->steps, res->input_count, n, deps, count, all);
+done:
+    free(deps);
+    free(count);
+    free(all);
+    return error;
+}
+
 int roar_run_job_build(roar_job *job, size_t *redacted, roar_repo *repo, const roar_run_meta *meta,
                        const roar_collector_result *res)
 {
@@ -334,6 +361,8 @@ int roar_run_job_build(roar_job *job, size_t *redacted, roar_repo *repo, const r
         if ((error = roar_job_add_incomplete(job, res->gaps[i].reason, res->gaps[i].has_count,
                                              res->gaps[i].count, res->gaps[i].path)) < 0)
             goto cleanup;
+    if (res->deps && (error = add_steps(job, res)) < 0)
+        goto cleanup;
 
     /* SPEC §5.1 dirty: some input inside the work tree is not what HEAD holds. */
     for (i = 0; i < res->input_count && !dirty; i++) {

@@ -84,6 +84,12 @@ int roar_cache_hash_put(roar_cache *cache, const roar_stat_key *key, const char 
  * _get replaces the contents of `out` (the caller's buffer) or returns ROAR_ENOTFOUND.
  * _set with value NULL deletes the key. */
 int roar_cache_meta_get(roar_buf *out, roar_cache *cache, const char *key);
+
+/* job_kv rows of this kind hold a job's step lines (SPEC §4.9), one per row in order;
+ * kinds 0 and 1 are env lines and unknown keys. The meta key is set once any job with
+ * steps was stored. */
+#define ROAR_CACHE_KV_STEP 2
+#define ROAR_CACHE_META_STEPS "steps"
 int roar_cache_meta_set(roar_cache *cache, const char *key, const char *value_or_null);
 
 /* ---- jobs ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ typedef enum {
     CACHE_STMT_REACH_HAS, /* cache_reach.c: once per commit a scope asks about */
     CACHE_STMT_REACH_ADD,
     CACHE_STMT_REACH_HAS_AT, /* once per commit while the set is asked, not loaded */
+    CACHE_STMT_JOB_STEPS, /* once per producer with steps, in status */
     CACHE_STMT__COUNT
 } cache_stmt_id;
 

@@ -68,7 +68,7 @@ static int put_kvs(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
                                      "INSERT INTO job_kv (job, kind, seq, key, value) "
                                      "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
         return error;
-    for (int kind = 0; kind < 2 && !error; kind++) {
+    for (int kind = 0; kind < 2 && !error; kind++) { /* kind 2, steps: put_steps */
         const roar_kv *kv = kind == 0 ? job->env : job->extra;
         size_t n = kind == 0 ? job->env_count : job->extra_count;
 
@@ -83,6 +83,40 @@ static int put_kvs(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
         }
     }
     roar_cache__release(cache, stmt);
+    return error;
+}
+
+/* The step lines (SPEC §4.9) as job_kv rows of kind 2, one per line in order, key
+ * "step"; and the meta key that tells readers some job has them, so that a history
+ * without any costs no lookups. */
+static int put_steps(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
+{
+    sqlite3_stmt *stmt = NULL;
+    roar_buf value = ROAR_BUF_INIT;
+    int error;
+
+    if (!job->steps.count)
+        return 0;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_KV_INSERT,
+                                     "INSERT INTO job_kv (job, kind, seq, key, value) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5)")) < 0)
+        return error;
+    for (size_t i = 0; i < job->steps.count && !error; i++) {
+        roar_buf_clear(&value);
+        if ((error = roar_steps_format_value(&value, &job->steps.v[i])) < 0)
+            break;
+        sqlite3_reset(stmt);
+        sqlite3_bind_int64(stmt, 1, pk);
+        sqlite3_bind_int(stmt, 2, ROAR_CACHE_KV_STEP);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)i);
+        roar_cache__bind_str(stmt, 4, "step");
+        roar_cache__bind_str(stmt, 5, value.ptr);
+        error = roar_cache__step_done(cache, stmt, "storing a step line");
+    }
+    roar_cache__release(cache, stmt);
+    roar_buf_dispose(&value);
+    if (!error)
+        error = roar_cache_meta_set(cache, ROAR_CACHE_META_STEPS, "1");
     return error;
 }
 
@@ -160,6 +194,7 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job)
         goto done;
     pk = sqlite3_last_insert_rowid(cache->db);
     if ((error = put_edges(cache, pk, job)) < 0 || (error = put_kvs(cache, pk, job)) < 0 ||
+        (error = put_steps(cache, pk, job)) < 0 ||
         (error = put_incomplete(cache, pk, job)) < 0)
         goto done;
 done:
@@ -236,9 +271,12 @@ static int get_kvs(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         char *key = roar_cache__col_strdup(stmt, 1, &error);
         char *value = error ? NULL : roar_cache__col_strdup(stmt, 2, &error);
-        if (!error)
-            error = sqlite3_column_int(stmt, 0) == 0 ? roar_job_add_env(out, key, value)
-                                                     : roar_job_add_extra(out, key, value);
+        int kind = sqlite3_column_int(stmt, 0);
+        if (!error && kind == ROAR_CACHE_KV_STEP)
+            error = roar_steps_parse_value(&out->steps, value, strlen(value));
+        else if (!error)
+            error = kind == 0 ? roar_job_add_env(out, key, value)
+                              : roar_job_add_extra(out, key, value);
         free(key);
         free(value);
     }

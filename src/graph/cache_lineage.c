@@ -49,6 +49,46 @@ int roar_cache_job_host(char **out, roar_cache *cache, const char *job_id)
     return error;
 }
 
+int roar_cache_has_steps(bool *out, roar_cache *cache)
+{
+    roar_buf v = ROAR_BUF_INIT;
+    int error = roar_cache_meta_get(&v, cache, ROAR_CACHE_META_STEPS);
+    roar_buf_dispose(&v);
+    *out = error == 0;
+    if (error == ROAR_ENOTFOUND) {
+        roar_error_clear();
+        return 0;
+    }
+    return error;
+}
+
+int roar_cache_job_steps(roar_steps *out, roar_cache *cache, const char *job_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    int error = 0, rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((error = roar_cache__check_id(job_id, "job")) < 0)
+        return error;
+    if ((error = roar_cache__prepare(&stmt, cache, CACHE_STMT_JOB_STEPS,
+                                     "SELECT job_kv.value FROM jobs JOIN job_kv "
+                                     "ON job_kv.job = jobs.pk AND job_kv.kind = 2 "
+                                     "WHERE jobs.id = ?1 ORDER BY job_kv.seq")) < 0)
+        return error;
+    sqlite3_bind_text(stmt, 1, job_id, ROAR_OID_HEXSZ, SQLITE_STATIC);
+    while (!error && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_blob(stmt, 0);
+        int n = sqlite3_column_bytes(stmt, 0);
+        error = roar_steps_parse_value(out, v ? v : "", (size_t)n);
+    }
+    if (!error && rc != SQLITE_DONE)
+        error = roar_cache__error(cache, rc, "reading a job's steps");
+    roar_cache__release(cache, stmt);
+    if (error)
+        roar_steps_dispose(out);
+    return error;
+}
+
 int roar_cache_job_scope_facts(int64_t *start_ms, int64_t *end_ms, roar_cache_id_list *attached,
                                roar_cache *cache, const char *job_id)
 {

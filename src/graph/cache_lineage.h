@@ -31,6 +31,13 @@ int roar_cache_role_edges(roar_cache_edge_list *out, roar_cache *cache, roar_rol
  * ROAR_ENOTFOUND when the job is not stored. */
 int roar_cache_job_host(char **out, roar_cache *cache, const char *job_id);
 
+/* Whether any stored job has steps (SPEC §4.9); without, nobody need look them up. */
+int roar_cache_has_steps(bool *out, roar_cache *cache);
+
+/* The job's steps into *out (initialised here; empty for none). ROAR_ENOTFOUND for an
+ * unknown job; ROAR_EINVALID for stored steps that do not parse. */
+int roar_cache_job_steps(roar_steps *out, roar_cache *cache, const char *job_id);
+
 /* What the scope rule (graph/scope.c) asks of a job before any edge: its times and
  * the commits it is attached to (sorted; replaces the list's contents). Two indexed
  * lookups through kept statements, so deciding a job costs no more than its

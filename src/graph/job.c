@@ -53,6 +53,7 @@ void roar_job_dispose(roar_job *job)
         free(job->incomplete[i].path);
     }
     free(job->incomplete);
+    roar_steps_dispose(&job->steps);
     roar_job_init(job);
 }
 
@@ -169,6 +170,14 @@ static int edge_cmp(const void *pa, const void *pb)
     return la < lb ? -1 : la > lb;
 }
 
+bool roar_job_edges_sorted(const roar_job *job)
+{
+    for (size_t i = 1; i < job->edge_count; i++)
+        if (edge_cmp(&job->edges[i - 1], &job->edges[i]) > 0)
+            return false;
+    return true;
+}
+
 void roar_job_sort(roar_job *job)
 {
     if (job->edge_count > 1)
@@ -199,7 +208,8 @@ bool roar_job_equal(const roar_job *a, const roar_job *b)
         a->dirty != b->dirty || !str_eq(a->tracer, b->tracer) || !str_eq(a->host, b->host) ||
         !str_eq(a->user, b->user) || a->start_ms != b->start_ms || a->end_ms != b->end_ms ||
         a->end_kind != b->end_kind || a->end_code != b->end_code ||
-        a->edge_count != b->edge_count || a->incomplete_count != b->incomplete_count)
+        a->edge_count != b->edge_count || a->incomplete_count != b->incomplete_count ||
+        !roar_steps_equal(&a->steps, &b->steps))
         return false;
     for (size_t i = 0; i < a->argc; i++)
         if (!str_eq(a->argv[i], b->argv[i]))

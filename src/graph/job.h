@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "graph/steps.h"
+
 #define ROAR_OID_HEXSZ 40
 
 typedef enum {
@@ -75,6 +77,10 @@ typedef struct {
 
     roar_incomplete *incomplete; /* owned */
     size_t incomplete_count, incomplete_alloc;
+
+    /* `step` lines (SPEC §4.9), positions among the in and out edges in record order;
+     * empty: every output depends on every input. */
+    roar_steps steps;
 } roar_job;
 
 void roar_job_init(roar_job *job);
@@ -93,6 +99,9 @@ int roar_job_add_incomplete(roar_job *job, const char *reason, bool has_count, u
 
 /* Sorts edges into record order: in, then out, then del; each by path (memcmp). */
 void roar_job_sort(roar_job *job);
+
+/* Whether the edges are in record order already (steps name edges by position). */
+bool roar_job_edges_sorted(const roar_job *job);
 
 /* Deep equality of everything a record holds (the id included). */
 bool roar_job_equal(const roar_job *a, const roar_job *b);

@@ -31,7 +31,7 @@ static bool is_token(const char *s, size_t len, bool allow_eq)
 static const char *const known_keys[] = {"job",   "command", "cwd",  "base", "dirty",
                                          "tracer", "host",   "user", "start", "end",
                                          "exit",  "signal",  "env",  "in",   "out",
-                                         "del",   "incomplete"};
+                                         "del",   "incomplete", "step"};
 enum {
     K_JOB,
     K_COMMAND,
@@ -50,6 +50,7 @@ enum {
     K_OUT,
     K_DEL,
     K_INCOMPLETE,
+    K_STEP,
     K_UNKNOWN,
 };
 
@@ -156,6 +157,30 @@ static int write_incomplete(roar_buf *b, const roar_incomplete *inc)
     return end_line(b, start);
 }
 
+/* The step lines, last (SPEC §4.9): checked against the edges, since a step naming a
+ * line that is not there would mislead every reader. */
+static int write_steps(roar_buf *b, const roar_job *job)
+{
+    size_t nin = 0, nout = 0, start;
+    int error;
+    if (!job->steps.count)
+        return 0;
+    for (size_t i = 0; i < job->edge_count; i++) {
+        nin += job->edges[i].role == ROAR_ROLE_IN;
+        nout += job->edges[i].role == ROAR_ROLE_OUT;
+    }
+    if ((error = roar_steps_check(&job->steps, nin, nout)) < 0)
+        return error;
+    for (size_t i = 0; i < job->steps.count; i++) {
+        start = b->size;
+        if ((error = roar_buf_puts(b, "step ")) < 0 ||
+            (error = roar_steps_format_value(b, &job->steps.v[i])) < 0 ||
+            (error = end_line(b, start)) < 0)
+            return error;
+    }
+    return 0;
+}
+
 static int write_body(roar_buf *b, const roar_job *job)
 {
     size_t start;
@@ -225,6 +250,8 @@ static int write_body(roar_buf *b, const roar_job *job)
     for (size_t i = 0; i < job->incomplete_count; i++)
         if ((error = write_incomplete(b, &job->incomplete[i])) < 0)
             return error;
+    if ((error = write_steps(b, job)) < 0)
+        return error;
     if (b->size + sizeof("job \n") + ROAR_OID_HEXSZ > ROAR_RECORD_MAX_RECORD)
         return roar_error_set(ROAR_ELIMIT, "the record would be over the %zu-byte limit",
                               ROAR_RECORD_MAX_RECORD);
@@ -238,6 +265,8 @@ int roar_record_serialize(roar_buf *out, roar_job *job)
     int error;
 
     job->id[0] = '\0';
+    if (job->steps.count && !roar_job_edges_sorted(job))
+        return roar_error_set(ROAR_EINVALID, "steps name edges that are not in record order");
     roar_job_sort(job);
     if ((error = write_body(&body, job)) < 0 ||
         (error = roar_blob_id_of_buffer(job->id, body.ptr, body.size)) < 0)
@@ -261,6 +290,7 @@ typedef struct {
     size_t err_line; /* where the first error was found */
     unsigned seen;   /* bit per singleton key */
     size_t job_line, job_line_off, job_line_len; /* where the `job` line is */
+    size_t first_step_line;
     char claimed_id[ROAR_OID_HEXSZ + 1];
     roar_buf tmp;
 } parser;
@@ -524,6 +554,12 @@ static int parse_line(parser *p, roar_job *job, const char *line, size_t len, si
         return parse_edge(p, job, key, v, vlen);
     case K_INCOMPLETE:
         return parse_incomplete(p, job, v, vlen);
+    case K_STEP:
+        if (!p->first_step_line)
+            p->first_step_line = p->line;
+        if ((error = roar_steps_parse_value(&job->steps, v, vlen)) < 0)
+            return pwrap(p, error, "step", "step");
+        return 0;
     }
     return 0;
 }
@@ -623,6 +659,22 @@ static int parse_record(roar_job *out, const char *text, size_t len, size_t firs
     if ((error = check_id(&p, text, len)) < 0)
         goto cleanup;
     memcpy(out->id, p.claimed_id, sizeof(out->id));
+    if (out->steps.count && !roar_job_edges_sorted(out)) {
+        /* Positions name lines in the order written; a record whose edges are not in
+         * record order is read with every output depending on every input. */
+        roar_steps_dispose(&out->steps);
+    } else if (out->steps.count) {
+        size_t nin = 0, nout = 0;
+        for (size_t i = 0; i < out->edge_count; i++) {
+            nin += out->edges[i].role == ROAR_ROLE_IN;
+            nout += out->edges[i].role == ROAR_ROLE_OUT;
+        }
+        if ((error = roar_steps_check(&out->steps, nin, nout)) < 0) {
+            p.line = p.first_step_line;
+            error = pwrap(&p, error, "steps", "step");
+            goto cleanup;
+        }
+    }
     roar_job_sort(out);
 cleanup:
     if (error) {

@@ -181,6 +181,7 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
 {
     roar_buf text = ROAR_BUF_INIT, scratch = ROAR_BUF_INIT;
     roar_record_fit_result r;
+    roar_steps steps = {0};
     size_t edges, i, len, total = 0;
     int error;
 
@@ -192,6 +193,23 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
         (r.env_dropped &&
          (error = roar_job_add_incomplete(job, "env-truncated", true, r.env_dropped, NULL)) < 0))
         goto cleanup;
+
+    /* The steps name edges by position: a step line too long for a line, or any edge
+     * left out below, and the job goes without steps (every output depends on every
+     * input: wider, never wrong). Out of the job while the rest is measured. */
+    steps = job->steps;
+    memset(&job->steps, 0, sizeof(job->steps));
+    for (i = 0; i < steps.count; i++) {
+        roar_buf_clear(&scratch);
+        if ((error = roar_steps_format_value(&scratch, &steps.v[i])) < 0)
+            goto cleanup;
+        if (scratch.size + sizeof("step \n") > ROAR_RECORD_MAX_LINE) {
+            roar_steps_dispose(&steps);
+            total = 0;
+            break;
+        }
+        total += scratch.size + sizeof("step \n") - 1;
+    }
 
     /* The record without its edges, then the edges' own lines: over the limit, the
      * edges that do not fit go, counted in `incomplete record-truncated N`. */
@@ -206,8 +224,11 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
     job->edge_count = edges;
     if (error < 0)
         goto cleanup;
-    if (text.size + total <= ROAR_RECORD_MAX_RECORD)
+    if (text.size + total <= ROAR_RECORD_MAX_RECORD) {
+        job->steps = steps; /* everything fits, the steps too */
+        memset(&steps, 0, sizeof(steps));
         goto cleanup;
+    }
     if (text.size + FIT_SLACK >= ROAR_RECORD_MAX_RECORD) {
         error = roar_error_set(ROAR_ELIMIT,
                                "the record would be over the %zu-byte limit "
@@ -221,6 +242,7 @@ int roar_record_fit(roar_record_fit_result *out, roar_job *job)
         goto cleanup;
 
 cleanup:
+    roar_steps_dispose(&steps);
     job->id[0] = '\0';
     if (out)
         *out = r;

@@ -273,7 +273,8 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
             if ((error = roar_status__job_changed(&changed, j, e->path)) < 0)
                 goto fail;
             if (changed) {
-                if ((error = producer_before(&r, g, j, e->path, e->id)) < 0)
+                if ((error = producer_before(&r, g, j, e->path, e->id)) < 0 ||
+                    (r && (error = roar_status__view_for(&r, g, r, e->path)) < 0))
                     goto fail;
             } else {
                 if ((error = current_of(&ci, g, e)) < 0)
@@ -294,7 +295,8 @@ static int job_state(int *out, roar_status_graph *g, sjob *root)
                  * job that wrote it, when that job's output is exactly this content. */
                 pe = producer_of(g, e);
                 if (pe && strcmp(pe->job_id, j->id) && pe->id_known && !strcmp(pe->id, e->id) &&
-                    (error = producer_job(&r, g, e)) < 0)
+                    ((error = producer_job(&r, g, e)) < 0 ||
+                     (error = roar_status__view_for(&r, g, r, e->path)) < 0))
                     goto fail;
             }
             if (!r)
@@ -513,6 +515,12 @@ static int judge(roar_status_output *o, sjob *j, roar_status_graph *g)
         o->current_known = true;
         memcpy(o->current, ci->id, sizeof(o->current));
     } else {
+        /* the output's own step, when its job has steps (its edges intern the path) */
+        if (g->any_steps &&
+            ((error = roar_status__load_edges(g, j)) < 0 ||
+             (error = roar_status__view_for(&j, g, j, roar_keymap_gets(&g->paths, o->path))) <
+                 0))
+            return error;
         if ((error = job_state(&state, g, j)) < 0)
             return error;
         o->state = (roar_status_state)state;
@@ -528,7 +536,7 @@ static int judge(roar_status_output *o, sjob *j, roar_status_graph *g)
         memcpy(o->current, ci->id, sizeof(o->current));
     }
     if (o->state >= ROAR_STATUS_STALE)
-        j->needs_rerun = true;
+        (j->base ? j->base : j)->needs_rerun = true; /* the whole command reruns */
     return 0;
 }
 
@@ -619,7 +627,8 @@ int roar_status_compute(roar_status *out, roar_cache *cache, const char *worktre
         error = roar_status__oom();
         goto rollback;
     }
-    if ((error = roar_status__load_producer_edges(g)) < 0)
+    if ((error = roar_cache_has_steps(&g->any_steps, cache)) < 0 ||
+        (error = roar_status__load_producer_edges(g)) < 0)
         goto rollback;
     for (i = 0; i < out->count; i++)
         if ((error = judge(&out->outputs[i], g->out_jobs[i], g)) < 0)

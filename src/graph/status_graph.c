@@ -8,21 +8,29 @@
 
 #include "util/err.h"
 
+static void job_free(sjob *j)
+{
+    size_t i;
+    for (i = 0; j->views && i < j->steps.count; i++)
+        if (j->views[i])
+            job_free(j->views[i]); /* views have no views: one level */
+    free(j->views);
+    roar_steps_dispose(&j->steps);
+    free(j->edges);
+    free(j->written);
+    roar_keymap_dispose(&j->written_set);
+    free(j->host);
+    free(j);
+}
+
 void roar_status__graph_free(roar_status_graph *g)
 {
     size_t i;
     if (!g)
         return;
-    for (i = 0; i < g->jobs.cap; i++) {
-        sjob *j = g->jobs.slots[i].key ? g->jobs.slots[i].value : NULL;
-        if (j) {
-            free(j->edges);
-            free(j->written);
-            roar_keymap_dispose(&j->written_set);
-            free(j->host);
-            free(j);
-        }
-    }
+    for (i = 0; i < g->jobs.cap; i++)
+        if (g->jobs.slots[i].key)
+            job_free(g->jobs.slots[i].value);
     for (i = 0; i < g->current.cap; i++)
         if (g->current.slots[i].key)
             free(g->current.slots[i].value);
@@ -255,4 +263,82 @@ int roar_status__job_changed(bool *out, sjob *j, const char *path)
 int roar_status__oom(void)
 {
     return roar_error_set(ROAR_ENOMEM, "out of memory");
+}
+
+/* ---- steps: each output judged by its own inputs (SPEC §4.9) ------------------------ */
+
+/* j's steps, once. Steps that cannot be read count as none: every output then depends
+ * on every input, wider and never wrong. */
+static int load_steps(roar_status_graph *g, sjob *j)
+{
+    int error;
+    if (j->steps_loaded)
+        return 0;
+    j->steps_loaded = true;
+    if ((error = roar_cache_job_steps(&j->steps, g->cache, j->id)) == ROAR_ENOMEM)
+        return error;
+    if (error < 0)
+        roar_error_clear();
+    return 0;
+}
+
+/* The view of j's step `k`: j's edges but the inputs the step does not name. */
+static int make_view(sjob **out, sjob *j, size_t k)
+{
+    const roar_step *step = &j->steps.v[k];
+    sjob *v = calloc(1, sizeof(*v));
+    size_t i, in_pos = 0;
+
+    if (!v || !(v->edges = malloc((j->nedges + 1) * sizeof(*v->edges)))) {
+        free(v);
+        return roar_status__oom();
+    }
+    memcpy(v->id, j->id, sizeof(v->id));
+    v->end_ms = j->end_ms;
+    v->loaded = true;
+    v->state = STATE_UNSEEN;
+    v->base = j;
+    v->steps_loaded = true;
+    for (i = 0; i < j->nedges; i++) {
+        edge_atom *e = j->edges[i];
+        if (e->role == ROAR_ROLE_IN && !roar_step_has_input(step, in_pos++))
+            continue;
+        v->edges[v->nedges++] = e;
+    }
+    v->edges_alloc = j->nedges + 1;
+    *out = v;
+    return 0;
+}
+
+int roar_status__view_for(sjob **out, roar_status_graph *g, sjob *j, const char *path)
+{
+    const roar_step *step;
+    size_t i, pos = 0, k;
+    bool found = false;
+    int error;
+
+    *out = j;
+    if (!g->any_steps || j->base || !path)
+        return 0;
+    if ((error = roar_status__load_edges(g, j)) < 0 || (error = load_steps(g, j)) < 0)
+        return error;
+    if (!j->steps.count)
+        return 0;
+    for (i = 0; i < j->nedges && !found; i++) {
+        if (j->edges[i]->role != ROAR_ROLE_OUT)
+            continue;
+        if (j->edges[i]->path == path)
+            found = true;
+        else
+            pos++;
+    }
+    if (!found || !(step = roar_steps_find(&j->steps, pos)))
+        return 0;
+    k = (size_t)(step - j->steps.v);
+    if (!j->views && !(j->views = calloc(j->steps.count, sizeof(*j->views))))
+        return roar_status__oom();
+    if (!j->views[k] && (error = make_view(&j->views[k], j, k)) < 0)
+        return error;
+    *out = j->views[k];
+    return 0;
 }

@@ -38,7 +38,7 @@ typedef struct {
                                     two atoms name the same path when the pointers match */
 } edge_atom;
 
-typedef struct {
+typedef struct sjob {
     char id[ROAR_OID_HEXSZ + 1];
     int64_t end_ms;
     bool loaded;
@@ -58,6 +58,13 @@ typedef struct {
                                    upstream's (an atom's path), or NULL */
     const char *unchecked_host; /* borrowed from the job whose input it is */
     size_t unchecked_more;      /* that job's other such inputs */
+    /* Steps (SPEC §4.9): a job with steps has a view per step, an sjob of its own whose
+     * input edges are that step's alone, judged apart; `base` is the job it views
+     * (NULL for a job itself). */
+    struct sjob *base;
+    roar_steps steps;
+    bool steps_loaded;
+    struct sjob **views; /* steps.count of them, made on first ask */
 } sjob;
 
 struct roar_status_graph {
@@ -78,6 +85,7 @@ struct roar_status_graph {
     roar_cache_edge_list tmp;  /* producer_before's */
     roar_cache_edge_list jtmp; /* load_edges' */
     roar_buf abs;
+    bool any_steps; /* some stored job has steps: views are worth looking for */
     struct state_frame *state_stack; /* job_state's walk, reused */
     size_t state_alloc;
     struct plan_frame *plan_stack; /* plan_visit's walk, reused */
@@ -94,6 +102,9 @@ int roar_status__get_job(sjob **out, roar_status_graph *g, const char *id);
 int roar_status__load_edges(roar_status_graph *g, sjob *j);
 /* Every producer's job (g->out_jobs), and their edges in one pass when they are many. */
 int roar_status__load_producer_edges(roar_status_graph *g);
+/* The job as it stands behind its output `path` (interned: an atom's path): the view
+ * of the step that names the output, or j itself (no steps, or none names it). */
+int roar_status__view_for(sjob **out, roar_status_graph *g, sjob *j, const char *path);
 /* *out = whether j itself wrote or deleted `path` (interned: an atom's path). */
 int roar_status__job_changed(bool *out, sjob *j, const char *path);
 

@@ -28,6 +28,11 @@ typedef struct roar_trace_source {
      * events were lost, the job had I/O no tracer sees, or a shared mapping could have
      * been made writable later (roar_fdstate_entry.unseen_writes). */
     bool sees_every_write;
+    /* The tracer reports what data flow needs (SPEC §4.9, event.h): the ends of pipes and
+     * socket pairs and opaque ends (ROAR_FDNEW_F_*), each process's reads through a
+     * channel, shared anonymous memory and ptrace (ROAR_EV_FLOW). Only then do jobs get
+     * steps: without, a pipe would look like no channel at all. */
+    bool reports_flow;
 
     /* Optional. "NAME=value" strings the command's environment needs, NULL-terminated,
      * borrowed from the source (valid until free). */
@@ -117,7 +122,16 @@ typedef struct {
     bool id_known;
     char id[ROAR_FDSTATE_OIDSZ + 1];
     uint64_t size; /* with the id; size at open when the id is unknown; 0 for del */
+    size_t src;    /* the collector's own: which fdstate entry it came from */
 } roar_collector_file;
+
+/* What one output depends on (SPEC §4.9): positions in the result's inputs, sorted and
+ * unique, or `all`. */
+typedef struct {
+    size_t *ins; /* owned */
+    size_t count;
+    bool all;
+} roar_collector_deps;
 
 /* One `incomplete` line. */
 typedef struct {
@@ -132,6 +146,9 @@ typedef struct {
     size_t input_count, output_count, deletion_count;
     roar_collector_gap *gaps;
     size_t gap_count, gap_alloc;
+    /* output_count of them, or NULL: the job has no steps (the flow was not followed
+     * whole: a gap of any kind), every output depends on every input */
+    roar_collector_deps *deps;
 
     int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
     int wait_status;          /* the command's status, as waitpid gives it */

@@ -96,6 +96,11 @@ typedef struct {
  * the pre-job id must be taken now, filtered or not. */
 void roar_collector__serve_hashes(collector *c, bool urgent);
 
+/* collector_steps.c: each recorded output's inputs (SPEC §4.9), from fdstate's, through
+ * where each fdstate entry landed in the recorded lists (SIZE_MAX: not recorded). */
+int roar_collector__deps(roar_collector_deps **out, const roar_fdstate_result *fr,
+                         const size_t *in_pos, const size_t *out_pos, size_t nout);
+
 /* Hashes `path`, accepting the id only under `ident` when known (SPEC §4.6). */
 int roar_collector__hash_path(collector *c, char id[ROAR_FDSTATE_OIDSZ + 1], uint64_t *size,
                               const char *path, const roar_ident *ident);

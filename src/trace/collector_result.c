@@ -41,7 +41,8 @@ typedef struct {
     size_t n, alloc;
 } file_list;
 
-static int file_add(file_list *l, const char *path, bool inside, const char *id, uint64_t size)
+static int file_add(file_list *l, const char *path, bool inside, const char *id, uint64_t size,
+                    size_t src)
 {
     roar_collector_file *f;
     if (ROAR_ALLOC_GROW(l->v, l->n + 1, l->alloc) < 0)
@@ -52,6 +53,7 @@ static int file_add(file_list *l, const char *path, bool inside, const char *id,
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     f->inside = inside;
     f->size = size;
+    f->src = src;
     if (id) {
         f->id_known = true;
         memcpy(f->id, id, ROAR_FDSTATE_OIDSZ);
@@ -69,7 +71,10 @@ static int file_cmp(const void *a, const void *b)
 }
 
 /* Sorted by path (memcmp), one line per path: two fed names may map to one record name. */
-static void file_finish(file_list *l)
+/* Sorts and keeps one entry per recorded path. pos_of_src (may be NULL) gets, for each
+ * entry's src, its position in the finished list (two fdstate entries recorded under
+ * one name share it). */
+static void file_finish(file_list *l, size_t *pos_of_src)
 {
     size_t i, w = 0;
     if (!l->n)
@@ -77,9 +82,13 @@ static void file_finish(file_list *l)
     qsort(l->v, l->n, sizeof(*l->v), file_cmp);
     for (i = 0; i < l->n; i++) {
         if (w && !strcmp(l->v[w - 1].path, l->v[i].path)) {
+            if (pos_of_src)
+                pos_of_src[l->v[i].src] = w - 1;
             free(l->v[i].path);
             continue;
         }
+        if (pos_of_src)
+            pos_of_src[l->v[i].src] = w;
         l->v[w++] = l->v[i];
     }
     l->n = w;
@@ -148,6 +157,7 @@ int roar_collector__build_result(collector *c, size_t running)
     roar_collector_result *res = c->res;
     roar_fdstate_result fr;
     file_list in = {0}, out = {0}, del = {0};
+    size_t *in_pos = NULL, *out_pos = NULL;
     uint64_t lost;
     size_t i;
     bool inside, resolved = false, every_write_seen, early;
@@ -209,7 +219,7 @@ int roar_collector__build_result(collector *c, size_t running)
             roar_error_clear();
             size = e->ident.size;
         }
-        if ((error = file_add(&in, c->tmp.ptr, inside, idp, size)) < 0)
+        if ((error = file_add(&in, c->tmp.ptr, inside, idp, size, i)) < 0)
             goto cleanup;
         if (!idp) {
             bool late = roar_keymap_get(&c->timedout, &e->file, sizeof(e->file)) != NULL;
@@ -247,13 +257,13 @@ int roar_collector__build_result(collector *c, size_t running)
         /* hashing may have used c->tmp: map again for the name */
         if (!record_form(c, e->path, &inside))
             continue;
-        if ((error = file_add(&out, c->tmp.ptr, inside, rc == 0 ? id : NULL, size)) < 0)
+        if ((error = file_add(&out, c->tmp.ptr, inside, rc == 0 ? id : NULL, size, i)) < 0)
             goto cleanup;
     }
     for (i = 0; i < fr.deletion_count; i++) {
         if (!record_form(c, fr.deletions[i].path, &inside))
             continue;
-        if ((error = file_add(&del, c->tmp.ptr, inside, NULL, 0)) < 0)
+        if ((error = file_add(&del, c->tmp.ptr, inside, NULL, 0, i)) < 0)
             goto cleanup;
     }
 
@@ -280,9 +290,21 @@ int roar_collector__build_result(collector *c, size_t running)
         (error = roar_collector__gap_add(res, "running-descendants", true, running, NULL)) < 0)
         goto cleanup;
 
-    file_finish(&in);
-    file_finish(&out);
-    file_finish(&del);
+    if (!(in_pos = malloc((fr.input_count + 1) * sizeof(*in_pos))) ||
+        !(out_pos = malloc((fr.output_count + 1) * sizeof(*out_pos)))) {
+        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    memset(in_pos, 0xff, (fr.input_count + 1) * sizeof(*in_pos)); /* SIZE_MAX: not recorded */
+    memset(out_pos, 0xff, (fr.output_count + 1) * sizeof(*out_pos));
+    file_finish(&in, in_pos);
+    file_finish(&out, out_pos);
+    file_finish(&del, NULL);
+    /* Steps only when the flow was followed whole: any gap, and every output depends
+     * on every input (SPEC §4.9). */
+    if (c->src->reports_flow && fr.steps_known && res->gap_count == 0 &&
+        (error = roar_collector__deps(&res->deps, &fr, in_pos, out_pos, out.n)) < 0)
+        goto cleanup;
     res->inputs = in.v;
     res->input_count = in.n;
     res->outputs = out.v;
@@ -294,6 +316,8 @@ int roar_collector__build_result(collector *c, size_t running)
     memset(&del, 0, sizeof(del));
 
 cleanup:
+    free(in_pos);
+    free(out_pos);
     file_list_free(&in);
     file_list_free(&out);
     file_list_free(&del);
@@ -316,6 +340,9 @@ void roar_collector_result_dispose(roar_collector_result *res)
         free(res->gaps[i].reason);
         free(res->gaps[i].path);
     }
+    for (i = 0; res->deps && i < res->output_count; i++)
+        free(res->deps[i].ins);
+    free(res->deps);
     free(res->inputs);
     free(res->outputs);
     free(res->deletions);

@@ -257,6 +257,7 @@ static int ev_exec(roar_fdstate *st, const roar_event *ev)
 
     if ((error = fdstate_get_proc(&p, st, ev->h.tgid)) < 0)
         return error;
+    fdstate_flow_vm_end(st, p); /* a new address space of its own */
     /* exec unshares a table shared through CLONE_FILES, then drops close-on-exec fds. */
     if (p->tab->refs > 1) {
         fs_table *t;

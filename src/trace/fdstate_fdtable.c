@@ -149,6 +149,7 @@ void fdstate_proc_drop(roar_fdstate *st, uint32_t tgid)
 {
     fs_proc *p = roar_keymap_get(&st->procs, &tgid, sizeof(tgid));
     if (p) {
+        fdstate_flow_vm_end(st, p);
         fdstate_flow_exit(st, p); /* while it is still listed: its fds name it */
         roar_keymap_remove(&st->procs, &tgid, sizeof(tgid));
         fdstate_table_unref(p->tab);

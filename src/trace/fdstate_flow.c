@@ -239,9 +239,11 @@ void fdstate_flow_fork(roar_fdstate *st, fs_proc *parent, fs_proc *child, uint64
     parent->sealed = true; /* the parent's later reads are not the child's */
     if (parent->group)
         group_join(fl, child, parent->group);
-    /* Memory shared from now on: a shared anonymous mapping made before, or a clone
-     * that shares the whole address space (not vfork's, which stops the parent until
-     * the child execs) or the fd table. Threads are the same process already. */
+    /* Memory shared from now on: a shared anonymous mapping made before, or the fd
+     * table. Threads are the same process already. A clone that shares the whole
+     * address space (vfork, posix_spawn; the eBPF tracer cannot tell vfork's from
+     * others) shares it until the child execs or exits: then each side gets what the
+     * other had (fdstate_flow_vm_end). */
     if (parent->shared_anon) {
         if (!parent->shm_group) {
             parent->shm_group = node_new(fl);
@@ -251,11 +253,32 @@ void fdstate_flow_fork(roar_fdstate *st, fs_proc *parent, fs_proc *child, uint64
         child->shm_group = parent->shm_group;
         group_join(fl, child, parent->shm_group);
     }
-    if (((flags & CLONE_VM) && !(flags & CLONE_VFORK)) || (flags & CLONE_FILES)) {
+    if (flags & CLONE_FILES) {
         uint32_t g = parent->group ? parent->group : node_new(fl);
         group_join(fl, parent, g);
         group_join(fl, child, g);
     }
+    if (flags & CLONE_VM)
+        child->vm_parent = parent->tgid; /* until it execs: fdstate_flow_vm_end */
+}
+
+void fdstate_flow_vm_end(roar_fdstate *st, fs_proc *p)
+{
+    fs_flow *fl = &st->flow;
+    fs_proc *parent;
+    if (!p->vm_parent)
+        return;
+    parent = roar_keymap_get(&st->procs, &p->vm_parent, sizeof(p->vm_parent));
+    p->vm_parent = 0;
+    if (fl->off || !parent)
+        return;
+    /* Both wrote one memory until now: each has what the other had. */
+    if (!p->point)
+        point_new(fl, p);
+    if (parent->point)
+        edge_add(fl, parent->point, p->point);
+    flow_in(fl, parent, p->point);
+    p->sealed = true; /* what it reads from now on is its own */
 }
 
 /* The node a description could write, if any. */

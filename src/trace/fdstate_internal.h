@@ -195,6 +195,7 @@ typedef struct {
     uint32_t shm_group;
     uint32_t *mapped_out;
     size_t mapped_count, mapped_alloc;
+    uint32_t vm_parent; /* cloned with CLONE_VM from it and not exec'd since (0: no) */
 } fs_proc;
 
 /* ---- fdstate_registry.c: file records, names, identities ------------------ */
@@ -295,6 +296,8 @@ void fdstate_flow_fifo_open(roar_fdstate *st, fs_proc *p, const roar_ident *id, 
 void fdstate_flow_fork(roar_fdstate *st, fs_proc *parent, fs_proc *child, uint64_t flags);
 /* An fd of the table `t` naming o is going away (close, replaced, close-on-exec). */
 void fdstate_flow_fd_gone(const fs_table *t, const fs_ofd *o);
+/* p, cloned sharing its parent's memory, stops sharing it (exec, exit). */
+void fdstate_flow_vm_end(roar_fdstate *st, fs_proc *p);
 /* p is exiting: everything it still holds for writing receives its data. */
 void fdstate_flow_exit(roar_fdstate *st, fs_proc *p);
 /* A ROAR_EV_FLOW event. */

@@ -290,17 +290,23 @@ static void test_socket_pair_without_reads(void **state)
     assert_string_equal(deps("/w/out"), "a");
 }
 
-/* clone(CLONE_VM) without vfork: one address space, one process for the flow. */
-static void test_clone_vm_counts_as_one(void **state)
+/* clone(CLONE_VM): one address space until the child execs or exits; what the child
+ * read before reaches the parent, what it reads after does not (vfork, posix_spawn). */
+static void test_clone_vm_until_exec(void **state)
 {
     (void)state;
     ev_fork(ROOT, 101, CLONE_VM);
-    ev_open(101, 3, "/w/a", O_RDONLY, false, 10, 5);
+    ev_open(101, 3, "/w/before-exec", O_RDONLY, false, 10, 5);
+    ev_exec(101, "/bin/cat", CAT_INO);
+    ev_open(101, 4, "/w/after-exec", O_RDONLY, false, 11, 5);
     ev_exit(101);
+    ev_fork(ROOT, 102, CLONE_VM);
+    ev_open(102, 3, "/w/before-exit", O_RDONLY, false, 12, 5);
+    ev_exit(102);
     ev_open(ROOT, 4, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 0, 0);
     ev_exit(ROOT);
     result();
-    assert_string_equal(deps("/w/out"), "a");
+    assert_string_equal(deps("/w/out"), "before-exec,before-exit");
 }
 
 /* Fallbacks: ptrace, lost events, any gap: no steps at all. */
@@ -341,7 +347,7 @@ int main(void)
         T(test_shared_anonymous_memory),
         T(test_opaque_ends),
         T(test_socket_pair_without_reads),
-        T(test_clone_vm_counts_as_one),
+        T(test_clone_vm_until_exec),
         T(test_fallbacks_have_no_steps),
     };
 #undef T
