@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cli/query.h"
+#include "gitstore/history.h"
 #include "gitstore/repo.h"
 
 typedef enum {
@@ -69,5 +70,10 @@ void roar_review_dispose(roar_review *r);
 /* Reviews `range`: `A..B` (the files differing between A and B, the commits of A..B) or
  * a single revision (that commit against its first parent). Dies on errors. */
 void roar_review_compute(roar_review *out, roar_query *q, roar_repo *repo, const char *range);
+
+/* review_stale.c: fills out->stale, the outputs at the tip whose inputs changed
+ * (SPEC §6.3), each judged by its own step's inputs (SPEC §4.9). Dies on errors. */
+void roar_review__find_stale(roar_review *out, roar_cache *cache, roar_scope *scope,
+                             roar_repo *repo, roar_history *h);
 
 #endif

@@ -16,6 +16,10 @@
  * upstream and is left out of its readers downstream. */
 typedef struct {
     size_t via; /* node index of that job, or SIZE_MAX (the root) */
+    /* A job node of a job with steps (SPEC §4.9) stands for part of it: upstream, the
+     * step behind the output that led there (its index); downstream, what derives from
+     * the input that led there (its position). -1: the whole job. */
+    long part;
 } node_aux;
 
 typedef struct {
@@ -29,6 +33,9 @@ typedef struct {
     roar_cache_edge_list edges;
     roar_job summary; /* scratch for loading a job node */
     roar_buf key;
+    bool any_steps;              /* some stored job has steps */
+    roar_cache_edge_list pedges; /* part_of's, beside `edges` which its callers walk */
+    roar_steps steps;            /* scratch: a job's steps */
 } walk;
 
 static void node_dispose(roar_lineage_node *n)
@@ -68,6 +75,7 @@ static int new_node(size_t *out, walk *w, roar_lineage_kind kind, unsigned depth
     g->nodes[g->count].kind = kind;
     g->nodes[g->count].depth = depth;
     w->aux[g->count].via = via;
+    w->aux[g->count].part = -1;
     *out = g->count++;
     return 0;
 }
@@ -86,18 +94,26 @@ static int add_edge(walk *w, size_t from, size_t to, roar_role role)
 
 /* The node of a job, loading its summary the first time: the edges are read when the
  * node is expanded, once, and not kept. */
-static int job_node(size_t *out, walk *w, const char *id, unsigned depth)
+static int job_node(size_t *out, walk *w, const char *id, unsigned depth, long part)
 {
-    void *found = roar_keymap_gets(&w->jobs, id);
+    void *found;
     roar_lineage_node *n;
     int error;
 
-    if (found) {
+    /* One node per job, or per part of a job with steps ("<id>#<part>"). */
+    roar_buf_clear(&w->key);
+    if (roar_buf_puts(&w->key, id) < 0 ||
+        (part >= 0 && roar_buf_printf(&w->key, "#%ld", part) < 0))
+        return oom();
+    if ((found = roar_keymap_get(&w->jobs, w->key.ptr, w->key.size)) != NULL) {
         *out = (size_t)(uintptr_t)found - 1;
         return 0;
     }
     if ((error = new_node(out, w, ROAR_LINEAGE_JOB, depth, SIZE_MAX)) < 0)
         return error;
+    w->aux[*out].part = part;
+    if (roar_keymap_put(&w->jobs, w->key.ptr, w->key.size, (void *)(uintptr_t)(*out + 1)) < 0)
+        return oom();
     if ((error = roar_cache_job_get_summary(&w->summary, w->cache, id)) < 0)
         return error;
     n = &w->g->nodes[*out];
@@ -110,9 +126,64 @@ static int job_node(size_t *out, walk *w, const char *id, unsigned depth)
     w->summary.argc = 0;
     w->summary.cwd = NULL;
     roar_job_dispose(&w->summary);
-    if (roar_keymap_puts(&w->jobs, id, (void *)(uintptr_t)(*out + 1)) < 0)
-        return oom();
     return 0;
+}
+
+/* Which part of job `job_id` a walk reaches through its edge (role, path): upstream
+ * through an output, the index of that output's step; downstream through an input, the
+ * input's position. -1 for the whole job: no steps, or the output in none. Steps that
+ * cannot be read count as none (every input: wider, never wrong). */
+static int part_of(long *out, walk *w, const char *job_id, roar_role role, const char *path)
+{
+    const roar_step *step;
+    size_t k, pos = 0;
+    int error;
+
+    *out = -1;
+    if (!w->any_steps)
+        return 0;
+    roar_steps_dispose(&w->steps);
+    if ((error = roar_cache_job_steps(&w->steps, w->cache, job_id)) < 0) {
+        if (error == ROAR_ENOMEM)
+            return error;
+        roar_error_clear();
+        return 0;
+    }
+    if (!w->steps.count)
+        return 0;
+    if ((error = roar_cache_job_edges(&w->pedges, w->cache, job_id)) < 0)
+        return error;
+    for (k = 0; k < w->pedges.count; k++) {
+        const roar_cache_edge *e = &w->pedges.items[k];
+        if (e->role != role)
+            continue;
+        if (!strcmp(e->path, path))
+            break;
+        pos++;
+    }
+    if (k == w->pedges.count)
+        return 0;
+    if (role == ROAR_ROLE_IN) {
+        *out = (long)pos;
+        return 0;
+    }
+    if ((step = roar_steps_find(&w->steps, pos)) != NULL)
+        *out = (long)(step - w->steps.v);
+    return 0;
+}
+
+/* Whether the part of a job with these steps keeps the edge at position pos of its
+ * role: upstream an input of the step; downstream an output in no step or in one that
+ * lists the input. */
+static bool part_keeps(const roar_steps *steps, long part, roar_role role, size_t pos)
+{
+    const roar_step *step;
+    if (part < 0 || (size_t)part >= (role == ROAR_ROLE_IN ? steps->count : SIZE_MAX))
+        return true;
+    if (role == ROAR_ROLE_IN)
+        return roar_step_has_input(&steps->v[part], pos);
+    step = roar_steps_find(steps, pos);
+    return !step || roar_step_has_input(step, (size_t)part);
 }
 
 /* The node of (path, id). Inputs recorded `-` are distinct nodes each time: nothing
@@ -209,8 +280,17 @@ static int expand_producer(walk *w, size_t i)
         w->g->nodes[i].truncated = true;
         return 0;
     }
-    if ((error = job_node(&p, w, best->job_id, depth + 1)) < 0)
-        return error;
+    {
+        long part;
+        char job_id[ROAR_OID_HEXSZ + 1], *path = strdup(best->path);
+        memcpy(job_id, best->job_id, sizeof(job_id));
+        if (!path)
+            return oom();
+        error = part_of(&part, w, job_id, ROAR_ROLE_OUT, path);
+        free(path);
+        if (error < 0 || (error = job_node(&p, w, job_id, depth + 1, part)) < 0)
+            return error;
+    }
     return add_edge(w, p, i, ROAR_ROLE_OUT);
 }
 
@@ -240,9 +320,13 @@ static int expand_consumers(walk *w, size_t i)
             w->g->nodes[i].truncated = true;
             return 0;
         }
-        if ((error = job_node(&c, w, e->job_id, depth + 1)) < 0 ||
-            (error = add_edge(w, i, c, ROAR_ROLE_IN)) < 0)
-            return error;
+        {
+            long part;
+            if ((error = part_of(&part, w, e->job_id, ROAR_ROLE_IN, e->path)) < 0 ||
+                (error = job_node(&c, w, e->job_id, depth + 1, part)) < 0 ||
+                (error = add_edge(w, i, c, ROAR_ROLE_IN)) < 0)
+                return error;
+        }
     }
     return 0;
 }
@@ -251,7 +335,7 @@ static int expand_consumers(walk *w, size_t i)
 static int expand_job(walk *w, size_t i)
 {
     roar_role want = w->opts->down ? ROAR_ROLE_OUT : ROAR_ROLE_IN;
-    size_t k, a;
+    size_t k, a, pos;
     int error;
 
     if (w->opts->down &&
@@ -259,9 +343,18 @@ static int expand_job(walk *w, size_t i)
         return 0;
     if ((error = roar_cache_job_edges(&w->edges, w->cache, w->g->nodes[i].id)) < 0)
         return error;
-    for (k = 0; k < w->edges.count; k++) {
+    roar_steps_dispose(&w->steps);
+    if (w->aux[i].part >= 0 &&
+        (error = roar_cache_job_steps(&w->steps, w->cache, w->g->nodes[i].id)) < 0) {
+        if (error == ROAR_ENOMEM)
+            return error;
+        roar_error_clear(); /* unreadable steps: the whole job */
+    }
+    for (k = 0, pos = 0; k < w->edges.count; k++) {
         const roar_cache_edge *e = &w->edges.items[k];
         if (e->role != want)
+            continue;
+        if (!part_keeps(&w->steps, w->aux[i].part, want, pos++))
             continue;
         /* By index each time: adding nodes may move the array. */
         if ((error = artifact_node(&a, w, e->path, e->id_known ? e->id : NULL, e->size,
@@ -298,8 +391,13 @@ static void walk_init(walk *w, roar_lineage_graph *out, roar_cache *cache,
     w->jobs = (roar_keymap)ROAR_KEYMAP_INIT;
     w->artifacts = (roar_keymap)ROAR_KEYMAP_INIT;
     w->edges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
+    w->pedges = (roar_cache_edge_list)ROAR_CACHE_EDGE_LIST_INIT;
     roar_job_init(&w->summary);
     roar_buf_init(&w->key);
+    if (roar_cache_has_steps(&w->any_steps, cache) < 0) {
+        roar_error_clear();
+        w->any_steps = false; /* the walks' own queries will fail the same way */
+    }
 }
 
 static int walk_end(walk *w, int error)
@@ -308,6 +406,8 @@ static int walk_end(walk *w, int error)
     roar_keymap_dispose(&w->jobs);
     roar_keymap_dispose(&w->artifacts);
     roar_cache_edge_list_dispose(&w->edges);
+    roar_cache_edge_list_dispose(&w->pedges);
+    roar_steps_dispose(&w->steps);
     roar_job_dispose(&w->summary);
     roar_buf_dispose(&w->key);
     if (error < 0)
@@ -323,7 +423,7 @@ int roar_lineage_from_job(roar_lineage_graph *out, roar_cache *cache, const char
     int error;
 
     walk_init(&w, out, cache, opts);
-    if ((error = job_node(&root, &w, job_id, 1)) < 0)
+    if ((error = job_node(&root, &w, job_id, 1, -1)) < 0)
         return walk_end(&w, error);
     return walk_end(&w, walk_all(&w));
 }
