@@ -69,7 +69,7 @@ test_expect_success 'fork: the fork record, then the child writes' '
          "$(grep -n "p2 open" ev | cut -d: -f1)"
 '
 
-# SPEC §4.9: channels (docs/preload.md, "Channels").
+# SPEC §4.9: channels and the flows the shim cannot follow (docs/preload.md, "Channels").
 test_expect_success 'pipe + fork: each process sends its own first read and first write' '
     fx pipe_fork &&
     has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
@@ -132,6 +132,20 @@ test_expect_success 'sh -c "cat in | sort > out": the pipe, the writer, the read
 test_expect_success 'stdin a pipe from outside the job: one read in the reader' '
     printf "x\n" | trace -- head -n 1 >out &&
     test "$(grep -c "^p1 read fd=0$" ev)" = 1
+'
+
+test_expect_success 'shared anonymous memory and SysV shm: one flow per process' '
+    fx shared_anon &&
+    has "p1 fork child=p2" &&
+    has "p2 flow shared-anon" &&
+    test "$(grep -c "^p1 flow shared-anon$" ev)" = 1 &&
+    hasnt "p3 flow shared-anon"
+'
+
+test_expect_success 'ptrace(TRACEME) and process_vm_readv: flow ptrace with the other' '
+    fx ptrace &&
+    has "p2 flow ptrace other=p1" &&
+    has "p1 flow ptrace other=p3"
 '
 
 test_expect_success 'rename over an existing file: round trip, then the rename' '

@@ -533,6 +533,11 @@ ROAR_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t 
 
 /* ---- mmap ----------------------------------------------------------------------------- */
 
+static int is_shared(int flags)
+{
+    return (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+}
+
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_t off,
                      void *(*real)(void *, size_t, int, int, int, off64_t))
 {
@@ -541,7 +546,18 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
     int saved, have;
     void *p;
 
-    if (fd < 0 || (flags & MAP_ANONYMOUS) || !roar_shim_enter(&saved))
+    if (flags & MAP_ANONYMOUS) {
+        /* Shared anonymous memory: the processes this one forks from now on share it
+         * (SPEC §4.9). A private mapping (malloc's) costs one test. */
+        p = real(addr, len, prot, flags, fd, off);
+        if (is_shared(flags) && p != MAP_FAILED && roar_shim_on && !roar_shim_guard) {
+            saved = errno;
+            roar_shim_flow_shared_anon();
+            errno = saved;
+        }
+        return p;
+    }
+    if (fd < 0 || !roar_shim_enter(&saved))
         return real(addr, len, prot, flags, fd, off);
     have = roar_shim_fstat(fd, &st) == 0;
     if (have && S_ISREG(st.st_mode) && (prot & PROT_WRITE) && (flags & MAP_SHARED))
@@ -557,6 +573,9 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
         if (have)
             roar_shim_ident(&h, &st);
         roar_shim_emit(&h, NULL, NULL);
+        /* /dev/zero mapped shared is shared anonymous memory by another name */
+        if (have && S_ISCHR(st.st_mode) && is_shared(flags))
+            roar_shim_flow_shared_anon();
     }
     roar_shim_leave(saved);
     return p;

@@ -193,6 +193,10 @@ void roar_shim_channels_after_fork(void);
 /* A new image's side, after its EXEC: classifies the inherited fds. */
 void roar_shim_channels_at_start(void);
 
+/* ---- flows the tracer cannot follow (flow.c, SPEC §4.9) ---- */
+/* This process mapped shared anonymous memory (sent once per process). */
+void roar_shim_flow_shared_anon(void);
+
 /* Protects the control connection from close/dup2/dup3/close_range over it: moves it
  * when its fd is in [lo, hi]. The check is inline (most processes never connect). */
 extern int roar_shim_conn_fd;
