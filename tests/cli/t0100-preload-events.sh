@@ -69,6 +69,85 @@ test_expect_success 'fork: the fork record, then the child writes' '
          "$(grep -n "p2 open" ev | cut -d: -f1)"
 '
 
+# SPEC §4.9: channels and the flows the shim cannot follow (docs/preload.md, "Channels").
+test_expect_success 'pipe + fork: each process sends its own first read and first write' '
+    fx pipe_fork &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    test "$(grep -c "^p1 read fd=3$" ev)" = 1 &&
+    has "p1 write fd=4 fifo" &&
+    has "p1 fork child=p2" &&
+    test "$(grep -c "^p2 read fd=3$" ev)" = 1 &&
+    has "p2 write fd=4 fifo" &&
+    test "$(grep -n "p1 fork child=p2" ev | cut -d: -f1)" -lt \
+         "$(grep -n "p2 read fd=3" ev | cut -d: -f1)"
+'
+
+test_expect_success 'socketpair: a pair whose reads are seen (recv), in both processes' '
+    fx socketpair &&
+    has "p1 fdnew fd=3,4 pair reads-seen" &&
+    has "p1 write fd=3 sock" &&
+    has "p1 read fd=4" &&
+    has "p2 read fd=4"
+'
+
+test_expect_success 'socket, eventfd, memfd: opaque; epoll: no data between processes' '
+    fx opaque &&
+    has "p1 fdnew fd=3 opaque" &&
+    has "p1 fdnew fd=4 opaque" &&
+    has "p1 fdnew fd=5 opaque" &&
+    has "p1 fdnew fd=6"
+'
+
+test_expect_success 'a FIFO opened by path: first read per process, like a pipe' '
+    fx fifo &&
+    has "p2 open T/fifo fd=3 flags=wronly created=0 fifo" &&
+    has "p2 write fd=3 fifo" &&
+    has "p1 open T/fifo fd=3 flags=rdonly created=0 fifo" &&
+    test "$(grep -c "^p1 read fd=3$" ev)" = 1 &&
+    has "p1 fork child=p3" &&
+    has "p3 read fd=3"
+'
+
+test_expect_success 'stdio on a pipe (fdopen): reported read, in the fork child too' '
+    fx pipe_stdio &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    has "p2 read fd=3" &&
+    has "p3 read fd=3"
+'
+
+test_expect_success 'sh -c "cat in | sort > out": the pipe, the writer, the reader (stdio)' '
+    printf "b\na\n" >in && trace -- sh -c "cat in | sort >out" </dev/null &&
+    printf "a\nb\n" >expect && test_cmp expect out &&
+    has "p1 exec /usr/bin/dash" &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    has "p2 exec /usr/bin/cat" &&
+    has "p2 write fd=1 fifo" &&
+    has "p3 dup 3->0" &&
+    has "p3 exec /usr/bin/sort" &&
+    sed -n "/^p3 exec \/usr\/bin\/sort$/,\$p" ev >after-exec &&
+    test "$(grep -c "^p3 read fd=0$" after-exec)" = 1 &&
+    hasnt "p1 read fd=3" && hasnt "p1 read fd=0"
+'
+
+test_expect_success 'stdin a pipe from outside the job: one read in the reader' '
+    printf "x\n" | trace -- head -n 1 >out &&
+    test "$(grep -c "^p1 read fd=0$" ev)" = 1
+'
+
+test_expect_success 'shared anonymous memory and SysV shm: one flow per process' '
+    fx shared_anon &&
+    has "p1 fork child=p2" &&
+    has "p2 flow shared-anon" &&
+    test "$(grep -c "^p1 flow shared-anon$" ev)" = 1 &&
+    hasnt "p3 flow shared-anon"
+'
+
+test_expect_success 'ptrace(TRACEME) and process_vm_readv: flow ptrace with the other' '
+    fx ptrace &&
+    has "p2 flow ptrace other=p1" &&
+    has "p1 flow ptrace other=p3"
+'
+
 test_expect_success 'rename over an existing file: round trip, then the rename' '
     echo old >final && fx rename &&
     has "p1 about-to-destroy rename T/final" &&

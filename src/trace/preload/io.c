@@ -1,5 +1,5 @@
 /* The shim's file-side wrappers: opens (and stdio opens, temp files), reads and writes
- * (first per fd), mmap, close/dup/fcntl, fd creators, and the name-only calls. */
+ * (first per fd), mmap, close/dup/fcntl. fd creators are in channels.c. */
 #include "trace/preload/shim.h"
 
 #include <linux/falloc.h>
@@ -7,14 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,7 +70,7 @@ static void fdnew(int fd, int fd2)
 
 /* After a successful open: published before the open returns, so a read-capable open
  * is in the ring before the program can read (SPEC §4.6), with fstat identity. */
-static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
+static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode, int stdio)
 {
     struct roar_event_hdr h;
     struct stat st;
@@ -98,6 +92,10 @@ static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
         roar_shim_ident(&h, &st);
     h.created = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) && !c->existed;
     roar_shim_emit_len(&h, c->abs, c->abs_len);
+    /* A FIFO or a device is no input: reads through it are news once per process
+     * (SPEC §4.9). After the OPEN, so that a read it reports follows it. */
+    if (h.has_ident && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !(flags & O_PATH))
+        roar_shim_channel_opened(fd, flags, &st, stdio);
 }
 
 #define OPEN_BODY(dirfd, path, flags, mode, CALL)                                         \
@@ -111,7 +109,7 @@ static void open_after(struct open_ctx *c, int fd, int flags, mode_t mode)
         fd = CALL;                                                                        \
         saved = errno;                                                                    \
         if (fd >= 0)                                                                      \
-            open_after(&c, fd, flags, mode);                                              \
+            open_after(&c, fd, flags, mode, 0);                                           \
         roar_shim_leave(saved);                                                           \
         return fd;                                                                        \
     } while (0)
@@ -238,7 +236,7 @@ static void close_event(int lo, int hi, unsigned flags)
         f = CALL;                                                                         \
         saved = errno;                                                                    \
         if (f && fileno(f) >= 0)                                                          \
-            open_after(&c, fileno(f), flags, 0666);                                       \
+            open_after(&c, fileno(f), flags, 0666, 1);                                    \
         roar_shim_leave(saved);                                                           \
         return f;                                                                         \
     } while (0)
@@ -267,11 +265,11 @@ ROAR_EXPORT FILE *fopen64(const char *path, const char *mode)
         errno = saved;                                                                    \
         f = CALL;                                                                         \
         saved = errno;                                                                    \
-        /* freopen closes the old fd internally, whatever happens to the new open */     \
+        /* freopen closes the old fd internally, whatever happens to the new open */      \
         if (old >= 0 && (!f || fileno(f) != old))                                         \
             close_event(old, old, 0);                                                     \
         if (f && fileno(f) >= 0)                                                          \
-            open_after(&c, fileno(f), flags, 0666);                                       \
+            open_after(&c, fileno(f), flags, 0666, 1);                                    \
         roar_shim_leave(saved);                                                           \
         return f;                                                                         \
     } while (0)
@@ -311,7 +309,7 @@ static void temp_opened(int fd, const char *tmpl, int extra)
     struct open_ctx c;
     c.have_abs = roar_shim_abspath_len(c.abs, AT_FDCWD, tmpl, &c.abs_len) == 0;
     c.existed = 0;
-    open_after(&c, fd, O_RDWR | O_CREAT | O_EXCL | extra, 0600);
+    open_after(&c, fd, O_RDWR | O_CREAT | O_EXCL | extra, 0600, 0);
 }
 
 #define TEMP_BODY(tmpl, extra, CALL)                                                      \
@@ -385,7 +383,7 @@ ROAR_EXPORT int mkostemps64(char *tmpl, int suffixlen, int flags)
             c.abs_len = strlen(P_tmpdir);                                                 \
             c.have_abs = 1;                                                               \
             c.existed = 0;                                                                \
-            open_after(&c, fileno(f), O_RDWR | O_TMPFILE, 0600);                          \
+            open_after(&c, fileno(f), O_RDWR | O_TMPFILE, 0600, 0);                       \
         }                                                                                 \
         roar_shim_leave(saved);                                                           \
         return f;                                                                         \
@@ -433,6 +431,16 @@ static void note_write(int fd, ssize_t n)
     roar_shim_ident(&h, &st);
     roar_shim_emit(&h, NULL, NULL);
     roar_shim_leave(saved);
+}
+
+/* For the socket wrappers (channels.c). */
+void roar_shim_note_read(int fd, ssize_t n)
+{
+    note_read(fd, n);
+}
+void roar_shim_note_write(int fd, ssize_t n)
+{
+    note_write(fd, n);
 }
 
 #define IO_BODY(note, bit, fd, CALL)                                                      \
@@ -525,6 +533,11 @@ ROAR_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t 
 
 /* ---- mmap ----------------------------------------------------------------------------- */
 
+static int is_shared(int flags)
+{
+    return (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+}
+
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_t off,
                      void *(*real)(void *, size_t, int, int, int, off64_t))
 {
@@ -533,7 +546,18 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
     int saved, have;
     void *p;
 
-    if (fd < 0 || (flags & MAP_ANONYMOUS) || !roar_shim_enter(&saved))
+    if (flags & MAP_ANONYMOUS) {
+        /* Shared anonymous memory: the processes this one forks from now on share it
+         * (SPEC §4.9). A private mapping (malloc's) costs one test. */
+        p = real(addr, len, prot, flags, fd, off);
+        if (is_shared(flags) && p != MAP_FAILED && roar_shim_on && !roar_shim_guard) {
+            saved = errno;
+            roar_shim_flow_shared_anon();
+            errno = saved;
+        }
+        return p;
+    }
+    if (fd < 0 || !roar_shim_enter(&saved))
         return real(addr, len, prot, flags, fd, off);
     have = roar_shim_fstat(fd, &st) == 0;
     if (have && S_ISREG(st.st_mode) && (prot & PROT_WRITE) && (flags & MAP_SHARED))
@@ -549,6 +573,9 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off64_
         if (have)
             roar_shim_ident(&h, &st);
         roar_shim_emit(&h, NULL, NULL);
+        /* /dev/zero mapped shared is shared anonymous memory by another name */
+        if (have && S_ISCHR(st.st_mode) && is_shared(flags))
+            roar_shim_flow_shared_anon();
     }
     roar_shim_leave(saved);
     return p;
@@ -619,8 +646,8 @@ ROAR_EXPORT void closefrom(int lowfd)
 
 static void dup_event(int oldfd, int newfd, int cloexec)
 {
-    roar_shim_fd_reset(newfd);
     roar_shim_emit_small(ROAR_EV_DUP, oldfd, newfd, newfd, cloexec ? O_CLOEXEC : 0);
+    roar_shim_channel_dup(oldfd, newfd); /* after: a read it reports is through newfd */
 }
 
 ROAR_EXPORT int dup(int fd)
@@ -711,93 +738,4 @@ ROAR_EXPORT int fcntl64(int fd, int cmd, ...)
     arg = va_arg(ap, void *);
     va_end(ap);
     return do_fcntl(fd, cmd, arg, real_fcntl64);
-}
-
-/* ---- fd creators: the number now names no file ------------------------------------- */
-
-#define FDNEW_BODY(CALL, FD1, FD2)                                                        \
-    do {                                                                                  \
-        int saved, rc;                                                                    \
-        if (!roar_shim_enter(&saved))                                                     \
-            return CALL;                                                                  \
-        errno = saved;                                                                    \
-        rc = CALL;                                                                        \
-        saved = errno;                                                                    \
-        if (rc >= 0)                                                                      \
-            fdnew(FD1, FD2);                                                              \
-        roar_shim_leave(saved);                                                           \
-        return rc;                                                                        \
-    } while (0)
-
-ROAR_EXPORT int pipe(int fds[2])
-{
-    ROAR_REAL(pipe);
-    FDNEW_BODY(real_pipe(fds), fds[0], fds[1]);
-}
-ROAR_EXPORT int pipe2(int fds[2], int flags)
-{
-    ROAR_REAL(pipe2);
-    FDNEW_BODY(real_pipe2(fds, flags), fds[0], fds[1]);
-}
-ROAR_EXPORT int socket(int domain, int type, int protocol)
-{
-    ROAR_REAL(socket);
-    FDNEW_BODY(real_socket(domain, type, protocol), rc, -1);
-}
-ROAR_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
-{
-    ROAR_REAL(socketpair);
-    FDNEW_BODY(real_socketpair(domain, type, protocol, sv), sv[0], sv[1]);
-}
-ROAR_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-    ROAR_REAL(accept);
-    FDNEW_BODY(real_accept(fd, addr, len), rc, -1);
-}
-ROAR_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-    ROAR_REAL(accept4);
-    FDNEW_BODY(real_accept4(fd, addr, len, flags), rc, -1);
-}
-ROAR_EXPORT int eventfd(unsigned initval, int flags)
-{
-    ROAR_REAL(eventfd);
-    FDNEW_BODY(real_eventfd(initval, flags), rc, -1);
-}
-ROAR_EXPORT int memfd_create(const char *name, unsigned flags)
-{
-    ROAR_REAL(memfd_create);
-    FDNEW_BODY(real_memfd_create(name, flags), rc, -1);
-}
-ROAR_EXPORT int epoll_create(int size)
-{
-    ROAR_REAL(epoll_create);
-    FDNEW_BODY(real_epoll_create(size), rc, -1);
-}
-ROAR_EXPORT int epoll_create1(int flags)
-{
-    ROAR_REAL(epoll_create1);
-    FDNEW_BODY(real_epoll_create1(flags), rc, -1);
-}
-ROAR_EXPORT int timerfd_create(int clockid, int flags)
-{
-    ROAR_REAL(timerfd_create);
-    FDNEW_BODY(real_timerfd_create(clockid, flags), rc, -1);
-}
-ROAR_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
-{
-    ROAR_REAL(signalfd);
-    if (fd != -1)
-        return real_signalfd(fd, mask, flags); /* updates an existing signalfd */
-    FDNEW_BODY(real_signalfd(fd, mask, flags), rc, -1);
-}
-ROAR_EXPORT int inotify_init(void)
-{
-    ROAR_REAL(inotify_init);
-    FDNEW_BODY(real_inotify_init(), rc, -1);
-}
-ROAR_EXPORT int inotify_init1(int flags)
-{
-    ROAR_REAL(inotify_init1);
-    FDNEW_BODY(real_inotify_init1(flags), rc, -1);
 }

@@ -450,6 +450,7 @@ void roar_shim_after_fork_child(void)
     conn_fd = -1;
     conn_pid = 0;
     pthread_mutex_init(&conn_lock, NULL);
+    roar_shim_channels_after_fork(); /* behind the fork record the parent publishes */
 }
 
 void roar_shim_fork_begin(struct roar_shim_forkslot *fs)
@@ -509,6 +510,7 @@ static void atfork_child(void)
     roar_shim_pid = (pid_t)syscall(SYS_getpid);
     roar_shim_tid = 0;
     roar_shim_critical = 0;
+    roar_shim_channels_after_fork();
 }
 
 /* ---- start-up ----------------------------------------------------------------------- */
@@ -709,6 +711,7 @@ __attribute__((constructor)) static void roar_shim_init(void)
     pthread_atfork(NULL, NULL, atfork_child);
     roar_shim_on = 1;
     announce_exec();
+    roar_shim_channels_at_start(); /* its reads follow the EXEC */
 out:
     roar_shim_guard--;
     errno = saved;

@@ -136,6 +136,14 @@ void roar_shim_destroy_wait(unsigned call, uint64_t arg, const char *path, int f
  * every open and close sets one. */
 #define ROAR_FD_SEEN_READ 1u
 #define ROAR_FD_SEEN_WRITE 2u
+/* The fd is a channel (pipe, socket, FIFO, any file that is not regular): its first
+ * read and first write are news once per process (SPEC §4.9), so a fork child clears
+ * its SEEN bits (channels.c). Regular files keep process-wide bits. */
+#define ROAR_FD_CHANNEL 4u
+/* A readable channel end whose reads may bypass the wrappers: glibc's stdio (fread,
+ * fgets...) reads through its internal read, which we cannot interpose. A process
+ * holding one is reported as reading it when it gets it (channels.c). */
+#define ROAR_FD_UNSEEN_READS 8u
 #define ROAR_FD_TABLE 4096
 extern unsigned char roar_shim_fd_bits[ROAR_FD_TABLE];
 /* Replaces fd's bits with `bits` (a new open file whose reads are no news). */
@@ -158,6 +166,36 @@ static inline int roar_shim_fd_seen(int fd, unsigned bit)
 }
 /* 1 the first time `bit` is set on fd since its last reset (always 1 past the table). */
 int roar_shim_fd_first(int fd, unsigned bit);
+static inline unsigned roar_shim_fd_bits_of(int fd)
+{
+    return fd >= 0 && fd < ROAR_FD_TABLE ? __atomic_load_n(&roar_shim_fd_bits[fd], __ATOMIC_RELAXED)
+                                         : 0;
+}
+
+/* The first read / write through fd (io.c): publishes it unless already seen. */
+void roar_shim_note_read(int fd, ssize_t n);
+void roar_shim_note_write(int fd, ssize_t n);
+
+/* ---- channels (channels.c, SPEC §4.9) ---- */
+/* Marks fd a channel with `extra` bits (the SEEN bits are reset). */
+void roar_shim_channel_mark(int fd, unsigned extra);
+/* A new channel: marks fd and fd2 (-1: none) and publishes ROAR_EV_FDNEW with
+ * ROAR_FDNEW_F_* `flags`, and the identity of fd when st is given. */
+void roar_shim_channel_new(int fd, int fd2, unsigned flags, const struct stat *st);
+/* An open (by path: a FIFO, a device) of a file that is not regular: fd is a channel;
+ * `stdio` when the program will read it through a FILE (fopen), whose reads we miss. */
+void roar_shim_channel_opened(int fd, int flags, const struct stat *st, int stdio);
+/* dup/dup2/dup3/F_DUPFD: newfd inherits what oldfd is. */
+void roar_shim_channel_dup(int oldfd, int newfd);
+/* The fork child's side: clears the SEEN bits of every channel and reports the reads
+ * we cannot see (ROAR_FD_UNSEEN_READS). Idempotent per process. */
+void roar_shim_channels_after_fork(void);
+/* A new image's side, after its EXEC: classifies the inherited fds. */
+void roar_shim_channels_at_start(void);
+
+/* ---- flows the tracer cannot follow (flow.c, SPEC §4.9) ---- */
+/* This process mapped shared anonymous memory (sent once per process). */
+void roar_shim_flow_shared_anon(void);
 
 /* Protects the control connection from close/dup2/dup3/close_range over it: moves it
  * when its fd is in [lo, hi]. The check is inline (most processes never connect). */
