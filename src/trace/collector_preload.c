@@ -242,6 +242,7 @@ int roar_preload_source_new(roar_trace_source *out, const char *library, unsigne
     ps->vars[5] = NULL;
 
     out->name = "preload";
+    out->reports_flow = true; /* channels, per-process reads, flows: docs/preload.md */
     out->self = ps;
     out->child_env = ps_child_env;
     out->preload_token = ps_token;

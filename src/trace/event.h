@@ -133,6 +133,9 @@ enum roar_event_type {
 /* tgid traced, or read or wrote the memory of, another process (ptrace, process_vm_*):
  * the whole job counts as one */
 #define ROAR_FLOW_PTRACE 0x2u
+/* tgid attached memory that any process can attach by name (SysV shm): every process
+ * that does counts as one with the others */
+#define ROAR_FLOW_SHM_NAMED 0x4u
 
 /* ROAR_EV_INCOMPLETE reasons; the names are SPEC §4.7's. */
 enum roar_incomplete_reason {

@@ -38,6 +38,10 @@ static int fd_file(roar_fsfile **out, fs_ofd **out_ofd, roar_fdstate *st, fs_pro
         return 0;
     if (f && f->has_key && f->dev == id.dev && f->ino == id.ino)
         return 0;
+    /* A channel end written or read as what it is (a pipe, a socket): the entry holds
+     * the channel's data flow, which an unknown description in its place would lose. */
+    if (!f && e && e->ofd->chan && id.mode && (S_ISFIFO(id.mode) || S_ISSOCK(id.mode)))
+        return 0;
     stale = !f || f->has_key; /* a keyless file (opened without identity) cannot disagree */
     if (stale) {
         *out = NULL;
@@ -298,9 +302,17 @@ static int channel_data(roar_fdstate *st, fs_proc *p, const roar_event *ev)
         fdstate_flow_read_ident(st, p, &id);
         return 1;
     }
+    e = ev->h.fd >= 0 ? fdstate_fd_get(p->tab, ev->h.fd) : NULL;
+    roar_event_ident(&id, ev);
+    /* A pipe or socket the job never saw made (popen's, one passed over a socket): a
+     * channel to anything. So is an fd the job never saw at all being read. */
+    if ((ev->h.type == ROAR_EV_READ || ev->h.type == ROAR_EV_WRITE) &&
+        ((id.known && (S_ISFIFO(id.mode) || S_ISSOCK(id.mode)) && !(e && e->ofd->chan) &&
+          !fdstate_flow_chan_known(st, &id)) ||
+         (!e && ev->h.type == ROAR_EV_READ)))
+        fdstate_flow_unknown_channel(st, p);
     if (ev->h.type != ROAR_EV_READ && ev->h.type != ROAR_EV_COPY)
         return 0;
-    e = ev->h.fd >= 0 ? fdstate_fd_get(p->tab, ev->h.fd) : NULL;
     if (!e || !e->ofd->chan)
         return 0;
     fdstate_flow_read_ofd(st, p, e->ofd);

@@ -115,6 +115,13 @@ static void group_join(fs_flow *fl, fs_proc *p, uint32_t g)
     point_new(fl, p); /* links the new point with g both ways */
 }
 
+static void join_opaque(fs_flow *fl, fs_proc *p)
+{
+    if (!fl->opaque_group)
+        fl->opaque_group = node_new(fl);
+    group_join(fl, p, fl->opaque_group);
+}
+
 void fdstate_flow_write_capable(roar_fdstate *st, roar_fsfile *f)
 {
     file_node(&st->flow, f);
@@ -177,6 +184,11 @@ static uint32_t chan_by_ident(fs_flow *fl, const roar_ident *id, bool create)
     return (uint32_t)v;
 }
 
+bool fdstate_flow_chan_known(roar_fdstate *st, const roar_ident *id)
+{
+    return id->known && chan_by_ident(&st->flow, id, false) != 0;
+}
+
 void fdstate_flow_read_ident(roar_fdstate *st, fs_proc *p, const roar_ident *id)
 {
     /* A channel the job did not make (a pipe into the job from outside) carries no
@@ -196,9 +208,7 @@ void fdstate_flow_fdnew(roar_fdstate *st, fs_proc *p, const roar_event *ev, fs_o
     if (fl->off)
         return;
     if (flags & ROAR_FDNEW_F_OPAQUE) {
-        if (!fl->opaque_group)
-            fl->opaque_group = node_new(fl);
-        group_join(fl, p, fl->opaque_group);
+        join_opaque(fl, p);
         return;
     }
     if (!(flags & ROAR_FDNEW_F_PAIR) || !o2)
@@ -318,6 +328,11 @@ void fdstate_flow_exit(roar_fdstate *st, fs_proc *p)
         flow_out(fl, p, p->mapped_out[i]);
 }
 
+void fdstate_flow_unknown_channel(roar_fdstate *st, fs_proc *p)
+{
+    join_opaque(&st->flow, p);
+}
+
 void fdstate_flow_event(roar_fdstate *st, const roar_event *ev)
 {
     fs_proc *p;
@@ -325,8 +340,14 @@ void fdstate_flow_event(roar_fdstate *st, const roar_event *ev)
         st->flow.off = true; /* another process's memory: the whole job counts as one */
         return;
     }
-    if ((ev->h.flags & ROAR_FLOW_SHARED_ANON) && fdstate_get_proc(&p, st, ev->h.tgid) == 0)
+    if (fdstate_get_proc(&p, st, ev->h.tgid) < 0) {
+        st->flow.off = true; /* out of memory: no steps rather than a wrong one */
+        return;
+    }
+    if (ev->h.flags & ROAR_FLOW_SHARED_ANON)
         p->shared_anon = true;
+    if (ev->h.flags & ROAR_FLOW_SHM_NAMED)
+        join_opaque(&st->flow, p); /* anyone may attach it by name */
 }
 
 void fdstate_flow_free(roar_fdstate *st)

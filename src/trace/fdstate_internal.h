@@ -300,6 +300,11 @@ void fdstate_flow_fd_gone(const fs_table *t, const fs_ofd *o);
 void fdstate_flow_vm_end(roar_fdstate *st, fs_proc *p);
 /* p is exiting: everything it still holds for writing receives its data. */
 void fdstate_flow_exit(roar_fdstate *st, fs_proc *p);
+/* p read or wrote a pipe or socket the job never saw made (popen's, one passed over a
+ * socket, one made by a raw system call): it counts as one with every other such. */
+void fdstate_flow_unknown_channel(roar_fdstate *st, fs_proc *p);
+/* Whether a channel with this identity was made by the job (a pipe's inode). */
+bool fdstate_flow_chan_known(roar_fdstate *st, const roar_ident *id);
 /* A ROAR_EV_FLOW event. */
 void fdstate_flow_event(roar_fdstate *st, const roar_event *ev);
 void fdstate_flow_free(roar_fdstate *st);

@@ -153,6 +153,31 @@ static void test_pipeline_reads_by_identity(void **state)
     assert_string_equal(deps("/w/b.out"), "b,cat");
 }
 
+/* The shim's first write through a pipe carries the pipe's identity: the end stays the
+ * channel it is (it was once taken for a stale entry and replaced, losing the flow). */
+static void test_write_with_pipe_identity_keeps_the_channel(void **state)
+{
+    struct roar_event_hdr h;
+    (void)state;
+    ev_pair(ROOT, 3, 4, ROAR_FDNEW_F_PAIR | ROAR_FDNEW_F_READS_SEEN, true);
+    ev_fork(ROOT, 101, 0);
+    ev_close(101, 4);
+    ev_read(101, 3, 5);
+    ev_open(101, 5, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 0, 0);
+    ev_exit(101);
+    h = H(ROAR_EV_WRITE, ROOT);
+    h.fd = 4;
+    h.ret = 5;
+    ident(&h, PIPE_INO, 0);
+    h.mode = S_IFIFO | 0600;
+    send(h, NULL, NULL);
+    ev_open(ROOT, 6, "/w/a", O_RDONLY, false, 10, 5); /* still holding the write end */
+    ev_close(ROOT, 4);
+    ev_exit(ROOT);
+    result();
+    assert_string_equal(deps("/w/out"), "a");
+}
+
 /* Without reads reported, the shell holding the read end may have read it: what it
  * forks afterwards gets the pipe's data. Wider, never narrower. */
 static void test_pipeline_reads_unseen_is_conservative(void **state)
@@ -309,6 +334,43 @@ static void test_clone_vm_until_exec(void **state)
     assert_string_equal(deps("/w/out"), "before-exec,before-exit");
 }
 
+/* A pipe the job never saw made (popen's): reading or writing it counts as an opaque
+ * end; so does attaching SysV shared memory, which any process may attach by name. */
+static void test_unknown_channels_and_named_shm(void **state)
+{
+    struct roar_event_hdr h;
+    (void)state;
+    ev_fork(ROOT, 101, 0);
+    ev_open(101, 3, "/w/a", O_RDONLY, false, 10, 5);
+    h = H(ROAR_EV_WRITE, 101); /* a write to fd 1, which fstat says is a pipe */
+    h.fd = 1;
+    h.ret = 5;
+    ident(&h, 555, 0);
+    h.mode = S_IFIFO | 0600;
+    send(h, NULL, NULL);
+    ev_exit(101);
+    ev_read(ROOT, 7, 5); /* an fd the job never saw */
+    ev_open(ROOT, 4, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 0, 0);
+    ev_exit(ROOT);
+    cat_to(ROOT + 1, 102, "/w/b", 11, "/w/b.out"); /* apart from both */
+    result();
+    assert_string_equal(deps("/w/out"), "a");
+    assert_string_equal(deps("/w/b.out"), "b,cat");
+
+    teardown(NULL);
+    setup(NULL);
+    ev_fork(ROOT, 101, 0);
+    ev_flow(101, ROAR_FLOW_SHARED_ANON | ROAR_FLOW_SHM_NAMED);
+    ev_open(101, 3, "/w/a", O_RDONLY, false, 10, 5);
+    ev_exit(101);
+    ev_fork(ROOT, 102, 0);
+    ev_flow(102, ROAR_FLOW_SHARED_ANON | ROAR_FLOW_SHM_NAMED);
+    ev_open(102, 4, "/w/out", O_WRONLY | O_CREAT | O_TRUNC, true, 0, 0);
+    ev_exit(102);
+    result();
+    assert_string_equal(deps("/w/out"), "a");
+}
+
 /* Fallbacks: ptrace, lost events, any gap: no steps at all. */
 static void test_fallbacks_have_no_steps(void **state)
 {
@@ -339,6 +401,7 @@ int main(void)
         T(test_pipeline_and_separate_step),
         T(test_pipeline_reads_by_identity),
         T(test_pipeline_reads_unseen_is_conservative),
+        T(test_write_with_pipe_identity_keeps_the_channel),
         T(test_fork_takes_what_was_read_before),
         T(test_read_after_write),
         T(test_fd_reuse_lets_go),
@@ -348,6 +411,7 @@ int main(void)
         T(test_opaque_ends),
         T(test_socket_pair_without_reads),
         T(test_clone_vm_until_exec),
+        T(test_unknown_channels_and_named_shm),
         T(test_fallbacks_have_no_steps),
     };
 #undef T

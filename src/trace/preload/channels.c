@@ -361,6 +361,25 @@ ROAR_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 
 /* ---- fdopen: a FILE on a channel reads it unseen ----------------------------------------- */
 
+/* popen makes its pipe inside glibc, where no wrapper sees it: the caller's end is an
+ * opaque one (its child's end is a channel fdstate never saw made, which it counts as
+ * opaque too). */
+ROAR_EXPORT FILE *popen(const char *command, const char *type)
+{
+    FILE *f;
+    int saved;
+    ROAR_REAL(popen);
+    if (!roar_shim_enter(&saved))
+        return real_popen(command, type);
+    errno = saved;
+    f = real_popen(command, type);
+    saved = errno;
+    if (f && fileno(f) >= 0)
+        fdnew_opaque(fileno(f));
+    roar_shim_leave(saved);
+    return f;
+}
+
 ROAR_EXPORT FILE *fdopen(int fd, const char *mode)
 {
     int saved;

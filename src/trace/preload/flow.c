@@ -12,6 +12,7 @@
  * first event on (shared memory), or the whole job (ptrace). A fork child inherits the
  * flag with the parent's state, which fdstate already applies to it. */
 static int shared_anon_sent;
+static int shm_named_sent;
 static int ptrace_sent;
 
 static void flow(unsigned flags, pid_t other)
@@ -37,8 +38,8 @@ static void flow_ptrace(pid_t other)
     flow(ROAR_FLOW_PTRACE, other);
 }
 
-/* SysV shared memory: mapped like shared anonymous memory. (Two processes that attach
- * one key without one forking the other share it too: see docs/preload.md.) */
+/* SysV shared memory: mapped like shared anonymous memory, and attachable by any
+ * process that knows its key: fdstate counts every process that attaches one as one. */
 ROAR_EXPORT void *shmat(int id, const void *addr, int flags)
 {
     int saved;
@@ -49,8 +50,8 @@ ROAR_EXPORT void *shmat(int id, const void *addr, int flags)
     errno = saved;
     p = real_shmat(id, addr, flags);
     saved = errno;
-    if (p != (void *)-1)
-        roar_shim_flow_shared_anon();
+    if (p != (void *)-1 && !__atomic_exchange_n(&shm_named_sent, 1, __ATOMIC_RELAXED))
+        flow(ROAR_FLOW_SHARED_ANON | ROAR_FLOW_SHM_NAMED, 0);
     roar_shim_leave(saved);
     return p;
 }
