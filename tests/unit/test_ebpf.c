@@ -14,6 +14,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -52,6 +53,12 @@ static void test_kernel_values(void **state)
     assert_int_equal(ROAR_BPF_O_APPEND, O_APPEND);
     assert_int_equal(ROAR_BPF_RWF_NOAPPEND, RWF_NOAPPEND);
     assert_int_equal(ROAR_BPF_MAP_ANONYMOUS, MAP_ANONYMOUS);
+    assert_int_equal(ROAR_BPF_MAP_SHARED, MAP_SHARED);
+    assert_int_equal(ROAR_BPF_MAP_SHARED_VALIDATE, MAP_SHARED_VALIDATE);
+    assert_int_equal(ROAR_BPF_MAP_TYPE, MAP_TYPE);
+    assert_int_equal(ROAR_BPF_PTRACE_TRACEME, PTRACE_TRACEME);
+    assert_int_equal(ROAR_BPF_PTRACE_ATTACH, PTRACE_ATTACH);
+    assert_int_equal(ROAR_BPF_PTRACE_SEIZE, PTRACE_SEIZE);
     assert_int_equal(ROAR_BPF_CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_CLOEXEC);
     assert_int_equal(ROAR_BPF_CLONE_VM, CLONE_VM);
     assert_int_equal(ROAR_BPF_CLONE_FS, CLONE_FS);
@@ -84,7 +91,10 @@ static void test_syscall_numbers(void **state)
         NR(open_by_handle_at), NR(renameat2),  NR(memfd_create),  NR(userfaultfd),
         NR(copy_file_range), NR(preadv2),      NR(pwritev2),      NR(io_uring_setup), NR(io_setup),
         NR(pidfd_open),    NR(close_range),    NR(openat2),       NR(pidfd_getfd),
-        NR(memfd_secret),
+        NR(memfd_secret),  NR(shmat),          NR(sendto),        NR(recvfrom),
+        NR(sendmsg),       NR(recvmsg),        NR(ptrace),        NR(tee),
+        NR(vmsplice),      NR(recvmmsg),       NR(sendmmsg),      NR(process_vm_readv),
+        NR(process_vm_writev),
 #undef NR
     };
     size_t i;

@@ -89,6 +89,24 @@ struct {
     __type(value, struct seen_cache);
 } seen SEC(".maps");
 
+/* First read and first write through a channel (a pipe, a FIFO, a socket, a device: any
+ * struct file whose inode is not a regular file) already reported by a process: every
+ * process's first counts (event.h, ROAR_EV_READ), not only the description's. A
+ * direct-mapped cache of 64-bit tags, each a mix of (struct file, its inode number, tgid,
+ * SEEN_READ or SEEN_WRITE), slot chosen by the tag: a tag is one word, so two CPUs racing
+ * on a slot can never leave half of one key with half of another, and a stale slot
+ * (a freed file's address reused by a new pipe) holds the old inode number, so it never
+ * matches. A collision costs one more event; a false match needs two keys mixing to the
+ * same 64 bits. Kept apart from `seen` so that the writes of a pipeline never push the
+ * regular files' words out. */
+#define SEEN_READ 0x1ull
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct seen_cache);
+} chan_seen SEC(".maps");
+
 /* Records with paths, and the compact open (open_fast: its header and a name shorter
  * than OPEN_FAST_STR), are built here and copied into the ring with their real length.
  * One entry per CPU; the loader sets max_entries to the number of possible CPUs. */
@@ -284,6 +302,62 @@ static __always_inline __u64 *seen_slot(struct file *f)
     return &c->slot[(((__u64)f * 0x9e3779b97f4a7c15ull) >> 40) & (SEEN_SLOTS - 1)];
 }
 
+/* splitmix64's finaliser: a bijection of 64-bit words that spreads every input bit */
+static __always_inline __u64 mix64(__u64 x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* The chan_seen tag of (a, b, the current process, kind); never 0 (an empty slot). */
+static __always_inline __u64 chan_tag(__u64 a, __u64 b, __u64 kind)
+{
+    __u64 tag = mix64(a ^ mix64(b ^ mix64((bpf_get_current_pid_tgid() >> 32) << 8 | kind)));
+    return tag ? tag : 1;
+}
+
+static __always_inline __u64 *chan_slot(__u64 tag)
+{
+    __u32 zero = 0;
+    struct seen_cache *c = bpf_map_lookup_elem(&chan_seen, &zero);
+    if (!c)
+        return NULL;
+    return &c->slot[(tag >> 52) & (SEEN_SLOTS - 1)];
+}
+
+/* True when this process already reported `kind` (SEEN_READ, SEEN_WRITE, or a FLOW
+ * kind) for (a, b): a struct file and its inode number, or another process. Marks it
+ * reported otherwise. Global: verified once for its half dozen callers. */
+__noinline int roar_chan_seen(__u64 a, __u64 b, __u64 kind)
+{
+    __u64 tag = chan_tag(a, b, kind), *slot = chan_slot(tag);
+    if (!slot)
+        return 0;
+    if (*slot == tag)
+        return 1;
+    *slot = tag;
+    return 0;
+}
+
+/* A new description of a channel at address f (an open of a FIFO or a device): the
+ * opener's first read and write through it are news again, even if a description it
+ * closed lay at the same address on the same inode. */
+__noinline int roar_chan_forget(__u64 f, __u64 ino)
+{
+    __u64 tag, *slot;
+
+    tag = chan_tag(f, ino, SEEN_READ);
+    if ((slot = chan_slot(tag)) && *slot == tag)
+        *slot = 0;
+    tag = chan_tag(f, ino, SEEN_WRITE);
+    if ((slot = chan_slot(tag)) && *slot == tag)
+        *slot = 0;
+    return 0;
+}
+
 /* userspace's st_dev encoding of a kernel dev_t (new_encode_dev) */
 static __always_inline __u64 encode_dev(__u32 dev)
 {
@@ -366,6 +440,34 @@ static __always_inline void put_file_ident(struct roar_event_hdr *h, struct file
     struct roar_bpf_ident id = {};
     put_file_ident_created(&id, f, false);
     roar_bpf_ident_to_hdr(h, &id);
+}
+
+/* The mode of the inode behind f (0 if none), and its number in *ino: what tells a
+ * channel from a regular file, in two loads (typed, or probe reads without the BTF id). */
+static __always_inline __u32 file_mode_ino(struct file *f, __u64 *ino)
+{
+    struct inode *in;
+
+    if (file_btf_id) {
+        struct file *tf = bpf_rdonly_cast(f, file_btf_id);
+        in = tf->f_inode;
+        if (!in)
+            return 0;
+        *ino = in->i_ino;
+        return in->i_mode;
+    }
+    in = BPF_CORE_READ(f, f_inode);
+    if (!in)
+        return 0;
+    *ino = BPF_CORE_READ(in, i_ino);
+    return BPF_CORE_READ(in, i_mode);
+}
+
+/* A channel, for the first-read and first-write rules: an inode that is not a regular
+ * file (a pipe, FIFO, socket or device). */
+static __always_inline bool is_channel_mode(__u32 mode)
+{
+    return mode && (mode & ROAR_BPF_S_IFMT) != ROAR_BPF_S_IFREG;
 }
 
 /* ---- path walking -------------------------------------------------------------------- */
@@ -587,25 +689,66 @@ static __always_inline void send_incomplete(__u32 reason)
 
 /* First write through an open file: one record per struct file, with the destination's
  * identity, so that an fd the job's events never named (one inherited) can still be
- * placed. Reads send nothing at all (docs/ebpf.md, Events): SPEC §4.4 lets the open
- * decide, and the opens are all seen here. */
+ * placed; through a channel, one per (process, struct file) (event.h, ROAR_EV_WRITE).
+ * A regular file seen before leaves at the `seen` word, as it always did: the inode's
+ * mode is read only past it (a file's first write, or any write into a channel). */
 static __always_inline void first_write(__u16 type, int fd, int fd2, long ret)
 {
     struct file *f = fd_file(type == ROAR_EV_COPY ? fd2 : fd);
     struct roar_bpf_event *e;
-    __u64 *slot;
+    __u64 *slot, ino = 0;
 
     if (!f || !(slot = seen_slot(f)))
         return;
     if (*slot == ((__u64)f | SEEN_WRITE))
         return;
-    *slot = (__u64)f | SEEN_WRITE;
+    if (is_channel_mode(file_mode_ino(f, &ino))) {
+        if (roar_chan_seen((__u64)f, ino, SEEN_WRITE))
+            return;
+    } else {
+        *slot = (__u64)f | SEEN_WRITE;
+    }
     if (!(e = small_take(type)))
         return;
     e->h.ret = ret;
     e->h.fd = fd;
     e->h.fd2 = fd2;
     put_file_ident(&e->h, f);
+    small_send(e);
+}
+
+/* A read through fd that returned data. Regular files send nothing (docs/ebpf.md,
+ * Events: the open decides); a channel sends the first read of each process through
+ * each description, with the channel's identity, so that data can be followed from
+ * the processes that write into a pipe or socket pair to those that read it (SPEC
+ * §4.9). Global: a single verified copy for the reads, receives and copies. */
+__noinline int roar_channel_read(int fd, long ret)
+{
+    struct file *f = fd_file(fd);
+    struct roar_bpf_event *e;
+    __u64 ino = 0;
+
+    if (!f || !is_channel_mode(file_mode_ino(f, &ino)))
+        return 0;
+    if (roar_chan_seen((__u64)f, ino, SEEN_READ))
+        return 0;
+    if (!(e = small_take(ROAR_EV_READ)))
+        return 0;
+    e->h.ret = ret;
+    e->h.fd = fd;
+    put_file_ident(&e->h, f);
+    small_send(e);
+    return 0;
+}
+
+/* Data of this process flows where no file event follows it (event.h, ROAR_EV_FLOW). */
+static __always_inline void send_flow(__u64 flags, __u32 other)
+{
+    struct roar_bpf_event *e = small_take(ROAR_EV_FLOW);
+    if (!e)
+        return;
+    e->h.flags = flags;
+    e->h.pid2 = other;
     small_send(e);
 }
 
@@ -721,7 +864,13 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
     if (!(s = scratch_claim()))
         return 0;
     if (upath && dfd == ROAR_BPF_AT_FDCWD && open_fast(s, id, upath, f, flags, mode, ret)) {
+        __u32 m = s->fast.o.id.mode;
+        __u64 ino = s->fast.o.id.ino;
         s->busy = 0;
+        /* a FIFO or a device: a new description, whose first read and write are news
+         * (one compare on the regular file's way) */
+        if (is_channel_mode(m))
+            roar_chan_forget((__u64)f, ino);
         return 0;
     }
     scratch_clear(s);
@@ -737,6 +886,8 @@ __noinline int roar_on_open(int dfd, __u64 upath, __u64 flags, __u64 mode, long 
                    s->data[2] == 'r' && s->data[3] == 'o' && s->data[4] == 'c' &&
                    s->data[5] == '/'))
         roar_put_walk(1, (__u64)f + bpf_core_field_offset(struct file, f_path));
+    if (is_channel_mode(s->ev.h.mode))
+        roar_chan_forget((__u64)f, s->ev.h.ino);
     scratch_send_wake(s, wake);
     return 0;
 }
@@ -810,12 +961,83 @@ static __always_inline void on_fd_op(__u16 type, int fd, __u64 flags, __u64 arg,
     small_send(e);
 }
 
-/* pipe/socketpair: the two new fds are in the caller's int[2] */
-static __always_inline void on_fd_pair(const int *ufds, long ret)
+/* pipe/pipe2/socketpair: the two new fds are in the caller's int[2]. Both are one
+ * channel's ends (PAIR) whose reads are seen (READS_SEEN: roar_channel_read). A pipe's
+ * two ends share one inode, whose identity the FDNEW carries, the same as every read
+ * and write through either end then does; a socket pair's ends are two inodes, so it
+ * carries none. Not a hot path: the full record. */
+static __always_inline void on_fd_pair(const int *ufds, long ret, bool is_pipe)
 {
+    struct roar_bpf_event *e;
     int fds[2];
-    if (bpf_probe_read_user(fds, sizeof(fds), ufds) == 0)
-        send_fds(ROAR_EV_FDNEW, ret, fds[0], fds[1], 0);
+
+    if (bpf_probe_read_user(fds, sizeof(fds), ufds) != 0)
+        return;
+    if (!(e = small_take(ROAR_EV_FDNEW)))
+        return;
+    e->h.ret = ret;
+    e->h.fd = fds[0];
+    e->h.fd2 = fds[1];
+    e->h.flags = ROAR_FDNEW_F_PAIR | ROAR_FDNEW_F_READS_SEEN;
+    if (is_pipe)
+        put_file_ident(&e->h, fd_file(fds[0]));
+    small_send(e);
+}
+
+/* mmap: a file's mapping is an MMAP record; shared memory that is no file's (anonymous,
+ * or a device's: /dev/zero) is a FLOW that the job's later forks share it. */
+static __always_inline void on_mmap(int fd, __u64 flags, __u64 prot, long ret)
+{
+    __u64 type = flags & ROAR_BPF_MAP_TYPE, ino = 0;
+    bool shared = type == ROAR_BPF_MAP_SHARED || type == ROAR_BPF_MAP_SHARED_VALIDATE;
+    struct file *f;
+
+    if (flags & ROAR_BPF_MAP_ANONYMOUS) {
+        if (shared)
+            send_flow(ROAR_FLOW_SHARED_ANON, 0);
+        return;
+    }
+    if (fd < 0)
+        return;
+    on_fd_op(ROAR_EV_MMAP, fd, flags, prot, ret);
+    if (shared && (f = fd_file(fd)) && is_channel_mode(file_mode_ino(f, &ino)))
+        send_flow(ROAR_FLOW_SHARED_ANON, 0);
+}
+
+/* ptrace: attaching (ATTACH, SEIZE, or TRACEME, whose tracer is the parent) lets one
+ * process read and write another's memory: a FLOW naming the other. Later requests need
+ * the attachment first, so they send nothing. pid2 is the pid argument (a thread id). */
+static __always_inline void on_ptrace(__u64 req, __u64 pid)
+{
+    if (req == ROAR_BPF_PTRACE_TRACEME)
+        send_flow(ROAR_FLOW_PTRACE, BPF_CORE_READ(current_task(), real_parent, tgid));
+    else if (req == ROAR_BPF_PTRACE_ATTACH || req == ROAR_BPF_PTRACE_SEIZE)
+        send_flow(ROAR_FLOW_PTRACE, (__u32)pid);
+}
+
+/* process_vm_readv/writev: the same flow as ptrace's, once per (process, other): a
+ * program that copies another's memory does it in loops (MPI's CMA). */
+#define SEEN_FLOW_VM 0x4ull
+static __always_inline void on_process_vm(__u32 pid)
+{
+    if (!roar_chan_seen(pid, 0, SEEN_FLOW_VM))
+        send_flow(ROAR_FLOW_PTRACE, pid);
+}
+
+/* vmsplice: user memory into a pipe (its write end) or out of it (its read end). */
+static __always_inline void on_vmsplice(int fd, long ret)
+{
+    struct file *f = fd_file(fd);
+    __u32 fmode;
+
+    if (!f || ret <= 0)
+        return;
+    fmode = file_btf_id ? ((struct file *)bpf_rdonly_cast(f, file_btf_id))->f_mode
+                        : BPF_CORE_READ(f, f_mode);
+    if (fmode & ROAR_BPF_FMODE_WRITE)
+        first_write(ROAR_EV_WRITE, fd, -1, ret);
+    else
+        roar_channel_read(fd, ret);
 }
 
 /* Every syscall exit of every task passes here: the reads and closes leave at once (a
@@ -845,11 +1067,8 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
     /* The commonest calls, which send nothing (docs/ebpf.md, Events), leave before the
      * filter's helper call: every call and return is dear here. */
     switch (nr) {
-    case ROAR_NR_read:
-    case ROAR_NR_pread64:
-    case ROAR_NR_readv:
+    case ROAR_NR_pread64: /* no channel reads at an offset: pipes and sockets refuse it */
     case ROAR_NR_preadv:
-    case ROAR_NR_preadv2:
     case ROAR_NR_close:
         return 0;
     default:
@@ -860,6 +1079,14 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
         return 0;
     /* each case loads the registers it uses, no more */
     switch (nr) {
+    case ROAR_NR_read:
+    case ROAR_NR_readv:
+    case ROAR_NR_preadv2: /* (at offset -1, it reads pipes too) */
+        /* a regular file leaves after the fd table and the inode's mode (docs/ebpf.md,
+         * Events: channel reads) */
+        if (ret > 0)
+            roar_channel_read((int)regs->di, ret);
+        return 0;
     case ROAR_NR_write:
     case ROAR_NR_pwrite64:
     case ROAR_NR_writev:
@@ -907,15 +1134,41 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
         break;
     case ROAR_NR_copy_file_range:
     case ROAR_NR_splice:
-        if (ret > 0)
+    case ROAR_NR_tee:
+        /* the source may be a pipe or a socket: its read is a channel read too */
+        if (ret > 0) {
             first_write(ROAR_EV_COPY, (int)regs->di, (int)regs->dx, ret);
+            roar_channel_read((int)regs->di, ret);
+        }
         break;
-    case ROAR_NR_mmap: {
-        int fd = (int)regs->r8;
-        if (fd >= 0 && !(regs->r10 & ROAR_BPF_MAP_ANONYMOUS))
-            on_fd_op(ROAR_EV_MMAP, fd, regs->r10, regs->dx, ret);
+    case ROAR_NR_vmsplice:
+        on_vmsplice((int)regs->di, ret);
         break;
-    }
+    case ROAR_NR_recvfrom:
+    case ROAR_NR_recvmsg:
+    case ROAR_NR_recvmmsg:
+        if (ret > 0)
+            roar_channel_read((int)regs->di, ret);
+        break;
+    case ROAR_NR_sendto:
+    case ROAR_NR_sendmsg:
+    case ROAR_NR_sendmmsg:
+        if (ret > 0)
+            first_write(ROAR_EV_WRITE, (int)regs->di, -1, ret);
+        break;
+    case ROAR_NR_mmap:
+        on_mmap((int)regs->r8, regs->r10, regs->dx, ret);
+        break;
+    case ROAR_NR_shmat: /* System V shared memory: no fd, no file */
+        send_flow(ROAR_FLOW_SHARED_ANON, 0);
+        break;
+    case ROAR_NR_ptrace:
+        on_ptrace(regs->di, regs->si);
+        break;
+    case ROAR_NR_process_vm_readv:
+    case ROAR_NR_process_vm_writev:
+        on_process_vm((__u32)regs->di);
+        break;
     case ROAR_NR_ftruncate:
         on_fd_op(ROAR_EV_TRUNCATE, (int)regs->di, 0, regs->si, ret);
         break;
@@ -1002,10 +1255,10 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
 
     case ROAR_NR_pipe:
     case ROAR_NR_pipe2:
-        on_fd_pair((const int *)regs->di, ret);
+        on_fd_pair((const int *)regs->di, ret, true);
         break;
     case ROAR_NR_socketpair:
-        on_fd_pair((const int *)regs->r10, ret);
+        on_fd_pair((const int *)regs->r10, ret, false);
         break;
     case ROAR_NR_io_setup:
         /* native AIO: io_submit reads and writes without the syscalls traced here. An
@@ -1018,25 +1271,31 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
         send_incomplete(ROAR_INC_IO_URING);
         send_fds(ROAR_EV_FDNEW, ret, (int)ret, -1, 0);
         break;
+    /* an end whose other side cannot be named (event.h, ROAR_FDNEW_F_OPAQUE): a socket
+     * (connected to whoever), shared memory (memfd), a counter any holder signals, another
+     * process's fd (pidfd_getfd), another's page faults served (userfaultfd) */
     case ROAR_NR_socket:
     case ROAR_NR_accept:
     case ROAR_NR_accept4:
-    case ROAR_NR_epoll_create:
-    case ROAR_NR_epoll_create1:
     case ROAR_NR_eventfd:
     case ROAR_NR_eventfd2:
+    case ROAR_NR_memfd_create:
+    case ROAR_NR_memfd_secret:
+    case ROAR_NR_userfaultfd:
+    case ROAR_NR_pidfd_getfd:
+        send_fds(ROAR_EV_FDNEW, ret, (int)ret, -1, ROAR_FDNEW_F_OPAQUE);
+        break;
+    /* no data between processes */
+    case ROAR_NR_epoll_create:
+    case ROAR_NR_epoll_create1:
     case ROAR_NR_signalfd:
     case ROAR_NR_signalfd4:
     case ROAR_NR_timerfd_create:
     case ROAR_NR_inotify_init:
     case ROAR_NR_inotify_init1:
-    case ROAR_NR_memfd_create:
-    case ROAR_NR_memfd_secret:
     case ROAR_NR_fanotify_init:
-    case ROAR_NR_userfaultfd:
     case ROAR_NR_perf_event_open:
     case ROAR_NR_pidfd_open:
-    case ROAR_NR_pidfd_getfd:
         send_fds(ROAR_EV_FDNEW, ret, (int)ret, -1, 0);
         break;
     default:

@@ -168,6 +168,12 @@ struct roar_bpf_proc {
 #define ROAR_BPF_O_APPEND 02000
 #define ROAR_BPF_RWF_NOAPPEND 0x20
 #define ROAR_BPF_MAP_ANONYMOUS 0x20
+#define ROAR_BPF_MAP_SHARED 0x01
+#define ROAR_BPF_MAP_SHARED_VALIDATE 0x03
+#define ROAR_BPF_MAP_TYPE 0x0f
+#define ROAR_BPF_PTRACE_TRACEME 0
+#define ROAR_BPF_PTRACE_ATTACH 16
+#define ROAR_BPF_PTRACE_SEIZE 0x4206
 #define ROAR_BPF_CLOSE_RANGE_CLOEXEC (1u << 2)
 #define ROAR_BPF_CLONE_VM 0x100u
 #define ROAR_BPF_CLONE_FS 0x200u
@@ -181,6 +187,8 @@ struct roar_bpf_proc {
 #define ROAR_BPF_CTIME_QUERIED (1u << 31)
 #define ROAR_BPF_S_IFMT 0170000
 #define ROAR_BPF_S_IFREG 0100000
+/* include/linux/fs.h, in file->f_mode: the description was opened for writing */
+#define ROAR_BPF_FMODE_WRITE 0x2u
 
 /* x86_64 syscall numbers the program dispatches on. */
 enum roar_bpf_nr {
@@ -194,11 +202,16 @@ enum roar_bpf_nr {
     ROAR_NR_readv = 19,
     ROAR_NR_writev = 20,
     ROAR_NR_pipe = 22,
+    ROAR_NR_shmat = 30,
     ROAR_NR_dup = 32,
     ROAR_NR_dup2 = 33,
     ROAR_NR_sendfile = 40,
     ROAR_NR_socket = 41,
     ROAR_NR_accept = 43,
+    ROAR_NR_sendto = 44,
+    ROAR_NR_recvfrom = 45,
+    ROAR_NR_sendmsg = 46,
+    ROAR_NR_recvmsg = 47,
     ROAR_NR_socketpair = 53,
     ROAR_NR_fcntl = 72,
     ROAR_NR_truncate = 76,
@@ -210,6 +223,7 @@ enum roar_bpf_nr {
     ROAR_NR_creat = 85,
     ROAR_NR_link = 86,
     ROAR_NR_unlink = 87,
+    ROAR_NR_ptrace = 101,
     ROAR_NR_io_setup = 206,
     ROAR_NR_epoll_create = 213,
     ROAR_NR_inotify_init = 253,
@@ -219,6 +233,8 @@ enum roar_bpf_nr {
     ROAR_NR_linkat = 265,
     ROAR_NR_unshare = 272,
     ROAR_NR_splice = 275,
+    ROAR_NR_tee = 276,
+    ROAR_NR_vmsplice = 278,
     ROAR_NR_signalfd = 282,
     ROAR_NR_timerfd_create = 283,
     ROAR_NR_eventfd = 284,
@@ -233,8 +249,12 @@ enum roar_bpf_nr {
     ROAR_NR_preadv = 295,
     ROAR_NR_pwritev = 296,
     ROAR_NR_perf_event_open = 298,
+    ROAR_NR_recvmmsg = 299,
     ROAR_NR_fanotify_init = 300,
     ROAR_NR_open_by_handle_at = 304,
+    ROAR_NR_sendmmsg = 307,
+    ROAR_NR_process_vm_readv = 310,
+    ROAR_NR_process_vm_writev = 311,
     ROAR_NR_renameat2 = 316,
     ROAR_NR_memfd_create = 319,
     ROAR_NR_userfaultfd = 323,
