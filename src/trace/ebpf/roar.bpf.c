@@ -312,10 +312,15 @@ static __always_inline __u64 mix64(__u64 x)
     return x ^ (x >> 31);
 }
 
-/* The chan_seen tag of (a, b, the current process, kind); never 0 (an empty slot). */
+/* The chan_seen tag of (a, b, the current process, kind); never 0 (an empty slot). One
+ * mix of the three spread by odd multipliers: a struct file address (64-byte aligned,
+ * in a few GiB) differs from another by far fewer patterns than the products of inode
+ * numbers and pids, so two live keys meeting on all 64 bits is not a case to design for,
+ * and the mix is on every read of a pipe. */
 static __always_inline __u64 chan_tag(__u64 a, __u64 b, __u64 kind)
 {
-    __u64 tag = mix64(a ^ mix64(b ^ mix64((bpf_get_current_pid_tgid() >> 32) << 8 | kind)));
+    __u64 who = (bpf_get_current_pid_tgid() >> 32) << 8 | kind;
+    __u64 tag = mix64(a ^ (b * 0x9e3779b97f4a7c15ull) ^ (who * 0xc2b2ae3d27d4eb4full));
     return tag ? tag : 1;
 }
 
