@@ -347,21 +347,28 @@ __noinline int roar_chan_seen(__u64 a, __u64 b, __u64 kind)
     return 0;
 }
 
+/* Makes (a, b, kind) of this process news again. */
+static __always_inline void chan_unsee(__u64 a, __u64 b, __u64 kind)
+{
+    __u64 tag = chan_tag(a, b, kind), *slot = chan_slot(tag);
+    if (slot && *slot == tag)
+        *slot = 0;
+}
+
 /* A new description of a channel at address f (an open of a FIFO or a device): the
  * opener's first read and write through it are news again, even if a description it
  * closed lay at the same address on the same inode. */
 __noinline int roar_chan_forget(__u64 f, __u64 ino)
 {
-    __u64 tag, *slot;
-
-    tag = chan_tag(f, ino, SEEN_READ);
-    if ((slot = chan_slot(tag)) && *slot == tag)
-        *slot = 0;
-    tag = chan_tag(f, ino, SEEN_WRITE);
-    if ((slot = chan_slot(tag)) && *slot == tag)
-        *slot = 0;
+    chan_unsee(f, ino, SEEN_READ);
+    chan_unsee(f, ino, SEEN_WRITE);
     return 0;
 }
+
+/* FLOW kinds in chan_seen, with (0, 0) or (the other pid, 0) as the key */
+#define SEEN_FLOW_VM 0x4ull  /* process_vm_readv/writev, per other process */
+#define SEEN_FLOW_SHM 0x8ull /* shared memory mapped, once per process and image */
+#define SEEN_FLOW_SHM_NAMED 0x10ull /* SysV shm attached, the same */
 
 /* userspace's st_dev encoding of a kernel dev_t (new_encode_dev) */
 static __always_inline __u64 encode_dev(__u32 dev)
@@ -991,6 +998,20 @@ static __always_inline void on_fd_pair(const int *ufds, long ret, bool is_pipe)
 
 /* mmap: a file's mapping is an MMAP record; shared memory that is no file's (anonymous,
  * or a device's: /dev/zero) is a FLOW that the job's later forks share it. */
+/* Shared memory that no file names: once per process until its next exec (which
+ * drops the mapping; roar_exec makes it news again), as the preload shim does. System
+ * V memory (`named`, shmat) can also be attached by any process that knows its key:
+ * SHM_NAMED, sent once per process and image on its own. */
+static __always_inline void on_shared_anon(bool named)
+{
+    if (named) {
+        if (!roar_chan_seen(0, 0, SEEN_FLOW_SHM_NAMED))
+            send_flow(ROAR_FLOW_SHARED_ANON | ROAR_FLOW_SHM_NAMED, 0);
+    } else if (!roar_chan_seen(0, 0, SEEN_FLOW_SHM)) {
+        send_flow(ROAR_FLOW_SHARED_ANON, 0);
+    }
+}
+
 static __always_inline void on_mmap(int fd, __u64 flags, __u64 prot, long ret)
 {
     __u64 type = flags & ROAR_BPF_MAP_TYPE, ino = 0;
@@ -999,14 +1020,14 @@ static __always_inline void on_mmap(int fd, __u64 flags, __u64 prot, long ret)
 
     if (flags & ROAR_BPF_MAP_ANONYMOUS) {
         if (shared)
-            send_flow(ROAR_FLOW_SHARED_ANON, 0);
+            on_shared_anon(false);
         return;
     }
     if (fd < 0)
         return;
     on_fd_op(ROAR_EV_MMAP, fd, flags, prot, ret);
     if (shared && (f = fd_file(fd)) && is_channel_mode(file_mode_ino(f, &ino)))
-        send_flow(ROAR_FLOW_SHARED_ANON, 0);
+        on_shared_anon(false);
 }
 
 /* ptrace: attaching (ATTACH, SEIZE, or TRACEME, whose tracer is the parent) lets one
@@ -1022,9 +1043,10 @@ static __always_inline void on_ptrace(__u64 req, __u64 pid)
 
 /* process_vm_readv/writev: the same flow as ptrace's, once per (process, other): a
  * program that copies another's memory does it in loops (MPI's CMA). */
-#define SEEN_FLOW_VM 0x4ull
 static __always_inline void on_process_vm(__u32 pid)
 {
+    if (pid == (__u32)(bpf_get_current_pid_tgid() >> 32)) /* its own memory */
+        return;
     if (!roar_chan_seen(pid, 0, SEEN_FLOW_VM))
         send_flow(ROAR_FLOW_PTRACE, pid);
 }
@@ -1165,7 +1187,7 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
         on_mmap((int)regs->r8, regs->r10, regs->dx, ret);
         break;
     case ROAR_NR_shmat: /* System V shared memory: no fd, no file */
-        send_flow(ROAR_FLOW_SHARED_ANON, 0);
+        on_shared_anon(true);
         break;
     case ROAR_NR_ptrace:
         on_ptrace(regs->di, regs->si);
@@ -1371,6 +1393,9 @@ int roar_exec(struct bpf_raw_tracepoint_args *ctx)
     if (!p)
         return 0;
     p->flags &= ~ROAR_BPF_T_WAIT_EXEC;
+    /* the new image maps no shared memory yet */
+    chan_unsee(0, 0, SEEN_FLOW_SHM);
+    chan_unsee(0, 0, SEEN_FLOW_SHM_NAMED);
     bpf_probe_read_kernel(elf, sizeof(elf),
                           (char *)bprm + bpf_core_field_offset(struct linux_binprm, buf));
     compat = elf[0] == 0x7f && elf[1] == 'E' && elf[2] == 'L' && elf[3] == 'F' && elf[4] == 1;
