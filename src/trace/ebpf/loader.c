@@ -561,6 +561,7 @@ int roar_ebpf_source_new(roar_trace_source *out, const roar_ebpf_opts *opts)
     out->name = "ebpf";
     out->self = t;
     out->sees_every_write = true;
+    out->reports_flow = true; /* channel reads, pipes' identity, flows: docs/ebpf.md */
     out->start = es_start;
     out->read = es_read;
     out->wait = es_wait;
