@@ -108,6 +108,126 @@ test_expect_success 'fork: the fork record before anything the child does' '
          "$(grep -n "^p2 " ev | head -n 1 | cut -d: -f1)"
 '
 
+# Data flow between processes (SPEC §4.9, event.h): channels, shared memory, ptrace.
+# The fixtures are t0100's; where the lines differ from preload's, the test says why.
+test_expect_success 'a pipe: fdnew with its identity; each process'"'"'s first read and write' '
+    fx pipe_fork &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    test "$(grep -c "^p1 write fd=4 fifo$" ev)" = 1 &&
+    test "$(grep -c "^p1 read fd=3$" ev)" = 1 &&
+    has "p1 fork child=p2" &&
+    test "$(grep -c "^p2 read fd=3$" ev)" = 1 &&
+    test "$(grep -c "^p2 write fd=4 fifo$" ev)" = 1 &&
+    test "$(grep -c -E " (read|write) " ev)" = 4 &&
+    test "$(grep -n "p1 fork child=p2" ev | cut -d: -f1)" -lt \
+         "$(grep -n "p2 read fd=3" ev | cut -d: -f1)"
+'
+
+test_expect_success 'pipe reuse: the fdnew says pair, reads-seen and the pipe type' '
+    echo hi >in && fx pipe_reuse &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo"
+'
+
+test_expect_success 'sh -c "cat in | sort > out": the writer'"'"'s write, the reader'"'"'s read' '
+    printf "b\na\n" >in && trace -- sh -c "cat in | sort >out" </dev/null &&
+    printf "a\nb\n" >expect && test_cmp expect out &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    has "p1 fork child=p2" &&
+    has "p1 fork child=p3" &&
+    has "p2 exec /usr/bin/cat" &&
+    has "p2 write fd=1 fifo" &&
+    has "p3 dup 3->0" &&
+    has "p3 exec /usr/bin/sort" &&
+    test "$(grep -c "^p3 read fd=0$" ev)" = 1 &&
+    has "p3 write fd=1 reg" &&
+    hasnt "p1 read fd=3" && hasnt "p1 read fd=0" && hasnt "p2 read fd=0"
+'
+
+# -i prints identities: the pipe'"'"'s at pipe2 is the one its reads and writes carry
+test_expect_success 'identities: a pipe'"'"'s fdnew, write and read name one inode' '
+    printf "b\na\n" >in && trace -i -- sh -c "cat in | sort >out" </dev/null &&
+    id() { sed -n "s/^$1 ident=\([0-9]*:[0-9]*\):.*/\1/p" ev; } &&
+    pipe=$(id "p1 fdnew fd=3,4 pair reads-seen fifo") &&
+    test -n "$pipe" &&
+    test "$(id "p2 write fd=1 fifo")" = "$pipe" &&
+    test "$(id "p3 read fd=0")" = "$pipe"
+'
+
+test_expect_success 'a FIFO opened by path: first read per process; open and read name one inode' '
+    trace -i -- "$TRACE_DIR/fx_fifo" &&
+    fifo=$(stat -c %d:%i fifo) &&
+    mv ev ev.id && sed "s/ ident=.*//" ev.id >ev &&
+    has "p2 open T/fifo fd=3 flags=wronly created=0 fifo" &&
+    has "p2 write fd=3 fifo" &&
+    has "p1 open T/fifo fd=3 flags=rdonly created=0 fifo" &&
+    test "$(grep -c "^p1 read fd=3$" ev)" = 1 &&
+    has "p1 fork child=p3" &&
+    has "p3 read fd=3" &&
+    test "$(grep -c -E "^p1 (open T/fifo .*|read fd=3) ident=$fifo:" ev.id)" = 2 &&
+    test "$(grep -c -E "^p3 read fd=3 ident=$fifo:" ev.id)" = 1
+'
+
+# The grandchild reads from the FILE buffer it inherited, with no system call: nothing
+# to see here (preload reports its fgets), and the fork carries what its parent read.
+test_expect_success 'stdio on a pipe (fdopen): the child'"'"'s read; the grandchild makes none' '
+    fx pipe_stdio &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    has "p2 read fd=3" &&
+    has "p2 fork child=p3" &&
+    hasnt "p3 read fd=3"
+'
+
+test_expect_success 'stdin a pipe from outside the job: one read in the reader' '
+    printf "x\n" | trace -- head -n 1 >out &&
+    test "$(grep -c "^p1 read fd=0$" ev)" = 1
+'
+
+test_expect_success 'a regular file read sends nothing, and no read of a pipe at EOF' '
+    echo hi >in && trace -- sh -c "cat in; true </dev/null | cat" >out &&
+    test_grep -v " read " ev
+'
+
+test_expect_success 'a socket pair: pair reads-seen; send and recv seen in both processes' '
+    fx socketpair &&
+    has "p1 fdnew fd=3,4 pair reads-seen" &&
+    has "p1 write fd=3 sock" &&
+    has "p1 read fd=4" &&
+    has "p1 fork child=p2" &&
+    has "p2 read fd=4"
+'
+
+test_expect_success 'socket, eventfd, memfd: opaque; epoll: no data between processes' '
+    fx opaque &&
+    has "p1 fdnew fd=3 opaque" &&
+    has "p1 fdnew fd=4 opaque" &&
+    has "p1 fdnew fd=5 opaque" &&
+    has "p1 fdnew fd=6"
+'
+
+test_expect_success 'shared anonymous memory and SysV shm: one flow per process' '
+    fx shared_anon &&
+    has "p1 fork child=p2" &&
+    has "p2 flow shared-anon" &&
+    test "$(grep -c "^p1 flow shared-anon$" ev)" = 1 &&
+    test "$(grep -c " flow " ev)" = 2
+'
+
+test_expect_success 'shared memory again after an exec: the new image'"'"'s flow is news' '
+    trace -- /usr/bin/python3 -c "
+import mmap, os
+mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED)
+os.execv(\"/usr/bin/python3\", [\"python3\", \"-c\", \"import mmap; mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED); mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED)\"])
+" &&
+    test "$(grep -c "^p1 flow shared-anon$" ev)" = 2
+'
+
+test_expect_success 'ptrace(TRACEME) and process_vm_readv: flow ptrace with the other' '
+    fx ptrace &&
+    has "p2 flow ptrace other=p1" &&
+    has "p1 flow ptrace other=p3" &&
+    test "$(grep -c " flow " ev)" = 2
+'
+
 test_expect_success 'rename over an existing file' '
     echo old >final && fx rename &&
     has "p1 open T/tmp fd=3 flags=wronly|creat|trunc created=1 reg" &&
@@ -165,7 +285,7 @@ test_expect_success 'native AIO (io_setup, io_submit): the job is marked incompl
 '
 
 for f in read write_trunc creat_excl rdwr_trunc_read openat chdir fork spawn rename link \
-    fopen mmap pipe_reuse dup2; do
+    fopen mmap pipe_reuse dup2 pipe_fork socketpair opaque ptrace shared_anon; do
     test_expect_success "fixture $f: the same lines as the preload tracer" "
         both 'echo hi >in; echo old >f; printf 0123456789 >f2; echo o >old; mkdir sub;
               echo x >sub/x' '$TRACE_DIR/fx_$f'
@@ -354,7 +474,7 @@ test_expect_success 'a path longer than the walk budget: incomplete path-too-lon
     echo x >f && "$EDUMP" -w 32 -o ../../../ev.raw -- cat f >/dev/null && cd ../../.. &&
     sed "s|$(pwd -P)|T|g" ev.raw >ev &&
     has "p1 incomplete path-too-long" &&
-    has "p1 fdnew fd=3"
+    has "p1 fdnew fd=3 reg"
 '
 
 test_expect_success 'static busybox: seen fully (its writes too), no incomplete' '

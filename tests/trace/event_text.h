@@ -63,6 +63,16 @@ static const char *ftype(const roar_event *ev)
     }
 }
 
+/* " ident=dev:ino:size:mtime_ns:ctime_ns" when asked (show_ident) and known */
+static void print_ident(const roar_event *ev)
+{
+    const struct roar_event_hdr *h = &ev->h;
+    if (show_ident && h->has_ident)
+        fprintf(out, " ident=%llu:%llu:%llu:%lld:%lld", (unsigned long long)h->dev,
+                (unsigned long long)h->ino, (unsigned long long)h->size,
+                (long long)h->mtime_ns, (long long)h->ctime_ns);
+}
+
 /* What only eBPF sends shows up only when present: the canonical name of an open
  * (" canon=..."), fork flags (" thread"). */
 static void print_event(const roar_event *ev)
@@ -78,10 +88,7 @@ static void print_event(const roar_event *ev)
         fprintf(out, " created=%u %s", h->created, ftype(ev));
         if (ev->path2)
             fprintf(out, " canon=%s", ev->path2);
-        if (show_ident && h->has_ident)
-            fprintf(out, " ident=%llu:%llu:%llu:%lld:%lld", (unsigned long long)h->dev,
-                    (unsigned long long)h->ino, (unsigned long long)h->size,
-                    (long long)h->mtime_ns, (long long)h->ctime_ns);
+        print_ident(ev);
         break;
     case ROAR_EV_CLOSE:
         if (h->fd2 != h->fd)
@@ -115,6 +122,7 @@ static void print_event(const roar_event *ev)
             fprintf(out, " %s", ftype(ev));
         else if (h->fd < 0 && h->has_ident)
             fputs(" by-ident", out); /* a channel read sent by identity (event.h) */
+        print_ident(ev);
         break;
     case ROAR_EV_MMAP:
         fprintf(out, " fd=%d %s%s", h->fd, (h->flags & MAP_SHARED) ? "shared" : "private",
@@ -169,6 +177,7 @@ static void print_event(const roar_event *ev)
             fputs(" opaque", out);
         if (h->has_ident)
             fprintf(out, " %s", ftype(ev));
+        print_ident(ev);
         break;
     case ROAR_EV_FLOW:
         if (h->flags & ROAR_FLOW_SHARED_ANON)

@@ -53,7 +53,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: roar-ebpfdump [-o FILE] [-r RING_BYTES] [-d DRAIN_MS] [-w WALK_BUDGET]\n"
                     "                     [-i] [-P] [-E] [-R] [-T] [-q] -- CMD [ARG...]\n"
-                    "  -i  print the identity of opened files (dev:ino:size:mtime_ns:ctime_ns)\n"
+                    "  -i  print identities (dev:ino:size:mtime_ns:ctime_ns): opens, reads, writes, fdnew\n"
                     "  -P  read identities with probe reads, not typed loads\n"
                     "  -E  bench only: the system call program returns at once (no file events)\n"
                     "  -R  test only: load a program the verifier refuses\n"
