@@ -37,12 +37,14 @@ if ! ebpf_usable; then
 fi
 
 # No close records (docs/ebpf.md, Events): the identity on every fd event tells the
-# collector when its entry for an fd is stale.
+# collector when its entry for an fd is stale. The fds open at an exec or fork are said
+# (closes of the numbers that are not).
 test_expect_success 'open RDONLY + read: exec, open, exit, no close, nothing lost' '
     echo hi >in && fx read &&
     has "p1 exec $TRACE_DIR/fx_read" &&
+    has "p1 close fd=3..2147483647" &&
     has "p1 open T/in fd=3 flags=rdonly created=0 reg" &&
-    test_grep -v " close " ev &&
+    test "$(grep -c " close " ev)" = 1 &&
     test "$(tail -n 2 ev | head -n 1)" = "p1 exit" &&
     has "end lost=0"
 '
@@ -165,6 +167,17 @@ test_expect_success 'a FIFO opened by path: first read per process; open and rea
     has "p3 read fd=3" &&
     test "$(grep -c -E "^p1 (open T/fifo .*|read fd=3) ident=$fifo:" ev.id)" = 2 &&
     test "$(grep -c -E "^p3 read fd=3 ident=$fifo:" ev.id)" = 1
+'
+
+# A shell closes a pipe's ends after forking the pipeline (no close records): the
+# fds open at its next fork say the next child does not hold them, nor the shell.
+test_expect_success 'sh -c "cat in | sort >out; cat in >out2": the later child holds no pipe end' '
+    echo x >in && trace -- sh -c "cat in | sort >out; cat in >out2" </dev/null &&
+    has "p1 fdnew fd=3,4 pair reads-seen fifo" &&
+    has "p1 fork child=p4" &&
+    has "p4 exec /usr/bin/cat" &&
+    test_grep -x -E "p4 close fd=3\.\.([4-9]|2147483647)" ev &&
+    test_grep -x -E "p1 close fd=3\.\.([4-9]|2147483647)" ev
 '
 
 # The grandchild reads from the FILE buffer it inherited, with no system call: nothing

@@ -31,6 +31,7 @@ static void test_layout(void **state)
 {
     (void)state;
     assert_int_equal(sizeof(struct roar_bpf_event), ROAR_BPF_EVENT_SIZE);
+    assert_int_equal(sizeof(struct roar_bpf_fdset), ROAR_BPF_FDSET_SIZE);
     assert_int_equal(offsetof(struct roar_bpf_event, h), 0);
     assert_int_equal(sizeof(struct roar_bpf_event) % 8, 0);
 }
@@ -724,6 +725,66 @@ static void test_malformed_records(void **state)
     assert_int_equal(roar_ebpf_conv_record(conv, rec, n, collect, NULL), ROAR_EINVALID);
 }
 
+/* The fd set at a fork or exec: each run of closed numbers a CLOSE, for each process. */
+static char closes[8][64];
+static int ncloses;
+
+static int collect_close(const void *r, size_t len, void *payload)
+{
+    roar_event ev;
+    size_t used = 0;
+    (void)payload;
+    if (roar_event_decode(&ev, r, len, &used) < 0)
+        fail_msg("decoder refused a converted record: %s", roar_error_last());
+    assert_int_equal(ev.h.type, ROAR_EV_CLOSE);
+    assert_true(ncloses < 8);
+    snprintf(closes[ncloses++], sizeof(closes[0]), "p%u %d..%d", ev.h.tgid, ev.h.fd, ev.h.fd2);
+    return 0;
+}
+
+static void test_fdset_closes_the_gaps(void **state)
+{
+    struct roar_bpf_fdset fs;
+    (void)state;
+    memset(&fs, 0, sizeof(fs));
+    fs.form = ROAR_BPF_FORM_FDSET;
+    fs.tgid = 10;
+    fs.tgid2 = 11;
+    fs.max_fds = 64;
+    fs.words[0] = 0x27; /* 0, 1, 2 and 5 */
+    ncloses = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, &fs, sizeof(fs), collect_close, NULL), 0);
+    assert_int_equal(ncloses, 4);
+    assert_string_equal(closes[0], "p10 3..4");
+    assert_string_equal(closes[1], "p11 3..4");
+    assert_string_equal(closes[2], "p10 6..2147483647");
+    assert_string_equal(closes[3], "p11 6..2147483647");
+
+    /* the table's last number open: past it, all closed; one process named */
+    fs.tgid2 = 0;
+    fs.words[0] = ~0ull;
+    ncloses = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, &fs, sizeof(fs), collect_close, NULL), 0);
+    assert_int_equal(ncloses, 1);
+    assert_string_equal(closes[0], "p10 64..2147483647");
+
+    /* a table larger than the words sent: nothing said past them */
+    fs.max_fds = 4096;
+    memset(fs.words, 0xff, sizeof(fs.words));
+    fs.words[15] &= ~(1ull << 40); /* fd 1000 */
+    ncloses = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, &fs, sizeof(fs), collect_close, NULL), 0);
+    assert_int_equal(ncloses, 1);
+    assert_string_equal(closes[0], "p10 1000..1000");
+
+    /* a record of another length, or naming nobody */
+    assert_int_equal(roar_ebpf_conv_record(conv, &fs, sizeof(fs) + 8, collect_close, NULL),
+                     ROAR_EINVALID);
+    fs.tgid = 0;
+    assert_int_equal(roar_ebpf_conv_record(conv, &fs, sizeof(fs), collect_close, NULL),
+                     ROAR_EINVALID);
+}
+
 /* Random bytes in, and only records the collector's decoder accepts out. */
 static void test_random_records_never_give_bad_output(void **state)
 {
@@ -805,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_records_equal_full_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_open_equals_full_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fdset_closes_the_gaps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_records_never_give_bad_output, setup, teardown),
         cmocka_unit_test(test_not_loadable_without_the_build),
     };

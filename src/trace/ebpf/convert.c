@@ -408,6 +408,64 @@ static int conv_open_record(roar_ebpf_conv *c, const void *rec, size_t len,
     return roar_ebpf_conv_record(c, &full, full.e.rec_len, cb, payload);
 }
 
+/* CLOSE fd..fd2 for each process of who[2] (0: none). */
+static int emit_closes(roar_ebpf_conv *c, const uint32_t who[2], uint32_t fd, uint32_t fd2,
+                       roar_ebpf_record_cb cb, void *payload)
+{
+    struct roar_event_hdr x;
+    int i, error;
+
+    memset(&x, 0, sizeof(x));
+    x.type = ROAR_EV_CLOSE;
+    x.fd = (int32_t)fd;
+    x.fd2 = (int32_t)fd2;
+    for (i = 0; i < 2; i++) {
+        if (!who[i])
+            continue;
+        x.tgid = x.tid = who[i];
+        if ((error = emit(c, &x, NULL, NULL, cb, payload)) < 0)
+            return error;
+    }
+    return 0;
+}
+
+/* A table's open fds (roar_bpf.h, struct roar_bpf_fdset): a CLOSE for each run of
+ * closed numbers, for each process named; the run that reaches the table's end goes on
+ * to INT32_MAX. Numbers past the words sent, in a larger table, are left alone. */
+static int conv_fdset_record(roar_ebpf_conv *c, const void *rec, size_t len,
+                             roar_ebpf_record_cb cb, void *payload)
+{
+    struct roar_bpf_fdset fs;
+    uint32_t known, fd = 0, end, who[2];
+    int error;
+
+    memcpy(&fs, rec, sizeof(fs));
+    if (len != sizeof(fs) || fs.tgid == 0)
+        return roar_error_set(ROAR_EINVALID, "ebpf: bad fd set record (length %zu)", len);
+    who[0] = fs.tgid;
+    who[1] = fs.tgid2;
+    known = ROAR_BPF_FDSET_WORDS * 64;
+    if (fs.max_fds < known)
+        known = fs.max_fds;
+    while (fd < known) {
+        if (fs.words[fd / 64] & (1ull << (fd % 64))) {
+            fd++;
+            continue;
+        }
+        for (end = fd; end < known && !(fs.words[end / 64] & (1ull << (end % 64))); end++)
+            ;
+        if ((error = emit_closes(c, who, fd, end >= fs.max_fds ? INT32_MAX : end - 1, cb,
+                                 payload)) < 0)
+            return error;
+        if (end >= fs.max_fds)
+            return 0;
+        fd = end;
+    }
+    if (fs.max_fds <= ROAR_BPF_FDSET_WORDS * 64 && fs.max_fds < (uint32_t)INT32_MAX)
+        return emit_closes(c, who, fs.max_fds, INT32_MAX, cb, payload);
+    return 0;
+}
+
 int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_ebpf_record_cb cb,
                           void *payload)
 {
@@ -439,6 +497,8 @@ int roar_ebpf_conv_record(roar_ebpf_conv *c, const void *rec, size_t len, roar_e
         memcpy(&form, rec, sizeof(form));
         if (form == ROAR_BPF_FORM_OPEN)
             return conv_open_record(c, rec, len, cb, payload);
+        if (form == ROAR_BPF_FORM_FDSET)
+            return conv_fdset_record(c, rec, len, cb, payload);
     }
     if (len < sizeof(e))
         return roar_error_set(ROAR_EINVALID, "ebpf: record of %zu bytes", len);

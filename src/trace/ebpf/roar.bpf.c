@@ -1333,6 +1333,39 @@ int BPF_PROG(roar_sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- processes ----------------------------------------------------------------------- */
 
+/* The open fds of `files` (roar_bpf.h, struct roar_bpf_fdset) for tgid and tgid2. Forks
+ * and execs are rare next to opens: probe reads, no hot path. Words past the table's
+ * size are not read (they are zero: closed). */
+static __always_inline void send_fdset(struct files_struct *files, __u32 tgid, __u32 tgid2)
+{
+    struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+    struct roar_bpf_fdset *e;
+    __u64 *open;
+    __u32 max, n;
+
+    if (!fdt)
+        return;
+    if (!(e = bpf_ringbuf_reserve(&events, sizeof(*e), 0))) {
+        count_lost();
+        return;
+    }
+    __builtin_memset(e->words, 0, sizeof(e->words));
+    max = BPF_CORE_READ(fdt, max_fds);
+    open = (__u64 *)BPF_CORE_READ(fdt, open_fds);
+    n = (max + 63) / 64;
+    if (n > ROAR_BPF_FDSET_WORDS)
+        n = ROAR_BPF_FDSET_WORDS;
+    if (n && bpf_probe_read_kernel(e->words, n * sizeof(__u64), open) != 0) {
+        bpf_ringbuf_discard(e, 0); /* a table we cannot read: nothing known, nothing said */
+        return;
+    }
+    e->form = ROAR_BPF_FORM_FDSET;
+    e->tgid = tgid;
+    e->tgid2 = tgid2;
+    e->max_fds = max;
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 /* Runs in the parent, before the child is first scheduled: the child is traced from its
  * first instruction. Threads share their tgid's entry. */
 SEC("raw_tp/sched_process_fork")
@@ -1372,6 +1405,9 @@ int roar_fork(struct bpf_raw_tracepoint_args *ctx)
     e->h.ret = cpid;
     e->h.flags = flags;
     small_send(e);
+    /* a new table, the parent's as it is now: for both of them */
+    if (!(flags & (ROAR_BPF_CLONE_THREAD | ROAR_BPF_CLONE_FILES)))
+        send_fdset(BPF_CORE_READ(child, files), ptgid, ctgid);
     return 0;
 }
 
@@ -1420,6 +1456,8 @@ int roar_exec(struct bpf_raw_tracepoint_args *ctx)
     /* the cwd the new image starts in: the loader resolves relative names with it */
     roar_put_walk(1, cwd_path(current_task()));
     scratch_send(s);
+    /* the table the new image starts with, close-on-exec done */
+    send_fdset(BPF_CORE_READ(task, files), tgid, 0);
     if (compat) {
         /* the same path again, as the job's foreign-arch line */
         if (!(s = scratch_take()))

@@ -139,6 +139,27 @@ struct roar_bpf_open {
 _Static_assert(sizeof(struct roar_bpf_open) == ROAR_BPF_OPEN_SIZE,
                "roar_bpf_open must have no hidden padding");
 
+/* The open fds of a process's table at a fork (the parent's and the child's, one table
+ * at that moment) or right after an exec (close-on-exec done): the first words of the
+ * kernel's open_fds bitmap. The loader turns each run of clear bits into a CLOSE of
+ * that range for each process named (tgid2 0: none), so that the fds a process closed
+ * (closes send nothing: docs/ebpf.md, Events) stop counting as held once it forks or
+ * execs: a shell that closed a pipe's ends before its next fork does not pass them on
+ * (SPEC §4.9). Told from the other forms by its first word, as the compact open is. */
+#define ROAR_BPF_FORM_FDSET 0x54534446u /* "FDST" */
+#define ROAR_BPF_FDSET_WORDS 16u        /* fds 0..1023 */
+struct roar_bpf_fdset {
+    __u32 form;    /* ROAR_BPF_FORM_FDSET */
+    __u32 tgid;
+    __u32 tgid2;
+    __u32 max_fds; /* the table's size: fds at or past it are closed */
+    __u64 words[ROAR_BPF_FDSET_WORDS]; /* bit i of word w: fd 64w + i is open */
+};
+
+#define ROAR_BPF_FDSET_SIZE 144u
+_Static_assert(sizeof(struct roar_bpf_fdset) == ROAR_BPF_FDSET_SIZE,
+               "roar_bpf_fdset must have no hidden padding");
+
 /* The traced-process map's value (key: tgid). */
 struct roar_bpf_proc {
     __u32 flags; /* ROAR_BPF_T_* */
