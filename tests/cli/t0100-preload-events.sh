@@ -137,7 +137,7 @@ test_expect_success 'stdin a pipe from outside the job: one read in the reader' 
 test_expect_success 'shared anonymous memory and SysV shm: one flow per process' '
     fx shared_anon &&
     has "p1 fork child=p2" &&
-    has "p2 flow shared-anon" &&
+    has "p2 flow shared-anon shm-named" &&
     test "$(grep -c "^p1 flow shared-anon$" ev)" = 1 &&
     hasnt "p3 flow shared-anon"
 '

@@ -220,7 +220,7 @@ test_expect_success 'socket, eventfd, memfd: opaque; epoll: no data between proc
 test_expect_success 'shared anonymous memory and SysV shm: one flow per process' '
     fx shared_anon &&
     has "p1 fork child=p2" &&
-    has "p2 flow shared-anon" &&
+    has "p2 flow shared-anon shm-named" &&
     test "$(grep -c "^p1 flow shared-anon$" ev)" = 1 &&
     test "$(grep -c " flow " ev)" = 2
 '

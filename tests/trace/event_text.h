@@ -182,6 +182,8 @@ static void print_event(const roar_event *ev)
     case ROAR_EV_FLOW:
         if (h->flags & ROAR_FLOW_SHARED_ANON)
             fputs(" shared-anon", out);
+        if (h->flags & ROAR_FLOW_SHM_NAMED)
+            fputs(" shm-named", out);
         if (h->flags & ROAR_FLOW_PTRACE)
             fputs(" ptrace", out);
         if (h->pid2)
