@@ -121,6 +121,7 @@ static void show_job_text(roar_buf *out, const roar_query_job *j)
     put_edges(out, job, ROAR_ROLE_IN, "inputs");
     put_edges(out, job, ROAR_ROLE_OUT, "outputs");
     put_edges(out, job, ROAR_ROLE_DEL, "deleted");
+    CHECK(roar_query_text_steps(out, job));
 }
 
 static void show_job(roar_query *q, const char *id, bool json)

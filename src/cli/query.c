@@ -538,7 +538,9 @@ int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full)
             (error = json_kvs(out, "extra", "key", job->extra, job->extra_count)) < 0 ||
             (error = json_edges(out, "inputs", job, ROAR_ROLE_IN)) < 0 ||
             (error = json_edges(out, "outputs", job, ROAR_ROLE_OUT)) < 0 ||
-            (error = json_edges(out, "deleted", job, ROAR_ROLE_DEL)) < 0)
+            (error = json_edges(out, "deleted", job, ROAR_ROLE_DEL)) < 0 ||
+            (error = roar_buf_puts(out, ",\"steps\":")) < 0 ||
+            (error = roar_query_json_steps(out, job)) < 0)
             goto cleanup;
     }
     error = roar_buf_putc(out, '}');

@@ -100,6 +100,12 @@ int roar_query_json_path(roar_buf *out, const char *key, const char *path);
  * deleted). */
 int roar_query_json_job(roar_buf *out, const roar_query_job *j, bool full);
 
+/* A job's steps (SPEC §4.9), by path (query_steps.c). Text: a "steps" section, one line
+ * per step "  OUT, OUT <- IN, IN" (nothing for a job without steps). JSON: the value of
+ * a "steps" key, [{"outputs":[path...],"inputs":[path...]}...] ([] without steps). */
+int roar_query_text_steps(roar_buf *out, const roar_job *job);
+int roar_query_json_steps(roar_buf *out, const roar_job *job);
+
 /* Each job of `ids`, loaded by id, as `<indent><summary line>\n` (dies on a cache error
  * or out of memory). */
 void roar_query_put_job_lines(roar_buf *out, roar_query *q, const roar_cache_id_list *ids,

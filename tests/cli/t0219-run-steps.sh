@@ -48,7 +48,10 @@ steps_tests() {
         expect_stale a.txt a.out &&
         expect_stale b.txt b.out &&
         git roar lineage b.out >lin && test_grep -- "-- b.txt" lin && test_grep -v -- "-- a.txt" lin &&
-        git roar lineage --down a.txt >down && test_grep -- "-- a.out" down && test_grep -v -- "-- b.out" down
+        git roar lineage --down a.txt >down && test_grep -- "-- a.out" down && test_grep -v -- "-- b.out" down &&
+        git roar show "$(record_field job)" >show && test_grep -x "  b.out  <-  b.txt" show &&
+        git roar show --json "$(record_field job)" >show.json &&
+        test_grep -F "\"steps\":[{\"outputs\":[\"a.out\"],\"inputs\":[\"a.txt\"]},{\"outputs\":[\"b.out\"],\"inputs\":[\"b.txt\"]}]" show.json
     '
 
     test_expect_success "$t: make -j2, then one raw file changes: only its target is stale" '
