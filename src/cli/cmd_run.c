@@ -191,9 +191,21 @@ static int load_tracer(roar_trace_source *out, const char *tracer)
     memset(out, 0, sizeof(*out));
     if (!strcmp(tracer, "preload"))
         return 0;
+    /* ROAR_EBPF_RING_BYTES: the kernel ring's size (a power of two, 4 KiB to 1 GiB;
+     * docs/ebpf.md), for jobs whose bursts of events overrun the default; also how the
+     * tests make a job lose events. */
+    const char *ring = getenv("ROAR_EBPF_RING_BYTES");
+    roar_ebpf_opts opts = {0};
+    if (ring && *ring) {
+        char *end;
+        unsigned long long v = strtoull(ring, &end, 10);
+        if (*end || !v)
+            return roar_error_set(ROAR_EINVALID, "bad ROAR_EBPF_RING_BYTES '%s'", ring);
+        opts.ring_bytes = (size_t)v;
+    }
     /* Under sudo, loading is one of the few things done as root (SPEC §8). */
     if ((error = roar_privdrop_become_root()) == 0) {
-        error = roar_ebpf_source_new(out, NULL);
+        error = roar_ebpf_source_new(out, &opts);
         roar_privdrop_become_user();
     }
     if (error == 0)

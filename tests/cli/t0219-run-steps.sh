@@ -244,6 +244,23 @@ test_expect_success 'preload: lost events: no steps, every output on every input
 
 if ebpf_usable; then
     steps_tests ebpf
+    test_expect_success 'ebpf: lost events (a 4 KiB ring): no steps, every output on every input' '
+        roar_setup &&
+        echo a >a.txt && echo b >b.txt &&
+        cat >"$TEST_DIR/burst.py" <<-\EOF &&
+	import os
+	if os.fork() == 0:
+	    open("a.out", "w").write(open("a.txt").read())
+	    os._exit(0)
+	os.wait()
+	for i in range(20000):
+	    os.close(os.open("b.txt", os.O_RDONLY))
+	open("b.out", "w").write(open("b.txt").read())
+	EOF
+        ROAR_EBPF_RING_BYTES=4096 roar_run -t ebpf /usr/bin/python3 "$TEST_DIR/burst.py" &&
+        test_grep "^incomplete events-lost" "$TEST_DIR/rec" &&
+        expect_steps </dev/null
+    '
     test_expect_success 'ebpf: a gap (io_uring): no steps, every output on every input' '
         roar_setup &&
         echo hi >in && echo b >b.txt &&
