@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/shards.sh: what tracing costs a job that writes big outputs, and what the end of a
-# job costs (issue 19), each traced run paired with an untraced one by farm-bench.
+# job costs (issue 19), each traced run paired with an untraced one (bench/lib.sh
+# pair_wall: in turn, the order alternating, the ratio taken per pair).
 #   bench/shards.sh [shards|dd|all]   the 40-shard job, dd of 1 GiB, or both (default)
 # - shards: a python3 job writing 40 shards of 25 MB, with ~30 ms of CPU work (a spin)
 #   before each, untraced vs `git roar run -t preload` vs `-t ebpf`;
@@ -10,8 +11,8 @@
 # Env: ROAR_BUILD_DIR (default build/), BASELINE_BUILD (another build dir, e.g. main's,
 # measured the same way for a before/after table), RUNS (paired runs, default 3),
 # SHARDS (40), SHARD_MB (25), WORK_MS (30), TMPDIR (where the repository goes: /dev/shm
-# keeps the disk's writeback of 1 GiB per run out of the figures). Needs farm-bench,
-# python3; eBPF needs root.
+# keeps the disk's writeback of 1 GiB per run out of the figures). Needs python3;
+# eBPF needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,6 @@ RUNS=${RUNS:-3}
 SHARDS=${SHARDS:-40}
 SHARD_MB=${SHARD_MB:-25}
 WORK_MS=${WORK_MS:-30}
-command -v farm-bench >/dev/null || { echo "bench/shards.sh: farm-bench missing" >&2; exit 1; }
 
 . "$here/lib.sh"
 bench_repo roar-shards
@@ -41,18 +41,12 @@ EOF
 builds="$build"
 [ -n "${BASELINE_BUILD:-}" ] && builds="$(cd "$BASELINE_BUILD" && pwd) $build"
 
-# pair NAME UNTRACED -- TRACED...: farm-bench's median wall of each and their ratio.
+# pair NAME UNTRACED -- TRACED...: the median wall of each and of their per-pair ratio.
 pair() {
-    local name=$1 base=$2 out
+    local name=$1 base=$2
     shift 2
-    out=$(farm-bench -n "$RUNS" --timeout 900 --vs "$base" -- "$@" 2>&1)
-    printf '%s\n%s\n' "== $name" "$out" >>"$scratch/log"
-    # A's and B's wall medians, and the ratio's median
-    awk -v name="$name" '
-        /^A wall s/ { a = $5 }
-        /^B wall s/ { b = $5 }
-        /^A\/B wall/ { r = $4 }
-        END { printf "%-44s %8s %8s %6s\n", name, a, b, r }' <<<"$out"
+    pair_wall "$RUNS" "$base" -- "$@" |
+        awk -v name="$name" '{ printf "%-44s %8s %8s %6s\n", name, $1, $2, $3 }'
 }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -75,6 +69,4 @@ done
 done
 openssl speed -evp sha1 -bytes 1048576 -seconds 2 2>/dev/null | awk '
     /^sha1/ { v = $NF; sub(/k$/, "", v); printf "openssl speed sha1, 1 MiB blocks, 1 core: %.2f GB/s, 1 GiB in %.0f ms\n", v * 1000 / 1e9, 1073741824 / (v * 1000) * 1000 }'
-echo "farm-bench's full reports: $scratch/log (removed on exit; set KEEP_LOG=FILE to keep)"
-[ -n "${KEEP_LOG:-}" ] && cp "$scratch/log" "$KEEP_LOG"
 exit 0
