@@ -439,9 +439,12 @@ static int conv_fdset_record(roar_ebpf_conv *c, const void *rec, size_t len,
     uint32_t known, fd = 0, end, who[2];
     int error;
 
-    memcpy(&fs, rec, sizeof(fs));
-    if (len != sizeof(fs) || fs.tgid == 0)
+    /* the length first: the record's form word said what it is, not that it is whole */
+    if (len != sizeof(fs))
         return roar_error_set(ROAR_EINVALID, "ebpf: bad fd set record (length %zu)", len);
+    memcpy(&fs, rec, sizeof(fs));
+    if (fs.tgid == 0)
+        return roar_error_set(ROAR_EINVALID, "ebpf: fd set record without a process");
     who[0] = fs.tgid;
     who[1] = fs.tgid2;
     known = ROAR_BPF_FDSET_WORDS * 64;
