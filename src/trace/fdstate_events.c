@@ -227,8 +227,9 @@ static int ev_fork(roar_fdstate *st, const roar_event *ev)
     uint32_t cpid = ev->h.pid2;
     int error;
 
-    /* A thread has the parent's tgid in its own events: same process, same table. */
-    if (ev->h.flags & CLONE_THREAD)
+    /* A thread has the parent's tgid in its own events: same process, same table. A
+     * process that would be its own child is no fork a tracer saw: nothing to apply. */
+    if ((ev->h.flags & CLONE_THREAD) || cpid == ev->h.tgid)
         return fdstate_get_proc(&parent, st, ev->h.tgid);
     if ((error = fdstate_get_proc(&parent, st, ev->h.tgid)) < 0)
         return error;
