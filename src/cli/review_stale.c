@@ -51,57 +51,62 @@ typedef struct {
     size_t nconsumers, consumers_alloc;
 } unit;
 
+/* A job's steps, and which step each of its outputs is in, read once per job (a job
+ * of many outputs is asked once per output). */
+typedef struct {
+    roar_steps steps;
+    roar_keymap step_of; /* output path -> step index + 1 (absent: every input) */
+} job_steps;
+
 typedef struct {
     roar_cache *cache;
-    roar_keymap steps;  /* job id -> roar_steps* (owned), once asked */
+    roar_keymap steps;  /* job id -> job_steps* (owned), once asked */
     roar_keymap index;  /* "<id>" or "<id>#<step>" -> unit index + 1 */
     unit *units;
     size_t count, alloc;
     roar_cache_edge_list edges;
 } units;
 
-/* The job's steps, read once; unreadable steps count as none (every input: wider,
- * never wrong). */
-static const roar_steps *steps_of(units *u, const char *id)
+/* The job's steps; unreadable steps count as none (every input: wider, never wrong). */
+static const job_steps *steps_of(units *u, const char *id)
 {
-    roar_steps *s = roar_keymap_gets(&u->steps, id);
+    job_steps *s = roar_keymap_gets(&u->steps, id);
+    const roar_step *step;
+    size_t k, pos = 0;
     int error;
     if (s)
         return s;
     if (!(s = calloc(1, sizeof(*s))))
         roar_cli_oom();
-    if ((error = roar_cache_job_steps(s, u->cache, id)) == ROAR_ENOMEM)
+    if ((error = roar_cache_job_steps(&s->steps, u->cache, id)) == ROAR_ENOMEM)
         roar_cli_oom();
     roar_error_clear();
     CHECK(roar_keymap_puts(&u->steps, id, s));
+    if (!s->steps.count)
+        return s;
+    if (roar_cache_job_edges(&u->edges, u->cache, id) < 0)
+        roar_cli_die_error();
+    for (k = 0; k < u->edges.count; k++) {
+        const roar_cache_edge *e = &u->edges.items[k];
+        if (e->role != ROAR_ROLE_OUT)
+            continue;
+        if ((step = roar_steps_find(&s->steps, pos++)) != NULL)
+            CHECK(roar_keymap_puts(&s->step_of, e->path,
+                                   (void *)(uintptr_t)(step - s->steps.v + 1)));
+    }
     return s;
 }
 
 /* The unit behind output `path` of job `id`. */
 static size_t unit_of(units *u, const char *id, const char *path)
 {
-    const roar_steps *s = steps_of(u, id);
-    const roar_step *step = NULL;
+    const job_steps *s = steps_of(u, id);
+    uintptr_t k = s->steps.count ? (uintptr_t)roar_keymap_gets(&s->step_of, path) : 0;
     char key[ROAR_OID_HEXSZ + 24];
     void *found;
-    size_t k, pos = 0;
 
-    if (s->count) {
-        if (roar_cache_job_edges(&u->edges, u->cache, id) < 0)
-            roar_cli_die_error();
-        for (k = 0; k < u->edges.count; k++) {
-            const roar_cache_edge *e = &u->edges.items[k];
-            if (e->role != ROAR_ROLE_OUT)
-                continue;
-            if (!strcmp(e->path, path)) {
-                step = roar_steps_find(s, pos);
-                break;
-            }
-            pos++;
-        }
-    }
-    if (step)
-        snprintf(key, sizeof(key), "%s#%zu", id, (size_t)(step - s->v));
+    if (k)
+        snprintf(key, sizeof(key), "%s#%zu", id, (size_t)(k - 1));
     else
         snprintf(key, sizeof(key), "%s", id);
     if ((found = roar_keymap_gets(&u->index, key)) != NULL)
@@ -109,7 +114,7 @@ static size_t unit_of(units *u, const char *id, const char *path)
     CHECK(ROAR_ALLOC_GROW(u->units, u->count + 1, u->alloc));
     memset(&u->units[u->count], 0, sizeof(u->units[0]));
     memcpy(u->units[u->count].id, id, ROAR_OID_HEXSZ + 1);
-    u->units[u->count].step = step;
+    u->units[u->count].step = k ? &s->steps.v[k - 1] : NULL;
     CHECK(roar_keymap_puts(&u->index, key, (void *)(uintptr_t)(u->count + 1)));
     return u->count++;
 }
@@ -229,8 +234,10 @@ void roar_review__find_stale(roar_review *r, roar_cache *cache, roar_scope *scop
     }
     for (i = 0; i < u.steps.cap; i++)
         if (u.steps.slots[i].key) {
-            roar_steps_dispose(u.steps.slots[i].value);
-            free(u.steps.slots[i].value);
+            job_steps *js = u.steps.slots[i].value;
+            roar_steps_dispose(&js->steps);
+            roar_keymap_dispose(&js->step_of);
+            free(js);
         }
     roar_keymap_dispose(&u.steps);
     roar_keymap_dispose(&u.index);

@@ -51,7 +51,12 @@ steps_tests() {
         git roar lineage --down a.txt >down && test_grep -- "-- a.out" down && test_grep -v -- "-- b.out" down &&
         git roar show "$(record_field job)" >show && test_grep -x "  b.out  <-  b.txt" show &&
         git roar show --json "$(record_field job)" >show.json &&
-        test_grep -F "\"steps\":[{\"outputs\":[\"a.out\"],\"inputs\":[\"a.txt\"]},{\"outputs\":[\"b.out\"],\"inputs\":[\"b.txt\"]}]" show.json
+        test_grep -F "\"steps\":[{\"outputs\":[\"a.out\"],\"inputs\":[\"a.txt\"]},{\"outputs\":[\"b.out\"],\"inputs\":[\"b.txt\"]}]" show.json &&
+        git add a.txt b.txt a.out b.out && git commit -qm built && git roar attach >/dev/null &&
+        echo "a changed" >>a.txt && git commit -qam "a changes, no rerun" &&
+        git roar review HEAD~1..HEAD >rev &&
+        test_grep "^  a.out  (input a.txt changed" rev &&
+        test_grep -v "^  b.out" rev
     '
 
     test_expect_success "$t: make -j2, then one raw file changes: only its target is stale" '
