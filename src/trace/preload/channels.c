@@ -300,62 +300,51 @@ ROAR_EXPORT int inotify_init1(int flags)
 
 /* ---- socket I/O: reads through a socket pair must be seen (READS_SEEN) ------------------ */
 
-#define SOCK_IO_BODY(note, bit, fd, CALL)                                                 \
-    do {                                                                                  \
-        ssize_t rv_ = CALL;                                                               \
-        if (roar_shim_on && !roar_shim_guard && !roar_shim_fd_seen(fd, bit)) {            \
-            int e_ = errno;                                                               \
-            note(fd, rv_);                                                                \
-            errno = e_;                                                                   \
-        }                                                                                 \
-        return rv_;                                                                       \
-    } while (0)
-
 ROAR_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
     ROAR_REAL(recv);
-    SOCK_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd, real_recv(fd, buf, n, flags));
+    ROAR_SHIM_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd, real_recv(fd, buf, n, flags));
 }
 ROAR_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
                              socklen_t *len)
 {
     ROAR_REAL(recvfrom);
-    SOCK_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd,
+    ROAR_SHIM_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd,
                  real_recvfrom(fd, buf, n, flags, addr, len));
 }
 ROAR_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     ROAR_REAL(recvmsg);
-    SOCK_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd, real_recvmsg(fd, msg, flags));
+    ROAR_SHIM_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd, real_recvmsg(fd, msg, flags));
 }
 ROAR_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
                          struct timespec *timeout)
 {
     ROAR_REAL(recvmmsg);
-    SOCK_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd,
+    ROAR_SHIM_IO_BODY(roar_shim_note_read, ROAR_FD_SEEN_READ, fd,
                  real_recvmmsg(fd, vec, vlen, flags, timeout));
 }
 ROAR_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
     ROAR_REAL(send);
-    SOCK_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd, real_send(fd, buf, n, flags));
+    ROAR_SHIM_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd, real_send(fd, buf, n, flags));
 }
 ROAR_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
                            const struct sockaddr *addr, socklen_t len)
 {
     ROAR_REAL(sendto);
-    SOCK_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd,
+    ROAR_SHIM_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd,
                  real_sendto(fd, buf, n, flags, addr, len));
 }
 ROAR_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     ROAR_REAL(sendmsg);
-    SOCK_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd, real_sendmsg(fd, msg, flags));
+    ROAR_SHIM_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd, real_sendmsg(fd, msg, flags));
 }
 ROAR_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
     ROAR_REAL(sendmmsg);
-    SOCK_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd,
+    ROAR_SHIM_IO_BODY(roar_shim_note_write, ROAR_FD_SEEN_WRITE, fd,
                  real_sendmmsg(fd, vec, vlen, flags));
 }
 

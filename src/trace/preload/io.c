@@ -443,92 +443,80 @@ void roar_shim_note_write(int fd, ssize_t n)
     note_write(fd, n);
 }
 
-#define IO_BODY(note, bit, fd, CALL)                                                      \
-    do {                                                                                  \
-        ssize_t rv_ = CALL;                                                               \
-        if (roar_shim_on && !roar_shim_guard &&                                           \
-            !roar_shim_fd_seen(fd, bit)) {                                                \
-            int e_ = errno;                                                               \
-            note(fd, rv_);                                                                \
-            errno = e_;                                                                   \
-        }                                                                                 \
-        return rv_;                                                                       \
-    } while (0)
-
 ROAR_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     ROAR_REAL(read);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_read(fd, buf, n));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_read(fd, buf, n));
 }
 ROAR_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
     ROAR_REAL(__read_chk);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___read_chk(fd, buf, n, buflen));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___read_chk(fd, buf, n, buflen));
 }
 ROAR_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
     ROAR_REAL(pread);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_pread(fd, buf, n, off));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_pread(fd, buf, n, off));
 }
 ROAR_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
     ROAR_REAL(pread64);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_pread64(fd, buf, n, off));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_pread64(fd, buf, n, off));
 }
 ROAR_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
     ROAR_REAL(__pread_chk);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___pread_chk(fd, buf, n, off, buflen));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___pread_chk(fd, buf, n, off, buflen));
 }
 ROAR_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
 {
     ROAR_REAL(__pread64_chk);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___pread64_chk(fd, buf, n, off, buflen));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real___pread64_chk(fd, buf, n, off, buflen));
 }
 ROAR_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     ROAR_REAL(readv);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_readv(fd, iov, cnt));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_readv(fd, iov, cnt));
 }
 ROAR_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     ROAR_REAL(preadv);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_preadv(fd, iov, cnt, off));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_preadv(fd, iov, cnt, off));
 }
 ROAR_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
     ROAR_REAL(preadv64);
-    IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_preadv64(fd, iov, cnt, off));
+    ROAR_SHIM_IO_BODY(note_read, ROAR_FD_SEEN_READ, fd, real_preadv64(fd, iov, cnt, off));
 }
 ROAR_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     ROAR_REAL(write);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_write(fd, buf, n));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_write(fd, buf, n));
 }
 ROAR_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     ROAR_REAL(pwrite);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwrite(fd, buf, n, off));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwrite(fd, buf, n, off));
 }
 ROAR_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     ROAR_REAL(pwrite64);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwrite64(fd, buf, n, off));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwrite64(fd, buf, n, off));
 }
 ROAR_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     ROAR_REAL(writev);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_writev(fd, iov, cnt));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_writev(fd, iov, cnt));
 }
 ROAR_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     ROAR_REAL(pwritev);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwritev(fd, iov, cnt, off));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwritev(fd, iov, cnt, off));
 }
 ROAR_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
     ROAR_REAL(pwritev64);
-    IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwritev64(fd, iov, cnt, off));
+    ROAR_SHIM_IO_BODY(note_write, ROAR_FD_SEEN_WRITE, fd, real_pwritev64(fd, iov, cnt, off));
 }
 
 /* ---- mmap ----------------------------------------------------------------------------- */

@@ -224,4 +224,19 @@ struct roar_shim_forkslot {
 void roar_shim_fork_begin(struct roar_shim_forkslot *fs);
 void roar_shim_fork_end(struct roar_shim_forkslot *fs, pid_t child, int err);
 
+/* The body of a read or write wrapper (read, write, recv, send...): the call, then, the
+ * first time this process does `bit` through fd, note(fd, result), errno kept as the
+ * call left it. Only a flag test on the path after the first. */
+#define ROAR_SHIM_IO_BODY(note, bit, fd, CALL)                                        \
+    do {                                                                              \
+        ssize_t rv_ = CALL;                                                           \
+        if (roar_shim_on && !roar_shim_guard &&                                       \
+            !roar_shim_fd_seen(fd, bit)) {                                            \
+            int e_ = errno;                                                           \
+            note(fd, rv_);                                                            \
+            errno = e_;                                                               \
+        }                                                                             \
+        return rv_;                                                                   \
+    } while (0)
+
 #endif
