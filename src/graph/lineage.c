@@ -35,7 +35,8 @@ typedef struct {
     roar_buf key;
     bool any_steps;              /* some stored job has steps */
     roar_cache_edge_list pedges; /* part_of's, beside `edges` which its callers walk */
-    roar_steps steps;            /* scratch: a job's steps */
+    roar_steps steps;            /* the steps of job steps_of ("" none yet) */
+    char steps_of[ROAR_OID_HEXSZ + 1];
 } walk;
 
 static void node_dispose(roar_lineage_node *n)
@@ -129,6 +130,23 @@ static int job_node(size_t *out, walk *w, const char *id, unsigned depth, long p
     return 0;
 }
 
+/* w->steps = the steps of job_id, kept from the last ask when it was this job's (the
+ * walk asks for a producer's part, then expands it). Steps that cannot be read count as
+ * none: every input, wider and never wrong. */
+static int job_steps(walk *w, const char *job_id)
+{
+    int error;
+    if (!strcmp(w->steps_of, job_id))
+        return 0;
+    roar_steps_dispose(&w->steps);
+    w->steps_of[0] = '\0';
+    if ((error = roar_cache_job_steps(&w->steps, w->cache, job_id)) == ROAR_ENOMEM)
+        return error;
+    roar_error_clear();
+    memcpy(w->steps_of, job_id, ROAR_OID_HEXSZ + 1);
+    return 0;
+}
+
 /* Which part of job `job_id` a walk reaches through its edge (role, path): upstream
  * through an output, the index of that output's step; downstream through an input, the
  * input's position. -1 for the whole job: no steps, or the output in none. Steps that
@@ -142,13 +160,8 @@ static int part_of(long *out, walk *w, const char *job_id, roar_role role, const
     *out = -1;
     if (!w->any_steps)
         return 0;
-    roar_steps_dispose(&w->steps);
-    if ((error = roar_cache_job_steps(&w->steps, w->cache, job_id)) < 0) {
-        if (error == ROAR_ENOMEM)
-            return error;
-        roar_error_clear();
-        return 0;
-    }
+    if ((error = job_steps(w, job_id)) < 0)
+        return error;
     if (!w->steps.count)
         return 0;
     if ((error = roar_cache_job_edges(&w->pedges, w->cache, job_id)) < 0)
@@ -343,13 +356,8 @@ static int expand_job(walk *w, size_t i)
         return 0;
     if ((error = roar_cache_job_edges(&w->edges, w->cache, w->g->nodes[i].id)) < 0)
         return error;
-    roar_steps_dispose(&w->steps);
-    if (w->aux[i].part >= 0 &&
-        (error = roar_cache_job_steps(&w->steps, w->cache, w->g->nodes[i].id)) < 0) {
-        if (error == ROAR_ENOMEM)
-            return error;
-        roar_error_clear(); /* unreadable steps: the whole job */
-    }
+    if (w->aux[i].part >= 0 && (error = job_steps(w, w->g->nodes[i].id)) < 0)
+        return error;
     for (k = 0, pos = 0; k < w->edges.count; k++) {
         const roar_cache_edge *e = &w->edges.items[k];
         if (e->role != want)
