@@ -282,6 +282,8 @@ static int get_kvs(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
     }
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading env lines");
+    if (!error)
+        error = roar_steps_index(&out->steps);
     roar_cache__release(cache, stmt);
     return error;
 }

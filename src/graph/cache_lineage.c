@@ -83,6 +83,8 @@ int roar_cache_job_steps(roar_steps *out, roar_cache *cache, const char *job_id)
     }
     if (!error && rc != SQLITE_DONE)
         error = roar_cache__error(cache, rc, "reading a job's steps");
+    if (!error)
+        error = roar_steps_index(out);
     roar_cache__release(cache, stmt);
     if (error)
         roar_steps_dispose(out);

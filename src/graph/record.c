@@ -671,7 +671,8 @@ static int parse_record(roar_job *out, const char *text, size_t len, size_t firs
             nin += out->edges[i].role == ROAR_ROLE_IN;
             nout += out->edges[i].role == ROAR_ROLE_OUT;
         }
-        if ((error = roar_steps_check(&out->steps, nin, nout)) < 0) {
+        if ((error = roar_steps_check(&out->steps, nin, nout)) < 0 ||
+            (error = roar_steps_index(&out->steps)) < 0) {
             p.line = p.first_step_line;
             error = pwrap(&p, error, "steps", "step");
             goto cleanup;

@@ -17,6 +17,8 @@ void roar_steps_dispose(roar_steps *s)
         free(s->v[i].ins);
     }
     free(s->v);
+    free(s->index);
+    free(s->index_step);
     memset(s, 0, sizeof(*s));
 }
 
@@ -214,12 +216,78 @@ static bool spans_have(const roar_span *v, size_t n, size_t pos)
     return false;
 }
 
+typedef struct {
+    roar_span span;
+    uint32_t step;
+} indexed_span;
+
+static int cmp_indexed(const void *a, const void *b)
+{
+    const indexed_span *x = a, *y = b;
+    return (x->span.lo > y->span.lo) - (x->span.lo < y->span.lo);
+}
+
+int roar_steps_index(roar_steps *s)
+{
+    indexed_span *all = NULL;
+    size_t n = 0, i, j;
+
+    free(s->index);
+    free(s->index_step);
+    s->index = NULL;
+    s->index_step = NULL;
+    s->nindex = 0;
+    for (i = 0; i < s->count; i++)
+        n += s->v[i].nouts;
+    if (!n || s->count > UINT32_MAX)
+        return 0;
+    if (!(all = malloc(n * sizeof(*all))) || !(s->index = malloc(n * sizeof(*s->index))) ||
+        !(s->index_step = malloc(n * sizeof(*s->index_step)))) {
+        free(all);
+        free(s->index);
+        s->index = NULL;
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    }
+    for (i = 0, n = 0; i < s->count; i++)
+        for (j = 0; j < s->v[i].nouts; j++)
+            all[n++] = (indexed_span){s->v[i].outs[j], (uint32_t)i};
+    qsort(all, n, sizeof(*all), cmp_indexed);
+    for (i = 0; i < n; i++) {
+        if (i && all[i].span.lo <= all[i - 1].span.hi) {
+            free(all);
+            free(s->index);
+            free(s->index_step);
+            s->index = NULL;
+            s->index_step = NULL;
+            return roar_error_set(ROAR_EINVALID, "output %lu is in two steps",
+                                  (unsigned long)all[i].span.lo + 1);
+        }
+        s->index[i] = all[i].span;
+        s->index_step[i] = all[i].step;
+    }
+    s->nindex = n;
+    free(all);
+    return 0;
+}
+
 const roar_step *roar_steps_find(const roar_steps *s, size_t out_pos)
 {
-    size_t i;
-    for (i = 0; i < s->count; i++)
-        if (spans_have(s->v[i].outs, s->v[i].nouts, out_pos))
-            return &s->v[i];
+    size_t i, lo = 0, hi = s->nindex;
+    if (!s->nindex) {
+        for (i = 0; i < s->count; i++)
+            if (spans_have(s->v[i].outs, s->v[i].nouts, out_pos))
+                return &s->v[i];
+        return NULL;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (out_pos < s->index[mid].lo)
+            hi = mid;
+        else if (out_pos > s->index[mid].hi)
+            lo = mid + 1;
+        else
+            return &s->v[s->index_step[mid]];
+    }
     return NULL;
 }
 
@@ -281,6 +349,8 @@ int roar_steps_from_deps(roar_steps *s, size_t nin, size_t nout, const size_t *c
     }
     roar_keymap_dispose(&by_inputs);
     free(out_alloc);
+    if (!error)
+        error = roar_steps_index(s);
     if (error)
         roar_steps_dispose(s);
     return error;

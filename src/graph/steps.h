@@ -28,6 +28,11 @@ typedef struct {
 typedef struct {
     roar_step *v;
     size_t count, alloc;
+    /* roar_steps_index's: every output span, sorted, with its step's index, so that
+     * finding an output's step is a binary search whatever a note holds */
+    roar_span *index;
+    uint32_t *index_step;
+    size_t nindex;
 } roar_steps;
 
 void roar_steps_dispose(roar_steps *s);
@@ -45,7 +50,13 @@ int roar_steps_format_value(roar_buf *b, const roar_step *step);
  * naming the step (1-based) otherwise. */
 int roar_steps_check(const roar_steps *s, size_t nin, size_t nout);
 
-/* The step of output `out_pos` (0-based), or NULL: it depends on every input. */
+/* Indexes the steps by output (roar_steps_find). ROAR_EINVALID when an output is in two
+ * steps; ROAR_ENOMEM. Call it once the steps are all in: readers of notes and of the
+ * cache do, and roar_steps_from_deps does. */
+int roar_steps_index(roar_steps *s);
+
+/* The step of output `out_pos` (0-based), or NULL: it depends on every input. A binary
+ * search once indexed, a scan of every step before. */
 const roar_step *roar_steps_find(const roar_steps *s, size_t out_pos);
 
 /* Whether the step lists input `in_pos` (0-based). */

@@ -96,6 +96,20 @@ static void test_find(void **state)
     assert_false(roar_step_has_input(st, 0));
     assert_false(roar_step_has_input(st, 2));
     assert_false(roar_step_has_input(st, 7));
+    /* indexed (a binary search over every output span): the same answers */
+    assert_int_equal(roar_steps_parse_value(&s, "2-3,8 1", 7), 0);
+    assert_int_equal(roar_steps_index(&s), 0);
+    assert_int_equal(s.nindex, 4);
+    assert_ptr_equal(roar_steps_find(&s, 4), &s.v[0]);
+    assert_ptr_equal(roar_steps_find(&s, 0), &s.v[0]);
+    assert_ptr_equal(roar_steps_find(&s, 2), &s.v[1]);
+    assert_ptr_equal(roar_steps_find(&s, 7), &s.v[1]);
+    assert_null(roar_steps_find(&s, 6));
+    assert_null(roar_steps_find(&s, 100));
+    /* an output in two steps cannot be indexed */
+    assert_int_equal(roar_steps_parse_value(&s, "6 1", 3), 0);
+    assert_int_equal(roar_steps_index(&s), ROAR_EINVALID);
+    roar_error_clear();
     roar_steps_dispose(&s);
 }
 
