@@ -254,13 +254,13 @@ int roar_steps_index(roar_steps *s)
     qsort(all, n, sizeof(*all), cmp_indexed);
     for (i = 0; i < n; i++) {
         if (i && all[i].span.lo <= all[i - 1].span.hi) {
+            unsigned long twice = (unsigned long)all[i].span.lo + 1;
             free(all);
             free(s->index);
             free(s->index_step);
             s->index = NULL;
             s->index_step = NULL;
-            return roar_error_set(ROAR_EINVALID, "output %lu is in two steps",
-                                  (unsigned long)all[i].span.lo + 1);
+            return roar_error_set(ROAR_EINVALID, "output %lu is in two steps", twice);
         }
         s->index[i] = all[i].span;
         s->index_step[i] = all[i].step;
