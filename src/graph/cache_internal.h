@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "graph/cache.h"
+#include "util/keymap.h"
 
 /* Statements used often enough (once per file or per job) to keep prepared. */
 typedef enum {
@@ -18,12 +19,13 @@ typedef enum {
     CACHE_STMT_EDGE_INSERT,
     CACHE_STMT_KV_INSERT,
     CACHE_STMT_INCOMPLETE_INSERT,
-    CACHE_STMT_LINEAGE_BY_BLOB,    /* cache_lineage.c: once per node of a walk */
+    CACHE_STMT_ATTACH_INSERT,
+    CACHE_STMT_LINEAGE_BY_BLOB, /* cache_lineage.c: once per node of a walk */
     CACHE_STMT_LINEAGE_JOB_EDGES,
-    CACHE_STMT_SCOPE_FACTS,        /* cache_lineage.c: once per job the scope decides */
+    CACHE_STMT_SCOPE_FACTS, /* cache_lineage.c: once per job the scope decides */
     CACHE_STMT_SCOPE_OUTPUTS,
     CACHE_STMT_JOB_HOST, /* cache_lineage.c: once per job status judges outside inputs of */
-    CACHE_STMT_JOB_GET, /* cache_job.c: once per job a listing loads */
+    CACHE_STMT_JOB_GET,  /* cache_job.c: once per job a listing loads */
     CACHE_STMT_JOB_GET_EDGES,
     CACHE_STMT_JOB_GET_KVS,
     CACHE_STMT_JOB_GET_INCOMPLETE,
@@ -31,7 +33,7 @@ typedef enum {
     CACHE_STMT_REACH_HAS, /* cache_reach.c: once per commit a scope asks about */
     CACHE_STMT_REACH_ADD,
     CACHE_STMT_REACH_HAS_AT, /* once per commit while the set is asked, not loaded */
-    CACHE_STMT_JOB_STEPS, /* once per producer with steps, in status */
+    CACHE_STMT_JOB_STEPS,    /* once per producer with steps, in status */
     CACHE_STMT__COUNT
 } cache_stmt_id;
 
@@ -50,7 +52,11 @@ struct roar_cache {
     char *path;   /* owned; for messages */
     int tx_depth; /* 0: no transaction; >1: inner levels are savepoints */
     bool bulk;    /* the outer transaction dropped the secondary indexes */
-    bool read_tx; /* the outer transaction is a read snapshot: writes are refused */
+    /* During a bulk load: the artifact ids stored so far, so that each blob is put once
+     * instead of once per edge (an INSERT OR IGNORE per edge was a B-tree descent). */
+    roar_keymap bulk_artifacts;
+    bool bulk_failed; /* a unit of the bulk load failed: its commit must fail */
+    bool read_tx;     /* the outer transaction is a read snapshot: writes are refused */
     cache_deferred_hash *deferred; /* hash cache rows put during read snapshots */
     size_t ndeferred, deferred_alloc;
     sqlite3_stmt *stmts[CACHE_STMT__COUNT];
@@ -73,6 +79,16 @@ int roar_cache__exec(roar_cache *cache, const char *sql);
  * a savepoint inside an open one; _end commits when error == 0, else rolls back. */
 int roar_cache__tx_begin(roar_cache *cache);
 int roar_cache__tx_end(roar_cache *cache, int error);
+
+/* During a bulk load: 1 when artifact `id` was already stored by this load, else 0
+ * (and it counts as stored from now on); 0 outside a bulk load; ROAR_ENOMEM. */
+int roar_cache__bulk_artifact_stored(roar_cache *cache, const char *id);
+
+/* One job's rows: a transaction (or a savepoint inside one), except inside a bulk load,
+ * where a savepoint per job cost ~7% of a reindex; there a failed unit fails the
+ * whole load (roar_cache_commit refuses, so the caller rolls it back). */
+int roar_cache__unit_begin(roar_cache *cache);
+int roar_cache__unit_end(roar_cache *cache, int error);
 
 /* ROAR_EINVALID (with a message) unless id is 40 lower-case hex; `what` names it. */
 int roar_cache__check_id(const char *id, const char *what);

@@ -31,9 +31,12 @@ static int put_edges(roar_cache *cache, sqlite3_int64 pk, const roar_job *job)
         const roar_edge *e = &job->edges[i];
         bool known = e->id_known && e->role != ROAR_ROLE_DEL;
 
-        if (known) {
-            if ((error = roar_cache__check_id(e->id, "blob")) < 0)
-                goto cleanup;
+        int stored = 0;
+
+        if (known && ((error = roar_cache__check_id(e->id, "blob")) < 0 ||
+                      (error = stored = roar_cache__bulk_artifact_stored(cache, e->id)) < 0))
+            goto cleanup;
+        if (known && !stored) {
             sqlite3_reset(art);
             sqlite3_bind_text(art, 1, e->id, ROAR_OID_HEXSZ, SQLITE_STATIC);
             sqlite3_bind_int64(art, 2, (sqlite3_int64)e->size);
@@ -161,7 +164,7 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job)
     if (job->has_base && (error = roar_cache__check_id(job->base, "base commit")) < 0)
         goto out;
 
-    if ((error = roar_cache__tx_begin(cache)) < 0)
+    if ((error = roar_cache__unit_begin(cache)) < 0)
         goto out;
     if ((error = roar_cache__prepare(
              &stmt, cache, CACHE_STMT_JOB_INSERT,
@@ -194,12 +197,11 @@ int roar_cache_job_put(roar_cache *cache, const roar_job *job)
         goto done;
     pk = sqlite3_last_insert_rowid(cache->db);
     if ((error = put_edges(cache, pk, job)) < 0 || (error = put_kvs(cache, pk, job)) < 0 ||
-        (error = put_steps(cache, pk, job)) < 0 ||
-        (error = put_incomplete(cache, pk, job)) < 0)
+        (error = put_steps(cache, pk, job)) < 0 || (error = put_incomplete(cache, pk, job)) < 0)
         goto done;
 done:
     roar_cache__release(cache, stmt);
-    error = roar_cache__tx_end(cache, error);
+    error = roar_cache__unit_end(cache, error);
 out:
     roar_buf_dispose(&argv);
     return error;
@@ -275,8 +277,8 @@ static int get_kvs(roar_job *out, roar_cache *cache, sqlite3_int64 pk)
         if (!error && kind == ROAR_CACHE_KV_STEP)
             error = roar_steps_parse_value(&out->steps, value, strlen(value));
         else if (!error)
-            error = kind == 0 ? roar_job_add_env(out, key, value)
-                              : roar_job_add_extra(out, key, value);
+            error =
+                kind == 0 ? roar_job_add_env(out, key, value) : roar_job_add_extra(out, key, value);
         free(key);
         free(value);
     }
@@ -446,9 +448,9 @@ int roar_cache_job_delete(roar_cache *cache, const char *id)
     /* Each table by hand, not through ON DELETE CASCADE: a bulk load runs with foreign
      * keys off (roar_cache_begin_bulk), and a deletion there must not leave rows. */
     static const char *const children[] = {
-        "DELETE FROM edges WHERE job = ?1",       "DELETE FROM job_kv WHERE job = ?1",
+        "DELETE FROM edges WHERE job = ?1",          "DELETE FROM job_kv WHERE job = ?1",
         "DELETE FROM job_incomplete WHERE job = ?1", "DELETE FROM attachments WHERE job = ?1",
-        "DELETE FROM pending WHERE job = ?1",     "DELETE FROM jobs WHERE pk = ?1",
+        "DELETE FROM pending WHERE job = ?1",        "DELETE FROM jobs WHERE pk = ?1",
     };
     sqlite3_stmt *stmt = NULL;
     sqlite3_int64 pk;

@@ -61,10 +61,10 @@ int roar_cache_attach(roar_cache *cache, const char *job_id, const char *commit_
 
     if ((error = roar_cache__check_id(commit_id, "commit")) < 0)
         return error;
-    if ((error = roar_cache__tx_begin(cache)) < 0)
+    if ((error = roar_cache__unit_begin(cache)) < 0)
         return error;
     if ((error = roar_cache__job_pk(&pk, cache, job_id)) < 0 ||
-        (error = roar_cache__prepare(&stmt, cache, -1,
+        (error = roar_cache__prepare(&stmt, cache, CACHE_STMT_ATTACH_INSERT,
                                      "INSERT OR IGNORE INTO attachments (job, commit_id) "
                                      "VALUES (?1, ?2)")) < 0)
         goto done;
@@ -72,8 +72,8 @@ int roar_cache_attach(roar_cache *cache, const char *job_id, const char *commit_
     sqlite3_bind_text(stmt, 2, commit_id, ROAR_OID_HEXSZ, SQLITE_STATIC);
     error = roar_cache__step_done(cache, stmt, "attaching a job");
 done:
-    sqlite3_finalize(stmt);
-    return roar_cache__tx_end(cache, error);
+    roar_cache__release(cache, stmt);
+    return roar_cache__unit_end(cache, error);
 }
 
 int roar_cache_detach(roar_cache *cache, const char *job_id, const char *commit_id)
@@ -457,10 +457,9 @@ int roar_cache_path_edges(roar_cache_edge_list *out, roar_cache *cache, const ch
     int error;
 
     edge_list_clear(out);
-    if ((error = roar_cache__prepare(
-             &stmt, cache, -1, "SELECT " EDGE_COLUMNS EDGE_FROM
-                                "WHERE e.role IN (0, 1, 2) AND e.path = ?1" NEWEST_FIRST)) <
-        0)
+    if ((error = roar_cache__prepare(&stmt, cache, -1,
+                                     "SELECT " EDGE_COLUMNS EDGE_FROM
+                                     "WHERE e.role IN (0, 1, 2) AND e.path = ?1" NEWEST_FIRST)) < 0)
         return error;
     roar_cache__bind_str(stmt, 1, path);
     error = collect_edges(out, cache, stmt);

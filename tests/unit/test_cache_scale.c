@@ -178,6 +178,64 @@ static void test_bulk_load_rebuilds_or_restores_indexes(void **state)
     roar_cache_edge_list_dispose(&edges);
 }
 
+/* A bulk load stores each blob's artifact row once, however many edges name it; a unit
+ * of it that fails (an attachment to a job it does not have) fails the whole load, and
+ * the rollback leaves the cache as it was. */
+static void test_bulk_load_shares_artifacts_and_fails_whole(void **state)
+{
+    fixture *f = *state;
+    roar_cache_blob found[4];
+    char blob[ROAR_OID_HEXSZ + 1], ghost[ROAR_OID_HEXSZ + 1], commit[ROAR_OID_HEXSZ + 1];
+    size_t count;
+    bool has;
+
+    id_of(blob, "content %d", 5);
+    id_of(ghost, "job %d", 99);
+    id_of(commit, "commit %d", 1);
+    assert_int_equal(roar_cache_begin_bulk(f->cache, true), 0);
+    put_job(f->cache, 5);
+    put_job(f->cache, 6);
+    assert_int_equal(roar_cache_attach(f->cache, ghost, commit), ROAR_ENOTFOUND);
+    roar_error_clear();
+    put_job(f->cache, 7);
+    assert_int_equal(roar_cache_commit(f->cache), ROAR_ERROR);
+    assert_non_null(strstr(roar_error_last(), "bulk load failed"));
+    roar_error_clear();
+    roar_cache_rollback(f->cache);
+    assert_int_equal(roar_cache_has_jobs(&has, f->cache), 0);
+    assert_false(has);
+
+    /* Again, whole: the blob that three edges name is one artifact row. */
+    assert_int_equal(roar_cache_begin_bulk(f->cache, true), 0);
+    for (int n = 1; n <= 3; n++) {
+        const char *argv[] = {"cat"};
+        char path[16];
+        roar_job job;
+        roar_job_init(&job);
+        id_of(job.id, "reader %d", n);
+        assert_int_equal(roar_job_set_argv(&job, argv, 1), 0);
+        job.cwd = strdup(".");
+        job.start_ms = job.end_ms = 1000LL * n;
+        snprintf(path, sizeof(path), "in/%d", n);
+        assert_int_equal(roar_job_add_edge(&job, ROAR_ROLE_IN, path, blob, 3), 0);
+        assert_int_equal(roar_cache_job_put(f->cache, &job), 0);
+        roar_job_dispose(&job);
+    }
+    put_job(f->cache, 5);
+    assert_int_equal(roar_cache_commit(f->cache), 0);
+    assert_int_equal(roar_cache_blob_resolve(found, &count, 4, f->cache, blob), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(found[0].id, blob);
+    assert_int_equal(found[0].size, 3);
+    /* The next bulk load starts from nothing it remembers: the cleared table gets the
+     * row again. */
+    assert_int_equal(roar_cache_begin_bulk(f->cache, true), 0);
+    put_job(f->cache, 5);
+    assert_int_equal(roar_cache_commit(f->cache), 0);
+    assert_int_equal(roar_cache_blob_resolve(found, &count, 4, f->cache, blob), 0);
+    assert_int_equal(count, 1);
+}
+
 static void test_read_snapshot_refuses_writes(void **state)
 {
     fixture *f = *state;
@@ -200,8 +258,7 @@ static void test_read_snapshot_refuses_writes(void **state)
 static void test_listing_in_pages_is_the_whole_listing(void **state)
 {
     fixture *f = *state;
-    roar_cache_jobinfo_list all = ROAR_CACHE_JOBINFO_LIST_INIT,
-                            page = ROAR_CACHE_JOBINFO_LIST_INIT;
+    roar_cache_jobinfo_list all = ROAR_CACHE_JOBINFO_LIST_INIT, page = ROAR_CACHE_JOBINFO_LIST_INIT;
     roar_cache_list_opts opts = ROAR_CACHE_LIST_OPTS_INIT;
     roar_cache_jobinfo last;
     size_t seen = 0;
@@ -232,6 +289,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reach_set_keeps_its_tip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_load_rebuilds_or_restores_indexes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_load_shares_artifacts_and_fails_whole, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_read_snapshot_refuses_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_in_pages_is_the_whole_listing, setup,
