@@ -359,6 +359,8 @@ typedef struct {
      * notes, and the second would parse and put every job again for nothing. */
     roar_keymap loaded;
     roar_buf key;
+    /* A first or full index reads notes ahead on a worker (reindex_loader.c). */
+    reindex_loader *loader;
     size_t problems_seen; /* problems reported while loading the current note */
     reindex_progress progress;
 } update_ctx;
@@ -408,6 +410,72 @@ static int drop_if_orphan(update_ctx *u, const char *id)
     return error;
 }
 
+/* The key of a note in u->loaded: its object id and blob ids. */
+static int loaded_key(update_ctx *u, const char *object, const git_oid *blobs, size_t count)
+{
+    roar_buf_clear(&u->key);
+    if (roar_buf_put(&u->key, object, ROAR_OID_HEXSZ) < 0 ||
+        roar_buf_put(&u->key, blobs, count * sizeof(*blobs)) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Puts the jobs of the note `now` on `object` and attaches them to it. `clean`: the
+ * note was read without problems, so the same note under another ref is skipped. */
+static int store_note(update_ctx *u, const char *object, const roar_note *now, bool clean)
+{
+    int error;
+
+    for (size_t i = 0; i < now->count; i++) {
+        const roar_note_record *r = &now->records[i];
+        if ((error = roar_cache_job_put(u->cache, &r->job)) < 0 ||
+            (error = roar_cache_attach(u->cache, r->job.id, object)) < 0)
+            return error;
+        u->stats->jobs_indexed++;
+    }
+    roar_reindex__progress_note(&u->progress, now->count);
+    /* Only a clean note is skipped later: a broken one must be recorded as a problem of
+     * every ref that holds it. */
+    if (clean && roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0)
+        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Stores a note the loader read: its problems first, as keep_note_problem would have
+ * recorded them, then its jobs. */
+static int store_loaded(update_ctx *u, reindex_loaded *item)
+{
+    int error = 0;
+
+    if (item->error != 0) {
+        error = item->error < 0 ? roar_error_set(item->error, "%s",
+                                                 item->error_message ? item->error_message : "")
+                                : item->error;
+        goto done;
+    }
+    problem_list_forget(u->problems, u->ref, item->object);
+    for (size_t i = 0; i < item->problem_count && !error; i++)
+        error = problem_list_add(u->problems, u->ref, item->object, item->problems[i].line,
+                                 item->problems[i].message);
+    if (error == 0 && (error = loaded_key(u, item->object, item->blobs, item->blob_count)) == 0)
+        error = store_note(u, item->object, &item->note, !item->problem_count);
+done:
+    roar_reindex__loaded_free(item);
+    return error;
+}
+
+/* Stores what the loader has read, waiting for all of it when `drain`, else only to
+ * make room in its window. */
+static int store_ready(update_ctx *u, bool drain)
+{
+    reindex_loaded *item;
+    int error = 0;
+
+    while (!error && (item = roar_reindex__loader_take(u->loader, drain)))
+        error = store_loaded(u, item);
+    return error;
+}
+
 static int index_change(const roar_notes_change *c, void *payload)
 {
     update_ctx *u = payload;
@@ -418,34 +486,29 @@ static int index_change(const roar_notes_change *c, void *payload)
     roar_note_init(&now);
     roar_note_init(&before);
     u->stats->notes_read++;
-    roar_buf_clear(&u->key);
-    if (roar_buf_put(&u->key, c->object, ROAR_OID_HEXSZ) < 0 ||
-        roar_buf_put(&u->key, c->new_blobs, c->new_count * sizeof(*c->new_blobs)) < 0)
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
+    if ((error = loaded_key(u, c->object, c->new_blobs, c->new_count)) < 0)
+        return error;
     /* Already put, with its attachments to this very object: nothing to add. */
     if (!c->old_count && roar_keymap_get(&u->loaded, u->key.ptr, u->key.size)) {
         roar_reindex__progress_note(&u->progress, 0);
         return 0;
     }
+    /* A note that only adds jobs is read ahead on the loader's thread, stored in turn. */
+    if (u->loader && !c->old_count) {
+        if ((error = store_ready(u, false)) == 0)
+            error = roar_reindex__loader_submit(u->loader, c);
+        return error;
+    }
+    if (u->loader && (error = store_ready(u, true)) != 0)
+        return error;
     problem_list_forget(u->problems, u->ref, c->object);
     u->problems_seen = 0;
     if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
                                  keep_note_problem, u)) != 0)
         goto cleanup;
-    for (i = 0; i < now.count; i++) {
-        const roar_note_record *r = &now.records[i];
-        if ((error = roar_cache_job_put(u->cache, &r->job)) < 0 ||
-            (error = roar_cache_attach(u->cache, r->job.id, c->object)) < 0)
-            goto cleanup;
-        u->stats->jobs_indexed++;
-    }
-    roar_reindex__progress_note(&u->progress, now.count);
-    /* Only a clean note is skipped later: a broken one must be recorded as a problem of
-     * every ref that holds it. */
-    if (!u->problems_seen && roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0) {
-        error = roar_error_set(ROAR_ENOMEM, "out of memory");
+    if ((error = loaded_key(u, c->object, c->new_blobs, c->new_count)) < 0 ||
+        (error = store_note(u, c->object, &now, !u->problems_seen)) < 0)
         goto cleanup;
-    }
     if (c->old_count && (error = roar_notes_load(&before, u->repo, c->old_blobs, c->old_count,
                                                  c->object, NULL, NULL)) != 0)
         goto cleanup;
@@ -475,11 +538,18 @@ cleanup:
 
 static int index_ref(update_ctx *u, const char *ref, const git_oid *old, const git_oid *now)
 {
+    int error;
+
     u->ref = ref;
     u->stats->refs_indexed++;
     if (!old)
         problem_list_forget(u->problems, ref, NULL);
-    return roar_notes_diff(u->repo, old, now, index_change, u);
+    error = roar_notes_diff(u->repo, old, now, index_change, u);
+    /* Every note of this ref is stored before the next ref is read: its problems are
+     * this ref's, and the next finds its notes in u->loaded. */
+    if (error == 0 && u->loader)
+        error = store_ready(u, true);
+    return error;
 }
 
 /* The line number at the start of a codec message, "line N: ...". */
@@ -728,6 +798,11 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         0)
         goto cleanup;
     began = true;
+    /* Without the worker thread the notes are read in line, as an update reads them. */
+    if ((full || !has_jobs) && roar_reindex__loader_new(&u.loader, repo) < 0) {
+        roar_error_clear();
+        u.loader = NULL;
+    }
     for (i = 0; i < current.count; i++) {
         ref_state *was = ref_list_find(&indexed, current.items[i].ref);
         if (current.items[i].has_tip && !(was && was->has_tip))
@@ -774,6 +849,7 @@ report:
     error = report_stored(&u);
 
 cleanup:
+    roar_reindex__loader_free(u.loader);
     roar_reindex__progress_phase(&u.progress, ROAR_REINDEX_DONE);
     roar_keymap_dispose(&u.loaded);
     roar_buf_dispose(&u.key);

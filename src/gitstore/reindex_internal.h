@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 
+#include "gitstore/notes.h"
 #include "gitstore/pending.h"
 #include "gitstore/reindex.h"
+#include "util/pool.h"
 
 /* The pending records on disk: pending/<id>@<key> and those inside claim dirs
  * (pending/.claim-*), which an attach in progress still holds as pending. */
@@ -54,5 +56,41 @@ void roar_reindex__progress_count(reindex_progress *p, roar_repo *repo, const gi
 void roar_reindex__progress_note(reindex_progress *p, size_t jobs);
 /* The next phase (BUILDING or DONE); DONE is reported only after anything else was. */
 void roar_reindex__progress_phase(reindex_progress *p, roar_reindex_phase phase);
+
+/* ---- notes read ahead on a worker thread (reindex_loader.c) ----------------------- */
+
+typedef struct reindex_loader reindex_loader;
+
+typedef struct {
+    size_t line;
+    char *message;
+} reindex_loaded_problem;
+
+/* One note submitted to the loader; once taken, its note or its error, and the
+ * problems the reader reported (to be recorded by the storing thread). */
+typedef struct {
+    roar_pool_task task; /* first: the pool hands it back as this struct */
+    reindex_loader *loader;
+    char object[ROAR_OID_HEXSZ + 1];
+    git_oid *blobs;
+    size_t blob_count;
+    roar_note note;
+    reindex_loaded_problem *problems;
+    size_t problem_count, problems_alloc;
+    int error;           /* roar_notes_load's return */
+    char *error_message; /* its message, taken on the worker's thread */
+} reindex_loaded;
+
+/* A loader with one worker thread, reading with its own handles on repo's git dir. */
+int roar_reindex__loader_new(reindex_loader **out, roar_repo *repo);
+/* Queues the read of change c's new note (c is copied). ROAR_ERROR when the window is
+ * full: take one first. */
+int roar_reindex__loader_submit(reindex_loader *l, const roar_notes_change *c);
+/* The oldest submitted note, in submission order, once read: when the window is full,
+ * or (wait) whenever one is queued; NULL otherwise. The caller frees it. */
+reindex_loaded *roar_reindex__loader_take(reindex_loader *l, bool wait);
+void roar_reindex__loaded_free(reindex_loaded *item);
+/* Drops what is still queued and frees the loader. NULL-safe. */
+void roar_reindex__loader_free(reindex_loader *l);
 
 #endif

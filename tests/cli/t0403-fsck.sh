@@ -97,4 +97,35 @@ test_expect_success 'attaching to a commit whose note has garbage keeps the garb
     test_grep "^stray text\$" note
 '
 
+test_expect_success 'a first index reads ahead: a note both refs hold is reported under each, the rest loads' '
+    setup_good &&
+    git notes --ref=roar append -m "not a record" HEAD~1 &&
+    line=$(git notes --ref=roar show HEAD~1 | grep -n "^not a record$" | cut -d: -f1) &&
+    git update-ref refs/notes/remotes/origin/roar refs/notes/roar &&
+    rm -rf .git/roar/cache.db* &&
+    git roar log >out 2>err &&
+    test_grep "^warning: refs/notes/roar: note on $(git rev-parse HEAD~1): line $line: " err &&
+    test_grep "^warning: refs/notes/remotes/origin/roar: note on $(git rev-parse HEAD~1): line $line: " err &&
+    for j in $G1 $G2 $G3; do test_grep "^${j:0:7} " out || return 1; done &&
+    test "$(wc -l <out)" -eq 3 &&
+    git roar reindex --full 2>err &&
+    test_grep "refs/notes/remotes/origin/roar: note on $(git rev-parse HEAD~1): line $line" err &&
+    git roar log >out2 2>/dev/null &&
+    test_cmp out out2
+'
+
+test_expect_success 'a note blob missing from the object store: the index fails by name, the cache stays' '
+    setup_good &&
+    git roar log >before 2>/dev/null &&
+    blob=$(git rev-parse "refs/notes/roar:$(git rev-parse HEAD~1)") &&
+    obj=.git/objects/${blob:0:2}/${blob:2} &&
+    test -f $obj &&
+    mv $obj blob.saved &&
+    test_must_fail git roar reindex --full 2>err &&
+    test_grep "$blob" err &&
+    mv blob.saved $obj &&
+    git roar log >after 2>/dev/null &&
+    test_cmp before after
+'
+
 test_done
