@@ -123,221 +123,6 @@ cleanup:
     return error;
 }
 
-/* ---- state kept in cache meta --------------------------------------------------------- */
-
-typedef struct {
-    char *ref;
-    git_oid tip;
-    bool has_tip; /* current refs: the ref exists */
-} ref_state;
-
-typedef struct {
-    ref_state *items;
-    size_t count, alloc;
-} ref_list;
-
-typedef struct {
-    char *ref;
-    char object[HEXSZ + 1];
-    size_t line;
-    char *message;
-} stored_problem;
-
-typedef struct {
-    stored_problem *items;
-    size_t count, alloc;
-} problem_list;
-
-static void ref_list_dispose(ref_list *l)
-{
-    size_t i;
-    for (i = 0; i < l->count; i++)
-        free(l->items[i].ref);
-    free(l->items);
-    memset(l, 0, sizeof(*l));
-}
-
-static ref_state *ref_list_find(ref_list *l, const char *ref)
-{
-    size_t i;
-    for (i = 0; i < l->count; i++)
-        if (!strcmp(l->items[i].ref, ref))
-            return &l->items[i];
-    return NULL;
-}
-
-static int ref_list_add(ref_list *l, const char *ref, const git_oid *tip)
-{
-    ref_state *r;
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    r = &l->items[l->count];
-    memset(r, 0, sizeof(*r));
-    if (!(r->ref = strdup(ref)))
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    if (tip) {
-        git_oid_cpy(&r->tip, tip);
-        r->has_tip = true;
-    }
-    l->count++;
-    return 0;
-}
-
-static void problem_list_remove_at(problem_list *l, size_t i)
-{
-    free(l->items[i].ref);
-    free(l->items[i].message);
-    memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof(*l->items));
-    l->count--;
-}
-
-static void problem_list_dispose(problem_list *l)
-{
-    while (l->count)
-        problem_list_remove_at(l, l->count - 1);
-    free(l->items);
-    memset(l, 0, sizeof(*l));
-}
-
-/* Forgets the problems of one note (object NULL: of every note of the ref). */
-static void problem_list_forget(problem_list *l, const char *ref, const char *object)
-{
-    size_t i = 0;
-    while (i < l->count)
-        if (!strcmp(l->items[i].ref, ref) && (!object || !strcmp(l->items[i].object, object)))
-            problem_list_remove_at(l, i);
-        else
-            i++;
-}
-
-/* Messages are stored one per line, tab-separated: keep them to one line. */
-static int problem_list_add(problem_list *l, const char *ref, const char *object, size_t line,
-                            const char *message)
-{
-    stored_problem *p;
-    char *c;
-    if (ROAR_ALLOC_GROW(l->items, l->count + 1, l->alloc) < 0)
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    p = &l->items[l->count];
-    p->ref = strdup(ref);
-    p->message = strdup(message);
-    if (!p->ref || !p->message) {
-        free(p->ref);
-        free(p->message);
-        return roar_error_set(ROAR_ENOMEM, "out of memory");
-    }
-    memcpy(p->object, object, HEXSZ + 1);
-    p->line = line;
-    for (c = p->message; *c; c++)
-        if (*c == '\t' || *c == '\n' || *c == '\r')
-            *c = ' ';
-    l->count++;
-    return 0;
-}
-
-static int cmp_problem(const void *pa, const void *pb)
-{
-    const stored_problem *a = pa, *b = pb;
-    int c = strcmp(a->ref, b->ref);
-    if (!c)
-        c = strcmp(a->object, b->object);
-    if (!c)
-        c = a->line < b->line ? -1 : a->line > b->line;
-    return c;
-}
-
-/* Each line of `text` (meta values), NUL-terminated in place. */
-static char *next_line(char **cursor)
-{
-    char *line = *cursor, *nl;
-    if (!*line)
-        return NULL;
-    nl = strchr(line, '\n');
-    if (nl) {
-        *nl = '\0';
-        *cursor = nl + 1;
-    } else {
-        *cursor = line + strlen(line);
-    }
-    return line;
-}
-
-static int load_meta(ref_list *indexed, problem_list *problems, roar_cache *cache)
-{
-    roar_buf val = ROAR_BUF_INIT;
-    char *cursor, *line;
-    git_oid tip;
-    int error;
-
-    error = roar_cache_meta_get(&val, cache, ROAR_REINDEX_META_INDEXED);
-    if (error == 0) {
-        cursor = val.ptr;
-        while ((line = next_line(&cursor)))
-            if (strlen(line) > HEXSZ + 1 && line[HEXSZ] == ' ' &&
-                !git_oid_fromstrn(&tip, line, HEXSZ) &&
-                (error = ref_list_add(indexed, line + HEXSZ + 1, &tip)) < 0)
-                goto cleanup;
-    } else if (error != ROAR_ENOTFOUND) {
-        goto cleanup;
-    }
-    roar_buf_clear(&val);
-    error = roar_cache_meta_get(&val, cache, ROAR_REINDEX_META_PROBLEMS);
-    if (error == 0) {
-        cursor = val.ptr;
-        while ((line = next_line(&cursor))) {
-            char *f[4], *p = line;
-            int k;
-            for (k = 0; k < 4; k++) {
-                f[k] = p;
-                if (k < 3) {
-                    if (!(p = strchr(p, '\t')))
-                        break;
-                    *p++ = '\0';
-                }
-            }
-            if (k < 4 || strlen(f[1]) != HEXSZ)
-                continue;
-            if ((error = problem_list_add(problems, f[0], f[1], strtoul(f[2], NULL, 10), f[3])) < 0)
-                goto cleanup;
-        }
-    } else if (error != ROAR_ENOTFOUND) {
-        goto cleanup;
-    }
-    error = 0;
-
-cleanup:
-    roar_buf_dispose(&val);
-    return error;
-}
-
-static int save_meta(roar_cache *cache, const ref_list *indexed, const problem_list *problems)
-{
-    roar_buf val = ROAR_BUF_INIT;
-    char hex[HEXSZ + 1];
-    size_t i;
-    int error = 0;
-
-    for (i = 0; i < indexed->count && !error; i++)
-        if (indexed->items[i].has_tip) {
-            git_oid_tostr(hex, sizeof(hex), &indexed->items[i].tip);
-            error = roar_buf_printf(&val, "%s %s\n", hex, indexed->items[i].ref);
-        }
-    if (error < 0 || (error = roar_cache_meta_set(cache, ROAR_REINDEX_META_INDEXED,
-                                                  val.size ? val.ptr : NULL)) < 0)
-        goto cleanup;
-    roar_buf_clear(&val);
-    for (i = 0; i < problems->count && !error; i++)
-        error = roar_buf_printf(&val, "%s\t%s\t%zu\t%s\n", problems->items[i].ref,
-                                problems->items[i].object, problems->items[i].line,
-                                problems->items[i].message);
-    if (error == 0)
-        error = roar_cache_meta_set(cache, ROAR_REINDEX_META_PROBLEMS, val.size ? val.ptr : NULL);
-
-cleanup:
-    roar_buf_dispose(&val);
-    return error;
-}
-
 /* ---- the update ------------------------------------------------------------------- */
 
 typedef struct {
@@ -369,7 +154,7 @@ static int keep_note_problem(const roar_notes_problem *p, void *payload)
 {
     update_ctx *u = payload;
     u->problems_seen++;
-    return problem_list_add(u->problems, u->ref, p->object, p->line, p->message);
+    return roar_reindex__problem_list_add(u->problems, u->ref, p->object, p->line, p->message);
 }
 
 /* Whether another current ref has job `id` in its note on `object`. */
@@ -453,10 +238,10 @@ static int store_loaded(update_ctx *u, reindex_loaded *item)
                                 : item->error;
         goto done;
     }
-    problem_list_forget(u->problems, u->ref, item->object);
+    roar_reindex__problem_list_forget(u->problems, u->ref, item->object);
     for (size_t i = 0; i < item->problem_count && !error; i++)
-        error = problem_list_add(u->problems, u->ref, item->object, item->problems[i].line,
-                                 item->problems[i].message);
+        error = roar_reindex__problem_list_add(u->problems, u->ref, item->object,
+                                               item->problems[i].line, item->problems[i].message);
     if (error == 0 && (error = loaded_key(u, item->object, item->blobs, item->blob_count)) == 0)
         error = store_note(u, item->object, &item->note, !item->problem_count);
 done:
@@ -501,7 +286,7 @@ static int index_change(const roar_notes_change *c, void *payload)
     }
     if (u->loader && (error = store_ready(u, true)) != 0)
         return error;
-    problem_list_forget(u->problems, u->ref, c->object);
+    roar_reindex__problem_list_forget(u->problems, u->ref, c->object);
     u->problems_seen = 0;
     if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
                                  keep_note_problem, u)) != 0)
@@ -543,7 +328,7 @@ static int index_ref(update_ctx *u, const char *ref, const git_oid *old, const g
     u->ref = ref;
     u->stats->refs_indexed++;
     if (!old)
-        problem_list_forget(u->problems, ref, NULL);
+        roar_reindex__problem_list_forget(u->problems, ref, NULL);
     error = roar_notes_diff(u->repo, old, now, index_change, u);
     /* Every note of this ref is stored before the next ref is read: its problems are
      * this ref's, and the next finds its notes in u->loaded. */
@@ -682,7 +467,7 @@ static int report_stored(update_ctx *u)
     int error;
 
     if (u->problems->count > 1)
-        qsort(u->problems->items, u->problems->count, sizeof(*u->problems->items), cmp_problem);
+        roar_reindex__problem_list_sort(u->problems);
     for (i = 0; i < u->problems->count; i++) {
         u->stats->problems++;
         if (!u->cb)
@@ -750,19 +535,19 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         error = roar_reindex__usable_tip(&tip, repo, refs[i], &stats.problems, cb, payload);
         if (error != 0 && error != ROAR_ENOTFOUND)
             goto cleanup;
-        if ((error = ref_list_add(&current, refs[i], error == 0 ? &tip : NULL)) < 0)
+        if ((error = roar_reindex__ref_list_add(&current, refs[i], error == 0 ? &tip : NULL)) < 0)
             goto cleanup;
     }
-    if (!full && (error = load_meta(&indexed, &problems, cache)) < 0)
+    if (!full && (error = roar_reindex__load_meta(&indexed, &problems, cache)) < 0)
         goto cleanup;
     for (i = 0; i < current.count && !notes_work; i++) {
-        ref_state *was = ref_list_find(&indexed, current.items[i].ref);
+        ref_state *was = roar_reindex__ref_list_find(&indexed, current.items[i].ref);
         notes_work = current.items[i].has_tip
                          ? !was || !git_oid_equal(&was->tip, &current.items[i].tip)
                          : was != NULL;
     }
     for (i = 0; i < indexed.count && !notes_work; i++)
-        notes_work = !ref_list_find(&current, indexed.items[i].ref);
+        notes_work = !roar_reindex__ref_list_find(&current, indexed.items[i].ref);
 
     if ((error = roar_reindex__pending_files_read(&pending, repo)) < 0 ||
         (error = roar_reindex__pending_signature(sig, repo, &pending)) < 0)
@@ -804,17 +589,17 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
         u.loader = NULL;
     }
     for (i = 0; i < current.count; i++) {
-        ref_state *was = ref_list_find(&indexed, current.items[i].ref);
+        ref_state *was = roar_reindex__ref_list_find(&indexed, current.items[i].ref);
         if (current.items[i].has_tip && !(was && was->has_tip))
             roar_reindex__progress_count(&u.progress, repo, &current.items[i].tip);
     }
     for (i = 0; i < current.count; i++) {
-        ref_state *now = &current.items[i], *was = ref_list_find(&indexed, now->ref);
+        ref_state *now = &current.items[i], *was = roar_reindex__ref_list_find(&indexed, now->ref);
         const git_oid *old = was && was->has_tip ? &was->tip : NULL;
         if (!now->has_tip) {
             if (old && (error = index_ref(&u, now->ref, old, NULL)) != 0)
                 goto cleanup;
-            problem_list_forget(&problems, now->ref, NULL);
+            roar_reindex__problem_list_forget(&problems, now->ref, NULL);
             continue;
         }
         if (old && git_oid_equal(old, &now->tip))
@@ -824,17 +609,17 @@ int roar_reindex_update(roar_reindex_stats *out, roar_repo *repo, roar_cache *ca
     }
     for (i = 0; i < indexed.count; i++) {
         ref_state *was = &indexed.items[i];
-        if (ref_list_find(&current, was->ref) || !was->has_tip)
+        if (roar_reindex__ref_list_find(&current, was->ref) || !was->has_tip)
             continue;
         if ((error = index_ref(&u, was->ref, &was->tip, NULL)) != 0)
             goto cleanup;
-        problem_list_forget(&problems, was->ref, NULL);
+        roar_reindex__problem_list_forget(&problems, was->ref, NULL);
     }
     /* The marks are read inside the write transaction, so the signature kept below
      * describes exactly the marks this transaction leaves. */
     if ((error = roar_cache_pending_list(&marks, cache, NULL)) < 0 ||
         (error = pending_sync(&u, &marks)) != 0 ||
-        (error = save_meta(cache, &current, &problems)) < 0 ||
+        (error = roar_reindex__save_meta(cache, &current, &problems)) < 0 ||
         (error = roar_cache_meta_set(cache, ROAR_REINDEX_META_PENDING,
                                      u.pending_unsettled ? NULL : sig)) < 0)
         goto cleanup;
@@ -860,9 +645,9 @@ cleanup:
     roar_cache_jobinfo_list_dispose(&marks);
     roar_buf_dispose(&seen);
     roar_reindex__pending_files_dispose(&pending);
-    problem_list_dispose(&problems);
-    ref_list_dispose(&current);
-    ref_list_dispose(&indexed);
+    roar_reindex__problem_list_dispose(&problems);
+    roar_reindex__ref_list_dispose(&current);
+    roar_reindex__ref_list_dispose(&indexed);
     roar_reindex_refs_free(refs, nrefs);
     return error;
 }

@@ -57,6 +57,46 @@ void roar_reindex__progress_note(reindex_progress *p, size_t jobs);
 /* The next phase (BUILDING or DONE); DONE is reported only after anything else was. */
 void roar_reindex__progress_phase(reindex_progress *p, roar_reindex_phase phase);
 
+/* State an update keeps in cache meta (reindex_meta.c): each ref's last indexed tip,
+ * and the problems found in its notes, reported again on every call until fixed. */
+typedef struct {
+    char *ref;
+    git_oid tip;
+    bool has_tip; /* current refs: the ref exists */
+} ref_state;
+
+typedef struct {
+    ref_state *items;
+    size_t count, alloc;
+} ref_list;
+
+typedef struct {
+    char *ref;
+    char object[ROAR_OID_HEXSZ + 1];
+    size_t line;
+    char *message;
+} stored_problem;
+
+typedef struct {
+    stored_problem *items;
+    size_t count, alloc;
+} problem_list;
+
+void roar_reindex__ref_list_dispose(ref_list *l);
+ref_state *roar_reindex__ref_list_find(ref_list *l, const char *ref);
+int roar_reindex__ref_list_add(ref_list *l, const char *ref, const git_oid *tip);
+void roar_reindex__problem_list_dispose(problem_list *l);
+/* Drops the problems of `ref` on `object` (NULL: on every object). */
+void roar_reindex__problem_list_forget(problem_list *l, const char *ref, const char *object);
+int roar_reindex__problem_list_add(problem_list *l, const char *ref, const char *object,
+                                   size_t line, const char *message);
+/* In the order problems are reported: by ref, object, line. */
+void roar_reindex__problem_list_sort(problem_list *l);
+/* Reads / writes the refs' tips and the problems (meta keys in reindex.h). */
+int roar_reindex__load_meta(ref_list *indexed, problem_list *problems, roar_cache *cache);
+int roar_reindex__save_meta(roar_cache *cache, const ref_list *indexed,
+                            const problem_list *problems);
+
 /* ---- notes read ahead on a worker thread (reindex_loader.c) ----------------------- */
 
 typedef struct reindex_loader reindex_loader;
