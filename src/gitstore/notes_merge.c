@@ -24,14 +24,6 @@ static int collect_theirs(const roar_notes_change *change, void *payload)
     return 0;
 }
 
-static int is_ancestor(bool *out, roar_repo *repo, const git_oid *a, const git_oid *b)
-{
-    char ha[HEXSZ + 1], hb[HEXSZ + 1];
-    git_oid_tostr(ha, sizeof(ha), a);
-    git_oid_tostr(hb, sizeof(hb), b);
-    return roar_repo_is_ancestor(out, repo, ha, hb);
-}
-
 int roar_notes_merge(roar_notes_merge_result *out, roar_repo *repo, const char *ref,
                      const git_oid *theirs, const char *message, roar_notes_problem_cb cb,
                      void *payload)
@@ -43,7 +35,7 @@ int roar_notes_merge(roar_notes_merge_result *out, roar_repo *repo, const char *
     git_commit *check = NULL;
     objstore store;
     unsigned attempt;
-    bool anc;
+    roar_ancestry rel;
     size_t i;
     int error = 0;
 
@@ -70,16 +62,15 @@ int roar_notes_merge(roar_notes_merge_result *out, roar_repo *repo, const char *
         } else {
             res.update.had_old = true;
             git_oid_cpy(&res.update.new_tip, &res.update.old_tip);
-            if (git_oid_equal(&res.update.old_tip, theirs) ||
-                ((error = is_ancestor(&anc, repo, theirs, &res.update.old_tip)) == 0 && anc)) {
+            /* Walked from both tips: ours checked for theirs alone walked all of our
+             * history whenever theirs was ahead (0.2 s of a fetch at 25k notes). */
+            if ((error = roar_repo_ancestry(&rel, repo, theirs, &res.update.old_tip)) < 0)
+                break;
+            if (rel == ROAR_ANCESTRY_SAME || rel == ROAR_ANCESTRY_A_IN_B) {
                 res.kind = ROAR_NOTES_UP_TO_DATE;
                 break;
             }
-            if (error < 0)
-                break;
-            if ((error = is_ancestor(&anc, repo, &res.update.old_tip, theirs)) < 0)
-                break;
-            if (anc) {
+            if (rel == ROAR_ANCESTRY_B_IN_A) {
                 res.kind = ROAR_NOTES_FAST_FORWARD;
                 error = roar_notes_ref_swap(repo, ref, &res.update.old_tip, theirs, log.ptr);
             } else {

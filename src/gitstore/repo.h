@@ -66,6 +66,19 @@ int roar_repo_shallow_roots(const char *const **out, size_t *count, roar_repo *r
 int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
                           const char *descendant_hex);
 
+/* How two commits a and b are related through parent links, with roots as in
+ * roar_repo_is_ancestor. Both are walked at once, a commit from each in turn, so the
+ * cost follows how far apart they are when one holds the other (a fast-forward of a
+ * long history by a few commits reads those few, twice), and the two histories down to
+ * their roots when neither does. ROAR_ENOTFOUND when either is not a commit we have. */
+typedef enum {
+    ROAR_ANCESTRY_SAME,
+    ROAR_ANCESTRY_A_IN_B, /* a is an ancestor of b */
+    ROAR_ANCESTRY_B_IN_A, /* b is an ancestor of a */
+    ROAR_ANCESTRY_UNRELATED
+} roar_ancestry;
+int roar_repo_ancestry(roar_ancestry *out, roar_repo *repo, const git_oid *a, const git_oid *b);
+
 /* Calls visit(commit, payload) for `start_hex` and each of its ancestors, each once,
  * breadth-first, with the roots handled as roar_repo_is_ancestor says. A non-zero
  * return from visit stops the walk: negative is an error passed on, ROAR_WALK_PRUNE
@@ -75,7 +88,7 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
 #define ROAR_WALK_STOP 1
 #define ROAR_WALK_PRUNE 2
 int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
-                              int (*visit)(const git_oid *commit, void *payload), void *payload);
+                             int (*visit)(const git_oid *commit, void *payload), void *payload);
 
 /* The `dirty` test of SPEC §5.1 for one input: *out = true when the content the job
  * read (`blob_hex`) is not what HEAD holds at `relpath` (relative to the work-tree top,

@@ -299,6 +299,16 @@ static void test_head(void **state)
     roar_repo_free(repo);
 }
 
+static roar_ancestry ancestry_of(roar_repo *repo, const char *a_hex, const char *b_hex)
+{
+    git_oid a, b;
+    roar_ancestry rel = (roar_ancestry)-1;
+    assert_int_equal(git_oid_fromstr(&a, a_hex), 0);
+    assert_int_equal(git_oid_fromstr(&b, b_hex), 0);
+    assert_int_equal(roar_repo_ancestry(&rel, repo, &a, &b), 0);
+    return rel;
+}
+
 static void test_ancestry_full_history(void **state)
 {
     fixture *fx = *state;
@@ -337,6 +347,15 @@ static void test_ancestry_full_history(void **state)
     assert_false(is);
     assert_int_equal(roar_repo_is_ancestor(&is, repo, c1, side), 0);
     assert_true(is);
+
+    /* The same answers walked from both ends at once. */
+    assert_int_equal(ancestry_of(repo, c1, c3), ROAR_ANCESTRY_A_IN_B);
+    assert_int_equal(ancestry_of(repo, c3, c1), ROAR_ANCESTRY_B_IN_A);
+    assert_int_equal(ancestry_of(repo, c2, c2), ROAR_ANCESTRY_SAME);
+    assert_int_equal(ancestry_of(repo, side, merge), ROAR_ANCESTRY_A_IN_B);
+    assert_int_equal(ancestry_of(repo, merge, side), ROAR_ANCESTRY_B_IN_A);
+    assert_int_equal(ancestry_of(repo, side, c3), ROAR_ANCESTRY_UNRELATED);
+    assert_int_equal(ancestry_of(repo, c3, side), ROAR_ANCESTRY_UNRELATED);
 
     assert_int_equal(roar_repo_is_ancestor(&is, repo, "c1", c3), ROAR_EINVALID);
     assert_int_equal(
@@ -382,6 +401,9 @@ static void test_shallow_clone(void **state)
     assert_true(is);
     assert_int_equal(roar_repo_is_ancestor(&is, repo, c4, c3), 0);
     assert_false(is);
+    /* Below the boundary nothing is reached from either end. */
+    assert_int_equal(ancestry_of(repo, c3, c4), ROAR_ANCESTRY_A_IN_B);
+    assert_int_equal(ancestry_of(repo, c4, c3), ROAR_ANCESTRY_B_IN_A);
     roar_repo_free(repo);
 
     roar_test_fmt_path(clone2, sizeof(clone2), "%s/depth2", fx->dir);
