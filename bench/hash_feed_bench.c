@@ -407,7 +407,7 @@ static void run(const struct way *w, const char *path, int runs, char ref[ROAR_O
             way_pread_malloc(h, fd, size, w->bufsz);
             break;
         case READAHEAD:
-            if (roar_readahead(fd, 0, size, sink, h) < 0)
+            if (roar_readahead(fd, 0, size, ROAR_READAHEAD_AUTO, sink, h) < 0)
                 die("roar_readahead");
             break;
         case BTHREAD:

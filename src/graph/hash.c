@@ -194,7 +194,7 @@ int roar_hash_fd(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, int fd,
     sparse = (uint64_t)st.st_blocks * 512 < before.size;
     if (!sparse && before.size >= HASH_READAHEAD_MIN) {
         /* a short read (truncated meanwhile) is ROAR_ECHANGED, as in feed_range */
-        if ((error = roar_readahead(fd, 0, before.size, feed_sink, h)) < 0)
+        if ((error = roar_readahead(fd, 0, before.size, ROAR_READAHEAD_AUTO, feed_sink, h)) < 0)
             goto cleanup;
     } else {
         bufsz = before.size < HASH_BUF_MAX ? (size_t)before.size : HASH_BUF_MAX;

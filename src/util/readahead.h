@@ -15,12 +15,20 @@
  * return (a ROAR_E* code, message set) stops the reading. */
 typedef int (*roar_readahead_sink)(void *arg, const void *data, size_t len);
 
+typedef enum {
+    ROAR_READAHEAD_AUTO,   /* a second thread when a CPU looks idle (below) */
+    ROAR_READAHEAD_THREAD, /* a second thread whenever one can be started */
+    ROAR_READAHEAD_INLINE, /* the caller's thread only */
+} roar_readahead_mode;
+
 /* Hands [off, end) of fd to sink, read with pread (the fd's offset is not moved).
  * Returns 0 once sink has had every byte; sink's error as soon as it returns one;
  * ROAR_ECHANGED when the file ends before `end` (truncated meanwhile); ROAR_ERROR when a
- * read fails; ROAR_ENOMEM. The read is on a second thread when the process may run on
- * more than one CPU and a thread can be started, else on the caller's own; the bytes
- * handed over are the same either way. The second thread blocks every signal. */
-int roar_readahead(int fd, uint64_t off, uint64_t end, roar_readahead_sink sink, void *arg);
+ * read fails; ROAR_ENOMEM. With ROAR_READAHEAD_AUTO the read is on a second thread
+ * when a CPU the process may run on looks idle (/proc/loadavg) and a thread can be
+ * started, else on the caller's own; the bytes handed over are the same either way.
+ * The second thread blocks every signal. */
+int roar_readahead(int fd, uint64_t off, uint64_t end, roar_readahead_mode mode,
+                   roar_readahead_sink sink, void *arg);
 
 #endif

@@ -65,13 +65,13 @@ static void test_whole_and_partial_ranges(void **state)
 {
     const size_t size = 5 * MIB + 12345; /* not a multiple of any buffer */
     int fd = temp_file(size);
-    (void)state;
+    roar_readahead_mode mode = *(roar_readahead_mode *)*state;
 
     const uint64_t ranges[][2] = {{0, size},         {1, size}, {777, 3 * MIB + 1},
                                   {size - 10, size}, {0, 1},    {5, 5}};
     for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
         check c = {.next = ranges[r][0], .truncate_fd = -1};
-        assert_int_equal(roar_readahead(fd, ranges[r][0], ranges[r][1], check_sink, &c), 0);
+        assert_int_equal(roar_readahead(fd, ranges[r][0], ranges[r][1], mode, check_sink, &c), 0);
         assert_int_equal(c.next, ranges[r][1]);
         assert_int_equal(c.mismatches, 0);
     }
@@ -85,9 +85,9 @@ static void test_sink_error_stops(void **state)
 {
     int fd = temp_file(16 * MIB);
     check c = {.fail_at = 3, .truncate_fd = -1};
-    (void)state;
+    roar_readahead_mode mode = *(roar_readahead_mode *)*state;
 
-    assert_int_equal(roar_readahead(fd, 0, 16 * MIB, check_sink, &c), ROAR_EINVALID);
+    assert_int_equal(roar_readahead(fd, 0, 16 * MIB, mode, check_sink, &c), ROAR_EINVALID);
     assert_int_equal(c.calls, 3);
     assert_string_equal(roar_error_last(), "the sink says no");
     close(fd);
@@ -101,13 +101,13 @@ static void test_truncated_while_read(void **state)
     int fd = temp_file(16 * MIB);
     int wfd;
     char path[64];
-    (void)state;
+    roar_readahead_mode mode = *(roar_readahead_mode *)*state;
 
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     wfd = open(path, O_WRONLY);
     assert_true(wfd >= 0);
     check c = {.truncate_fd = wfd};
-    assert_int_equal(roar_readahead(fd, 0, 16 * MIB, check_sink, &c), ROAR_ECHANGED);
+    assert_int_equal(roar_readahead(fd, 0, 16 * MIB, mode, check_sink, &c), ROAR_ECHANGED);
     assert_true(c.next < 16 * MIB);
     assert_int_equal(c.mismatches, 0);
     close(wfd);
@@ -119,20 +119,29 @@ static void test_range_past_end(void **state)
 {
     int fd = temp_file(MIB);
     check c = {.next = 2 * MIB, .truncate_fd = -1};
-    (void)state;
+    roar_readahead_mode mode = *(roar_readahead_mode *)*state;
 
-    assert_int_equal(roar_readahead(fd, 2 * MIB, 4 * MIB, check_sink, &c), ROAR_ECHANGED);
+    assert_int_equal(roar_readahead(fd, 2 * MIB, 4 * MIB, mode, check_sink, &c), ROAR_ECHANGED);
     assert_int_equal(c.calls, 0);
     close(fd);
 }
 
+/* Each test runs with the reader on a second thread, and inline (what a busy machine
+ * gets), and as AUTO decides: the same bytes and errors every way. */
+static roar_readahead_mode thread_mode = ROAR_READAHEAD_THREAD, inline_mode = ROAR_READAHEAD_INLINE,
+                           auto_mode = ROAR_READAHEAD_AUTO;
+
+#define EACH_MODE(test)                                                                            \
+    cmocka_unit_test_prestate(test, &thread_mode), cmocka_unit_test_prestate(test, &inline_mode),  \
+        cmocka_unit_test_prestate(test, &auto_mode)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_whole_and_partial_ranges),
-        cmocka_unit_test(test_sink_error_stops),
-        cmocka_unit_test(test_truncated_while_read),
-        cmocka_unit_test(test_range_past_end),
+        EACH_MODE(test_whole_and_partial_ranges),
+        EACH_MODE(test_sink_error_stops),
+        EACH_MODE(test_truncated_while_read),
+        EACH_MODE(test_range_past_end),
     };
     return cmocka_run_group_tests_name("readahead", tests, NULL, NULL);
 }
