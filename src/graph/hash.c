@@ -1,8 +1,10 @@
 /* Identity-verified streaming blob ids of files and the stat cache policy; see hash.h.
- * The hot loop is pread into one bounded buffer + OpenSSL SHA-1; holes cost no reads. */
+ * The hot loop is pread into one bounded buffer + OpenSSL SHA-1 (big files: pread on a
+ * second thread, util/readahead.h); holes cost no reads. */
 #include "graph/hash.h"
 #include "graph/oid.h"
 #include "util/err.h"
+#include "util/readahead.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +15,17 @@
 
 /* 128 KiB: measured here on a warm file (bench/README.md), buffers of 32-128 KiB
  * hash at ~1.2 GB/s and 256 KiB-1 MiB at ~0.8: a buffer that stays in the core's L2
- * is read back by SHA-1 from there, not from L3. Syscalls cost ~2% at this size. */
+ * is read back by SHA-1 from there, not from L3. Syscalls cost ~2% at this size.
+ * Measured again for issue 19 (bench/hash_feed_bench.c): 1-4 MiB buffers, huge pages
+ * and io_uring reads feed SHA-1 within 2% of this; mmap is 35-50% slower (each page's
+ * first touch through a fresh mapping costs ~2 us on this VM). */
 #define HASH_BUF_MAX ((size_t)128 << 10)
+
+/* From this size the copy out of the page cache is made on a second thread while SHA-1
+ * runs (util/readahead.h): ~15% less wall time from 8 MiB up when a core is free, for
+ * ~15% more CPU time. At 1 MiB the thread's start costs more than it saves (6% slower),
+ * at 4 MiB it saves 5% for 20% more CPU. */
+#define HASH_READAHEAD_MIN ((uint64_t)8 << 20)
 
 /* Holes are fed from here. Not const: it lives in .bss, so reading it maps the kernel's
  * shared zero page instead of adding to every binary's size. */
@@ -91,6 +102,11 @@ static int feed_zeros(roar_blob_hasher *h, uint64_t len)
     return error;
 }
 
+static int feed_sink(void *h, const void *data, size_t len)
+{
+    return feed(h, data, len);
+}
+
 /* Reads [off, end) with pread, so the caller's file offset is not disturbed. */
 static int feed_range(roar_blob_hasher *h, int fd, unsigned char *buf, size_t bufsz, uint64_t off,
                       uint64_t end)
@@ -157,6 +173,7 @@ int roar_hash_fd(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, int fd,
     struct stat st;
     off_t saved_offset = -1;
     size_t bufsz;
+    bool sparse;
     int error;
 
     out[0] = '\0';
@@ -170,23 +187,30 @@ int roar_hash_fd(char out[ROAR_OID_HEXSZ + 1], roar_stat_key *out_key, int fd,
     if ((error = roar_blob_hasher_new(&h, before.size)) < 0)
         goto cleanup;
 
-    bufsz = before.size < HASH_BUF_MAX ? (size_t)before.size : HASH_BUF_MAX;
-    if (bufsz && !(buf = malloc(bufsz))) {
-        error = roar_error_set(ROAR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
     if (before.size > HASH_BUF_MAX)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is fine */
 
     /* Fewer allocated blocks than the size needs: there are holes worth skipping. */
-    if ((uint64_t)st.st_blocks * 512 < before.size) {
-        saved_offset = lseek(fd, 0, SEEK_CUR);
-        error = feed_sparse(h, fd, buf, bufsz, before.size);
+    sparse = (uint64_t)st.st_blocks * 512 < before.size;
+    if (!sparse && before.size >= HASH_READAHEAD_MIN) {
+        /* a short read (truncated meanwhile) is ROAR_ECHANGED, as in feed_range */
+        if ((error = roar_readahead(fd, 0, before.size, ROAR_READAHEAD_AUTO, feed_sink, h)) < 0)
+            goto cleanup;
     } else {
-        error = feed_range(h, fd, buf, bufsz, 0, before.size);
+        bufsz = before.size < HASH_BUF_MAX ? (size_t)before.size : HASH_BUF_MAX;
+        if (bufsz && !(buf = malloc(bufsz))) {
+            error = roar_error_set(ROAR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        if (sparse) {
+            saved_offset = lseek(fd, 0, SEEK_CUR);
+            error = feed_sparse(h, fd, buf, bufsz, before.size);
+        } else {
+            error = feed_range(h, fd, buf, bufsz, 0, before.size);
+        }
+        if (error < 0)
+            goto cleanup;
     }
-    if (error < 0)
-        goto cleanup;
 
     if ((error = roar_stat_key_of_fd(&after, fd)) < 0)
         goto cleanup;

@@ -342,6 +342,67 @@ static void test_change_during_hashing(void **state)
     assert_true(changed);
 }
 
+struct truncator {
+    const char *path;
+    long delay_us;
+    off_t to;
+};
+
+static void *truncate_later(void *arg)
+{
+    struct truncator *t = arg;
+    struct timespec ts = {.tv_nsec = t->delay_us * 1000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(truncate(t->path, t->to), 0);
+    return NULL;
+}
+
+/* A 32 MiB file (big enough to be read on a second thread, util/readahead.h) cut short
+ * by another thread at a different moment in each round, from before the hash starts to
+ * after it ends. Whatever the moment: no crash, and either ROAR_ECHANGED with no id or
+ * the id of the content before or after the cut, never of a mix. */
+static void test_truncated_during_hashing(void **state)
+{
+    const size_t size = 32 * 1024 * 1024;
+    unsigned char *data = malloc(size);
+    char path[512], id[ROAR_OID_HEXSZ + 1], whole[ROAR_OID_HEXSZ + 1], cut[ROAR_OID_HEXSZ + 1];
+    int changed = 0, whole_ids = 0, cut_ids = 0;
+    (void)state;
+
+    assert_non_null(data);
+    fill_random(data, size, 19);
+    tmp_path(path, sizeof(path), "truncated");
+    write_file(path, data, size);
+    git_hash_object(whole, path);
+    for (int round = 0; round < 24; round++) {
+        struct truncator t = {.path = path, .delay_us = round * 3000L, .to = round % 2 ? 4096 : 0};
+        pthread_t thread;
+        int error;
+
+        write_file(path, data, size);
+        assert_int_equal(pthread_create(&thread, NULL, truncate_later, &t), 0);
+        error = roar_hash_path(id, NULL, path, NULL);
+        pthread_join(thread, NULL);
+        git_hash_object(cut, path);
+        if (error == ROAR_ECHANGED) {
+            assert_string_equal(id, "");
+            changed++;
+        } else {
+            assert_int_equal(error, 0);
+            if (strcmp(id, whole) == 0)
+                whole_ids++;
+            else {
+                assert_string_equal(id, cut);
+                cut_ids++;
+            }
+        }
+    }
+    free(data);
+    /* how the rounds fell, for the log (the split depends on the machine's speed) */
+    print_message("truncated during hashing: %d changed, %d whole, %d cut\n", changed, whole_ids,
+                  cut_ids);
+}
+
 static void test_not_regular_or_missing(void **state)
 {
     char path[512], id[ROAR_OID_HEXSZ + 1];
@@ -639,6 +700,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_matches_git_sparse_holes_at_ends),
         cmocka_unit_test(test_expected_identity_differs),
         cmocka_unit_test(test_change_during_hashing),
+        cmocka_unit_test(test_truncated_during_hashing),
         cmocka_unit_test(test_not_regular_or_missing),
         cmocka_unit_test(test_racy_rule),
     };
