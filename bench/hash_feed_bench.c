@@ -52,12 +52,9 @@ static unsigned char *buffer(size_t size, int huge)
     return p;
 }
 
-/* As roar_hash_fd does: a buffer malloc'd per call. */
-static void way_pread_malloc(roar_blob_hasher *h, int fd, uint64_t size, size_t bufsz)
+/* The whole file through `buf`, a pread at a time. */
+static void pread_all(roar_blob_hasher *h, int fd, uint64_t size, unsigned char *buf, size_t bufsz)
 {
-    unsigned char *buf = malloc(bufsz);
-    if (!buf)
-        die("malloc");
     for (uint64_t off = 0; off < size;) {
         ssize_t n = pread(fd, buf, size - off < bufsz ? size - off : bufsz, (off_t)off);
         if (n <= 0)
@@ -65,6 +62,15 @@ static void way_pread_malloc(roar_blob_hasher *h, int fd, uint64_t size, size_t 
         feed(h, buf, (size_t)n);
         off += (uint64_t)n;
     }
+}
+
+/* As roar_hash_fd does: a buffer malloc'd per call. */
+static void way_pread_malloc(roar_blob_hasher *h, int fd, uint64_t size, size_t bufsz)
+{
+    unsigned char *buf = malloc(bufsz);
+    if (!buf)
+        die("malloc");
+    pread_all(h, fd, size, buf, bufsz);
     free(buf);
 }
 
@@ -78,13 +84,7 @@ static void way_pread(roar_blob_hasher *h, int fd, uint64_t size, size_t bufsz, 
             munmap(buf, have);
         buf = buffer(bufsz, huge), have = bufsz, have_huge = huge;
     }
-    for (uint64_t off = 0; off < size;) {
-        ssize_t n = pread(fd, buf, size - off < bufsz ? size - off : bufsz, (off_t)off);
-        if (n <= 0)
-            die("pread");
-        feed(h, buf, (size_t)n);
-        off += (uint64_t)n;
-    }
+    pread_all(h, fd, size, buf, bufsz);
 }
 
 #define MAP_PREFETCH 0x40000000 /* not a kernel flag: ours, cleared before mmap */
