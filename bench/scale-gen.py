@@ -113,11 +113,11 @@ class Gen:
         self.tail = tail
         self.out = out  # the fast-import stream (binary)
         self.wf = workfiles
-        self.t = 1672531200000  # 2023-01-01T00:00:00Z, in ms
-        # A run every ~1 h (at most 2 h) up to 100,000 jobs (25k runs end in 2026-04);
-        # larger histories run more often, so that they too end in the past: git roar
-        # leaves out jobs whose times are more than a day ahead of the clock.
-        self.gap_max = 7200000 if jobs <= 100000 else 7200000 * 100000 // jobs
+        # 2023-01-01T00:00:00Z, in ms. A run (its jobs, then ~1 h) takes ~70 min, so
+        # 100,000 jobs (25k runs) end in 2026-04; a larger history starts that much
+        # earlier for each further 100,000 jobs (1M: in 1993), so that it too ends in
+        # the past: git roar leaves out jobs dated more than a day ahead of the clock.
+        self.t = 1672531200000 - max(0, jobs - 100000) * 1040000
         self.jobno = 0
         self.run = 0
         # every train reads them; ~12% of jobs train (at most one per run)
@@ -386,7 +386,7 @@ class Gen:
             name, email, host = TEAM[self.rng.randrange(len(TEAM))]
             if self.rng.random() < 0.3:
                 host = TEAM[self.rng.randrange(2, 5)][2]  # the shared GPU boxes
-            t = self.t + self.rng.randint(60000, self.gap_max)  # a run every ~1 h
+            t = self.t + self.rng.randint(60000, 7200000)  # a run every ~1 h
             records, changes, staged = [], [], None
             for i, kind in enumerate(kinds):
                 rec, jid, end, ch, newfiles, staged = self.job(
