@@ -108,83 +108,109 @@ static int oid_set_add(bool *added, oid_set *set, const git_oid *oid)
     return 0;
 }
 
+/* A breadth-first walk over parents, a commit at a time; each commit is queued once.
+ * Commit dates are not used to cut a walk short: clock skew would make that give wrong
+ * answers. */
+typedef struct {
+    git_oid *queue;
+    size_t len, alloc, head;
+    oid_set seen;
+} bfs_walk;
+
+static int bfs_push(bfs_walk *w, const git_oid *oid)
+{
+    bool added;
+    int error;
+    if ((error = oid_set_add(&added, &w->seen, oid)) < 0 || !added ||
+        (error = ROAR_ALLOC_GROW(w->queue, w->len + 1, w->alloc)) < 0)
+        return error;
+    w->queue[w->len++] = *oid;
+    return 0;
+}
+
+/* The next commit of the walk into *out; false when there is none left. */
+static bool bfs_next(git_oid *out, bfs_walk *w)
+{
+    if (w->head >= w->len)
+        return false;
+    *out = w->queue[w->head++];
+    return true;
+}
+
+/* Queues the parents of `commit`. A shallow root, or a commit we do not have (a parent
+ * beyond the history we hold), has none. */
+static int bfs_expand(bfs_walk *w, roar_repo *repo, const git_oid *commit_id)
+{
+    git_commit *commit = NULL;
+    unsigned i, n;
+    int error = 0, rc;
+
+    if (is_shallow_root(repo, commit_id))
+        return 0;
+    rc = git_commit_lookup(&commit, roar_repo_git(repo), commit_id);
+    if (rc == GIT_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return git_fail(ROAR_ERROR, "cannot read commit");
+    n = git_commit_parentcount(commit);
+    for (i = 0; i < n && !error; i++) {
+        const git_oid *parent = git_commit_parent_id(commit, i);
+        if (parent)
+            error = bfs_push(w, parent);
+    }
+    git_commit_free(commit);
+    return error;
+}
+
+static void bfs_dispose(bfs_walk *w)
+{
+    oid_set_free(&w->seen);
+    free(w->queue);
+}
+
+/* Where a walk starts: ROAR_ENOTFOUND unless `id` is a commit we have; the shallow
+ * roots loaded (and checked) before any step. */
+static int walk_start(roar_repo *repo, const git_oid *id)
+{
+    const char *const *roots;
+    git_commit *commit = NULL;
+    size_t count;
+    int error, rc;
+
+    if ((error = roar_repo_shallow_roots(&roots, &count, repo)) < 0)
+        return error;
+    rc = git_commit_lookup(&commit, roar_repo_git(repo), id);
+    git_commit_free(commit);
+    if (rc == GIT_ENOTFOUND)
+        return roar_error_set(ROAR_ENOTFOUND, "commit %s not found", git_oid_tostr_s(id));
+    if (rc < 0)
+        return git_fail(ROAR_ERROR, "cannot read commit");
+    return 0;
+}
+
 int roar_repo_walk_ancestors(roar_repo *repo, const char *start_hex,
                              int (*visit)(const git_oid *commit, void *payload), void *payload)
 {
-    git_oid start;
-    git_oid *queue = NULL;
-    size_t queue_len = 0, queue_alloc = 0, head = 0;
-    oid_set seen = {0};
-    git_commit *commit = NULL;
-    bool added;
-    int error, rc;
+    bfs_walk w = {0};
+    git_oid start, current;
+    int error;
 
     if (!start_hex || !roar_oid_is_hex(start_hex))
         return roar_error_set(ROAR_EINVALID, "not a commit id: '%s'",
                               start_hex ? start_hex : "(null)");
     if (git_oid_fromstr(&start, start_hex) < 0)
         return git_fail(ROAR_EINVALID, "bad commit id");
-    {
-        const char *const *roots;
-        size_t count;
-        if ((error = roar_repo_shallow_roots(&roots, &count, repo)) < 0)
-            return error;
-    }
-
-    rc = git_commit_lookup(&commit, roar_repo_git(repo), &start);
-    if (rc == GIT_ENOTFOUND)
-        return roar_error_set(ROAR_ENOTFOUND, "commit %s not found", start_hex);
-    if (rc < 0)
-        return git_fail(ROAR_ERROR, "cannot read commit");
-    git_commit_free(commit);
-    commit = NULL;
-
-    /* Breadth-first over parents. Commit dates are not used to cut the walk short:
-     * clock skew would make that give wrong answers. */
-    if ((error = oid_set_add(&added, &seen, &start)) < 0 ||
-        (error = ROAR_ALLOC_GROW(queue, queue_len + 1, queue_alloc)) < 0)
+    if ((error = walk_start(repo, &start)) < 0 || (error = bfs_push(&w, &start)) < 0)
         goto cleanup;
-    queue[queue_len++] = start;
-
-    while (head < queue_len) {
-        git_oid current = queue[head++];
-        unsigned i, n;
-
+    while (bfs_next(&current, &w)) {
         if ((error = visit(&current, payload)) == ROAR_WALK_PRUNE)
             continue;
-        if (error != 0)
-            goto cleanup;
-        if (is_shallow_root(repo, &current))
-            continue;
-        rc = git_commit_lookup(&commit, roar_repo_git(repo), &current);
-        if (rc == GIT_ENOTFOUND)
-            continue; /* a parent we do not have: a root of the history we hold */
-        if (rc < 0) {
-            error = git_fail(ROAR_ERROR, "cannot read commit");
-            goto cleanup;
-        }
-        n = git_commit_parentcount(commit);
-        for (i = 0; i < n; i++) {
-            const git_oid *parent = git_commit_parent_id(commit, i);
-            if (!parent)
-                continue;
-            if ((error = oid_set_add(&added, &seen, parent)) < 0)
-                goto cleanup;
-            if (!added)
-                continue;
-            if ((error = ROAR_ALLOC_GROW(queue, queue_len + 1, queue_alloc)) < 0)
-                goto cleanup;
-            queue[queue_len++] = *parent;
-        }
-        git_commit_free(commit);
-        commit = NULL;
+        if (error != 0 || (error = bfs_expand(&w, repo, &current)) < 0)
+            break;
     }
-    error = 0;
 
 cleanup:
-    git_commit_free(commit);
-    oid_set_free(&seen);
-    free(queue);
+    bfs_dispose(&w);
     return error < 0 ? error : 0;
 }
 
@@ -223,75 +249,27 @@ int roar_repo_is_ancestor(bool *out, roar_repo *repo, const char *ancestor_hex,
 
 /* ---- the relation of two commits, walked from both ends -------------------------- */
 
-/* One side's breadth-first walk, advanced a commit at a time. */
-typedef struct {
-    git_oid *queue;
-    size_t len, alloc, head;
-    oid_set seen;
-} side_walk;
-
-static int side_start(side_walk *w, const git_oid *start)
+/* Takes the next commit of w's walk: *hit when it is `target` (not expanded then);
+ * *done when the walk has nothing left. */
+static int side_step(bool *hit, bool *done, bfs_walk *w, roar_repo *repo, const git_oid *target)
 {
-    bool added;
-    int error;
-    if ((error = oid_set_add(&added, &w->seen, start)) < 0 ||
-        (error = ROAR_ALLOC_GROW(w->queue, w->len + 1, w->alloc)) < 0)
-        return error;
-    w->queue[w->len++] = *start;
-    return 0;
-}
-
-/* Visits the next commit of w's walk: *hit when it is `target`; *done when the walk
- * has nothing left. */
-static int side_step(bool *hit, bool *done, side_walk *w, roar_repo *repo, const git_oid *target)
-{
-    git_commit *commit = NULL;
     git_oid current;
-    unsigned i, n;
-    int error = 0, rc;
 
     *hit = false;
-    *done = w->head >= w->len;
+    *done = !bfs_next(&current, w);
     if (*done)
         return 0;
-    current = w->queue[w->head++];
     if (git_oid_equal(&current, target)) {
         *hit = true;
         return 0;
     }
-    if (is_shallow_root(repo, &current))
-        return 0;
-    rc = git_commit_lookup(&commit, roar_repo_git(repo), &current);
-    if (rc == GIT_ENOTFOUND)
-        return 0; /* a parent we do not have: a root of the history we hold */
-    if (rc < 0)
-        return git_fail(ROAR_ERROR, "cannot read commit");
-    n = git_commit_parentcount(commit);
-    for (i = 0; i < n && !error; i++) {
-        const git_oid *parent = git_commit_parent_id(commit, i);
-        bool added;
-        if (!parent || (error = oid_set_add(&added, &w->seen, parent)) < 0 || !added)
-            continue;
-        if ((error = ROAR_ALLOC_GROW(w->queue, w->len + 1, w->alloc)) == 0)
-            w->queue[w->len++] = *parent;
-    }
-    git_commit_free(commit);
-    return error;
-}
-
-static void side_dispose(side_walk *w)
-{
-    oid_set_free(&w->seen);
-    free(w->queue);
+    return bfs_expand(w, repo, &current);
 }
 
 int roar_repo_ancestry(roar_ancestry *out, roar_repo *repo, const git_oid *a, const git_oid *b)
 {
-    side_walk from_a = {0}, from_b = {0};
+    bfs_walk from_a = {0}, from_b = {0};
     bool a_done = false, b_done = false, hit;
-    const char *const *roots;
-    size_t count;
-    git_commit *commit = NULL;
     int error;
 
     *out = ROAR_ANCESTRY_UNRELATED;
@@ -299,19 +277,9 @@ int roar_repo_ancestry(roar_ancestry *out, roar_repo *repo, const git_oid *a, co
         *out = ROAR_ANCESTRY_SAME;
         return 0;
     }
-    if ((error = roar_repo_shallow_roots(&roots, &count, repo)) < 0)
+    if ((error = walk_start(repo, a)) < 0 || (error = walk_start(repo, b)) < 0)
         return error;
-    for (int k = 0; k < 2; k++) {
-        int rc = git_commit_lookup(&commit, roar_repo_git(repo), k ? b : a);
-        git_commit_free(commit);
-        commit = NULL;
-        if (rc == GIT_ENOTFOUND)
-            return roar_error_set(ROAR_ENOTFOUND, "commit %s not found",
-                                  git_oid_tostr_s(k ? b : a));
-        if (rc < 0)
-            return git_fail(ROAR_ERROR, "cannot read commit");
-    }
-    if ((error = side_start(&from_a, a)) < 0 || (error = side_start(&from_b, b)) < 0)
+    if ((error = bfs_push(&from_a, a)) < 0 || (error = bfs_push(&from_b, b)) < 0)
         goto cleanup;
     /* In turn, a commit from each side: one that reaches the other's start decides,
      * after about as many steps as the two are apart; a side that runs out has
@@ -336,7 +304,7 @@ int roar_repo_ancestry(roar_ancestry *out, roar_repo *repo, const git_oid *a, co
     }
 
 cleanup:
-    side_dispose(&from_a);
-    side_dispose(&from_b);
+    bfs_dispose(&from_a);
+    bfs_dispose(&from_b);
     return error;
 }
