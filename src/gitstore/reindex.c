@@ -205,9 +205,11 @@ static int loaded_key(update_ctx *u, const char *object, const git_oid *blobs, s
     return 0;
 }
 
-/* Puts the jobs of the note `now` on `object` and attaches them to it. `clean`: the
- * note was read without problems, so the same note under another ref is skipped. */
-static int store_note(update_ctx *u, const char *object, const roar_note *now, bool clean)
+/* Puts the jobs of the note `now` (read from `blobs`) on `object` and attaches them to
+ * it. `clean`: the note was read without problems, so the same note under another ref
+ * is skipped. */
+static int store_note(update_ctx *u, const char *object, const git_oid *blobs, size_t count,
+                      const roar_note *now, bool clean)
 {
     int error;
 
@@ -221,7 +223,9 @@ static int store_note(update_ctx *u, const char *object, const roar_note *now, b
     roar_reindex__progress_note(&u->progress, now->count);
     /* Only a clean note is skipped later: a broken one must be recorded as a problem of
      * every ref that holds it. */
-    if (clean && roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0)
+    if (!clean || (error = loaded_key(u, object, blobs, count)) < 0)
+        return clean ? error : 0;
+    if (roar_keymap_put(&u->loaded, u->key.ptr, u->key.size, (void *)1) < 0)
         return roar_error_set(ROAR_ENOMEM, "out of memory");
     return 0;
 }
@@ -242,8 +246,9 @@ static int store_loaded(update_ctx *u, reindex_loaded *item)
     for (size_t i = 0; i < item->problem_count && !error; i++)
         error = roar_reindex__problem_list_add(u->problems, u->ref, item->object,
                                                item->problems[i].line, item->problems[i].message);
-    if (error == 0 && (error = loaded_key(u, item->object, item->blobs, item->blob_count)) == 0)
-        error = store_note(u, item->object, &item->note, !item->problem_count);
+    if (error == 0)
+        error = store_note(u, item->object, item->blobs, item->blob_count, &item->note,
+                           !item->problem_count);
 done:
     roar_reindex__loaded_free(item);
     return error;
@@ -291,8 +296,7 @@ static int index_change(const roar_notes_change *c, void *payload)
     if ((error = roar_notes_load(&now, u->repo, c->new_blobs, c->new_count, c->object,
                                  keep_note_problem, u)) != 0)
         goto cleanup;
-    if ((error = loaded_key(u, c->object, c->new_blobs, c->new_count)) < 0 ||
-        (error = store_note(u, c->object, &now, !u->problems_seen)) < 0)
+    if ((error = store_note(u, c->object, c->new_blobs, c->new_count, &now, !u->problems_seen)) < 0)
         goto cleanup;
     if (c->old_count && (error = roar_notes_load(&before, u->repo, c->old_blobs, c->old_count,
                                                  c->object, NULL, NULL)) != 0)

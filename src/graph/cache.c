@@ -256,10 +256,6 @@ int roar_cache__tx_end(roar_cache *cache, int error)
         return error;
     cache->tx_depth--;
     if (cache->tx_depth > 0) {
-        if (error && cache->bulk) { /* what it says was stored may be rolled back */
-            roar_keymap_dispose(&cache->bulk_artifacts);
-            cache->bulk_artifacts = (roar_keymap)ROAR_KEYMAP_INIT;
-        }
         if (error)
             sqlite3_exec(cache->db, "ROLLBACK TO roar_inner", NULL, NULL, NULL);
         rc = sqlite3_exec(cache->db, "RELEASE roar_inner", NULL, NULL, NULL);

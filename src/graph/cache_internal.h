@@ -81,7 +81,9 @@ int roar_cache__tx_begin(roar_cache *cache);
 int roar_cache__tx_end(roar_cache *cache, int error);
 
 /* During a bulk load: 1 when artifact `id` was already stored by this load, else 0
- * (and it counts as stored from now on); 0 outside a bulk load; ROAR_ENOMEM. */
+ * (and it counts as stored from now on); 0 outside a bulk load; ROAR_ENOMEM. Only a
+ * job's unit stores artifacts, and a failed unit fails the whole load, so nothing this
+ * remembers is ever rolled back alone. */
 int roar_cache__bulk_artifact_stored(roar_cache *cache, const char *id);
 
 /* One job's rows: a transaction (or a savepoint inside one), except inside a bulk load,
